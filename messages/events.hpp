@@ -1,0 +1,69 @@
+#pragma once
+
+#include "messages/ids.hpp"
+#include "messages/result_code.hpp"
+
+#include <caf/meta/type_name.hpp>
+#include <caf/timestamp.hpp>
+
+#include <cstdint>
+#include <string>
+
+namespace quiesce {
+
+/// What an event is about.
+enum class event_kind : uint8_t {
+  /// A job's status changed (begin, cancelling, end, requeue, ...).
+  job = 0,
+  /// An assessment began or completed.
+  assessment = 1,
+  /// A task's status changed.
+  task = 2,
+  /// A running task reported progress.
+  progress = 3,
+};
+
+/// Returns the stable name of `x`.
+std::string to_string(event_kind x);
+
+/// One status change, published once, in order per job.
+struct event {
+  /// Position in the supervisor's stream (strictly increasing).
+  uint64_t seq = 0;
+  /// The job concerned.
+  job_id job = invalid_id;
+  /// What changed.
+  event_kind kind = event_kind::job;
+  /// The assessment index (assessment events) or task id (task and
+  /// progress events); 0 for job events.
+  uint64_t subject = 0;
+  /// Status before and after, as the numeric value of the entity's status
+  /// enum (job_status, assessment_status or task_status). For progress
+  /// events both are the task's status and `percent` says how far it is.
+  uint8_t previous = 0;
+  uint8_t current = 0;
+  /// The code that goes with the change (end code, outcome, refusal).
+  result_code code = result_code::ok;
+  /// The message that goes with the change (cancel reason, error, progress
+  /// text).
+  std::string message;
+  /// Who asked, for changes caused by a request: client or node name.
+  std::string who;
+  /// Progress in percent (progress events only).
+  uint8_t percent = 0;
+  /// When the supervisor applied the change.
+  caf::timestamp time{};
+};
+
+/// Inspects an event.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, event& x) {
+  return f(caf::meta::type_name("quiesce.event"), x.seq, x.job, x.kind,
+           x.subject, x.previous, x.current, x.code, x.message, x.who,
+           x.percent, x.time);
+}
+
+/// Returns a one-line readable rendering of `x`.
+std::string describe(const event& x);
+
+} // namespace quiesce

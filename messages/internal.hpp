@@ -1,0 +1,286 @@
+#pragma once
+
+// The protocol between the supervisor, job, assessment and task actors and the
+// nodes. Clients never send these; they are part of the wire protocol only
+// because nodes may be remote.
+
+#include "messages/ids.hpp"
+#include "messages/result_code.hpp"
+#include "messages/spec.hpp"
+
+#include <caf/actor_control_block.hpp>
+#include <caf/meta/type_name.hpp>
+#include <caf/timestamp.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace quiesce {
+
+/// How hard a stop request is.
+enum class stop_mode : uint8_t {
+  /// Ask the work to stop; never kill (cancel_job: run to completion).
+  request = 0,
+  /// Ask the work to stop, kill it after the grace period.
+  graceful = 1,
+  /// Kill at once (terminate_job).
+  kill = 2,
+};
+
+/// Returns the stable name of `x`.
+std::string to_string(stop_mode x);
+
+/// Identifies one attempt of one task.
+struct attempt_key {
+  job_id job = invalid_id;
+  task_id task = invalid_id;
+  /// 1 for the first attempt, +1 per requeue.
+  uint32_t attempt = 0;
+
+  friend bool operator==(const attempt_key& x, const attempt_key& y) noexcept {
+    return x.job == y.job && x.task == y.task && x.attempt == y.attempt;
+  }
+};
+
+/// Inspects an attempt_key.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, attempt_key& x) {
+  return f(caf::meta::type_name("quiesce.attempt_key"), x.job, x.task,
+           x.attempt);
+}
+
+/// Supervisor → job → assessment: start one attempt of a task on a node.
+struct run_task {
+  attempt_key key;
+  task_spec spec;
+  /// The grace period that applies (task's own or the job's).
+  caf::timespan grace{0};
+  /// Whether a `stop_mode::request` reaches commands too.
+  bool stop_commands_on_cancel = false;
+  /// The node actor that runs it.
+  caf::strong_actor_ptr node;
+  /// The node's name, for the books.
+  std::string node_name;
+};
+
+/// Inspects a run_task.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, run_task& x) {
+  return f(caf::meta::type_name("quiesce.run_task"), x.key, x.spec, x.grace,
+           x.stop_commands_on_cancel, x.node, x.node_name);
+}
+
+/// Supervisor → job: assessment `index` begins; spawn its actor.
+struct begin_assessment {
+  job_id job = invalid_id;
+  assessment_index index = 0;
+};
+
+/// Inspects a begin_assessment.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, begin_assessment& x) {
+  return f(caf::meta::type_name("quiesce.begin_assessment"), x.job, x.index);
+}
+
+/// Supervisor → job → assessment → task: stop the listed attempts.
+struct stop_tasks {
+  job_id job = invalid_id;
+  std::vector<task_id> tasks;
+  stop_mode mode = stop_mode::graceful;
+};
+
+/// Inspects a stop_tasks.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, stop_tasks& x) {
+  return f(caf::meta::type_name("quiesce.stop_tasks"), x.job, x.tasks,
+           x.mode);
+}
+
+/// Task actor → node: start this attempt and report to `reply_to`.
+struct start_attempt {
+  attempt_key key;
+  task_spec spec;
+  /// The task actor that receives `attempt_progress` and `attempt_ended`.
+  caf::strong_actor_ptr reply_to;
+};
+
+/// Inspects a start_attempt.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, start_attempt& x) {
+  return f(caf::meta::type_name("quiesce.start_attempt"), x.key, x.spec,
+           x.reply_to);
+}
+
+/// Task actor → node: signal a running attempt.
+struct signal_attempt {
+  attempt_key key;
+  /// `request` (stop signal or stop flag) or `kill`.
+  stop_mode mode = stop_mode::request;
+};
+
+/// Inspects a signal_attempt.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, signal_attempt& x) {
+  return f(caf::meta::type_name("quiesce.signal_attempt"), x.key, x.mode);
+}
+
+/// Node → task actor: the work reported progress.
+struct attempt_progress {
+  attempt_key key;
+  uint8_t percent = 0;
+  std::string text;
+};
+
+/// Inspects an attempt_progress.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, attempt_progress& x) {
+  return f(caf::meta::type_name("quiesce.attempt_progress"), x.key, x.percent,
+           x.text);
+}
+
+/// How an attempt ended, as observed where it ran.
+enum class attempt_outcome : uint8_t {
+  /// The work succeeded (exit code 0, or the function returned success).
+  succeeded = 0,
+  /// The work failed (non-zero exit, killed by a signal, function failure
+  /// or exception).
+  failed = 1,
+  /// The work acknowledged a stop request (function returned `stopped`).
+  stopped = 2,
+  /// The work could not start (command not found, unknown work name).
+  not_started = 3,
+  /// The time limit expired and the work was stopped.
+  timed_out = 4,
+  /// The node was lost while the attempt ran.
+  lost = 5,
+};
+
+/// Returns the stable name of `x`.
+std::string to_string(attempt_outcome x);
+
+/// Node → task actor → assessment → supervisor: an attempt ended.
+struct attempt_ended {
+  attempt_key key;
+  attempt_outcome outcome = attempt_outcome::succeeded;
+  /// Exit code for processes (-1 when none, e.g. killed by a signal).
+  int32_t exit_code = -1;
+  /// Signal that ended the process, 0 if none.
+  int32_t signal = 0;
+  /// Whether the work is confirmed dead (false for an abandoned function
+  /// or a process that could not be reaped).
+  bool confirmed_dead = true;
+  /// Whether a stop or kill had been requested before it ended.
+  bool stop_requested = false;
+  /// A message for failures ("exit code 3", "killed by SIGKILL", ...).
+  std::string message;
+  /// Where it ran.
+  std::string node;
+  /// When it started and ended (node clock).
+  caf::timestamp started{};
+  caf::timestamp ended{};
+};
+
+/// Inspects an attempt_ended.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, attempt_ended& x) {
+  return f(caf::meta::type_name("quiesce.attempt_ended"), x.key, x.outcome,
+           x.exit_code, x.signal, x.confirmed_dead, x.stop_requested,
+           x.message, x.node, x.started, x.ended);
+}
+
+/// Node → supervisor: registration (also the protocol handshake).
+struct node_hello {
+  uint32_t version = 0;
+  std::string name;
+  uint32_t slots = 0;
+  std::vector<std::string> labels;
+  /// The node actor itself.
+  caf::strong_actor_ptr node;
+};
+
+/// Inspects a node_hello.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, node_hello& x) {
+  return f(caf::meta::type_name("quiesce.node_hello"), x.version, x.name,
+           x.slots, x.labels, x.node);
+}
+
+/// One node as the supervisor sees it.
+struct node_record {
+  std::string name;
+  uint32_t slots = 0;
+  uint32_t running = 0;
+  std::vector<std::string> labels;
+  /// "ready" or "unreachable".
+  std::string status;
+};
+
+/// Inspects a node_record.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, node_record& x) {
+  return f(caf::meta::type_name("quiesce.node_record"), x.name, x.slots,
+           x.running, x.labels, x.status);
+}
+
+/// Asks the supervisor for its nodes. Reply: `node_list`.
+struct list_nodes {};
+
+/// Inspects a list_nodes.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, list_nodes&) {
+  return f(caf::meta::type_name("quiesce.list_nodes"));
+}
+
+/// The reply to list_nodes and node_hello.
+struct node_list {
+  result_code code = result_code::ok;
+  std::string detail;
+  std::vector<node_record> nodes;
+};
+
+/// Inspects a node_list.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, node_list& x) {
+  return f(caf::meta::type_name("quiesce.node_list"), x.code, x.detail,
+           x.nodes);
+}
+
+/// Client → supervisor: deliver every future event to `sink`. Reply:
+/// `op_reply`.
+struct subscribe {
+  caf::strong_actor_ptr sink;
+};
+
+/// Inspects a subscribe.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, subscribe& x) {
+  return f(caf::meta::type_name("quiesce.subscribe"), x.sink);
+}
+
+/// Supervisor-internal: a terminate_job's bound expired.
+struct terminate_deadline {
+  job_id job = invalid_id;
+};
+
+/// Inspects a terminate_deadline.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, terminate_deadline& x) {
+  return f(caf::meta::type_name("quiesce.terminate_deadline"), x.job);
+}
+
+/// Task actor-internal: the grace period or time limit expired.
+struct attempt_timer {
+  attempt_key key;
+  /// True for the time limit, false for the grace period.
+  bool time_limit = false;
+};
+
+/// Inspects an attempt_timer.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, attempt_timer& x) {
+  return f(caf::meta::type_name("quiesce.attempt_timer"), x.key,
+           x.time_limit);
+}
+
+} // namespace quiesce

@@ -1,0 +1,111 @@
+#include "messages/type_ids.hpp"
+
+#include <caf/actor_system_config.hpp>
+#include <caf/io/middleman.hpp>
+
+namespace quiesce {
+
+void add_message_types(caf::actor_system_config& cfg) {
+  cfg.add_message_types<caf::id_block::quiesce>();
+}
+
+std::string to_string(event_kind x) {
+  switch (x) {
+    case event_kind::job:
+      return "job";
+    case event_kind::assessment:
+      return "assessment";
+    case event_kind::task:
+      return "task";
+    case event_kind::progress:
+      return "progress";
+  }
+  return "invalid";
+}
+
+std::string to_string(stop_mode x) {
+  switch (x) {
+    case stop_mode::request:
+      return "request";
+    case stop_mode::graceful:
+      return "graceful";
+    case stop_mode::kill:
+      return "kill";
+  }
+  return "invalid";
+}
+
+std::string to_string(attempt_outcome x) {
+  switch (x) {
+    case attempt_outcome::succeeded:
+      return "succeeded";
+    case attempt_outcome::failed:
+      return "failed";
+    case attempt_outcome::stopped:
+      return "stopped";
+    case attempt_outcome::not_started:
+      return "not_started";
+    case attempt_outcome::timed_out:
+      return "timed_out";
+    case attempt_outcome::lost:
+      return "lost";
+  }
+  return "invalid";
+}
+
+std::string to_string(work_kind x) {
+  return x == work_kind::command ? "command" : "function";
+}
+
+std::string describe(const event& x) {
+  std::string out = "job ";
+  out += std::to_string(x.job);
+  switch (x.kind) {
+    case event_kind::job:
+      out += ": ";
+      out += to_name(static_cast<job_status>(x.previous));
+      out += " -> ";
+      out += to_name(static_cast<job_status>(x.current));
+      break;
+    case event_kind::assessment:
+      out += " assessment ";
+      out += std::to_string(x.subject);
+      out += ": ";
+      out += to_name(static_cast<assessment_status>(x.previous));
+      out += " -> ";
+      out += to_name(static_cast<assessment_status>(x.current));
+      break;
+    case event_kind::task:
+      out += " task ";
+      out += std::to_string(x.subject);
+      out += ": ";
+      out += to_name(static_cast<task_status>(x.previous));
+      out += " -> ";
+      out += to_name(static_cast<task_status>(x.current));
+      break;
+    case event_kind::progress:
+      out += " task ";
+      out += std::to_string(x.subject);
+      out += ": progress ";
+      out += std::to_string(x.percent);
+      out += '%';
+      break;
+  }
+  if (x.code != result_code::ok) {
+    out += " [";
+    out += to_name(x.code);
+    out += ']';
+  }
+  if (!x.message.empty()) {
+    out += " \"";
+    out += x.message;
+    out += '"';
+  }
+  if (!x.who.empty()) {
+    out += " by ";
+    out += x.who;
+  }
+  return out;
+}
+
+} // namespace quiesce

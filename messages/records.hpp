@@ -1,0 +1,119 @@
+#pragma once
+
+#include "messages/ids.hpp"
+#include "messages/result_code.hpp"
+#include "messages/spec.hpp"
+#include "messages/status.hpp"
+
+#include <caf/meta/type_name.hpp>
+#include <caf/timestamp.hpp>
+
+#include <string>
+#include <vector>
+
+namespace quiesce {
+
+/// The books' entry for one task. Only the supervisor writes these.
+struct task_record {
+  /// The task's id within its job.
+  task_id id = invalid_id;
+  /// The job it belongs to.
+  job_id job = invalid_id;
+  /// The assessment it belongs to.
+  assessment_index assessment = 0;
+  /// Current status.
+  task_status status = task_status::not_submitted;
+  /// End code of the last attempt (`ok` while none ended).
+  result_code end_code = result_code::ok;
+  /// The last message set: a cancel reason or a runtime error.
+  std::string error_message;
+  /// Exit code of the last process attempt; -1 when none exited.
+  int32_t exit_code = -1;
+  /// Node of the last attempt; empty if it never ran.
+  std::string node;
+  /// Times: creation, submission, start and end of the last attempt.
+  caf::timestamp created{};
+  caf::timestamp submitted{};
+  caf::timestamp started{};
+  caf::timestamp ended{};
+  /// Times the task was requeued (by request or after a lost node).
+  uint32_t requeue_count = 0;
+  /// Attempts started so far.
+  uint32_t attempts = 0;
+  /// The definition.
+  task_spec spec;
+};
+
+/// Inspects a task_record.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, task_record& x) {
+  return f(caf::meta::type_name("quiesce.task_record"), x.id, x.job,
+           x.assessment, x.status, x.end_code, x.error_message, x.exit_code,
+           x.node, x.created, x.submitted, x.started, x.ended, x.requeue_count,
+           x.attempts, x.spec);
+}
+
+/// The books' entry for one assessment of a job.
+struct assessment_record {
+  /// Position in the job.
+  assessment_index index = 0;
+  /// A name for humans.
+  std::string name;
+  /// Current status.
+  assessment_status status = assessment_status::not_yet_run;
+  /// Outcome once completed: ok, assessment_failed, assessment_cancelled or
+  /// assessment_terminated.
+  result_code outcome = result_code::ok;
+  /// Start and end times.
+  caf::timestamp started{};
+  caf::timestamp ended{};
+  /// The ids of its tasks, in order.
+  std::vector<task_id> tasks;
+};
+
+/// Inspects an assessment_record.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, assessment_record& x) {
+  return f(caf::meta::type_name("quiesce.assessment_record"), x.index, x.name,
+           x.status, x.outcome, x.started, x.ended, x.tasks);
+}
+
+/// The books' entry for one job.
+struct job_record {
+  /// The job's id.
+  job_id id = invalid_id;
+  /// A name for humans.
+  std::string name;
+  /// Current status.
+  job_status status = job_status::not_submitted;
+  /// End code: ok, job_failed or job_cancelled.
+  result_code end_code = result_code::ok;
+  /// The last message set: a cancel reason or a runtime error.
+  std::string error_message;
+  /// Index of the current assessment, or -1 when none runs.
+  int32_t current = -1;
+  /// Times: creation, submission, start, end.
+  caf::timestamp created{};
+  caf::timestamp submitted{};
+  caf::timestamp started{};
+  caf::timestamp ended{};
+  /// Times the job was requeued.
+  uint32_t requeue_count = 0;
+  /// Who submitted it (client or node name).
+  std::string owner;
+  /// Failure and stop policy.
+  job_policy policy;
+  /// The assessments, in order.
+  std::vector<assessment_record> assessments;
+};
+
+/// Inspects a job_record.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, job_record& x) {
+  return f(caf::meta::type_name("quiesce.job_record"), x.id, x.name, x.status,
+           x.end_code, x.error_message, x.current, x.created, x.submitted,
+           x.started, x.ended, x.requeue_count, x.owner, x.policy,
+           x.assessments);
+}
+
+} // namespace quiesce

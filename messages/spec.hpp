@@ -1,0 +1,132 @@
+#pragma once
+
+#include <caf/meta/type_name.hpp>
+#include <caf/timestamp.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace quiesce {
+
+/// What kind of work a task does.
+enum class work_kind : uint8_t {
+  /// A command: argv run in its own process group.
+  command = 0,
+  /// A function registered by the embedding program under a name.
+  function = 1,
+};
+
+/// Returns the stable name of `x`: "command" or "function".
+std::string to_string(work_kind x);
+
+/// A command to run as a process.
+struct command_spec {
+  /// Program and arguments; `argv[0]` is looked up on PATH when it has no '/'.
+  std::vector<std::string> argv;
+  /// Variables added to (or replacing in) the inherited environment.
+  std::map<std::string, std::string> env;
+  /// Working directory; empty means the runtime's run directory.
+  std::string workdir;
+  /// File for standard output; empty means a file per attempt under the run
+  /// directory.
+  std::string stdout_path;
+  /// File for standard error; empty means a file per attempt under the run
+  /// directory.
+  std::string stderr_path;
+};
+
+/// Inspects a command_spec.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, command_spec& x) {
+  return f(caf::meta::type_name("quiesce.command_spec"), x.argv, x.env,
+           x.workdir, x.stdout_path, x.stderr_path);
+}
+
+/// One task of an assessment.
+struct task_spec {
+  /// A name for humans, unique within its job when given.
+  std::string name;
+  /// Command or registered function.
+  work_kind kind = work_kind::command;
+  /// The command, when `kind == command`.
+  command_spec command;
+  /// The registered work name, when `kind == function`.
+  std::string work;
+  /// Arguments passed to the work function.
+  std::vector<std::string> args;
+  /// Wall-clock limit for one attempt; zero means none.
+  caf::timespan time_limit{0};
+  /// Signal sent to the process group on a stop request.
+  int32_t stop_signal = 15; // SIGTERM
+  /// Time between a stop request and a kill; negative means the job's.
+  caf::timespan grace{-1};
+  /// False forbids requeueing the task.
+  bool rerunnable = true;
+  /// A node label the task must run on; empty means any node.
+  std::string label;
+};
+
+/// Inspects a task_spec.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, task_spec& x) {
+  return f(caf::meta::type_name("quiesce.task_spec"), x.name, x.kind,
+           x.command, x.work, x.args, x.time_limit, x.stop_signal, x.grace,
+           x.rerunnable, x.label);
+}
+
+/// An ordered step of a job: a set of tasks that may run in parallel.
+struct assessment_spec {
+  /// A name for humans.
+  std::string name;
+  /// The tasks; at least one.
+  std::vector<task_spec> tasks;
+};
+
+/// Inspects an assessment_spec.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, assessment_spec& x) {
+  return f(caf::meta::type_name("quiesce.assessment_spec"), x.name, x.tasks);
+}
+
+/// How a job reacts to failures and stop requests.
+struct job_policy {
+  /// A failed or cancelled assessment ends the job (`failed`) when true.
+  bool stop_on_assessment_error = false;
+  /// Time between a stop request and a kill.
+  caf::timespan grace = std::chrono::seconds{5};
+  /// Automatic requeues of a task whose node was lost.
+  uint32_t retries = 3;
+  /// On `cancel_job`, also send running commands of the current assessment
+  /// their stop signal (functions always see the stop request).
+  bool stop_commands_on_cancel = false;
+};
+
+/// Inspects a job_policy.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, job_policy& x) {
+  return f(caf::meta::type_name("quiesce.job_policy"),
+           x.stop_on_assessment_error, x.grace, x.retries,
+           x.stop_commands_on_cancel);
+}
+
+/// A job definition: ordered assessments plus a policy.
+struct job_spec {
+  /// A name for humans.
+  std::string name;
+  /// The assessments, run one at a time in this order.
+  std::vector<assessment_spec> assessments;
+  /// Failure and stop policy.
+  job_policy policy;
+};
+
+/// Inspects a job_spec.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, job_spec& x) {
+  return f(caf::meta::type_name("quiesce.job_spec"), x.name, x.assessments,
+           x.policy);
+}
+
+} // namespace quiesce

@@ -1,0 +1,75 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace quiesce {
+
+/// The lifecycle of a job. Values 0..5 match the reference `JobStatus`;
+/// `cancelling` is Quiesce's own: cancel requested, current assessment still
+/// running to completion.
+enum class job_status : uint8_t {
+  not_submitted = 0,
+  queued = 1,
+  running = 2,
+  finished = 3,
+  failed = 4,
+  cancelled = 5,
+  cancelling = 6,
+};
+
+/// The lifecycle of a task. Values match the reference `TaskStatus`.
+enum class task_status : uint8_t {
+  not_submitted = 0,
+  queued = 1,
+  running = 2,
+  finished = 3,
+  failed = 4,
+  cancelled = 5,
+};
+
+/// The lifecycle of an assessment; a completed one also has an outcome code.
+enum class assessment_status : uint8_t {
+  not_yet_run = 0,
+  running = 1,
+  completed = 2,
+};
+
+/// Returns true if `x` is final (until a requeue).
+constexpr bool is_terminal(job_status x) noexcept {
+  return x == job_status::finished || x == job_status::failed
+         || x == job_status::cancelled;
+}
+
+/// Returns true if `x` is final (until a requeue).
+constexpr bool is_terminal(task_status x) noexcept {
+  return x == task_status::finished || x == task_status::failed
+         || x == task_status::cancelled;
+}
+
+/// Returns the stable name of `x`, e.g. "cancelling".
+std::string_view to_name(job_status x) noexcept;
+
+/// Returns the stable name of `x`, e.g. "not_submitted".
+std::string_view to_name(task_status x) noexcept;
+
+/// Returns the stable name of `x`, e.g. "not_yet_run".
+std::string_view to_name(assessment_status x) noexcept;
+
+/// Parses a job status name; returns false if unknown.
+bool from_name(std::string_view name, job_status& x) noexcept;
+
+/// Parses a task status name; returns false if unknown.
+bool from_name(std::string_view name, task_status& x) noexcept;
+
+/// Returns the name of `x` (for CAF's `deep_to_string`).
+std::string to_string(job_status x);
+
+/// Returns the name of `x` (for CAF's `deep_to_string`).
+std::string to_string(task_status x);
+
+/// Returns the name of `x` (for CAF's `deep_to_string`).
+std::string to_string(assessment_status x);
+
+} // namespace quiesce

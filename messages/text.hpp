@@ -1,0 +1,29 @@
+#pragma once
+
+#include "messages/result_code.hpp"
+
+#include <cstddef>
+#include <optional>
+#include <string_view>
+
+namespace quiesce {
+
+/// The longest error or cancel message, in Unicode code points.
+inline constexpr size_t max_message_code_points = 320;
+
+/// Returns the number of code points in `text`, or nothing if `text` is not
+/// valid UTF-8 (overlong forms, surrogates and values past U+10FFFF are
+/// invalid).
+std::optional<size_t> count_code_points(std::string_view text) noexcept;
+
+/// Returns `ok` if `text` is valid UTF-8 of at most 320 code points,
+/// `invalid_utf8` if it is not UTF-8, and `message_too_long` otherwise.
+result_code check_message(std::string_view text) noexcept;
+
+/// Returns `text` cut to at most `max_code_points` whole code points, for
+/// runtime errors whose text Quiesce does not control (invalid UTF-8 bytes
+/// are replaced by '?').
+std::string clamp_message(std::string_view text,
+                          size_t max_code_points = max_message_code_points);
+
+} // namespace quiesce
