@@ -1,0 +1,809 @@
+#include "actors/process/launcher.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+// Bookworm's <sys/pidfd.h> lacks the extern "C" guards of other glibc headers.
+extern "C" {
+#include <sys/pidfd.h>
+}
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <optional>
+#include <string_view>
+#include <system_error>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+
+namespace quiesce::process {
+
+namespace {
+
+using steady = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+/// Epoll tag of the eventfd; process ids start at 1.
+constexpr uint64_t wake_tag = 0;
+
+/// First and largest pause between scans of a group that is still emptying.
+constexpr milliseconds first_scan_delay{1};
+constexpr milliseconds max_scan_delay{100};
+
+/// Pause between scans of a group that outlived the bound (already reported).
+constexpr milliseconds lingering_scan_delay{1000};
+
+std::string errno_text(int err) { return std::generic_category().message(err); }
+
+/// Owns one file descriptor.
+class unique_fd {
+public:
+  unique_fd() = default;
+
+  explicit unique_fd(int fd) : fd_(fd) {}
+
+  unique_fd(unique_fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+
+  unique_fd& operator=(unique_fd&& other) noexcept {
+    if (this != &other) {
+      reset();
+      fd_ = std::exchange(other.fd_, -1);
+    }
+    return *this;
+  }
+
+  ~unique_fd() { reset(); }
+
+  /// Returns the descriptor, or -1.
+  int get() const noexcept { return fd_; }
+
+  /// Closes the descriptor, if any.
+  void reset() noexcept {
+    if (fd_ >= 0)
+      ::close(fd_);
+    fd_ = -1;
+  }
+
+private:
+  int fd_ = -1;
+};
+
+/// Owns a posix_spawn_file_actions_t.
+class file_actions {
+public:
+  file_actions() { ::posix_spawn_file_actions_init(&fa_); }
+
+  ~file_actions() { ::posix_spawn_file_actions_destroy(&fa_); }
+
+  file_actions(const file_actions&) = delete;
+  file_actions& operator=(const file_actions&) = delete;
+
+  /// Returns the wrapped object.
+  posix_spawn_file_actions_t* get() noexcept { return &fa_; }
+
+private:
+  posix_spawn_file_actions_t fa_;
+};
+
+/// Owns a posix_spawnattr_t.
+class spawn_attributes {
+public:
+  spawn_attributes() { ::posix_spawnattr_init(&attr_); }
+
+  ~spawn_attributes() { ::posix_spawnattr_destroy(&attr_); }
+
+  spawn_attributes(const spawn_attributes&) = delete;
+  spawn_attributes& operator=(const spawn_attributes&) = delete;
+
+  /// Returns the wrapped object.
+  posix_spawnattr_t* get() noexcept { return &attr_; }
+
+private:
+  posix_spawnattr_t attr_;
+};
+
+/// Leaders of live process groups of every launcher in this process.
+///
+/// A drain scan calls waitid(P_PGID, g) after the leader g was reaped. Once
+/// the group empties, the number g is free and a new launch may get it as
+/// its pid (and group id); the scan would then reap the new leader and steal
+/// its status. Spawning and registering a leader happen under this mutex, and
+/// so does every scan, which skips a group whose id is a live leader again.
+struct spawn_registry {
+  std::mutex mtx;
+  std::unordered_set<pid_t> leaders;
+};
+
+spawn_registry& registry() {
+  // Leaked on purpose: a launcher with static storage may outlive it.
+  static auto* instance = new spawn_registry;
+  return *instance;
+}
+
+bool contains_nul(const std::string& str) {
+  return str.find('\0') != std::string::npos;
+}
+
+/// Returns `path` as the child sees it after changing to `workdir`.
+std::string in_workdir(const std::string& workdir, const std::string& path) {
+  if (workdir.empty() || path.empty() || path.front() == '/')
+    return path;
+  return workdir + '/' + path;
+}
+
+/// Returns an empty string if `workdir` is usable, else why not.
+std::string check_workdir(const std::string& workdir) {
+  if (workdir.empty())
+    return {};
+  if (contains_nul(workdir))
+    return "working directory contains a NUL character";
+  struct stat st {};
+  if (::stat(workdir.c_str(), &st) != 0) {
+    auto err = errno;
+    if (err == ENOENT)
+      return "working directory does not exist: " + workdir;
+    if (err == EACCES)
+      return "permission denied: working directory " + workdir;
+    return "cannot use working directory " + workdir + ": " + errno_text(err);
+  }
+  if (!S_ISDIR(st.st_mode))
+    return "working directory is not a directory: " + workdir;
+  if (::faccessat(AT_FDCWD, workdir.c_str(), X_OK, AT_EACCESS) != 0)
+    return "permission denied: working directory " + workdir;
+  return {};
+}
+
+/// Outcome of checking one candidate file for execution.
+enum class candidate { runnable, missing, not_runnable };
+
+candidate probe(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 || S_ISDIR(st.st_mode))
+    return candidate::missing;
+  if (!S_ISREG(st.st_mode)
+      || ::faccessat(AT_FDCWD, path.c_str(), X_OK, AT_EACCESS) != 0)
+    return candidate::not_runnable;
+  return candidate::runnable;
+}
+
+/// The executable to pass to posix_spawn, or why there is none.
+struct resolution {
+  std::string path;
+  std::string error;
+};
+
+// We search PATH ourselves instead of using posix_spawnp: posix_spawnp would
+// search the launcher's PATH, not the one in the spec's environment, and
+// could not tell "not found" from "found but not executable" up front.
+resolution resolve(const std::string& name, const std::string& workdir,
+                   const std::string& search_path) {
+  if (name.find('/') != std::string::npos) {
+    auto checked = in_workdir(workdir, name);
+    struct stat st {};
+    if (::stat(checked.c_str(), &st) != 0) {
+      auto err = errno;
+      if (err == ENOENT || err == ENOTDIR)
+        return {{}, "command not found: " + name};
+      if (err == EACCES)
+        return {{}, "permission denied: " + name};
+      return {{}, "cannot start " + name + ": " + errno_text(err)};
+    }
+    if (S_ISDIR(st.st_mode))
+      return {{}, "cannot execute " + name + ": it is a directory"};
+    if (probe(checked) != candidate::runnable)
+      return {{}, "permission denied: " + name};
+    return {name, {}};
+  }
+  bool denied = false;
+  std::string_view rest = search_path;
+  for (;;) {
+    auto colon = rest.find(':');
+    auto dir = rest.substr(0, colon);
+    auto path
+        = (dir.empty() ? std::string{"."} : std::string{dir}) + '/' + name;
+    switch (probe(in_workdir(workdir, path))) {
+    case candidate::runnable:
+      return {path, {}};
+    case candidate::not_runnable:
+      denied = true;
+      break;
+    case candidate::missing:
+      break;
+    }
+    if (colon == std::string_view::npos)
+      break;
+    rest.remove_prefix(colon + 1);
+  }
+  if (denied)
+    return {{}, "permission denied: " + name};
+  return {{}, "command not found: " + name};
+}
+
+/// Returns the PATH the child will use to find its command.
+std::string effective_path(const launch_spec& spec) {
+  if (auto i = spec.env.find("PATH"); i != spec.env.end())
+    return i->second;
+  if (const char* inherited = ::getenv("PATH"))
+    return inherited;
+  return "/bin:/usr/bin";
+}
+
+/// Returns "NAME=value" strings: the inherited environment with `extra`
+/// added or replacing entries of the same name.
+std::vector<std::string>
+make_environment(const std::map<std::string, std::string>& extra) {
+  std::vector<std::string> result;
+  for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
+    std::string_view item{*entry};
+    auto name = item.substr(0, item.find('='));
+    if (extra.count(std::string{name}) == 0)
+      result.emplace_back(item);
+  }
+  for (const auto& [name, value] : extra) {
+    auto& item = result.emplace_back(name);
+    item += '=';
+    item += value;
+  }
+  return result;
+}
+
+/// Returns an empty string if every environment entry is well-formed.
+std::string check_environment(const std::map<std::string, std::string>& env) {
+  for (const auto& [name, value] : env) {
+    if (name.empty() || name.find('=') != std::string::npos
+        || contains_nul(name))
+      return "invalid environment variable name: '" + name + "'";
+    if (contains_nul(value))
+      return "environment variable " + name + " contains a NUL character";
+  }
+  return {};
+}
+
+/// Returns null-terminated pointers into `strings`, which must outlive them.
+std::vector<char*> pointers(std::vector<std::string>& strings) {
+  std::vector<char*> result;
+  result.reserve(strings.size() + 1);
+  for (auto& str : strings)
+    result.push_back(str.data());
+  result.push_back(nullptr);
+  return result;
+}
+
+/// Opens an output file for the child, or returns the errno.
+std::pair<unique_fd, int> open_output(const std::string& path) {
+  unique_fd fd{::open(
+      path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0644)};
+  if (fd.get() < 0)
+    return {unique_fd{}, errno};
+  // A host with a closed stdio slot could hand us fd 0-2, which the child's
+  // own dup2 and /dev/null actions would then clobber.
+  if (fd.get() < 3) {
+    unique_fd high{::fcntl(fd.get(), F_DUPFD_CLOEXEC, 3)};
+    if (high.get() < 0)
+      return {unique_fd{}, errno};
+    fd = std::move(high);
+  }
+  return {std::move(fd), 0};
+}
+
+std::string spawn_error(const std::string& name, int err) {
+  switch (err) {
+  case ENOENT:
+    // The file exists (we checked): its interpreter or loader does not.
+    return "cannot execute " + name + ": interpreter or loader not found";
+  case EACCES:
+    return "permission denied: " + name;
+  case ENOEXEC:
+    return "cannot execute " + name + ": not an executable format";
+  case E2BIG:
+    return "cannot start " + name + ": argument list too long";
+  default:
+    return "cannot start " + name + ": " + errno_text(err);
+  }
+}
+
+exit_status to_status(const siginfo_t& info, steady::time_point now) {
+  exit_status result;
+  if (info.si_code == CLD_EXITED) {
+    result.how = exit_status::kind::exited;
+  } else {
+    result.how = exit_status::kind::signaled;
+  }
+  result.code = info.si_status;
+  result.ended = now;
+  return result;
+}
+
+/// Reaps every child in group `pgid` that has ended; returns true when no
+/// process of the group remains. Requires the registry mutex.
+bool drain_group(pid_t pgid) {
+  for (;;) {
+    siginfo_t info{};
+    if (::waitid(P_PGID, static_cast<id_t>(pgid), &info, WEXITED | WNOHANG) != 0
+        || info.si_pid == 0)
+      break;
+  }
+  // A zombie still counts as a member; so do members that are not our
+  // children yet because their parent is still dying.
+  // Limitation: a descendant that called setsid (or setpgid) is in another
+  // group. Neither the group kill nor this scan sees it, and we never reap
+  // it; only a /proc scan of our children or a cgroup would find it.
+  return ::kill(-pgid, 0) != 0 && errno == ESRCH;
+}
+
+milliseconds until(steady::time_point now, steady::time_point then) {
+  if (then <= now)
+    return milliseconds{0};
+  return std::chrono::ceil<milliseconds>(then - now);
+}
+
+} // namespace
+
+std::string describe(const exit_status& status) {
+  std::string result;
+  if (status.how == exit_status::kind::exited) {
+    if (status.code < 0)
+      result = "exit status unknown";
+    else
+      result = "exit code " + std::to_string(status.code);
+  } else {
+    result = "killed by signal " + std::to_string(status.code);
+    if (const char* abbrev = ::sigabbrev_np(status.code))
+      result += std::string{" (SIG"} + abbrev + ')';
+  }
+  if (!status.confirmed)
+    result += ", not confirmed";
+  return result;
+}
+
+class launcher::impl {
+public:
+  explicit impl(milliseconds bound) : bound_(bound) {
+    // Orphaned grandchildren then come back to us instead of init, so we can
+    // reap them; nothing else changes for the host.
+    ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+    epoll_ = unique_fd{::epoll_create1(EPOLL_CLOEXEC)};
+    wake_ = unique_fd{::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)};
+    if (epoll_.get() < 0 || wake_.get() < 0)
+      throw std::system_error{errno, std::generic_category(),
+                              "quiesce::process::launcher"};
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = wake_tag;
+    if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, wake_.get(), &ev) != 0)
+      throw std::system_error{errno, std::generic_category(),
+                              "quiesce::process::launcher"};
+    reaper_ = std::thread{[this] { run(); }};
+  }
+
+  ~impl() {
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      stopping_ = true;
+      stop_deadline_ = steady::now() + bound_;
+      // Unobserved leaders are unreaped, so their group ids are still ours.
+      for (auto& [id, proc] : children_)
+        if (!proc.observed)
+          ::kill(-proc.pid, SIGKILL);
+    }
+    wake();
+    reaper_.join();
+  }
+
+  launch_result launch(const launch_spec& spec, exit_callback on_exit);
+
+  bool signal(uint64_t id, int sig) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    auto i = children_.find(id);
+    if (i == children_.end() || i->second.observed)
+      return false;
+    // While the end is not observed, the leader is unreaped and holds its
+    // group id: the group cannot be a recycled one.
+    auto& proc = i->second;
+    bool sent = ::kill(-proc.pid, sig) == 0;
+    if (::getpgid(proc.pid) != proc.pid)
+      sent
+          = ::pidfd_send_signal(proc.pidfd.get(), sig, nullptr, 0) == 0 || sent;
+    return sent;
+  }
+
+  size_t live() const {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return children_.size();
+  }
+
+private:
+  /// A launched process not yet reported.
+  struct child {
+    pid_t pid = 0;
+    unique_fd pidfd;
+    exit_callback on_exit;
+    bool observed = false;
+    exit_status status;
+  };
+
+  /// A group whose leader was reaped and which still has members.
+  struct draining_group {
+    uint64_t id = 0; // 0 once reported
+    pid_t pgid = 0;
+    steady::time_point deadline;
+    steady::time_point next_scan;
+    milliseconds delay{0};
+  };
+
+  /// An exit callback to call outside the locks.
+  struct report {
+    exit_callback on_exit;
+    exit_status status;
+  };
+
+  void wake() {
+    uint64_t one = 1;
+    // The counter saturating (EAGAIN) still leaves the eventfd readable.
+    [[maybe_unused]] auto n = ::write(wake_.get(), &one, sizeof(one));
+  }
+
+  void run();
+  void observe(uint64_t id, std::vector<report>& out);
+  void scan(steady::time_point now, std::vector<report>& out);
+  bool finish_if_stopping(steady::time_point now, std::vector<report>& out);
+  void take_report(uint64_t id, bool confirmed, std::vector<report>& out);
+  int next_timeout(steady::time_point now);
+
+  milliseconds bound_;
+  unique_fd epoll_;
+  unique_fd wake_;
+  mutable std::mutex mtx_;
+  std::unordered_map<uint64_t, child> children_; // guarded by mtx_
+  uint64_t next_id_ = 1;                         // guarded by mtx_
+  bool stopping_ = false;                        // guarded by mtx_
+  steady::time_point stop_deadline_;             // guarded by mtx_
+  std::vector<draining_group> draining_;         // reaper thread only
+  std::thread reaper_;
+};
+
+launch_result launcher::impl::launch(const launch_spec& spec,
+                                     exit_callback on_exit) {
+  auto fail = [](std::string error) {
+    launch_result result;
+    result.error = std::move(error);
+    return result;
+  };
+  if (spec.argv.empty() || spec.argv.front().empty())
+    return fail("empty command");
+  for (const auto& arg : spec.argv)
+    if (contains_nul(arg))
+      return fail("argument of " + spec.argv.front()
+                  + " contains a NUL character");
+  const auto& name = spec.argv.front();
+  if (auto error = check_workdir(spec.workdir); !error.empty())
+    return fail(std::move(error));
+  if (auto error = check_environment(spec.env); !error.empty())
+    return fail(std::move(error));
+  auto exe = resolve(name, spec.workdir, effective_path(spec));
+  if (!exe.error.empty())
+    return fail(std::move(exe.error));
+  // Opening the files here, not in the child, names the failing file.
+  unique_fd out;
+  unique_fd err;
+  if (!spec.stdout_path.empty()) {
+    auto [fd, code] = open_output(in_workdir(spec.workdir, spec.stdout_path));
+    if (code != 0)
+      return fail("cannot open stdout file " + spec.stdout_path + ": "
+                  + errno_text(code));
+    out = std::move(fd);
+  }
+  if (!spec.stderr_path.empty() && spec.stderr_path != spec.stdout_path) {
+    auto [fd, code] = open_output(in_workdir(spec.workdir, spec.stderr_path));
+    if (code != 0)
+      return fail("cannot open stderr file " + spec.stderr_path + ": "
+                  + errno_text(code));
+    err = std::move(fd);
+  }
+  int err_fd = spec.stderr_path.empty()               ? -1
+               : spec.stderr_path == spec.stdout_path ? out.get()
+                                                      : err.get();
+  file_actions fa;
+  spawn_attributes attr;
+  int rc = 0;
+  auto step = [&rc](int result) {
+    if (rc == 0)
+      rc = result;
+  };
+  // Redirect before opening /dev/null on 0, and change directory last but
+  // one: the outputs were opened relative to the workdir already.
+  if (out.get() >= 0)
+    step(::posix_spawn_file_actions_adddup2(fa.get(), out.get(), 1));
+  else
+    step(::posix_spawn_file_actions_addopen(fa.get(), 1, "/dev/null", O_WRONLY,
+                                            0));
+  if (err_fd >= 0)
+    step(::posix_spawn_file_actions_adddup2(fa.get(), err_fd, 2));
+  else
+    step(::posix_spawn_file_actions_addopen(fa.get(), 2, "/dev/null", O_WRONLY,
+                                            0));
+  step(::posix_spawn_file_actions_addopen(fa.get(), 0, "/dev/null", O_RDONLY,
+                                          0));
+  if (!spec.workdir.empty())
+    step(
+        ::posix_spawn_file_actions_addchdir_np(fa.get(), spec.workdir.c_str()));
+  // Descriptors of the host without O_CLOEXEC would leak otherwise.
+  step(::posix_spawn_file_actions_addclosefrom_np(fa.get(), 3));
+  sigset_t empty;
+  sigemptyset(&empty);
+  sigset_t all;
+  sigfillset(&all);
+  sigdelset(&all, SIGKILL);
+  sigdelset(&all, SIGSTOP);
+  step(::posix_spawnattr_setflags(attr.get(), POSIX_SPAWN_SETPGROUP
+                                                  | POSIX_SPAWN_SETSIGMASK
+                                                  | POSIX_SPAWN_SETSIGDEF));
+  step(::posix_spawnattr_setpgroup(attr.get(), 0));
+  step(::posix_spawnattr_setsigmask(attr.get(), &empty));
+  step(::posix_spawnattr_setsigdefault(attr.get(), &all));
+  if (rc != 0)
+    return fail("cannot start " + name + ": " + errno_text(rc));
+  auto args = spec.argv;
+  auto arg_ptrs = pointers(args);
+  auto env = make_environment(spec.env);
+  auto env_ptrs = pointers(env);
+  auto& reg = registry();
+  std::lock_guard<std::mutex> spawn_guard{reg.mtx};
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (stopping_)
+      return fail("cannot start " + name + ": the launcher is shutting down");
+  }
+  pid_t pid = 0;
+  rc = ::posix_spawn(&pid, exe.path.c_str(), fa.get(), attr.get(),
+                     arg_ptrs.data(), env_ptrs.data());
+  if (rc != 0)
+    return fail(spawn_error(name, rc));
+  unique_fd pidfd{::pidfd_open(pid, 0)};
+  if (pidfd.get() < 0) {
+    auto code = errno;
+    // Without a pidfd we cannot watch it: take it down again at once. The
+    // child is ours and unreaped, so the pid is still valid.
+    ::kill(-pid, SIGKILL);
+    ::kill(pid, SIGKILL);
+    siginfo_t info{};
+    ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED);
+    return fail("cannot watch " + name + ": " + errno_text(code));
+  }
+  std::lock_guard<std::mutex> guard{mtx_};
+  auto id = next_id_++;
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = id;
+  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, pidfd.get(), &ev) != 0) {
+    auto code = errno;
+    ::kill(-pid, SIGKILL);
+    siginfo_t info{};
+    ::waitid(P_PIDFD, static_cast<id_t>(pidfd.get()), &info, WEXITED);
+    return fail("cannot watch " + name + ": " + errno_text(code));
+  }
+  reg.leaders.insert(pid);
+  auto& proc = children_[id];
+  proc.pid = pid;
+  proc.pidfd = std::move(pidfd);
+  proc.on_exit = std::move(on_exit);
+  launch_result result;
+  result.id = id;
+  result.pid = pid;
+  return result;
+}
+
+void launcher::impl::run() {
+  std::array<epoll_event, 64> events{};
+  for (;;) {
+    auto timeout = next_timeout(steady::now());
+    auto n = ::epoll_wait(epoll_.get(), events.data(),
+                          static_cast<int>(events.size()), timeout);
+    if (n < 0 && errno != EINTR) {
+      // Only a bug of ours (bad descriptor) gets here; carrying on would spin.
+      std::perror("quiesce::process::launcher: epoll_wait");
+      std::abort();
+    }
+    std::vector<report> reports;
+    for (int i = 0; i < n; ++i) {
+      auto tag = events[static_cast<size_t>(i)].data.u64;
+      if (tag == wake_tag) {
+        uint64_t count = 0;
+        [[maybe_unused]] auto got = ::read(wake_.get(), &count, sizeof(count));
+      } else {
+        observe(tag, reports);
+      }
+    }
+    auto now = steady::now();
+    scan(now, reports);
+    auto done = finish_if_stopping(now, reports);
+    for (auto& rep : reports) {
+      if (!rep.on_exit)
+        continue;
+      // A throwing callback must not take the reaper (and every later
+      // report) down with it.
+      try {
+        rep.on_exit(rep.status);
+      } catch (...) {
+      }
+    }
+    if (done)
+      return;
+  }
+}
+
+void launcher::impl::observe(uint64_t id, std::vector<report>& out) {
+  int fd = -1;
+  pid_t pid = 0;
+  bool lost = false;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    auto i = children_.find(id);
+    if (i == children_.end() || i->second.observed)
+      return;
+    auto& proc = i->second;
+    fd = proc.pidfd.get();
+    pid = proc.pid;
+    siginfo_t info{};
+    // WNOWAIT leaves the leader a zombie: its pid, and so the group id, stay
+    // reserved while we kill the rest of the group.
+    if (::waitid(P_PIDFD, static_cast<id_t>(fd), &info,
+                 WEXITED | WNOWAIT | WNOHANG)
+        == 0) {
+      if (info.si_pid == 0)
+        return;
+      proc.status = to_status(info, steady::now());
+      ::kill(-pid, SIGKILL);
+    } else {
+      // Someone else reaped it (SIGCHLD ignored, or a waitpid(-1) of the
+      // host): the group id may already be recycled, so leave it alone.
+      lost = true;
+      proc.status.how = exit_status::kind::exited;
+      proc.status.code = -1;
+      proc.status.confirmed = false;
+      proc.status.ended = steady::now();
+    }
+    proc.observed = true;
+  }
+  siginfo_t info{};
+  ::waitid(P_PIDFD, static_cast<id_t>(fd), &info, WEXITED | WNOHANG);
+  ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    children_[id].pidfd.reset();
+  }
+  if (lost) {
+    std::lock_guard<std::mutex> spawn_guard{registry().mtx};
+    registry().leaders.erase(pid);
+    take_report(id, false, out);
+    return;
+  }
+  bool drained = false;
+  {
+    std::lock_guard<std::mutex> spawn_guard{registry().mtx};
+    registry().leaders.erase(pid);
+    drained = drain_group(pid);
+  }
+  if (drained) {
+    take_report(id, true, out);
+    return;
+  }
+  auto now = steady::now();
+  draining_.push_back(
+      {id, pid, now + bound_, now + first_scan_delay, first_scan_delay});
+}
+
+void launcher::impl::scan(steady::time_point now, std::vector<report>& out) {
+  auto& reg = registry();
+  std::lock_guard<std::mutex> spawn_guard{reg.mtx};
+  auto i = draining_.begin();
+  while (i != draining_.end()) {
+    if (i->next_scan > now) {
+      ++i;
+      continue;
+    }
+    // A live leader with this pid means the old group emptied and its id was
+    // handed out again: scanning it would reap the new leader.
+    bool drained = reg.leaders.count(i->pgid) != 0 || drain_group(i->pgid);
+    if (drained) {
+      if (i->id != 0)
+        take_report(i->id, true, out);
+      i = draining_.erase(i);
+      continue;
+    }
+    if (i->id != 0 && now >= i->deadline) {
+      take_report(i->id, false, out);
+      i->id = 0;
+      i->delay = lingering_scan_delay;
+    } else if (i->id != 0) {
+      i->delay = std::min(i->delay * 2, max_scan_delay);
+    }
+    i->next_scan = now + i->delay;
+    ++i;
+  }
+}
+
+bool launcher::impl::finish_if_stopping(steady::time_point now,
+                                        std::vector<report>& out) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  if (!stopping_)
+    return false;
+  if (children_.empty() && draining_.empty())
+    return true;
+  if (now < stop_deadline_)
+    return false;
+  // The bound is over: report what is left as unconfirmed and give up on it.
+  for (auto& [id, proc] : children_) {
+    auto status = proc.status;
+    if (!proc.observed) {
+      status.how = exit_status::kind::signaled;
+      status.code = SIGKILL;
+      status.ended = now;
+      if (proc.pidfd.get() >= 0)
+        ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, proc.pidfd.get(), nullptr);
+    }
+    status.confirmed = false;
+    out.push_back({std::move(proc.on_exit), status});
+  }
+  children_.clear();
+  draining_.clear();
+  return true;
+}
+
+void launcher::impl::take_report(uint64_t id, bool confirmed,
+                                 std::vector<report>& out) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  auto i = children_.find(id);
+  if (i == children_.end())
+    return;
+  auto status = i->second.status;
+  status.confirmed = status.confirmed && confirmed;
+  out.push_back({std::move(i->second.on_exit), status});
+  // Erased before the callback runs, so live() is already lower inside it.
+  children_.erase(i);
+}
+
+int launcher::impl::next_timeout(steady::time_point now) {
+  std::optional<steady::time_point> wake_at;
+  for (const auto& group : draining_)
+    if (!wake_at || group.next_scan < *wake_at)
+      wake_at = group.next_scan;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (stopping_ && (!wake_at || stop_deadline_ < *wake_at))
+      wake_at = stop_deadline_;
+  }
+  if (!wake_at)
+    return -1;
+  return static_cast<int>(until(now, *wake_at).count());
+}
+
+launcher::launcher(milliseconds bound) : impl_(std::make_unique<impl>(bound)) {}
+
+launcher::~launcher() = default;
+
+launch_result launcher::launch(const launch_spec& spec, exit_callback on_exit) {
+  return impl_->launch(spec, std::move(on_exit));
+}
+
+bool launcher::signal(uint64_t id, int sig) { return impl_->signal(id, sig); }
+
+bool launcher::kill(uint64_t id) { return impl_->signal(id, SIGKILL); }
+
+size_t launcher::live() const { return impl_->live(); }
+
+} // namespace quiesce::process

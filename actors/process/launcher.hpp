@@ -1,0 +1,132 @@
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace quiesce::process {
+
+/// Describes one command to start in a process group of its own.
+struct launch_spec {
+  /// The command and its arguments. `argv[0]` is searched on PATH (the PATH
+  /// of `env` when it sets one, else the inherited one) unless it contains a
+  /// '/'; a relative path is relative to `workdir`.
+  std::vector<std::string> argv;
+
+  /// Variables added to, or replacing those of, the inherited environment.
+  std::map<std::string, std::string> env;
+
+  /// Working directory of the command; empty inherits the caller's.
+  std::string workdir;
+
+  /// File receiving standard output, created or truncated with mode 0644
+  /// (a relative path is relative to `workdir`); empty means /dev/null.
+  std::string stdout_path;
+
+  /// File receiving standard error, as `stdout_path`. When both name the same
+  /// path, they share one descriptor (as `2>&1` does).
+  std::string stderr_path;
+};
+
+/// How a launched process ended.
+struct exit_status {
+  /// Distinguishes a normal exit from a death by signal.
+  enum class kind : uint8_t {
+    /// The process called exit(); `code` is its exit code.
+    exited,
+    /// The process was killed by a signal; `code` is the signal number.
+    signaled,
+  };
+
+  /// Whether the process exited or was killed.
+  kind how = kind::exited;
+
+  /// The exit code or the signal number, depending on `how`.
+  int code = 0;
+
+  /// False when the process or a member of its group could not be reaped
+  /// within the launcher's bound, or its status was taken by someone else.
+  bool confirmed = true;
+
+  /// When the launcher observed the end of the process.
+  std::chrono::steady_clock::time_point ended;
+};
+
+/// Returns a human-readable text such as "exit code 3" or
+/// "killed by signal 9 (SIGKILL)".
+std::string describe(const exit_status& status);
+
+/// Receives the end of a process, exactly once, on the launcher's thread.
+using exit_callback = std::function<void(const exit_status&)>;
+
+/// The outcome of `launcher::launch`: an id, or an error text.
+struct launch_result {
+  /// Identifies the process for `signal` and `kill`; 0 when the launch failed.
+  uint64_t id = 0;
+
+  /// The leader's pid, which is also the id of its process group.
+  pid_t pid = 0;
+
+  /// Says why the launch failed, naming the command, directory or file.
+  std::string error;
+
+  /// Returns whether the process was started.
+  explicit operator bool() const noexcept { return id != 0; }
+};
+
+/// Starts commands in process groups of their own and reports their ends.
+///
+/// One reaper thread watches every leader through a pidfd. When a leader
+/// exits, the launcher kills the rest of its process group, reaps the leader
+/// and every member of the group that became its child, and only then calls
+/// the exit callback: when the callback runs, nothing of the group remains.
+/// The process becomes a child subreaper (`PR_SET_CHILD_SUBREAPER`), so
+/// orphaned grandchildren come back to it and can be reaped; it never calls
+/// `waitpid(-1)`, so children of an embedding host are left alone.
+///
+/// Limitations: a descendant that calls `setsid` (or moves to another group)
+/// escapes the group kill, and the launcher never reaps it. A host that sets
+/// SIGCHLD to SIG_IGN or reaps with `waitpid(-1)` takes exit statuses away;
+/// such ends are reported with `confirmed == false`.
+class launcher {
+public:
+  /// Starts the reaper thread and makes this process a child subreaper.
+  /// `bound` limits how long the reaper waits for a group to empty after its
+  /// leader ended, and how long the destructor waits for all groups.
+  explicit launcher(std::chrono::milliseconds bound = std::chrono::seconds{5});
+
+  /// Kills every live process group, reaps everything within the bound,
+  /// reports every process not yet reported and joins the reaper thread.
+  /// Must not be called from an exit callback.
+  ~launcher();
+
+  launcher(const launcher&) = delete;
+  launcher& operator=(const launcher&) = delete;
+
+  /// Starts `spec` in a new process group. On success, `on_exit` is called
+  /// exactly once, from the reaper thread and outside any lock; it may call
+  /// `launch`, `signal` and `kill`. On failure it is never called.
+  launch_result launch(const launch_spec& spec, exit_callback on_exit);
+
+  /// Sends `sig` to the whole process group of `id`. Returns false when `id`
+  /// is unknown or its end has already been observed (then nothing is sent).
+  bool signal(uint64_t id, int sig);
+
+  /// Sends SIGKILL to the whole process group of `id`; as `signal`.
+  bool kill(uint64_t id);
+
+  /// Returns the number of processes launched and not yet reported.
+  size_t live() const;
+
+private:
+  class impl;
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace quiesce::process

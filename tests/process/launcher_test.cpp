@@ -1,0 +1,688 @@
+// Tests of quiesce::process::launcher with real processes. Every wait is
+// bounded: a timeout fails the test instead of hanging it.
+
+#include "actors/process/launcher.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace quiesce::process;
+using namespace std::chrono_literals;
+
+namespace {
+
+using steady = std::chrono::steady_clock;
+
+constexpr auto wait_bound = 10s;
+
+/// Collects the exit reports of one process; shared with its callback.
+struct slot {
+  std::mutex mtx;
+  std::condition_variable cv;
+  std::vector<exit_status> calls;
+
+  /// Returns the first report, waiting up to `bound` for it.
+  std::optional<exit_status> wait(std::chrono::milliseconds bound) {
+    std::unique_lock<std::mutex> guard{mtx};
+    if (!cv.wait_for(guard, bound, [this] { return !calls.empty(); }))
+      return std::nullopt;
+    return calls.front();
+  }
+
+  /// Returns how many reports arrived so far.
+  size_t count() {
+    std::lock_guard<std::mutex> guard{mtx};
+    return calls.size();
+  }
+};
+
+std::shared_ptr<slot> make_slot() { return std::make_shared<slot>(); }
+
+exit_callback record(const std::shared_ptr<slot>& target) {
+  return [target](const exit_status& status) {
+    std::lock_guard<std::mutex> guard{target->mtx};
+    target->calls.push_back(status);
+    target->cv.notify_all();
+  };
+}
+
+launch_spec command(std::vector<std::string> argv) {
+  launch_spec spec;
+  spec.argv = std::move(argv);
+  return spec;
+}
+
+/// A fresh directory, removed with everything in it at the end of the test.
+class temp_dir {
+public:
+  temp_dir() {
+    auto base = std::filesystem::temp_directory_path() / "quiesce-proc-XXXXXX";
+    std::string pattern = base.string();
+    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
+    path_ = pattern;
+  }
+
+  ~temp_dir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+
+  temp_dir(const temp_dir&) = delete;
+  temp_dir& operator=(const temp_dir&) = delete;
+
+  /// Returns the directory's path.
+  const std::string& path() const { return path_; }
+
+  /// Returns the path of `name` inside the directory.
+  std::string file(const std::string& name) const { return path_ + '/' + name; }
+
+private:
+  std::string path_;
+};
+
+std::string read_file(const std::string& path) {
+  std::ifstream in{path};
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+void write_file(const std::string& path, const std::string& text, int mode) {
+  {
+    std::ofstream out{path};
+    out << text;
+  }
+  REQUIRE(::chmod(path.c_str(), static_cast<mode_t>(mode)) == 0);
+}
+
+/// A FIFO read without blocking, to learn that a child reached a point.
+class fifo {
+public:
+  explicit fifo(std::string path) : path_(std::move(path)) {
+    REQUIRE(::mkfifo(path_.c_str(), 0600) == 0);
+    fd_ = ::open(path_.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    REQUIRE(fd_ >= 0);
+  }
+
+  ~fifo() { ::close(fd_); }
+
+  fifo(const fifo&) = delete;
+  fifo& operator=(const fifo&) = delete;
+
+  /// Returns the FIFO's path.
+  const std::string& path() const { return path_; }
+
+  /// Returns the first line written to the FIFO, or nothing after `bound`.
+  std::optional<std::string> read_line(std::chrono::milliseconds bound) {
+    auto deadline = steady::now() + bound;
+    for (;;) {
+      if (auto pos = buffer_.find('\n'); pos != std::string::npos) {
+        auto line = buffer_.substr(0, pos);
+        buffer_.erase(0, pos + 1);
+        return line;
+      }
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - steady::now());
+      if (left <= 0ms)
+        return std::nullopt;
+      pollfd pfd{fd_, POLLIN, 0};
+      if (::poll(&pfd, 1, static_cast<int>(left.count())) <= 0)
+        continue;
+      std::array<char, 256> chunk{};
+      auto n = ::read(fd_, chunk.data(), chunk.size());
+      if (n > 0)
+        buffer_.append(chunk.data(), static_cast<size_t>(n));
+      else if (n == 0 && (pfd.revents & POLLHUP) != 0)
+        return std::nullopt; // the writer went away without a full line
+    }
+  }
+
+private:
+  std::string path_;
+  int fd_ = -1;
+  std::string buffer_;
+};
+
+/// One line of /proc/<pid>/stat.
+struct proc_entry {
+  pid_t pid = 0;
+  char state = '?';
+  pid_t ppid = 0;
+  pid_t pgrp = 0;
+};
+
+std::vector<proc_entry> processes() {
+  std::vector<proc_entry> result;
+  for (const auto& entry : std::filesystem::directory_iterator{"/proc"}) {
+    auto name = entry.path().filename().string();
+    if (name.empty() || !std::all_of(name.begin(), name.end(), [](char c) {
+          return c >= '0' && c <= '9';
+        }))
+      continue;
+    auto stat = read_file(entry.path().string() + "/stat");
+    auto close = stat.rfind(')');
+    if (close == std::string::npos)
+      continue; // the process went away meanwhile
+    std::istringstream fields{stat.substr(close + 1)};
+    proc_entry proc;
+    proc.pid = std::stoi(name);
+    fields >> proc.state >> proc.ppid >> proc.pgrp;
+    if (fields)
+      result.push_back(proc);
+  }
+  return result;
+}
+
+/// Returns the processes (zombies included) still in group `pgid`.
+std::vector<pid_t> group_members(pid_t pgid) {
+  std::vector<pid_t> result;
+  for (const auto& proc : processes())
+    if (proc.pgrp == pgid)
+      result.push_back(proc.pid);
+  return result;
+}
+
+bool group_gone(pid_t pgid) {
+  return ::kill(-pgid, 0) != 0 && errno == ESRCH && group_members(pgid).empty();
+}
+
+/// Returns the zombies among this process's children.
+std::vector<pid_t> zombie_children() {
+  std::vector<pid_t> result;
+  for (const auto& proc : processes())
+    if (proc.ppid == ::getpid() && proc.state == 'Z')
+      result.push_back(proc.pid);
+  return result;
+}
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+} // namespace
+
+TEST_CASE("launcher reports exit code zero of a successful command",
+          "[process]") {
+  launcher procs;
+  auto done = make_slot();
+  auto res = procs.launch(command({"/bin/true"}), record(done));
+  REQUIRE(res);
+  CHECK(res.error.empty());
+  CHECK(res.pid > 0);
+  auto status = done->wait(wait_bound);
+  REQUIRE(status);
+  CHECK(status->how == exit_status::kind::exited);
+  CHECK(status->code == 0);
+  CHECK(status->confirmed);
+  CHECK(describe(*status) == "exit code 0");
+  CHECK(procs.live() == 0);
+}
+
+TEST_CASE("launcher reports exit code of a failing command", "[process]") {
+  launcher procs;
+  auto done = make_slot();
+  REQUIRE(procs.launch(command({"sh", "-c", "exit 3"}), record(done)));
+  auto status = done->wait(wait_bound);
+  REQUIRE(status);
+  CHECK(status->how == exit_status::kind::exited);
+  CHECK(status->code == 3);
+  CHECK(describe(*status) == "exit code 3");
+}
+
+TEST_CASE("launcher reports the signal that killed a command", "[process]") {
+  launcher procs;
+  auto done = make_slot();
+  REQUIRE(procs.launch(command({"sh", "-c", "kill -9 $$"}), record(done)));
+  auto status = done->wait(wait_bound);
+  REQUIRE(status);
+  CHECK(status->how == exit_status::kind::signaled);
+  CHECK(status->code == SIGKILL);
+  CHECK(describe(*status) == "killed by signal 9 (SIGKILL)");
+}
+
+TEST_CASE("describe renders exit codes, signals and unconfirmed ends",
+          "[process]") {
+  exit_status status;
+  status.how = exit_status::kind::exited;
+  status.code = 42;
+  CHECK(describe(status) == "exit code 42");
+  status.how = exit_status::kind::signaled;
+  status.code = SIGTERM;
+  CHECK(describe(status) == "killed by signal 15 (SIGTERM)");
+  status.confirmed = false;
+  CHECK(describe(status) == "killed by signal 15 (SIGTERM), not confirmed");
+  status.how = exit_status::kind::exited;
+  status.code = -1;
+  CHECK(describe(status) == "exit status unknown, not confirmed");
+}
+
+TEST_CASE("launcher refuses a command that does not exist", "[process]") {
+  auto done = make_slot();
+  {
+    launcher procs;
+    auto res = procs.launch(command({"quiesce-no-such-command"}), record(done));
+    CHECK_FALSE(res);
+    CHECK(res.id == 0);
+    CHECK(res.error == "command not found: quiesce-no-such-command");
+    auto abs
+        = procs.launch(command({"/nonexistent/quiesce-tool"}), record(done));
+    CHECK_FALSE(abs);
+    CHECK(abs.error == "command not found: /nonexistent/quiesce-tool");
+    CHECK(procs.live() == 0);
+  }
+  // The destructor joined the reaper: any report would have arrived by now.
+  CHECK(done->count() == 0);
+}
+
+TEST_CASE("launcher refuses a file that is not executable", "[process]") {
+  temp_dir dir;
+  write_file(dir.file("script"), "#!/bin/sh\nexit 0\n", 0644);
+  auto done = make_slot();
+  {
+    launcher procs;
+    auto spec = command({"./script"});
+    spec.workdir = dir.path();
+    auto res = procs.launch(spec, record(done));
+    CHECK_FALSE(res);
+    CHECK(res.error == "permission denied: ./script");
+    auto abs = procs.launch(command({dir.file("script")}), record(done));
+    CHECK_FALSE(abs);
+    CHECK(abs.error == "permission denied: " + dir.file("script"));
+    auto directory = procs.launch(command({dir.path()}), record(done));
+    CHECK_FALSE(directory);
+    CHECK(contains(directory.error, dir.path()));
+  }
+  CHECK(done->count() == 0);
+}
+
+TEST_CASE("launcher refuses a working directory that does not exist",
+          "[process]") {
+  temp_dir dir;
+  write_file(dir.file("plain"), "", 0644);
+  auto done = make_slot();
+  {
+    launcher procs;
+    auto spec = command({"/bin/true"});
+    spec.workdir = "/nonexistent-quiesce-dir";
+    auto res = procs.launch(spec, record(done));
+    CHECK_FALSE(res);
+    CHECK(res.error
+          == "working directory does not exist: /nonexistent-quiesce-dir");
+    spec.workdir = dir.file("plain");
+    auto file = procs.launch(spec, record(done));
+    CHECK_FALSE(file);
+    CHECK(file.error
+          == "working directory is not a directory: " + dir.file("plain"));
+  }
+  CHECK(done->count() == 0);
+}
+
+TEST_CASE("launcher refuses an empty command or a bad environment name",
+          "[process]") {
+  auto done = make_slot();
+  {
+    launcher procs;
+    auto empty = procs.launch(command({}), record(done));
+    CHECK_FALSE(empty);
+    CHECK(empty.error == "empty command");
+    auto spec = command({"/bin/true"});
+    spec.env["A=B"] = "x";
+    auto bad_env = procs.launch(spec, record(done));
+    CHECK_FALSE(bad_env);
+    CHECK(bad_env.error == "invalid environment variable name: 'A=B'");
+  }
+  CHECK(done->count() == 0);
+}
+
+TEST_CASE("launcher names an output file it cannot open", "[process]") {
+  auto done = make_slot();
+  {
+    launcher procs;
+    auto spec = command({"/bin/true"});
+    spec.stdout_path = "/nonexistent-quiesce-dir/out";
+    auto res = procs.launch(spec, record(done));
+    CHECK_FALSE(res);
+    CHECK(res.error
+          == "cannot open stdout file /nonexistent-quiesce-dir/out: "
+             "No such file or directory");
+    spec.stdout_path.clear();
+    spec.stderr_path = "/nonexistent-quiesce-dir/err";
+    auto err = procs.launch(spec, record(done));
+    CHECK_FALSE(err);
+    CHECK(contains(err.error,
+                   "cannot open stderr file /nonexistent-quiesce-dir/err"));
+  }
+  CHECK(done->count() == 0);
+}
+
+TEST_CASE("launcher writes stdout and stderr to the given files", "[process]") {
+  temp_dir dir;
+  write_file(dir.file("out"), "stale content that must be truncated\n", 0600);
+  launcher procs;
+  auto spec = command({"sh", "-c", "echo to-out; echo to-err >&2"});
+  spec.stdout_path = dir.file("out");
+  spec.stderr_path = dir.file("err");
+  auto done = make_slot();
+  REQUIRE(procs.launch(spec, record(done)));
+  auto status = done->wait(wait_bound);
+  REQUIRE(status);
+  CHECK(status->code == 0);
+  CHECK(read_file(dir.file("out")) == "to-out\n");
+  CHECK(read_file(dir.file("err")) == "to-err\n");
+  struct stat st {};
+  REQUIRE(::stat(dir.file("err").c_str(), &st) == 0);
+  auto mask = ::umask(0);
+  ::umask(mask);
+  CHECK((st.st_mode & 0777) == (0644 & ~mask));
+  SECTION("one path for both streams shares the descriptor") {
+    spec.stdout_path = dir.file("both");
+    spec.stderr_path = dir.file("both");
+    auto both = make_slot();
+    REQUIRE(procs.launch(spec, record(both)));
+    REQUIRE(both->wait(wait_bound));
+    CHECK(read_file(dir.file("both")) == "to-out\nto-err\n");
+  }
+}
+
+TEST_CASE("launcher adds and replaces environment variables", "[process]") {
+  temp_dir dir;
+  launcher procs;
+  auto spec = command({"sh", "-c", "echo \"$QUIESCE_FOO|$HOME|$PATH\""});
+  spec.env["QUIESCE_FOO"] = "bar baz";
+  spec.env["HOME"] = "/quiesce-home";
+  spec.stdout_path = dir.file("out");
+  auto done = make_slot();
+  REQUIRE(procs.launch(spec, record(done)));
+  REQUIRE(done->wait(wait_bound));
+  const char* path = ::getenv("PATH");
+  REQUIRE(path != nullptr);
+  CHECK(read_file(dir.file("out"))
+        == std::string{"bar baz|/quiesce-home|"} + path + "\n");
+}
+
+TEST_CASE("launcher searches the PATH of the spec's environment", "[process]") {
+  temp_dir dir;
+  write_file(dir.file("quiesce-test-tool"), "#!/bin/sh\necho tool\n", 0755);
+  launcher procs;
+  auto spec = command({"quiesce-test-tool"});
+  spec.stdout_path = dir.file("out");
+  auto refused = procs.launch(spec, exit_callback{});
+  CHECK_FALSE(refused);
+  CHECK(refused.error == "command not found: quiesce-test-tool");
+  spec.env["PATH"] = dir.path() + ":/usr/bin:/bin";
+  auto done = make_slot();
+  REQUIRE(procs.launch(spec, record(done)));
+  auto status = done->wait(wait_bound);
+  REQUIRE(status);
+  CHECK(status->code == 0);
+  CHECK(read_file(dir.file("out")) == "tool\n");
+}
+
+TEST_CASE("launcher runs the command in the working directory", "[process]") {
+  temp_dir dir;
+  std::filesystem::create_directory(dir.file("work"));
+  launcher procs;
+  auto spec = command({"sh", "-c", "pwd -P"});
+  spec.workdir = dir.file("work");
+  // Relative to the working directory, like the command itself.
+  spec.stdout_path = "out";
+  auto done = make_slot();
+  REQUIRE(procs.launch(spec, record(done)));
+  REQUIRE(done->wait(wait_bound));
+  auto expected = std::filesystem::canonical(dir.file("work")).string();
+  CHECK(read_file(dir.file("work/out")) == expected + "\n");
+}
+
+TEST_CASE("launcher signal does not end a command that ignores it, kill does",
+          "[process]") {
+  temp_dir dir;
+  fifo ready{dir.file("ready")};
+  launcher procs;
+  auto spec = command({"sh", "-c", "trap '' TERM; echo ready; sleep 100"});
+  spec.stdout_path = ready.path();
+  auto done = make_slot();
+  auto res = procs.launch(spec, record(done));
+  REQUIRE(res);
+  REQUIRE(ready.read_line(wait_bound) == std::optional<std::string>{"ready"});
+  CHECK(procs.signal(res.id, SIGTERM));
+  CHECK_FALSE(done->wait(300ms));
+  CHECK(procs.live() == 1);
+  CHECK(procs.kill(res.id));
+  auto status = done->wait(wait_bound);
+  REQUIRE(status);
+  CHECK(status->how == exit_status::kind::signaled);
+  CHECK(status->code == SIGKILL);
+  CHECK(status->confirmed);
+  CHECK(group_gone(res.pid));
+  CHECK(procs.live() == 0);
+}
+
+TEST_CASE("launcher signal ends the whole process group and reaps it",
+          "[process]") {
+  temp_dir dir;
+  fifo ready{dir.file("ready")};
+  launcher procs;
+  auto spec = command({"sh", "-c", "sleep 100 & echo $!; sleep 100"});
+  spec.stdout_path = ready.path();
+  auto done = make_slot();
+  auto res = procs.launch(spec, record(done));
+  REQUIRE(res);
+  auto grandchild = ready.read_line(wait_bound);
+  REQUIRE(grandchild);
+  auto grandchild_pid = static_cast<pid_t>(std::stoi(*grandchild));
+  CHECK(group_members(res.pid).size() >= 2);
+  CHECK(procs.signal(res.id, SIGTERM));
+  auto status = done->wait(wait_bound);
+  REQUIRE(status);
+  CHECK(status->how == exit_status::kind::signaled);
+  CHECK(status->code == SIGTERM);
+  CHECK(status->confirmed);
+  // The report comes only after the group is empty and reaped.
+  CHECK(group_gone(res.pid));
+  CHECK(::kill(grandchild_pid, 0) != 0);
+  CHECK(zombie_children().empty());
+  CHECK_FALSE(procs.signal(res.id, SIGTERM));
+}
+
+TEST_CASE("launcher kills grandchildren left behind by an exited leader",
+          "[process]") {
+  temp_dir dir;
+  launcher procs;
+  auto spec = command({"sh", "-c", "sleep 100 & echo $!; exit 0"});
+  spec.stdout_path = dir.file("out");
+  auto done = make_slot();
+  auto start = steady::now();
+  auto res = procs.launch(spec, record(done));
+  REQUIRE(res);
+  auto status = done->wait(wait_bound);
+  REQUIRE(status);
+  CHECK(steady::now() - start < 2s);
+  CHECK(status->how == exit_status::kind::exited);
+  CHECK(status->code == 0);
+  CHECK(status->confirmed);
+  auto grandchild = read_file(dir.file("out"));
+  REQUIRE_FALSE(grandchild.empty());
+  CHECK(::kill(static_cast<pid_t>(std::stoi(grandchild)), 0) != 0);
+  CHECK(group_gone(res.pid));
+  CHECK(zombie_children().empty());
+}
+
+TEST_CASE("launcher reports each of 200 concurrent short commands once",
+          "[process]") {
+  constexpr int total = 200;
+  constexpr int max_alive = 2;
+  constexpr int threads = 4;
+  std::mutex mtx;
+  std::condition_variable cv;
+  int alive = 0;
+  int reported = 0;
+  int failures = 0;
+  bool stalled = false;
+  std::vector<int> calls(total, 0);
+  std::vector<std::string> errors;
+  {
+    launcher procs;
+    auto worker = [&](int first) {
+      for (int k = first; k < total; k += threads) {
+        {
+          std::unique_lock<std::mutex> guard{mtx};
+          if (!cv.wait_for(guard, wait_bound,
+                           [&] { return alive < max_alive; })) {
+            stalled = true;
+            return;
+          }
+          ++alive;
+        }
+        auto res = procs.launch(command({"/bin/true"}),
+                                [&, k](const exit_status& status) {
+                                  std::lock_guard<std::mutex> guard{mtx};
+                                  ++calls[static_cast<size_t>(k)];
+                                  ++reported;
+                                  if (status.how != exit_status::kind::exited
+                                      || status.code != 0 || !status.confirmed)
+                                    ++failures;
+                                  --alive;
+                                  cv.notify_all();
+                                });
+        if (!res) {
+          std::lock_guard<std::mutex> guard{mtx};
+          errors.push_back(res.error);
+          --alive;
+          cv.notify_all();
+        }
+      }
+    };
+    std::vector<std::thread> pool;
+    pool.reserve(threads);
+    for (int i = 0; i < threads; ++i)
+      pool.emplace_back(worker, i);
+    for (auto& thread : pool)
+      thread.join();
+    std::unique_lock<std::mutex> guard{mtx};
+    CHECK(cv.wait_for(guard, 30s, [&] { return reported == total; }));
+  }
+  // The launcher is gone, so no report can still be on its way.
+  std::lock_guard<std::mutex> guard{mtx};
+  CHECK_FALSE(stalled);
+  CHECK(errors.empty());
+  CHECK(reported == total);
+  CHECK(failures == 0);
+  CHECK(std::all_of(calls.begin(), calls.end(), [](int n) { return n == 1; }));
+  CHECK(zombie_children().empty());
+}
+
+TEST_CASE("launcher does not leak descriptors into the command", "[process]") {
+  temp_dir dir;
+  // A descriptor without O_CLOEXEC, as a careless host would have.
+  int leaky = ::open("/dev/null", O_RDONLY);
+  REQUIRE(leaky >= 0);
+  REQUIRE(::dup2(leaky, 100) == 100);
+  ::close(leaky);
+  launcher procs;
+  auto spec = command({"sh", "-c", "ls /proc/self/fd"});
+  spec.stdout_path = dir.file("fds");
+  auto done = make_slot();
+  REQUIRE(procs.launch(spec, record(done)));
+  auto status = done->wait(wait_bound);
+  ::close(100);
+  REQUIRE(status);
+  CHECK(status->code == 0);
+  std::istringstream lines{read_file(dir.file("fds"))};
+  std::vector<int> fds;
+  for (std::string line; std::getline(lines, line);)
+    fds.push_back(std::stoi(line));
+  INFO("descriptors seen by the command: " << read_file(dir.file("fds")));
+  // 0-2 plus the one ls opens to read the directory.
+  CHECK(fds.size() <= 4);
+  CHECK(std::count(fds.begin(), fds.end(), 0) == 1);
+  CHECK(std::count(fds.begin(), fds.end(), 1) == 1);
+  CHECK(std::count(fds.begin(), fds.end(), 2) == 1);
+  CHECK(std::all_of(fds.begin(), fds.end(), [](int fd) { return fd <= 3; }));
+}
+
+TEST_CASE("launcher destructor kills and reaps live processes", "[process]") {
+  temp_dir dir;
+  fifo ready{dir.file("ready")};
+  auto plain = make_slot();
+  auto stubborn = make_slot();
+  pid_t plain_pid = 0;
+  pid_t stubborn_pid = 0;
+  auto start = steady::now();
+  {
+    launcher procs;
+    auto first = procs.launch(command({"sleep", "100"}), record(plain));
+    REQUIRE(first);
+    plain_pid = first.pid;
+    auto spec = command(
+        {"sh", "-c", "trap '' TERM; sleep 100 & echo ready; sleep 100"});
+    spec.stdout_path = ready.path();
+    auto second = procs.launch(spec, record(stubborn));
+    REQUIRE(second);
+    stubborn_pid = second.pid;
+    REQUIRE(ready.read_line(wait_bound));
+    CHECK(procs.live() == 2);
+    start = steady::now();
+  }
+  CHECK(steady::now() - start < 3s);
+  REQUIRE(plain->count() == 1);
+  REQUIRE(stubborn->count() == 1);
+  for (const auto& status : {plain->calls.front(), stubborn->calls.front()}) {
+    CHECK(status.how == exit_status::kind::signaled);
+    CHECK(status.code == SIGKILL);
+    CHECK(status.confirmed);
+  }
+  CHECK(group_gone(plain_pid));
+  CHECK(group_gone(stubborn_pid));
+  CHECK(zombie_children().empty());
+}
+
+TEST_CASE("launcher signal refuses unknown and ended processes", "[process]") {
+  launcher procs;
+  CHECK_FALSE(procs.signal(12345, SIGTERM));
+  CHECK_FALSE(procs.kill(0));
+  auto done = make_slot();
+  auto res = procs.launch(command({"/bin/true"}), record(done));
+  REQUIRE(res);
+  REQUIRE(done->wait(wait_bound));
+  CHECK_FALSE(procs.signal(res.id, SIGTERM));
+  CHECK_FALSE(procs.kill(res.id));
+}
+
+TEST_CASE("launcher lets an exit callback launch the next command",
+          "[process]") {
+  launcher procs;
+  auto second = make_slot();
+  auto first = make_slot();
+  auto chained = std::make_shared<launch_result>();
+  auto then = [&procs, first, second, chained](const exit_status& status) {
+    *chained = procs.launch(command({"sh", "-c", "exit 7"}), record(second));
+    record(first)(status);
+  };
+  auto res = procs.launch(command({"/bin/true"}), then);
+  REQUIRE(res);
+  REQUIRE(first->wait(wait_bound));
+  auto status = second->wait(wait_bound);
+  REQUIRE(status);
+  CHECK(status->code == 7);
+  CHECK(*chained);
+}
