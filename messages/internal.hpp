@@ -43,6 +43,16 @@ struct attempt_key {
   }
 };
 
+/// Hashes an attempt_key for unordered containers.
+struct attempt_key_hash {
+  size_t operator()(const attempt_key& x) const noexcept {
+    auto h = x.job * 0x9E3779B97F4A7C15ull;
+    h ^= x.task + 0x9E3779B97F4A7C15ull + (h << 6) + (h >> 2);
+    h ^= x.attempt + 0x9E3779B97F4A7C15ull + (h << 6) + (h >> 2);
+    return static_cast<size_t>(h);
+  }
+};
+
 /// Inspects an attempt_key.
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, attempt_key& x) {
@@ -81,6 +91,17 @@ struct begin_assessment {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, begin_assessment& x) {
   return f(caf::meta::type_name("quiesce.begin_assessment"), x.job, x.index);
+}
+
+/// Supervisor → job: the job is over and none of its work is live; quit.
+struct end_job {
+  job_id job = invalid_id;
+};
+
+/// Inspects an end_job.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, end_job& x) {
+  return f(caf::meta::type_name("quiesce.end_job"), x.job);
 }
 
 /// Supervisor → job → assessment → task: stop the listed attempts.
@@ -163,6 +184,9 @@ std::string to_string(attempt_outcome x);
 struct attempt_ended {
   attempt_key key;
   attempt_outcome outcome = attempt_outcome::succeeded;
+  /// The end code the node assigns: ok, task_failed, timeout, spawn_failed,
+  /// work_not_found or node_lost.
+  result_code code = result_code::ok;
   /// Exit code for processes (-1 when none, e.g. killed by a signal).
   int32_t exit_code = -1;
   /// Signal that ended the process, 0 if none.
@@ -185,7 +209,7 @@ struct attempt_ended {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, attempt_ended& x) {
   return f(caf::meta::type_name("quiesce.attempt_ended"), x.key, x.outcome,
-           x.exit_code, x.signal, x.confirmed_dead, x.stop_requested,
+           x.code, x.exit_code, x.signal, x.confirmed_dead, x.stop_requested,
            x.message, x.node, x.started, x.ended);
 }
 

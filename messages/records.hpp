@@ -40,6 +40,8 @@ struct task_record {
   uint32_t requeue_count = 0;
   /// Attempts started so far.
   uint32_t attempts = 0;
+  /// Attempts lost with their node (automatic requeues so far).
+  uint32_t node_losses = 0;
   /// The definition.
   task_spec spec;
 };
@@ -50,7 +52,7 @@ typename Inspector::result_type inspect(Inspector& f, task_record& x) {
   return f(caf::meta::type_name("quiesce.task_record"), x.id, x.job,
            x.assessment, x.status, x.end_code, x.error_message, x.exit_code,
            x.node, x.created, x.submitted, x.started, x.ended, x.requeue_count,
-           x.attempts, x.spec);
+           x.attempts, x.node_losses, x.spec);
 }
 
 /// The books' entry for one assessment of a job.

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <caf/error.hpp>
+#include <caf/make_message.hpp>
 #include <caf/message.hpp>
 
 #include <cstdint>

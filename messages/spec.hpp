@@ -28,7 +28,7 @@ struct command_spec {
   std::vector<std::string> argv;
   /// Variables added to (or replacing in) the inherited environment.
   std::map<std::string, std::string> env;
-  /// Working directory; empty means the runtime's run directory.
+  /// Working directory; empty means the runtime process's own.
   std::string workdir;
   /// File for standard output; empty means a file per attempt under the run
   /// directory.

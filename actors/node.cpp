@@ -1,0 +1,265 @@
+#include "actors/node.hpp"
+
+#include "actors/function_executor.hpp"
+#include "actors/process/launcher.hpp"
+#include "actors/work_registry.hpp"
+#include "messages/text.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/send.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include <filesystem>
+#include <system_error>
+#include <unordered_map>
+
+namespace quiesce {
+
+namespace {
+
+/// One attempt running on this node.
+struct node_attempt {
+  caf::strong_actor_ptr reply_to;
+  work_kind kind = work_kind::command;
+  /// Id in the function executor or the launcher.
+  uint64_t exec_id = 0;
+  int32_t stop_signal = 15;
+  bool stop_requested = false;
+  bool killed = false;
+  caf::timestamp started{};
+};
+
+/// The state of a node actor.
+struct node_state {
+  node_options opts;
+  std::shared_ptr<work_registry> registry;
+  std::shared_ptr<process::launcher> launcher;
+  std::unique_ptr<function_executor> functions;
+  std::unordered_map<attempt_key, node_attempt, attempt_key_hash> attempts;
+
+  static inline const char* name = "quiesce.node";
+};
+
+using node_pointer = node_actor::stateful_pointer<node_state>;
+
+attempt_ended make_end(const attempt_key& key, attempt_outcome outcome,
+                       result_code code, std::string message) {
+  attempt_ended out;
+  out.key = key;
+  out.outcome = outcome;
+  out.code = code;
+  out.message = clamp_message(message);
+  out.ended = caf::make_timestamp();
+  return out;
+}
+
+std::string attempt_file(const node_options& opts, const attempt_key& key,
+                         const char* stream) {
+  auto dir = std::filesystem::path{opts.run_dir}
+             / ("job-" + std::to_string(key.job));
+  return (dir
+          / ("task-" + std::to_string(key.task) + ".attempt-"
+             + std::to_string(key.attempt) + "." + stream))
+    .string();
+}
+
+// Reports an end that happened before the work could start.
+void report_not_started(node_pointer self, const start_attempt& msg,
+                        result_code code, std::string why) {
+  auto end = make_end(msg.key, attempt_outcome::not_started, code,
+                      std::move(why));
+  end.node = self->state.opts.name;
+  end.started = end.ended;
+  caf::anon_send(caf::actor_cast<task_actor>(msg.reply_to), std::move(end));
+}
+
+void start_function(node_pointer self, start_attempt& msg) {
+  auto fn = self->state.registry ? self->state.registry->find(msg.spec.work)
+                                 : work_function{};
+  if (!fn) {
+    report_not_started(self, msg, result_code::work_not_found,
+                       "no work function is registered as '" + msg.spec.work
+                         + "' on node " + self->state.opts.name);
+    return;
+  }
+  auto st = std::make_shared<work_context::state>();
+  st->job = msg.key.job;
+  st->task = msg.key.task;
+  st->attempt = msg.key.attempt;
+  st->args = msg.spec.args;
+  auto reply_to = caf::actor_cast<task_actor>(msg.reply_to);
+  auto key = msg.key;
+  st->on_progress = [reply_to, key](int percent, std::string text) {
+    caf::anon_send(reply_to, attempt_progress{key, static_cast<uint8_t>(percent),
+                                              clamp_message(text)});
+  };
+  caf::weak_actor_ptr weak_self = caf::actor_cast<caf::weak_actor_ptr>(self);
+  auto done = [weak_self, key](work_result res, bool returned) {
+    auto hdl = caf::actor_cast<node_actor>(weak_self.lock());
+    if (!hdl)
+      return;
+    auto outcome = attempt_outcome::succeeded;
+    auto code = result_code::ok;
+    if (res.how == work_result::kind::failure) {
+      outcome = attempt_outcome::failed;
+      code = result_code::task_failed;
+    } else if (res.how == work_result::kind::stopped) {
+      outcome = attempt_outcome::stopped;
+      code = result_code::task_cancelled;
+    }
+    auto end = make_end(key, outcome, code, std::move(res.message));
+    end.confirmed_dead = returned;
+    caf::anon_send(hdl, std::move(end));
+  };
+  node_attempt a;
+  a.reply_to = std::move(msg.reply_to);
+  a.kind = work_kind::function;
+  a.started = caf::make_timestamp();
+  a.exec_id = self->state.functions->submit(std::move(fn), std::move(st),
+                                            std::move(done));
+  self->state.attempts.emplace(key, std::move(a));
+}
+
+void start_command(node_pointer self, start_attempt& msg) {
+  auto& opts = self->state.opts;
+  process::launch_spec spec;
+  spec.argv = msg.spec.command.argv;
+  spec.env = msg.spec.command.env;
+  spec.workdir = msg.spec.command.workdir;
+  spec.stdout_path = msg.spec.command.stdout_path.empty()
+                       ? attempt_file(opts, msg.key, "stdout")
+                       : msg.spec.command.stdout_path;
+  spec.stderr_path = msg.spec.command.stderr_path.empty()
+                       ? attempt_file(opts, msg.key, "stderr")
+                       : msg.spec.command.stderr_path;
+  for (const auto* path : {&spec.stdout_path, &spec.stderr_path}) {
+    auto dir = std::filesystem::path{*path}.parent_path();
+    std::error_code ec;
+    if (!dir.empty())
+      std::filesystem::create_directories(dir, ec);
+    if (ec) {
+      report_not_started(self, msg, result_code::spawn_failed,
+                         "cannot create output directory " + dir.string()
+                           + ": " + ec.message());
+      return;
+    }
+  }
+  caf::weak_actor_ptr weak_self = caf::actor_cast<caf::weak_actor_ptr>(self);
+  auto key = msg.key;
+  auto on_exit = [weak_self, key](const process::exit_status& st) {
+    auto hdl = caf::actor_cast<node_actor>(weak_self.lock());
+    if (!hdl)
+      return;
+    auto ok = st.how == process::exit_status::kind::exited && st.code == 0;
+    auto end = make_end(key,
+                        ok ? attempt_outcome::succeeded
+                           : attempt_outcome::failed,
+                        ok ? result_code::ok : result_code::task_failed,
+                        ok ? std::string{} : process::describe(st));
+    if (st.how == process::exit_status::kind::exited)
+      end.exit_code = st.code;
+    else
+      end.signal = st.code;
+    end.confirmed_dead = st.confirmed;
+    caf::anon_send(hdl, std::move(end));
+  };
+  auto res = self->state.launcher->launch(spec, std::move(on_exit));
+  if (!res) {
+    report_not_started(self, msg, result_code::spawn_failed, res.error);
+    return;
+  }
+  node_attempt a;
+  a.reply_to = std::move(msg.reply_to);
+  a.kind = work_kind::command;
+  a.exec_id = res.id;
+  a.stop_signal = msg.spec.stop_signal;
+  a.started = caf::make_timestamp();
+  self->state.attempts.emplace(key, std::move(a));
+}
+
+node_actor::behavior_type node_impl(node_pointer self, node_options opts,
+                                    std::shared_ptr<work_registry> registry,
+                                    std::shared_ptr<process::launcher> lnch) {
+  self->state.functions = std::make_unique<function_executor>(opts.slots);
+  self->state.opts = std::move(opts);
+  self->state.registry = std::move(registry);
+  self->state.launcher = std::move(lnch);
+  return {
+    [=](start_attempt& msg) {
+      if (self->state.attempts.count(msg.key) > 0)
+        return; // duplicate delivery
+      if (msg.spec.kind == work_kind::function)
+        start_function(self, msg);
+      else
+        start_command(self, msg);
+    },
+    [=](const signal_attempt& msg) {
+      auto i = self->state.attempts.find(msg.key);
+      if (i == self->state.attempts.end())
+        return; // already ended
+      auto& a = i->second;
+      a.stop_requested = true;
+      if (msg.mode == stop_mode::kill) {
+        if (a.killed)
+          return;
+        a.killed = true;
+        if (a.kind == work_kind::function)
+          self->state.functions->request_stop(a.exec_id);
+        else
+          self->state.launcher->kill(a.exec_id);
+        self->delayed_send(self, self->state.opts.kill_bound,
+                           attempt_timer{msg.key, false});
+        return;
+      }
+      if (a.kind == work_kind::function)
+        self->state.functions->request_stop(a.exec_id);
+      else
+        self->state.launcher->signal(a.exec_id, a.stop_signal);
+    },
+    [=](attempt_ended& end) {
+      auto i = self->state.attempts.find(end.key);
+      if (i == self->state.attempts.end())
+        return; // reported already (abandoned)
+      auto& a = i->second;
+      end.node = self->state.opts.name;
+      end.started = a.started;
+      end.stop_requested = a.stop_requested;
+      auto hdl = caf::actor_cast<task_actor>(a.reply_to);
+      self->state.attempts.erase(i);
+      self->send(hdl, std::move(end));
+    },
+    [=](const attempt_timer& t) {
+      auto i = self->state.attempts.find(t.key);
+      if (i == self->state.attempts.end())
+        return; // died within the bound
+      auto& a = i->second;
+      if (a.kind == work_kind::function) {
+        // Reports through the executor's callback, as not returned.
+        self->state.functions->abandon(a.exec_id);
+        return;
+      }
+      auto end = make_end(t.key, attempt_outcome::failed,
+                          result_code::task_failed,
+                          "process not confirmed dead after SIGKILL");
+      end.confirmed_dead = false;
+      end.node = self->state.opts.name;
+      end.started = a.started;
+      end.stop_requested = true;
+      auto hdl = caf::actor_cast<task_actor>(a.reply_to);
+      self->state.attempts.erase(i);
+      self->send(hdl, std::move(end));
+    },
+  };
+}
+
+} // namespace
+
+node_actor spawn_node(caf::actor_system& sys, node_options opts,
+                      std::shared_ptr<work_registry> registry,
+                      std::shared_ptr<process::launcher> launcher) {
+  return sys.spawn(node_impl, std::move(opts), std::move(registry),
+                   std::move(launcher));
+}
+
+} // namespace quiesce

@@ -1,0 +1,43 @@
+#pragma once
+
+#include "actors/interfaces.hpp"
+
+#include <caf/fwd.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace quiesce {
+
+class work_registry;
+
+namespace process {
+class launcher;
+} // namespace process
+
+/// How a node runs work.
+struct node_options {
+  /// The node's name, reported in task records.
+  std::string name = "local";
+  /// Concurrent attempts (threads for functions; processes count too).
+  uint32_t slots = 1;
+  /// Labels that tasks may ask for.
+  std::vector<std::string> labels;
+  /// Directory for per-attempt stdout/stderr files.
+  std::string run_dir = ".quiesce/runs";
+  /// How long a killed attempt may take to be confirmed dead before the node
+  /// gives up on it (abandons a function, reports a process unconfirmed).
+  std::chrono::milliseconds kill_bound{2000};
+};
+
+/// Spawns a node actor that runs attempts with `registry`'s functions and
+/// `launcher`'s processes. The launcher is shared because a process has one
+/// reaper (it is a child subreaper process-wide).
+node_actor spawn_node(caf::actor_system& sys, node_options opts,
+                      std::shared_ptr<work_registry> registry,
+                      std::shared_ptr<process::launcher> launcher);
+
+} // namespace quiesce

@@ -1,0 +1,288 @@
+#include "runtime/runtime.hpp"
+
+#include "actors/interfaces.hpp"
+#include "actors/node.hpp"
+#include "actors/process/launcher.hpp"
+#include "actors/supervisor.hpp"
+#include "actors/work_registry.hpp"
+#include "runtime/runtime_impl.hpp"
+#include "runtime/system_config.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include <thread>
+
+namespace quiesce {
+
+namespace {
+
+/// The state of the runtime's event sink: hands events to the event thread.
+struct sink_state {
+  std::shared_ptr<event_queue> queue;
+  static inline const char* name = "quiesce.event_sink";
+};
+
+event_sink_actor::behavior_type
+sink_impl(event_sink_actor::stateful_pointer<sink_state> self,
+          std::shared_ptr<event_queue> queue) {
+  self->state.queue = std::move(queue);
+  return {
+    [=](event& ev) { self->state.queue->push(std::move(ev)); },
+  };
+}
+
+runtime_options resolve(runtime_options opts) {
+  if (opts.threads == 0)
+    opts.threads = default_threads();
+  if (opts.slots == 0) {
+    auto n = std::thread::hardware_concurrency();
+    opts.slots = n == 0 ? 1 : n;
+  }
+  return opts;
+}
+
+} // namespace
+
+// -- event_queue ------------------------------------------------------------------
+
+void event_queue::push(event ev) {
+  {
+    std::lock_guard<std::mutex> guard{mtx};
+    items.push_back(std::move(ev));
+  }
+  cv.notify_one();
+}
+
+void event_queue::close() {
+  {
+    std::lock_guard<std::mutex> guard{mtx};
+    closed = true;
+  }
+  cv.notify_all();
+}
+
+// -- impl -------------------------------------------------------------------------
+
+runtime::impl::impl(runtime_options options)
+  : opts(resolve(std::move(options))),
+    sys(make_config(opts)),
+    registry(std::make_shared<work_registry>()),
+    launcher(std::make_shared<process::launcher>(opts.kill_bound)),
+    events(std::make_shared<event_queue>()) {
+  supervisor_options sopts;
+  sopts.max_running_jobs = opts.max_running_jobs;
+  sopts.terminate_bound = opts.terminate_bound;
+  supervisor = spawn_supervisor(sys, sopts);
+  sink = sys.spawn(sink_impl, events);
+  event_thread = std::thread{[this] { deliver_events(); }};
+  if (call<op_reply>(quiesce::subscribe{caf::actor_cast<caf::strong_actor_ptr>(sink)})
+        .code
+      != result_code::ok)
+    throw std::runtime_error("quiesce: cannot subscribe to the supervisor");
+  if (opts.local_node) {
+    node_options nopts;
+    nopts.name = opts.node_name;
+    nopts.slots = opts.slots;
+    nopts.labels = opts.labels;
+    nopts.run_dir = opts.run_dir;
+    nopts.kill_bound = opts.kill_bound;
+    local_node = spawn_node(sys, nopts, registry, launcher);
+    auto reply = call<node_list>(
+      quiesce::node_hello{protocol_version, opts.node_name, opts.slots, opts.labels,
+                 caf::actor_cast<caf::strong_actor_ptr>(local_node)});
+    if (reply.code != result_code::ok)
+      throw std::runtime_error("quiesce: the local node was refused: "
+                               + reply.detail);
+  }
+}
+
+caf::actor_system_config& runtime::impl::make_config(const runtime_options& o) {
+  configure(cfg, o.threads, o.scheduler);
+  return cfg;
+}
+
+runtime::impl::~impl() {
+  shutdown();
+}
+
+void runtime::impl::deliver_events() {
+  for (;;) {
+    std::deque<event> batch;
+    {
+      std::unique_lock<std::mutex> guard{events->mtx};
+      events->cv.wait(guard,
+                      [&] { return events->closed || !events->items.empty(); });
+      if (events->items.empty() && events->closed)
+        return;
+      batch.swap(events->items);
+    }
+    std::vector<std::pair<subscription_id, event_callback>> cbs;
+    {
+      std::lock_guard<std::mutex> guard{callbacks_mtx};
+      cbs = callbacks;
+    }
+    for (auto& ev : batch)
+      for (auto& [id, cb] : cbs) {
+        try {
+          cb(ev);
+        } catch (...) {
+          // A throwing callback must not end delivery to the others.
+        }
+      }
+  }
+}
+
+void runtime::impl::shutdown() {
+  std::lock_guard<std::mutex> guard{shutdown_mtx};
+  if (stopped)
+    return;
+  stopped = true;
+  // Stop running work first, so no task is left without a final status.
+  auto jobs = call<job_list>(quiesce::list_jobs{});
+  for (auto& j : jobs.jobs)
+    if (!is_terminal(j.status))
+      call<op_reply>(quiesce::terminate_job{j.id, "shutdown"});
+  // Let the last events reach the sink before it goes.
+  call<job_list>(quiesce::list_jobs{true, job_status::not_submitted});
+  caf::anon_send_exit(supervisor, caf::exit_reason::user_shutdown);
+  if (local_node)
+    caf::anon_send_exit(local_node, caf::exit_reason::user_shutdown);
+  caf::anon_send_exit(sink, caf::exit_reason::user_shutdown);
+  supervisor = nullptr;
+  local_node = nullptr;
+  sink = nullptr;
+  sys.await_all_actors_done();
+  events->close();
+  if (event_thread.joinable())
+    event_thread.join();
+}
+
+// -- runtime ----------------------------------------------------------------------
+
+runtime::runtime(runtime_options opts)
+  : impl_(std::make_unique<impl>(std::move(opts))) {
+  // nop
+}
+
+runtime::~runtime() {
+  impl_->shutdown();
+}
+
+const runtime_options& runtime::options() const noexcept {
+  return impl_->opts;
+}
+
+runtime::impl& runtime::internals() noexcept {
+  return *impl_;
+}
+
+bool runtime::register_work(std::string name, work_function fn) {
+  return impl_->registry->add(std::move(name), std::move(fn));
+}
+
+add_job_reply runtime::add_job(job_spec spec) {
+  return impl_->call<add_job_reply>(quiesce::add_job{std::move(spec), "api"});
+}
+
+add_task_reply runtime::add_task(job_id job, assessment_index index,
+                                 task_spec spec) {
+  return impl_->call<add_task_reply>(
+    quiesce::add_task{job, index, std::move(spec), "api"});
+}
+
+op_reply runtime::submit(job_id job) {
+  return impl_->call<op_reply>(submit_job{job, "api"});
+}
+
+op_reply runtime::cancel_job(job_id job, std::string message) {
+  return impl_->call<op_reply>(
+    quiesce::cancel_job{job, std::move(message), "api"});
+}
+
+op_reply runtime::cancel_assessment(job_id job, assessment_index index) {
+  return impl_->call<op_reply>(quiesce::cancel_assessment{job, index, "api"});
+}
+
+op_reply runtime::terminate_job(job_id job) {
+  // Bounded by the supervisor's terminate bound, plus slack for the reply.
+  return impl_->call<op_reply>(quiesce::terminate_job{job, "api"},
+                               impl_->opts.terminate_bound
+                                 + impl_->opts.request_timeout);
+}
+
+task_op_reply runtime::cancel_task(job_id job, task_id task,
+                                   std::string message) {
+  return impl_->call<task_op_reply>(
+    quiesce::cancel_task{job, task, std::move(message), "api"});
+}
+
+cancel_tasks_reply runtime::cancel_tasks(job_id job,
+                                         std::vector<task_id> tasks,
+                                         std::string message) {
+  return impl_->call<cancel_tasks_reply>(
+    quiesce::cancel_tasks{job, std::move(tasks), std::move(message), "api"});
+}
+
+task_op_reply runtime::requeue_task(job_id job, task_id task) {
+  return impl_->call<task_op_reply>(quiesce::requeue_task{job, task, "api"});
+}
+
+op_reply runtime::requeue_job(job_id job) {
+  return impl_->call<op_reply>(quiesce::requeue_job{job, "api"});
+}
+
+job_list runtime::list_jobs(std::optional<quiesce::job_status> status) {
+  return impl_->call<job_list>(
+    quiesce::list_jobs{status.has_value(),
+                       status.value_or(job_status::not_submitted)});
+}
+
+task_list runtime::list_tasks(job_id job,
+                              std::optional<quiesce::task_status> status) {
+  return impl_->call<task_list>(
+    quiesce::list_tasks{job, status.has_value(),
+                        status.value_or(task_status::not_submitted)});
+}
+
+job_status_reply runtime::job_status(job_id job) {
+  return impl_->call<job_status_reply>(get_job_status{job});
+}
+
+task_status_reply runtime::task_status(job_id job, task_id task) {
+  return impl_->call<task_status_reply>(get_task_status{job, task});
+}
+
+node_list runtime::nodes() {
+  return impl_->call<node_list>(list_nodes{});
+}
+
+job_status_reply runtime::wait(job_id job, std::chrono::milliseconds timeout) {
+  return impl_->call<job_status_reply>(wait_job{job}, timeout);
+}
+
+subscription_id runtime::subscribe(event_callback cb) {
+  std::lock_guard<std::mutex> guard{impl_->callbacks_mtx};
+  auto id = ++impl_->next_subscription;
+  impl_->callbacks.emplace_back(id, std::move(cb));
+  return id;
+}
+
+void runtime::unsubscribe(subscription_id id) {
+  std::lock_guard<std::mutex> guard{impl_->callbacks_mtx};
+  auto& cbs = impl_->callbacks;
+  for (auto i = cbs.begin(); i != cbs.end(); ++i) {
+    if (i->first == id) {
+      cbs.erase(i);
+      return;
+    }
+  }
+}
+
+void runtime::shutdown() {
+  impl_->shutdown();
+}
+
+} // namespace quiesce

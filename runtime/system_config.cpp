@@ -1,0 +1,29 @@
+#include "runtime/system_config.hpp"
+
+#include "messages/type_ids.hpp"
+
+#include <caf/atom.hpp>
+
+#include <thread>
+
+namespace quiesce {
+
+uint32_t default_threads() {
+  auto n = std::thread::hardware_concurrency();
+  return n < 2 ? 2u : n;
+}
+
+void configure(caf::actor_system_config& cfg, uint32_t threads,
+               const std::string& scheduler) {
+  add_message_types(cfg);
+  // The sharing policy is the default: on small machines CAF 0.17's
+  // work-stealing walks whole queues (see docs/performance.md).
+  cfg.set("scheduler.policy", scheduler == "stealing" ? caf::atom("stealing")
+                                                       : caf::atom("sharing"));
+  cfg.set("scheduler.max-threads",
+          static_cast<size_t>(threads == 0 ? default_threads() : threads));
+  cfg.set("logger.file-verbosity", caf::atom("quiet"));
+  cfg.set("logger.console-verbosity", caf::atom("quiet"));
+}
+
+} // namespace quiesce

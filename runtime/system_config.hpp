@@ -1,0 +1,21 @@
+#pragma once
+
+#include <caf/actor_system_config.hpp>
+
+#include <cstdint>
+#include <string>
+
+namespace quiesce {
+
+/// Builds Quiesce's actor-system configuration in code (never from a stray
+/// caf-application.ini): message types, scheduler policy and thread count.
+/// Everything that creates an actor system for Quiesce calls this: the
+/// runtime, the CLI, tests and benchmarks.
+void configure(caf::actor_system_config& cfg, uint32_t threads,
+               const std::string& scheduler = "sharing");
+
+/// Returns the scheduler threads to use when none is given: the number of
+/// cores, at least 2.
+uint32_t default_threads();
+
+} // namespace quiesce
