@@ -1,0 +1,142 @@
+#include "config/duration.hpp"
+#include "config/job_file.hpp"
+#include "config/toml_reader.hpp"
+
+#include <algorithm>
+#include <limits>
+
+namespace quiesce::config {
+
+namespace detail {
+
+const std::vector<std::string_view>& runtime_keys() {
+  static const std::vector<std::string_view> keys{
+      "threads",   "slots",     "grace",        "run_dir",
+      "listen",    "nodes",     "retries",      "max_running_jobs",
+      "scheduler", "heartbeat", "node_timeout",
+  };
+  return keys;
+}
+
+runtime_settings read_runtime_table(reader& in, const toml::table& table,
+                                    runtime_settings base) {
+  in.check_keys(table, runtime_keys(), "[runtime]");
+  auto u32 = [](int64_t x) { return static_cast<uint32_t>(x); };
+  if (auto x = in.read_integer(table, "threads", 0, 1024))
+    base.threads = u32(*x);
+  if (auto x = in.read_integer(table, "slots", 0, 65536))
+    base.slots = u32(*x);
+  if (auto x = in.read_duration(table, "grace"))
+    base.grace = *x;
+  if (auto x = in.read_path(table, "run_dir"))
+    base.run_dir = *x;
+  if (auto node = table.get("listen"))
+    if (auto x = in.read_address(*node, "'listen'", true))
+      base.listen = *x;
+  if (auto node = table.get("nodes")) {
+    if (auto array = node->as_array()) {
+      std::vector<std::string> nodes;
+      for (size_t i = 0; i < array->size(); ++i) {
+        auto what = "'nodes'[" + std::to_string(i) + "]";
+        if (auto x = in.read_address(*array->get(i), what, false))
+          nodes.push_back(*x);
+      }
+      base.nodes = std::move(nodes);
+    } else {
+      in.error(*node, "'nodes': expected an array of addresses \"HOST:PORT\", "
+                      "found "
+                          + std::string{describe_type(*node)});
+    }
+  }
+  if (auto x = in.read_integer(table, "retries", 0, 1000))
+    base.retries = u32(*x);
+  if (auto x = in.read_integer(table, "max_running_jobs", 0,
+                               std::numeric_limits<uint32_t>::max()))
+    base.max_running_jobs = u32(*x);
+  if (auto x = in.read_string(table, "scheduler")) {
+    if (*x == "sharing" || *x == "stealing")
+      base.scheduler = *x;
+    else
+      in.error(*table.get("scheduler"),
+               R"('scheduler': expected "sharing" or "stealing", found )"
+                   + quote(*x));
+  }
+  auto heartbeat = in.read_duration(table, "heartbeat", true);
+  auto node_timeout = in.read_duration(table, "node_timeout", true);
+  if (heartbeat)
+    base.heartbeat = *heartbeat;
+  if (node_timeout)
+    base.node_timeout = *node_timeout;
+  // Only a value set here can be blamed; the defaults are consistent.
+  if ((heartbeat || node_timeout) && base.node_timeout <= base.heartbeat) {
+    auto key = node_timeout ? "node_timeout" : "heartbeat";
+    in.error(*table.get(key), "'node_timeout' ("
+                                  + format_duration(base.node_timeout)
+                                  + ") must be longer than 'heartbeat' ("
+                                  + format_duration(base.heartbeat) + ")");
+  }
+  return base;
+}
+
+} // namespace detail
+
+load_result parse_runtime_file(std::string_view text,
+                               const std::string& source_name,
+                               const runtime_settings& defaults) {
+  load_result result;
+  auto doc = detail::parse_document(text, source_name);
+  if (!doc.root) {
+    result.errors.push_back(std::move(*doc.error));
+    return result;
+  }
+  detail::reader in{source_name};
+  const auto& root = *doc.root;
+  bool has_runtime_keys = false;
+  for (auto&& [key, value] : root) {
+    if (key == "runtime")
+      continue;
+    std::string message = "unknown top-level key '" + std::string{key.str()}
+                          + "' in a runtime file";
+    const auto& keys = detail::runtime_keys();
+    if (std::find(keys.begin(), keys.end(), key.str()) != keys.end()) {
+      message += " (runtime settings go in a [runtime] table)";
+      has_runtime_keys = true;
+    } else if (key == "job")
+      message += " (a runtime file holds only a [runtime] table; jobs belong "
+                 "in a job file)";
+    else if (auto guess = closest_match(key.str(), {"runtime"}); !guess.empty())
+      message += " (did you mean 'runtime'?)";
+    in.error(key.source(), std::move(message));
+  }
+  auto settings = defaults;
+  if (auto node = root.get("runtime")) {
+    if (auto table = node->as_table())
+      settings = detail::read_runtime_table(in, *table, defaults);
+    else
+      in.error(*node, "'runtime': expected a table ([runtime]), found "
+                          + std::string{detail::describe_type(*node)});
+  } else if (!has_runtime_keys) {
+    in.error(toml::source_region{{1, 1}, {1, 1}, nullptr},
+             "no [runtime] table: a runtime file holds its settings in a "
+             "[runtime] table");
+  }
+  result.errors = in.sorted_errors();
+  if (result.ok()) {
+    result.file.runtime = std::move(settings);
+    result.file.has_runtime = true;
+  }
+  return result;
+}
+
+load_result load_runtime_file(const std::string& path,
+                              const runtime_settings& defaults) {
+  auto content = detail::read_file(path);
+  if (!content.text) {
+    load_result result;
+    result.errors.push_back(std::move(*content.error));
+    return result;
+  }
+  return parse_runtime_file(*content.text, path, defaults);
+}
+
+} // namespace quiesce::config
