@@ -67,8 +67,7 @@ struct cancel_job {
 /// Inspects a cancel_job.
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, cancel_job& x) {
-  return f(caf::meta::type_name("quiesce.cancel_job"), x.job, x.message,
-           x.who);
+  return f(caf::meta::type_name("quiesce.cancel_job"), x.job, x.message, x.who);
 }
 
 /// Cancels the running assessment `index` of a job. Reply: `op_reply`.
@@ -141,8 +140,7 @@ struct requeue_task {
 /// Inspects a requeue_task.
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, requeue_task& x) {
-  return f(caf::meta::type_name("quiesce.requeue_task"), x.job, x.task,
-           x.who);
+  return f(caf::meta::type_name("quiesce.requeue_task"), x.job, x.task, x.who);
 }
 
 /// Queues a failed or cancelled job again; its failed tasks are queued,
@@ -293,8 +291,8 @@ struct cancel_tasks_reply {
 /// Inspects a cancel_tasks_reply.
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, cancel_tasks_reply& x) {
-  return f(caf::meta::type_name("quiesce.cancel_tasks_reply"), x.code,
-           x.detail, x.codes);
+  return f(caf::meta::type_name("quiesce.cancel_tasks_reply"), x.code, x.detail,
+           x.codes);
 }
 
 /// The reply to list_jobs.

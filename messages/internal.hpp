@@ -114,8 +114,7 @@ struct stop_tasks {
 /// Inspects a stop_tasks.
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, stop_tasks& x) {
-  return f(caf::meta::type_name("quiesce.stop_tasks"), x.job, x.tasks,
-           x.mode);
+  return f(caf::meta::type_name("quiesce.stop_tasks"), x.job, x.tasks, x.mode);
 }
 
 /// Task actor → node: start this attempt and report to `reply_to`.
@@ -303,8 +302,7 @@ struct attempt_timer {
 /// Inspects an attempt_timer.
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, attempt_timer& x) {
-  return f(caf::meta::type_name("quiesce.attempt_timer"), x.key,
-           x.time_limit);
+  return f(caf::meta::type_name("quiesce.attempt_timer"), x.key, x.time_limit);
 }
 
 } // namespace quiesce

@@ -72,9 +72,9 @@ struct task_spec {
 /// Inspects a task_spec.
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, task_spec& x) {
-  return f(caf::meta::type_name("quiesce.task_spec"), x.name, x.kind,
-           x.command, x.work, x.args, x.time_limit, x.stop_signal, x.grace,
-           x.rerunnable, x.label);
+  return f(caf::meta::type_name("quiesce.task_spec"), x.name, x.kind, x.command,
+           x.work, x.args, x.time_limit, x.stop_signal, x.grace, x.rerunnable,
+           x.label);
 }
 
 /// An ordered step of a job: a set of tasks that may run in parallel.

@@ -7,23 +7,23 @@ namespace quiesce {
 namespace {
 
 constexpr std::array<std::string_view, 7> job_names{
-  "not_submitted", "queued",    "running",   "finished",
-  "failed",        "cancelled", "cancelling"};
+    "not_submitted", "queued",    "running",   "finished",
+    "failed",        "cancelled", "cancelling"};
 
 constexpr std::array<std::string_view, 6> task_names{
-  "not_submitted", "queued", "running", "finished", "failed", "cancelled"};
+    "not_submitted", "queued", "running", "finished", "failed", "cancelled"};
 
 constexpr std::array<std::string_view, 3> assessment_names{
-  "not_yet_run", "running", "completed"};
+    "not_yet_run", "running", "completed"};
 
 static_assert(job_names.size()
-                == static_cast<size_t>(job_status::cancelling) + 1,
+                  == static_cast<size_t>(job_status::cancelling) + 1,
               "one name per job status");
 static_assert(task_names.size()
-                == static_cast<size_t>(task_status::cancelled) + 1,
+                  == static_cast<size_t>(task_status::cancelled) + 1,
               "one name per task status");
 static_assert(assessment_names.size()
-                == static_cast<size_t>(assessment_status::completed) + 1,
+                  == static_cast<size_t>(assessment_status::completed) + 1,
               "one name per assessment status");
 
 template <class Enum, size_t N>

@@ -9,7 +9,9 @@ namespace {
 // Decodes one code point starting at `i`; returns its length in bytes, or 0
 // if the bytes there are not a valid UTF-8 sequence.
 size_t decode_one(std::string_view s, size_t i) noexcept {
-  auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+  auto byte = [&](size_t k) {
+    return static_cast<unsigned char>(s[k]);
+  };
   auto cont = [&](size_t k) {
     return k < s.size() && (byte(k) & 0xC0u) == 0x80u;
   };

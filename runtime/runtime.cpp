@@ -30,7 +30,7 @@ sink_impl(event_sink_actor::stateful_pointer<sink_state> self,
           std::shared_ptr<event_queue> queue) {
   self->state.queue = std::move(queue);
   return {
-    [=](event& ev) { self->state.queue->push(std::move(ev)); },
+      [=](event& ev) { self->state.queue->push(std::move(ev)); },
   };
 }
 
@@ -46,7 +46,8 @@ runtime_options resolve(runtime_options opts) {
 
 } // namespace
 
-// -- event_queue ------------------------------------------------------------------
+// -- event_queue
+// ------------------------------------------------------------------
 
 void event_queue::push(event ev) {
   {
@@ -64,22 +65,25 @@ void event_queue::close() {
   cv.notify_all();
 }
 
-// -- impl -------------------------------------------------------------------------
+// -- impl
+// -------------------------------------------------------------------------
 
 runtime::impl::impl(runtime_options options)
-  : opts(resolve(std::move(options))),
-    sys(make_config(opts)),
-    registry(std::make_shared<work_registry>()),
-    launcher(std::make_shared<process::launcher>(opts.kill_bound)),
-    events(std::make_shared<event_queue>()) {
+    : opts(resolve(std::move(options))), sys(make_config(opts)),
+      registry(std::make_shared<work_registry>()),
+      launcher(std::make_shared<process::launcher>(opts.kill_bound)),
+      events(std::make_shared<event_queue>()) {
   supervisor_options sopts;
   sopts.max_running_jobs = opts.max_running_jobs;
   sopts.terminate_bound = opts.terminate_bound;
   supervisor = spawn_supervisor(sys, sopts);
   sink = sys.spawn(sink_impl, events);
-  event_thread = std::thread{[this] { deliver_events(); }};
-  if (call<op_reply>(quiesce::subscribe{caf::actor_cast<caf::strong_actor_ptr>(sink)})
-        .code
+  event_thread = std::thread{[this] {
+    deliver_events();
+  }};
+  if (call<op_reply>(
+          quiesce::subscribe{caf::actor_cast<caf::strong_actor_ptr>(sink)})
+          .code
       != result_code::ok)
     throw std::runtime_error("quiesce: cannot subscribe to the supervisor");
   if (opts.local_node) {
@@ -90,9 +94,9 @@ runtime::impl::impl(runtime_options options)
     nopts.run_dir = opts.run_dir;
     nopts.kill_bound = opts.kill_bound;
     local_node = spawn_node(sys, nopts, registry, launcher);
-    auto reply = call<node_list>(
-      quiesce::node_hello{protocol_version, opts.node_name, opts.slots, opts.labels,
-                 caf::actor_cast<caf::strong_actor_ptr>(local_node)});
+    auto reply = call<node_list>(quiesce::node_hello{
+        protocol_version, opts.node_name, opts.slots, opts.labels,
+        caf::actor_cast<caf::strong_actor_ptr>(local_node)});
     if (reply.code != result_code::ok)
       throw std::runtime_error("quiesce: the local node was refused: "
                                + reply.detail);
@@ -160,10 +164,11 @@ void runtime::impl::shutdown() {
     event_thread.join();
 }
 
-// -- runtime ----------------------------------------------------------------------
+// -- runtime
+// ----------------------------------------------------------------------
 
 runtime::runtime(runtime_options opts)
-  : impl_(std::make_unique<impl>(std::move(opts))) {
+    : impl_(std::make_unique<impl>(std::move(opts))) {
   // nop
 }
 
@@ -190,7 +195,7 @@ add_job_reply runtime::add_job(job_spec spec) {
 add_task_reply runtime::add_task(job_id job, assessment_index index,
                                  task_spec spec) {
   return impl_->call<add_task_reply>(
-    quiesce::add_task{job, index, std::move(spec), "api"});
+      quiesce::add_task{job, index, std::move(spec), "api"});
 }
 
 op_reply runtime::submit(job_id job) {
@@ -199,7 +204,7 @@ op_reply runtime::submit(job_id job) {
 
 op_reply runtime::cancel_job(job_id job, std::string message) {
   return impl_->call<op_reply>(
-    quiesce::cancel_job{job, std::move(message), "api"});
+      quiesce::cancel_job{job, std::move(message), "api"});
 }
 
 op_reply runtime::cancel_assessment(job_id job, assessment_index index) {
@@ -210,20 +215,19 @@ op_reply runtime::terminate_job(job_id job) {
   // Bounded by the supervisor's terminate bound, plus slack for the reply.
   return impl_->call<op_reply>(quiesce::terminate_job{job, "api"},
                                impl_->opts.terminate_bound
-                                 + impl_->opts.request_timeout);
+                                   + impl_->opts.request_timeout);
 }
 
 task_op_reply runtime::cancel_task(job_id job, task_id task,
                                    std::string message) {
   return impl_->call<task_op_reply>(
-    quiesce::cancel_task{job, task, std::move(message), "api"});
+      quiesce::cancel_task{job, task, std::move(message), "api"});
 }
 
-cancel_tasks_reply runtime::cancel_tasks(job_id job,
-                                         std::vector<task_id> tasks,
+cancel_tasks_reply runtime::cancel_tasks(job_id job, std::vector<task_id> tasks,
                                          std::string message) {
   return impl_->call<cancel_tasks_reply>(
-    quiesce::cancel_tasks{job, std::move(tasks), std::move(message), "api"});
+      quiesce::cancel_tasks{job, std::move(tasks), std::move(message), "api"});
 }
 
 task_op_reply runtime::requeue_task(job_id job, task_id task) {
@@ -235,16 +239,14 @@ op_reply runtime::requeue_job(job_id job) {
 }
 
 job_list runtime::list_jobs(std::optional<quiesce::job_status> status) {
-  return impl_->call<job_list>(
-    quiesce::list_jobs{status.has_value(),
-                       status.value_or(job_status::not_submitted)});
+  return impl_->call<job_list>(quiesce::list_jobs{
+      status.has_value(), status.value_or(job_status::not_submitted)});
 }
 
 task_list runtime::list_tasks(job_id job,
                               std::optional<quiesce::task_status> status) {
-  return impl_->call<task_list>(
-    quiesce::list_tasks{job, status.has_value(),
-                        status.value_or(task_status::not_submitted)});
+  return impl_->call<task_list>(quiesce::list_tasks{
+      job, status.has_value(), status.value_or(task_status::not_submitted)});
 }
 
 job_status_reply runtime::job_status(job_id job) {

@@ -95,8 +95,7 @@ public:
   op_reply terminate_job(job_id job);
 
   /// Cancels one task with `message` as its error message.
-  task_op_reply cancel_task(job_id job, task_id task,
-                            std::string message = {});
+  task_op_reply cancel_task(job_id job, task_id task, std::string message = {});
 
   /// Cancels tasks in order, stopping at the first refusal.
   cancel_tasks_reply cancel_tasks(job_id job, std::vector<task_id> tasks,

@@ -58,12 +58,12 @@ struct runtime::impl {
     }
     caf::scoped_actor self{sys};
     self->request(supervisor, timeout, std::move(req))
-      .receive([&](Reply& reply) { out = std::move(reply); },
-               [&](caf::error& err) {
-                 out.code = to_result_code(err);
-                 if constexpr (has_detail<Reply>::value)
-                   out.detail = render(err);
-               });
+        .receive([&](Reply& reply) { out = std::move(reply); },
+                 [&](caf::error& err) {
+                   out.code = to_result_code(err);
+                   if constexpr (has_detail<Reply>::value)
+                     out.detail = render(err);
+                 });
     return out;
   }
 
@@ -87,7 +87,7 @@ struct runtime::impl {
 
   template <class T>
   struct has_detail<T, std::void_t<decltype(std::declval<T&>().detail)>>
-    : std::true_type {};
+      : std::true_type {};
 
   runtime_options opts;
   caf::actor_system_config cfg;

@@ -19,7 +19,7 @@ void configure(caf::actor_system_config& cfg, uint32_t threads,
   // The sharing policy is the default: on small machines CAF 0.17's
   // work-stealing walks whole queues (see docs/performance.md).
   cfg.set("scheduler.policy", scheduler == "stealing" ? caf::atom("stealing")
-                                                       : caf::atom("sharing"));
+                                                      : caf::atom("sharing"));
   cfg.set("scheduler.max-threads",
           static_cast<size_t>(threads == 0 ? default_threads() : threads));
   cfg.set("logger.file-verbosity", caf::atom("quiet"));
