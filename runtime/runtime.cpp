@@ -105,6 +105,8 @@ runtime::impl::impl(runtime_options options)
 
 caf::actor_system_config& runtime::impl::make_config(const runtime_options& o) {
   configure(cfg, o.threads, o.scheduler);
+  if (o.network)
+    configure_network(cfg, o.heartbeat_interval, o.connection_timeout);
   return cfg;
 }
 

@@ -44,6 +44,14 @@ struct runtime_options {
   std::chrono::milliseconds kill_bound{2000};
   /// Upper bound on every synchronous call except `wait`.
   std::chrono::milliseconds request_timeout{30000};
+  /// Loads CAF's network layer (`caf::io::middleman`) so the supervisor can
+  /// be published to remote nodes and clients.
+  bool network = false;
+  /// Middleman heartbeat interval (with `network`); a dead peer is noticed
+  /// after `connection_timeout` without traffic.
+  std::chrono::milliseconds heartbeat_interval{1000};
+  /// Middleman connection timeout (with `network`).
+  std::chrono::milliseconds connection_timeout{5000};
 };
 
 /// Identifies an event subscription.

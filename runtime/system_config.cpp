@@ -3,6 +3,8 @@
 #include "messages/type_ids.hpp"
 
 #include <caf/atom.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/timespan.hpp>
 
 #include <thread>
 
@@ -24,6 +26,20 @@ void configure(caf::actor_system_config& cfg, uint32_t threads,
           static_cast<size_t>(threads == 0 ? default_threads() : threads));
   cfg.set("logger.file-verbosity", caf::atom("quiet"));
   cfg.set("logger.console-verbosity", caf::atom("quiet"));
+}
+
+} // namespace quiesce
+
+namespace quiesce {
+
+void configure_network(caf::actor_system_config& cfg,
+                       std::chrono::milliseconds heartbeat_interval,
+                       std::chrono::milliseconds connection_timeout) {
+  cfg.load<caf::io::middleman>();
+  cfg.set("middleman.heartbeat-interval",
+          caf::timespan{heartbeat_interval});
+  cfg.set("middleman.connection-timeout",
+          caf::timespan{connection_timeout});
 }
 
 } // namespace quiesce

@@ -2,6 +2,7 @@
 
 #include <caf/actor_system_config.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 
@@ -13,6 +14,12 @@ namespace quiesce {
 /// runtime, the CLI, tests and benchmarks.
 void configure(caf::actor_system_config& cfg, uint32_t threads,
                const std::string& scheduler = "sharing");
+
+/// Loads CAF's network layer into `cfg` with heartbeats, so that a peer that
+/// dies or stops is noticed after `connection_timeout`.
+void configure_network(caf::actor_system_config& cfg,
+                       std::chrono::milliseconds heartbeat_interval,
+                       std::chrono::milliseconds connection_timeout);
 
 /// Returns the scheduler threads to use when none is given: the number of
 /// cores, at least 2.
