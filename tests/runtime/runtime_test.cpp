@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -19,7 +20,8 @@ runtime_options small_options() {
   runtime_options opts;
   opts.threads = 2;
   opts.slots = 2;
-  opts.run_dir = "quiesce-test-runs";
+  opts.run_dir = (std::filesystem::temp_directory_path() / "quiesce-test-runs")
+                   .string();
   opts.request_timeout = 10s;
   return opts;
 }
