@@ -113,6 +113,8 @@ using node_actor = caf::typed_actor<
   /// One of its own executors reports an end (from an executor thread).
   caf::reacts_to<attempt_ended>,
   /// The bound after a kill expired: abandon what still runs.
-  caf::reacts_to<attempt_timer>>;
+  caf::reacts_to<attempt_timer>,
+  /// The head is gone: kill every attempt.
+  caf::reacts_to<node_reset>>;
 
 } // namespace quiesce

@@ -54,10 +54,16 @@ attempt_ended make_end(const attempt_key& key, attempt_outcome outcome,
   return out;
 }
 
+// Returns an absolute path: the launcher resolves a relative output path
+// against the command's working directory, but the run directory is relative
+// to ours.
 std::string attempt_file(const node_options& opts, const attempt_key& key,
                          const char* stream) {
-  auto dir = std::filesystem::path{opts.run_dir}
-             / ("job-" + std::to_string(key.job));
+  std::error_code ec;
+  auto run_dir = std::filesystem::absolute(opts.run_dir, ec);
+  if (ec)
+    run_dir = opts.run_dir;
+  auto dir = run_dir / ("job-" + std::to_string(key.job));
   return (dir
           / ("task-" + std::to_string(key.task) + ".attempt-"
              + std::to_string(key.attempt) + "." + stream))
@@ -134,7 +140,12 @@ void start_command(node_pointer self, start_attempt& msg) {
                        ? attempt_file(opts, msg.key, "stderr")
                        : msg.spec.command.stderr_path;
   for (const auto* path : {&spec.stdout_path, &spec.stderr_path}) {
-    auto dir = std::filesystem::path{*path}.parent_path();
+    // A relative path given by the task is relative to its working
+    // directory (as `> file` is), and so is the directory to create.
+    auto file = std::filesystem::path{*path};
+    if (file.is_relative() && !spec.workdir.empty())
+      file = std::filesystem::path{spec.workdir} / file;
+    auto dir = file.parent_path();
     std::error_code ec;
     if (!dir.empty())
       std::filesystem::create_directories(dir, ec);
@@ -228,6 +239,20 @@ node_actor::behavior_type node_impl(node_pointer self, node_options opts,
       auto hdl = caf::actor_cast<task_actor>(a.reply_to);
       self->state.attempts.erase(i);
       self->send(hdl, std::move(end));
+    },
+    [=](const node_reset&) {
+      for (auto& [key, a] : self->state.attempts) {
+        a.stop_requested = true;
+        if (a.killed)
+          continue;
+        a.killed = true;
+        if (a.kind == work_kind::function)
+          self->state.functions->request_stop(a.exec_id);
+        else
+          self->state.launcher->kill(a.exec_id);
+        self->delayed_send(self, self->state.opts.kill_bound,
+                           attempt_timer{key, false});
+      }
     },
     [=](const attempt_timer& t) {
       auto i = self->state.attempts.find(t.key);

@@ -45,10 +45,14 @@ void stop(task_pointer self, stop_mode mode) {
   switch (mode) {
     case stop_mode::request:
       // cancel_job lets the work run to completion: functions always see
-      // the request, commands only when the job asks for it.
-      if (st.run.spec.kind == work_kind::function
-          || st.run.stop_commands_on_cancel)
+      // the request, commands only when the job asks for it. A command that
+      // is sent its stop signal gets the same grace and kill as any other
+      // stop: one that ignores the signal would otherwise hold its job in
+      // `cancelling` for ever.
+      if (st.run.spec.kind == work_kind::function)
         self->send(st.node, signal_attempt{st.run.key, stop_mode::request});
+      else if (st.run.stop_commands_on_cancel)
+        stop(self, stop_mode::graceful);
       break;
     case stop_mode::graceful:
       if (st.run.grace.count() <= 0) {
@@ -73,11 +77,14 @@ void finish(task_pointer self, attempt_ended end) {
   if (st.ended)
     return;
   st.ended = true;
-  if (st.timed_out && end.outcome != attempt_outcome::succeeded
-      && end.outcome != attempt_outcome::lost) {
+  // Once the limit expired, the attempt is a timeout however it ends, even
+  // when the work answers the stop signal with success (exit code 0).
+  if (st.timed_out && end.outcome != attempt_outcome::lost
+      && end.outcome != attempt_outcome::not_started) {
     end.outcome = attempt_outcome::timed_out;
     end.code = result_code::timeout;
-    end.message = "time limit exceeded; " + end.message;
+    end.message = end.message.empty() ? std::string{"time limit exceeded"}
+                                      : "time limit exceeded; " + end.message;
   }
   if (end.node.empty())
     end.node = st.run.node_name;

@@ -145,6 +145,18 @@ typename Inspector::result_type inspect(Inspector& f, signal_attempt& x) {
   return f(caf::meta::type_name("quiesce.signal_attempt"), x.key, x.mode);
 }
 
+/// Worker → its node actor: the head is gone; stop every attempt (kill at
+/// once: nobody is left to receive their ends).
+struct node_reset {
+  std::string reason;
+};
+
+/// Inspects a node_reset.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, node_reset& x) {
+  return f(caf::meta::type_name("quiesce.node_reset"), x.reason);
+}
+
 /// Node → task actor: the work reported progress.
 struct attempt_progress {
   attempt_key key;

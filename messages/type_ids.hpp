@@ -76,6 +76,7 @@ CAF_ADD_TYPE_ID(quiesce, (quiesce::node_hello))
 CAF_ADD_TYPE_ID(quiesce, (quiesce::node_record))
 CAF_ADD_TYPE_ID(quiesce, (quiesce::terminate_deadline))
 CAF_ADD_TYPE_ID(quiesce, (quiesce::attempt_timer))
+CAF_ADD_TYPE_ID(quiesce, (quiesce::node_reset))
 
 CAF_END_TYPE_ID_BLOCK(quiesce)
 
