@@ -4,6 +4,7 @@
 #include "actors/rules.hpp"
 #include "messages/text.hpp"
 
+#include <caf/actor_clock.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -34,6 +35,9 @@ struct job_entry {
   std::vector<caf::typed_response_promise<op_reply>> terminators;
   /// Some attempt ended without being confirmed dead since the terminate.
   bool unconfirmed = false;
+  /// When the bound of the latest terminate_job expires: a deadline message
+  /// left over from an earlier terminate of the same job fires too early.
+  caf::actor_clock::time_point terminate_due{};
 };
 
 /// A node as the supervisor sees it.
@@ -432,9 +436,12 @@ supervisor_actor::behavior_type supervisor_impl(supervisor_pointer self,
       commit_all(self, *e, d, req.who);
       settle(self, *e);
       schedule(self);
-      if (!e->terminators.empty())
+      if (!e->terminators.empty()) {
+        e->terminate_due = self->clock().now()
+                           + self->state.opts.terminate_bound;
         self->delayed_send(self, self->state.opts.terminate_bound,
                            terminate_deadline{req.job});
+      }
       return rp;
     },
     [=](const cancel_task& req) -> task_op_reply {
@@ -626,7 +633,8 @@ supervisor_actor::behavior_type supervisor_impl(supervisor_pointer self,
     },
     [=](const terminate_deadline& msg) {
       auto* e = find_job(self, msg.job);
-      if (e == nullptr || e->terminators.empty())
+      if (e == nullptr || e->terminators.empty()
+          || self->clock().now() < e->terminate_due)
         return;
       for (auto& rp : e->terminators)
         rp.deliver(op_reply{result_code::terminate_failed,

@@ -248,6 +248,10 @@ bool operator==(const attempt_timer& x, const attempt_timer& y) {
   return x.key == y.key && x.time_limit == y.time_limit;
 }
 
+bool operator==(const node_reset& x, const node_reset& y) {
+  return x.reason == y.reason;
+}
+
 } // namespace quiesce
 
 using namespace quiesce;
@@ -436,7 +440,8 @@ using all_types
                 job_status_reply, task_status_reply, node_list, event,
                 attempt_key, run_task, begin_assessment, end_job, stop_tasks,
                 start_attempt, signal_attempt, attempt_progress, attempt_ended,
-                node_hello, node_record, terminate_deadline, attempt_timer>;
+                node_hello, node_record, terminate_deadline, attempt_timer,
+                node_reset>;
 
 struct block_entry {
   caf::type_id_t id;
@@ -582,6 +587,7 @@ TEST_CASE("the internal protocol survives a binary round trip",
   f.check(node_hello{protocol_version + 1, "node-f", 8, {"x"}, f.handle()});
   f.check(terminate_deadline{29});
   f.check(attempt_timer{sample_key(), true});
+  f.check(node_reset{"the head was lost"});
 }
 
 TEST_CASE("a truncated buffer fails to load instead of yielding a value",

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <filesystem>
 #include <mutex>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
@@ -148,4 +149,119 @@ TEST_CASE("runtime terminate_job returns after the work is dead",
         == result_code::assessment_terminated);
   for (auto& t : rt.list_tasks(added.job).tasks)
     CHECK(t.status == task_status::cancelled);
+}
+
+TEST_CASE("runtime turns a throwing work function into a failed task",
+          "[runtime][work]") {
+  runtime rt{small_options()};
+  rt.register_work("boom", [](const work_context&) -> work_result {
+    throw std::runtime_error("boom");
+  });
+  job_spec spec;
+  spec.assessments.resize(1);
+  spec.assessments[0].tasks = {test::fn_task("boom")};
+  auto added = rt.add_job(spec);
+  REQUIRE(rt.submit(added.job).code == result_code::ok);
+  auto done = rt.wait(added.job, 20s);
+  REQUIRE(done.code == result_code::ok);
+  CHECK(done.job.status == job_status::failed);
+  auto task = rt.task_status(added.job, 1).task;
+  CHECK(task.status == task_status::failed);
+  CHECK(task.end_code == result_code::task_failed);
+  CHECK(task.error_message == "exception: boom");
+}
+
+TEST_CASE("runtime fails a task whose work name is not registered",
+          "[runtime][work]") {
+  runtime rt{small_options()};
+  job_spec spec;
+  spec.assessments.resize(1);
+  spec.assessments[0].tasks = {test::fn_task("nobody-registered-this")};
+  auto added = rt.add_job(spec);
+  REQUIRE(rt.submit(added.job).code == result_code::ok);
+  auto done = rt.wait(added.job, 20s);
+  REQUIRE(done.code == result_code::ok);
+  auto task = rt.task_status(added.job, 1).task;
+  CHECK(task.status == task_status::failed);
+  CHECK(task.end_code == result_code::work_not_found);
+  CHECK_THAT(task.error_message,
+             Catch::Contains("nobody-registered-this"));
+}
+
+TEST_CASE("runtime publishes progress and every status change as events",
+          "[runtime][E5]") {
+  std::vector<event> seen;
+  std::mutex mtx;
+  {
+    runtime rt{small_options()};
+    rt.register_work("progress", [](const work_context& ctx) {
+      ctx.report_progress(50, "half way");
+      ctx.report_progress(150, "clamped");
+      return work_result::success();
+    });
+    rt.subscribe([&](const event& ev) {
+      std::lock_guard<std::mutex> guard{mtx};
+      seen.push_back(ev);
+    });
+    job_spec spec;
+    spec.assessments.resize(1);
+    spec.assessments[0].tasks = {test::fn_task("progress")};
+    auto added = rt.add_job(spec);
+    REQUIRE(rt.submit(added.job).code == result_code::ok);
+    REQUIRE(rt.wait(added.job, 20s).job.status == job_status::finished);
+  }
+  std::vector<std::string> kinds;
+  std::vector<int> percents;
+  for (auto& ev : seen) {
+    kinds.push_back(to_string(ev.kind) + ":" + std::to_string(ev.previous)
+                    + ">" + std::to_string(ev.current));
+    if (ev.kind == event_kind::progress)
+      percents.push_back(ev.percent);
+  }
+  // submit: job and task queued; start: job running, assessment begins;
+  // dispatch; (progress x2); finish; assessment completes; job finishes.
+  std::vector<std::string> expected{
+    "job:0>1",        "task:0>1",     "job:1>2",      "assessment:0>1",
+    "task:1>2",       "progress:2>2", "progress:2>2", "task:2>3",
+    "assessment:1>2", "job:2>3"};
+  CHECK(kinds == expected);
+  CHECK(percents == std::vector<int>{50, 100});
+}
+
+TEST_CASE("runtime shutdown does not hang on a function that ignores the "
+          "stop request",
+          "[runtime][shutdown]") {
+  auto opts = small_options();
+  opts.kill_bound = 200ms;
+  opts.terminate_bound = 500ms;
+  // Shared with the abandoned thread, which outlives the runtime.
+  auto release = std::make_shared<std::atomic<bool>>(false);
+  auto started = std::make_shared<std::atomic<int>>(0);
+  auto begin = std::chrono::steady_clock::now();
+  {
+    runtime rt{opts};
+    rt.register_work("stubborn", [release, started](const work_context&) {
+      ++*started;
+      while (!*release)
+        std::this_thread::sleep_for(5ms);
+      return work_result::success();
+    });
+    job_spec spec;
+    spec.assessments.resize(1);
+    spec.assessments[0].tasks = {test::fn_task("stubborn")};
+    auto added = rt.add_job(spec);
+    REQUIRE(rt.submit(added.job).code == result_code::ok);
+    for (int i = 0; i < 2000 && *started == 0; ++i)
+      std::this_thread::sleep_for(1ms);
+    REQUIRE(*started == 1);
+    auto reply = rt.terminate_job(added.job);
+    // The function cannot be killed: terminate says so, and the task still
+    // has its final status.
+    CHECK(reply.code == result_code::terminate_failed);
+    CHECK(rt.task_status(added.job, 1).task.status
+          == task_status::cancelled);
+  }
+  auto took = std::chrono::steady_clock::now() - begin;
+  CHECK(took < 10s);
+  *release = true;
 }
