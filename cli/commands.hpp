@@ -1,0 +1,50 @@
+#pragma once
+
+// The registry of `quiesce` subcommands. Each command group lives in its own
+// source file and exposes one installer that adds its CLI11 subcommand with
+// options, help and examples; adding a command means adding a file and one
+// line to `command_registry()`.
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <string_view>
+#include <vector>
+
+namespace quiesce::cli {
+
+/// Runs a parsed subcommand; returns the process's exit status.
+using command_runner = std::function<int()>;
+
+/// A subcommand added to the application.
+struct installed_command {
+  /// The CLI11 subcommand (owned by the application).
+  CLI::App* app = nullptr;
+  /// What to run when the command line selected it.
+  command_runner run;
+};
+
+/// Adds one subcommand to `app`.
+using command_installer = installed_command (*)(CLI::App& app);
+
+/// One entry of the registry.
+struct command_entry {
+  /// The subcommand's name, as typed.
+  std::string_view name;
+  /// Adds it.
+  command_installer install;
+};
+
+/// Returns every subcommand, in the order `quiesce --help` lists them.
+const std::vector<command_entry>& command_registry();
+
+/// Adds `quiesce run` (run.cpp).
+installed_command install_run(CLI::App& app);
+
+/// Adds `quiesce validate` (validate.cpp).
+installed_command install_validate(CLI::App& app);
+
+/// Returns the exit-status table shared by every command's help.
+std::string_view exit_status_help();
+
+} // namespace quiesce::cli

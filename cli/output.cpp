@@ -1,0 +1,437 @@
+#include "cli/output.hpp"
+
+#include "cli/exit_status.hpp"
+#include "config/duration.hpp"
+#include "config/signal.hpp"
+#include "messages/status.hpp"
+#include "messages/text.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <map>
+
+namespace quiesce::cli {
+
+using nlohmann::json;
+
+namespace {
+
+std::string name_of(std::string_view x) {
+  return std::string{x};
+}
+
+// Splits a time point into whole seconds since the epoch and milliseconds.
+std::pair<std::time_t, int> split(caf::timestamp x) {
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                x.time_since_epoch())
+                .count();
+  auto secs = ms / 1000;
+  auto rem = ms % 1000;
+  if (rem < 0) {
+    rem += 1000;
+    --secs;
+  }
+  return {static_cast<std::time_t>(secs), static_cast<int>(rem)};
+}
+
+std::string status_name(event_kind kind, uint8_t x) {
+  switch (kind) {
+    case event_kind::job:
+      return name_of(to_name(static_cast<job_status>(x)));
+    case event_kind::assessment:
+      return name_of(to_name(static_cast<assessment_status>(x)));
+    case event_kind::task:
+    case event_kind::progress:
+      return name_of(to_name(static_cast<task_status>(x)));
+  }
+  return std::to_string(x);
+}
+
+std::string task_label(const task_record& t) {
+  return t.spec.name.empty() ? "task " + std::to_string(t.id) : t.spec.name;
+}
+
+std::string assessment_label(const job_record& j, assessment_index i) {
+  std::string out = std::to_string(i);
+  if (i < j.assessments.size() && !j.assessments[i].name.empty())
+    out += " " + j.assessments[i].name;
+  return out;
+}
+
+std::string code_text(result_code x) {
+  return x == result_code::ok ? "ok" : name_of(to_name(x));
+}
+
+} // namespace
+
+// -- times --------------------------------------------------------------------
+
+bool is_set(caf::timestamp x) noexcept {
+  return x.time_since_epoch().count() > 0;
+}
+
+std::string format_clock(caf::timestamp x) {
+  auto [secs, ms] = split(x);
+  std::tm tm{};
+  ::localtime_r(&secs, &tm);
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%02d:%02d:%02d.%03d", tm.tm_hour, tm.tm_min,
+                tm.tm_sec, ms);
+  return buf;
+}
+
+std::string format_iso8601(caf::timestamp x) {
+  auto [secs, ms] = split(x);
+  std::tm tm{};
+  ::gmtime_r(&secs, &tm);
+  char buf[48];
+  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+                tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                tm.tm_min, tm.tm_sec, ms);
+  return buf;
+}
+
+std::string format_elapsed(caf::timespan x) {
+  auto ms = to_ms(x);
+  if (ms < 0)
+    ms = 0;
+  char buf[48];
+  if (ms < 10'000) {
+    std::snprintf(buf, sizeof(buf), "%lld.%02llds",
+                  static_cast<long long>(ms / 1000),
+                  static_cast<long long>(ms % 1000 / 10));
+  } else if (ms < 60'000) {
+    std::snprintf(buf, sizeof(buf), "%lld.%llds",
+                  static_cast<long long>(ms / 1000),
+                  static_cast<long long>(ms % 1000 / 100));
+  } else if (ms < 3'600'000) {
+    std::snprintf(buf, sizeof(buf), "%lldm%02llds",
+                  static_cast<long long>(ms / 60'000),
+                  static_cast<long long>(ms % 60'000 / 1000));
+  } else {
+    std::snprintf(buf, sizeof(buf), "%lldh%02lldm",
+                  static_cast<long long>(ms / 3'600'000),
+                  static_cast<long long>(ms % 3'600'000 / 60'000));
+  }
+  return buf;
+}
+
+caf::timespan span(caf::timestamp from, caf::timestamp to) noexcept {
+  if (!is_set(from) || !is_set(to) || to < from)
+    return caf::timespan{0};
+  return to - from;
+}
+
+int64_t to_ms(caf::timespan x) noexcept {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(x).count();
+}
+
+// -- JSON ---------------------------------------------------------------------
+
+json time_json(caf::timestamp x) {
+  if (!is_set(x))
+    return nullptr;
+  return format_iso8601(x);
+}
+
+json to_json(const task_spec& x) {
+  json out;
+  out["name"] = x.name;
+  out["kind"] = to_string(x.kind);
+  if (x.kind == work_kind::command) {
+    out["argv"] = x.command.argv;
+    out["env"] = x.command.env;
+    out["workdir"] = x.command.workdir;
+    out["stdout"] = x.command.stdout_path;
+    out["stderr"] = x.command.stderr_path;
+    out["stop_signal"] = config::signal_name(x.stop_signal);
+  } else {
+    out["work"] = x.work;
+    out["args"] = x.args;
+  }
+  out["time_limit_ms"] = to_ms(x.time_limit);
+  if (x.grace.count() >= 0)
+    out["grace_ms"] = to_ms(x.grace);
+  else
+    out["grace_ms"] = nullptr;
+  out["rerunnable"] = x.rerunnable;
+  out["label"] = x.label;
+  return out;
+}
+
+json to_json(const job_spec& x) {
+  json out;
+  out["name"] = x.name;
+  out["policy"] = {
+      {"stop_on_assessment_error", x.policy.stop_on_assessment_error},
+      {"grace_ms", to_ms(x.policy.grace)},
+      {"retries", x.policy.retries},
+      {"stop_commands_on_cancel", x.policy.stop_commands_on_cancel},
+  };
+  auto assessments = json::array();
+  for (const auto& a : x.assessments) {
+    auto tasks = json::array();
+    for (const auto& t : a.tasks)
+      tasks.push_back(to_json(t));
+    assessments.push_back({{"name", a.name}, {"tasks", std::move(tasks)}});
+  }
+  out["assessments"] = std::move(assessments);
+  return out;
+}
+
+json to_json(const config::runtime_settings& x) {
+  return {
+      {"threads", x.threads},
+      {"slots", x.slots},
+      {"grace_ms", to_ms(x.grace)},
+      {"run_dir", x.run_dir},
+      {"listen", x.listen},
+      {"nodes", x.nodes},
+      {"retries", x.retries},
+      {"max_running_jobs", x.max_running_jobs},
+      {"scheduler", x.scheduler},
+      {"heartbeat_ms", to_ms(x.heartbeat)},
+      {"node_timeout_ms", to_ms(x.node_timeout)},
+  };
+}
+
+json to_json(const config::diagnostic& x) {
+  return {
+      {"file", x.file},       {"line", x.line},       {"column", x.column},
+      {"message", x.message}, {"text", to_string(x)},
+  };
+}
+
+json to_json(const task_record& x) {
+  json out;
+  out["id"] = x.id;
+  out["name"] = x.spec.name;
+  out["assessment"] = x.assessment;
+  out["status"] = name_of(to_name(x.status));
+  out["end_code"] = name_of(to_name(x.end_code));
+  out["error_message"] = x.error_message;
+  if (x.exit_code >= 0)
+    out["exit_code"] = x.exit_code;
+  else
+    out["exit_code"] = nullptr;
+  out["node"] = x.node;
+  out["attempts"] = x.attempts;
+  out["requeue_count"] = x.requeue_count;
+  out["node_losses"] = x.node_losses;
+  out["submitted"] = time_json(x.submitted);
+  out["started"] = time_json(x.started);
+  out["ended"] = time_json(x.ended);
+  if (is_set(x.started) && is_set(x.ended))
+    out["duration_ms"] = to_ms(span(x.started, x.ended));
+  else
+    out["duration_ms"] = nullptr;
+  out["kind"] = to_string(x.spec.kind);
+  if (x.spec.kind == work_kind::command)
+    out["argv"] = x.spec.command.argv;
+  else
+    out["work"] = x.spec.work;
+  return out;
+}
+
+json to_json(const job_record& x, const std::vector<task_record>& tasks) {
+  std::map<task_id, const task_record*> by_id;
+  for (const auto& t : tasks)
+    by_id[t.id] = &t;
+  json out;
+  out["id"] = x.id;
+  out["name"] = x.name;
+  out["status"] = name_of(to_name(x.status));
+  out["end_code"] = name_of(to_name(x.end_code));
+  out["error_message"] = x.error_message;
+  out["requeue_count"] = x.requeue_count;
+  out["owner"] = x.owner;
+  out["submitted"] = time_json(x.submitted);
+  out["started"] = time_json(x.started);
+  out["ended"] = time_json(x.ended);
+  if (is_set(x.started) && is_set(x.ended))
+    out["elapsed_ms"] = to_ms(span(x.started, x.ended));
+  else
+    out["elapsed_ms"] = nullptr;
+  auto assessments = json::array();
+  for (const auto& a : x.assessments) {
+    json aj;
+    aj["index"] = a.index;
+    aj["name"] = a.name;
+    aj["status"] = name_of(to_name(a.status));
+    if (a.status == assessment_status::completed)
+      aj["outcome"] = name_of(to_name(a.outcome));
+    else
+      aj["outcome"] = nullptr;
+    aj["started"] = time_json(a.started);
+    aj["ended"] = time_json(a.ended);
+    auto tj = json::array();
+    for (auto id : a.tasks)
+      if (auto i = by_id.find(id); i != by_id.end())
+        tj.push_back(to_json(*i->second));
+    aj["tasks"] = std::move(tj);
+    assessments.push_back(std::move(aj));
+  }
+  out["assessments"] = std::move(assessments);
+  return out;
+}
+
+json to_json(const event& x) {
+  json out;
+  out["seq"] = x.seq;
+  out["job"] = x.job;
+  out["kind"] = to_string(x.kind);
+  switch (x.kind) {
+    case event_kind::job:
+      break;
+    case event_kind::assessment:
+      out["assessment"] = x.subject;
+      break;
+    case event_kind::task:
+    case event_kind::progress:
+      out["task"] = x.subject;
+      break;
+  }
+  out["previous"] = status_name(x.kind, x.previous);
+  out["current"] = status_name(x.kind, x.current);
+  out["code"] = name_of(to_name(x.code));
+  out["message"] = x.message;
+  out["who"] = x.who;
+  if (x.kind == event_kind::progress)
+    out["percent"] = x.percent;
+  out["time"] = time_json(x.time);
+  return out;
+}
+
+json run_report_json(const std::vector<job_report>& jobs,
+                     const run_outcome& outcome) {
+  json out;
+  out["exit_status"] = outcome.exit_status;
+  out["outcome"] = name_of(exit_status_name(outcome.exit_status));
+  out["interrupted"] = !outcome.signals.empty();
+  out["signals"] = outcome.signals;
+  out["error"] = outcome.error;
+  out["started"] = time_json(outcome.started);
+  out["ended"] = time_json(outcome.ended);
+  out["elapsed_ms"] = to_ms(span(outcome.started, outcome.ended));
+  auto js = json::array();
+  for (const auto& j : jobs)
+    js.push_back(to_json(j.job, j.tasks));
+  out["jobs"] = std::move(js);
+  return out;
+}
+
+json validate_report_json(const std::string& path,
+                          const config::load_result& loaded) {
+  json out;
+  out["file"] = path;
+  out["valid"] = loaded.ok();
+  auto errors = json::array();
+  for (const auto& d : loaded.errors)
+    errors.push_back(to_json(d));
+  out["errors"] = std::move(errors);
+  if (loaded.ok()) {
+    out["runtime"] = to_json(loaded.file.runtime);
+    auto js = json::array();
+    for (const auto& j : loaded.file.jobs)
+      js.push_back(to_json(j));
+    out["jobs"] = std::move(js);
+  }
+  return out;
+}
+
+// -- tables -------------------------------------------------------------------
+
+size_t display_width(std::string_view text) noexcept {
+  size_t n = 0;
+  for (auto c : text)
+    if ((static_cast<unsigned char>(c) & 0xC0) != 0x80)
+      ++n;
+  return n;
+}
+
+std::string truncate_to_width(std::string_view text, size_t width) {
+  size_t n = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80) {
+      if (n == width)
+        return std::string{text.substr(0, i)};
+      ++n;
+    }
+  }
+  return std::string{text};
+}
+
+std::string render_table(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> widths;
+  for (const auto& row : rows) {
+    if (widths.size() < row.size())
+      widths.resize(row.size(), 0);
+    for (size_t i = 0; i < row.size(); ++i)
+      widths[i] = std::max(widths[i], display_width(row[i]));
+  }
+  std::string out;
+  for (const auto& row : rows) {
+    std::string line;
+    for (size_t i = 0; i < row.size(); ++i) {
+      line += row[i];
+      if (i + 1 < row.size())
+        line.append(widths[i] - display_width(row[i]) + 2, ' ');
+    }
+    while (!line.empty() && line.back() == ' ')
+      line.pop_back();
+    out += line;
+    out += '\n';
+  }
+  return out;
+}
+
+std::string render_summary(const std::vector<job_report>& jobs,
+                           bool only_unfinished) {
+  std::vector<std::vector<std::string>> rows;
+  rows.push_back({"JOB", "NAME", "STATUS", "END CODE", "ELAPSED", "MESSAGE"});
+  for (const auto& r : jobs) {
+    const auto& j = r.job;
+    rows.push_back({std::to_string(j.id), j.name, name_of(to_name(j.status)),
+                    code_text(j.end_code),
+                    format_elapsed(span(j.started, j.ended)), j.error_message});
+  }
+  std::string out = render_table(rows);
+  for (const auto& r : jobs) {
+    const auto& j = r.job;
+    bool skip_finished = only_unfinished || r.tasks.size() > max_listed_tasks;
+    std::vector<std::vector<std::string>> trows;
+    trows.push_back({"ASSESSMENT", "TASK", "NAME", "STATUS", "END CODE", "EXIT",
+                     "NODE", "DURATION", "MESSAGE"});
+    size_t hidden = 0;
+    for (const auto& t : r.tasks) {
+      if (skip_finished && t.status == task_status::finished) {
+        ++hidden;
+        continue;
+      }
+      trows.push_back(
+          {assessment_label(j, t.assessment), std::to_string(t.id),
+           task_label(t), name_of(to_name(t.status)), code_text(t.end_code),
+           t.exit_code >= 0 ? std::to_string(t.exit_code) : "-",
+           t.node.empty() ? "-" : t.node,
+           is_set(t.started) ? format_elapsed(span(t.started, t.ended)) : "-",
+           t.error_message});
+    }
+    if (trows.size() == 1 && hidden == 0)
+      continue;
+    out += "\njob " + std::to_string(j.id) + " (" + j.name + "): ";
+    out += std::to_string(r.tasks.size());
+    out += r.tasks.size() == 1 ? " task" : " tasks";
+    if (hidden > 0 && hidden == r.tasks.size())
+      out += ", all finished";
+    else if (hidden > 0)
+      out += ", " + std::to_string(hidden) + " finished (not listed)";
+    out += '\n';
+    if (trows.size() > 1)
+      out += render_table(trows);
+  }
+  return out;
+}
+
+} // namespace quiesce::cli

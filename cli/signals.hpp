@@ -1,0 +1,43 @@
+#pragma once
+
+// Stop signals for `quiesce run`: SIGINT and SIGTERM are blocked in every
+// thread before the runtime starts (its threads inherit the mask; the process
+// launcher resets the mask for tasks) and taken by one thread with
+// sigtimedwait, so handling them may call anything, including the runtime.
+
+#include <atomic>
+#include <functional>
+#include <thread>
+
+namespace quiesce::cli {
+
+/// Blocks SIGINT and SIGTERM in the calling thread, and so in every thread
+/// it creates afterwards. Call it before creating any thread.
+void block_stop_signals();
+
+/// A thread that waits for SIGINT and SIGTERM and calls a handler with each.
+class signal_watcher {
+public:
+  /// Receives the number of each stop signal, on the watcher's thread.
+  using handler = std::function<void(int)>;
+
+  /// Starts watching; `block_stop_signals` must have run in this thread.
+  explicit signal_watcher(handler fn);
+
+  /// Calls `stop()`.
+  ~signal_watcher();
+
+  signal_watcher(const signal_watcher&) = delete;
+  signal_watcher& operator=(const signal_watcher&) = delete;
+
+  /// Stops watching once the handler running now (if any) returns; signals
+  /// arriving later stay pending. Idempotent.
+  void stop();
+
+private:
+  handler fn_;
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
+};
+
+} // namespace quiesce::cli

@@ -1,0 +1,236 @@
+// The reusable pieces of the command: exit statuses, times, JSON, tables,
+// the progress model and its frames.
+
+#include "cli/exit_status.hpp"
+#include "cli/output.hpp"
+#include "cli/progress.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <chrono>
+
+using namespace quiesce;
+using namespace quiesce::cli;
+using namespace std::chrono_literals;
+
+namespace {
+
+caf::timestamp at_ms(int64_t ms) {
+  return caf::timestamp{
+      std::chrono::duration_cast<caf::timespan>(std::chrono::milliseconds{ms})};
+}
+
+job_record sample_job() {
+  job_record j;
+  j.id = 7;
+  j.name = "nightly";
+  j.status = job_status::failed;
+  j.end_code = result_code::job_failed;
+  j.started = at_ms(1'700'000'000'000);
+  j.ended = at_ms(1'700'000'002'500);
+  j.assessments.resize(2);
+  j.assessments[0].index = 0;
+  j.assessments[0].name = "build";
+  j.assessments[0].status = assessment_status::completed;
+  j.assessments[0].outcome = result_code::assessment_failed;
+  j.assessments[0].tasks = {1, 2};
+  j.assessments[1].index = 1;
+  j.assessments[1].name = "test";
+  j.assessments[1].tasks = {3};
+  return j;
+}
+
+std::vector<task_record> sample_tasks() {
+  std::vector<task_record> out(3);
+  for (size_t i = 0; i < out.size(); ++i) {
+    out[i].id = i + 1;
+    out[i].job = 7;
+    out[i].spec.name = "t" + std::to_string(i + 1);
+    out[i].spec.command.argv = {"true"};
+  }
+  out[0].status = task_status::finished;
+  out[0].exit_code = 0;
+  out[0].node = "local";
+  out[0].started = at_ms(1'700'000'000'000);
+  out[0].ended = at_ms(1'700'000'000'310);
+  out[1].status = task_status::failed;
+  out[1].end_code = result_code::task_failed;
+  out[1].exit_code = 3;
+  out[1].error_message = "exit code 3";
+  out[1].node = "local";
+  out[1].started = at_ms(1'700'000'000'000);
+  out[1].ended = at_ms(1'700'000'001'000);
+  out[2].assessment = 1;
+  out[2].status = task_status::cancelled;
+  out[2].end_code = result_code::task_cancelled;
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("exit status is 0 only when every job finished", "[cli][exit]") {
+  CHECK(exit_status_for(std::vector<job_status>{}) == exit_ok);
+  CHECK(exit_status_for({job_status::finished, job_status::finished})
+        == exit_ok);
+  CHECK(exit_status_for({job_status::finished, job_status::cancelled})
+        == exit_cancelled);
+  CHECK(exit_status_for({job_status::finished, job_status::failed})
+        == exit_failed);
+  CHECK(exit_status_for({job_status::running}) == exit_runtime_error);
+}
+
+TEST_CASE("exit status of a failure outranks a cancellation", "[cli][exit]") {
+  CHECK(exit_status_for({job_status::cancelled, job_status::failed})
+        == exit_failed);
+  CHECK(exit_status_for({job_status::failed, job_status::cancelled})
+        == exit_failed);
+}
+
+TEST_CASE("exit statuses are distinct and named", "[cli][exit]") {
+  std::vector<int> all{exit_ok, exit_failed, exit_invalid_input, exit_cancelled,
+                       exit_runtime_error};
+  std::sort(all.begin(), all.end());
+  CHECK(std::adjacent_find(all.begin(), all.end()) == all.end());
+  CHECK(exit_status_name(exit_invalid_input) == "invalid_input");
+  CHECK(exit_status_name(exit_cancelled) == "cancelled");
+  CHECK(exit_status_name(99) == "unknown");
+}
+
+TEST_CASE("times render as ISO-8601 UTC and as short durations",
+          "[cli][output]") {
+  CHECK(format_iso8601(at_ms(1'700'000'000'123)) == "2023-11-14T22:13:20.123Z");
+  CHECK(format_elapsed(310ms) == "0.31s");
+  CHECK(format_elapsed(12'500ms) == "12.5s");
+  CHECK(format_elapsed(187s) == "3m07s");
+  CHECK(format_elapsed(7500s) == "2h05m");
+  CHECK_FALSE(is_set(caf::timestamp{}));
+  CHECK(time_json(caf::timestamp{}).is_null());
+  CHECK(span(caf::timestamp{}, at_ms(5)) == caf::timespan{0});
+}
+
+TEST_CASE("job JSON nests task records under their assessments with codes "
+          "by name",
+          "[cli][json]") {
+  auto j = to_json(sample_job(), sample_tasks());
+  CHECK(j["status"] == "failed");
+  CHECK(j["end_code"] == "job_failed");
+  CHECK(j["elapsed_ms"] == 2500);
+  REQUIRE(j["assessments"].size() == 2);
+  CHECK(j["assessments"][0]["outcome"] == "assessment_failed");
+  CHECK(j["assessments"][1]["outcome"].is_null());
+  REQUIRE(j["assessments"][0]["tasks"].size() == 2);
+  auto t = j["assessments"][0]["tasks"][1];
+  CHECK(t["name"] == "t2");
+  CHECK(t["status"] == "failed");
+  CHECK(t["end_code"] == "task_failed");
+  CHECK(t["exit_code"] == 3);
+  CHECK(t["duration_ms"] == 1000);
+  CHECK(j["assessments"][1]["tasks"][0]["exit_code"].is_null());
+}
+
+TEST_CASE("event JSON names statuses of the entity's enum", "[cli][json]") {
+  event ev;
+  ev.seq = 4;
+  ev.job = 2;
+  ev.kind = event_kind::task;
+  ev.subject = 3;
+  ev.previous = static_cast<uint8_t>(task_status::queued);
+  ev.current = static_cast<uint8_t>(task_status::running);
+  ev.who = "local";
+  auto j = to_json(ev);
+  CHECK(j["task"] == 3);
+  CHECK(j["previous"] == "queued");
+  CHECK(j["current"] == "running");
+  CHECK(j["code"] == "ok");
+  ev.kind = event_kind::assessment;
+  ev.current = static_cast<uint8_t>(assessment_status::completed);
+  CHECK(to_json(ev)["current"] == "completed");
+}
+
+TEST_CASE("tables align columns and leave the last one unpadded",
+          "[cli][output]") {
+  auto text = render_table({{"A", "BB", "C"}, {"aaa", "b", ""}});
+  CHECK(text == "A    BB  C\naaa  b\n");
+}
+
+TEST_CASE("summary lists jobs and tasks with codes, exit codes and messages",
+          "[cli][output]") {
+  std::vector<job_report> reports{{sample_job(), sample_tasks()}};
+  auto text = render_summary(reports);
+  CHECK_THAT(text, Catch::Contains("nightly"));
+  CHECK_THAT(text, Catch::Contains("job_failed"));
+  CHECK_THAT(text, Catch::Contains("task_failed"));
+  CHECK_THAT(text, Catch::Contains("exit code 3"));
+  CHECK_THAT(text, Catch::Contains("0 build"));
+  auto short_text = render_summary(reports, true);
+  CHECK_THAT(short_text, !Catch::Contains("t1 "));
+  CHECK_THAT(short_text, Catch::Contains("t2"));
+  CHECK_THAT(short_text, Catch::Contains("1 finished (not listed)"));
+}
+
+TEST_CASE("run model names events and counts tasks", "[cli][progress]") {
+  run_model model;
+  auto job = sample_job();
+  job.status = job_status::queued;
+  auto tasks = sample_tasks();
+  for (auto& t : tasks)
+    t.status = task_status::queued;
+  model.add(job, tasks);
+  event ev;
+  ev.job = 7;
+  ev.kind = event_kind::task;
+  ev.subject = 3;
+  ev.previous = static_cast<uint8_t>(task_status::queued);
+  ev.current = static_cast<uint8_t>(task_status::running);
+  ev.who = "local";
+  ev.time = at_ms(1'700'000'000'000);
+  CHECK(model.apply(ev));
+  auto line = model.describe(ev);
+  CHECK_THAT(line,
+             Catch::EndsWith("job 7 (nightly) task 3 (t3): queued -> running "
+                             "on local"));
+  ev.job = 8;
+  CHECK_FALSE(model.apply(ev));
+  auto views = model.snapshot();
+  REQUIRE(views.size() == 1);
+  auto c = count_tasks(views[0]);
+  CHECK(c.running == 1);
+  CHECK(c.queued == 2);
+  CHECK_FALSE(model.all_terminal());
+  event end;
+  end.job = 7;
+  end.kind = event_kind::job;
+  end.previous = static_cast<uint8_t>(job_status::running);
+  end.current = static_cast<uint8_t>(job_status::finished);
+  end.time = at_ms(1'700'000'003'000);
+  model.apply(end);
+  CHECK(model.all_terminal());
+  CHECK(model.wait_all_terminal(10ms));
+}
+
+TEST_CASE("progress frame has a header and one line per job within bounds",
+          "[cli][progress]") {
+  std::vector<job_view> jobs(5);
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    jobs[i].id = i + 1;
+    jobs[i].name = "job-" + std::to_string(i + 1);
+    jobs[i].assessments = {"build", "test"};
+  }
+  jobs[4].status = job_status::running;
+  jobs[4].current = 1;
+  jobs[4].started = at_ms(1'000);
+  jobs[4].tasks[1] = task_view{1, "a", 1, task_status::running};
+  auto frame = render_frame(jobs, at_ms(3'500), 200, 50);
+  REQUIRE(frame.size() == 6);
+  CHECK_THAT(frame[0], Catch::StartsWith("jobs: 1 running"));
+  // Running jobs come first.
+  CHECK_THAT(frame[1], Catch::Contains("job-5"));
+  CHECK_THAT(frame[1], Catch::Contains("2/2 test"));
+  CHECK_THAT(frame[1], Catch::Contains("1 running, 0 queued"));
+  CHECK_THAT(frame[1], Catch::Contains("2.50s"));
+  auto small = render_frame(jobs, at_ms(3'500), 30, 4);
+  REQUIRE(small.size() == 4);
+  CHECK_THAT(small[3], Catch::Contains("3 more jobs"));
+  for (const auto& line : small)
+    CHECK(display_width(line) <= 30);
+}
