@@ -5,15 +5,19 @@
 #include "actors/process/launcher.hpp"
 #include "actors/supervisor.hpp"
 #include "actors/work_registry.hpp"
+#include "config/job_file.hpp"
 #include "runtime/runtime_impl.hpp"
 #include "runtime/system_config.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include <stdexcept>
 #include <thread>
+#include <typeinfo>
 
 namespace quiesce {
 
@@ -44,6 +48,26 @@ runtime_options resolve(runtime_options opts) {
   return opts;
 }
 
+/// Bounds the wait for the runtime's own actors at shutdown.
+constexpr auto actors_bound = std::chrono::seconds{10};
+
+/// Returns whether `sys` knows every message type of Quiesce, checked on
+/// the first and the last type of the block.
+bool has_quiesce_types(caf::actor_system& sys) {
+  return sys.types().make_value(typeid(job_spec)) != nullptr
+         && sys.types().make_value(typeid(attempt_timer)) != nullptr;
+}
+
+/// Returns a reply-delivering function that fulfils a promise.
+template <class Reply>
+std::pair<std::future<Reply>, std::function<void(Reply)>> make_future() {
+  auto promise = std::make_shared<std::promise<Reply>>();
+  auto future = promise->get_future();
+  return {std::move(future), [promise](Reply x) {
+            promise->set_value(std::move(x));
+          }};
+}
+
 } // namespace
 
 // -- event_queue
@@ -57,6 +81,17 @@ void event_queue::push(event ev) {
   cv.notify_one();
 }
 
+bool event_queue::post(std::function<void()>& fn) {
+  {
+    std::lock_guard<std::mutex> guard{mtx};
+    if (closed)
+      return false;
+    calls.push_back(std::move(fn));
+  }
+  cv.notify_one();
+  return true;
+}
+
 void event_queue::close() {
   {
     std::lock_guard<std::mutex> guard{mtx};
@@ -65,41 +100,123 @@ void event_queue::close() {
   cv.notify_all();
 }
 
+// -- actor_tracker
+// ----------------------------------------------------------------
+
+void actor_tracker::reserve() {
+  std::lock_guard<std::mutex> guard{mtx};
+  ++alive;
+}
+
+void actor_tracker::add_helper(caf::actor_id id, caf::actor_addr addr) {
+  std::lock_guard<std::mutex> guard{mtx};
+  helpers.emplace(id, std::move(addr));
+}
+
+void actor_tracker::remove_helper(caf::actor_id id) {
+  {
+    std::lock_guard<std::mutex> guard{mtx};
+    helpers.erase(id);
+  }
+  release();
+}
+
+void actor_tracker::release() {
+  {
+    std::lock_guard<std::mutex> guard{mtx};
+    --alive;
+  }
+  cv.notify_all();
+}
+
+void actor_tracker::kill_helpers() {
+  std::vector<caf::actor_addr> addrs;
+  {
+    std::lock_guard<std::mutex> guard{mtx};
+    for (auto& [id, addr] : helpers)
+      addrs.push_back(addr);
+  }
+  for (auto& addr : addrs)
+    caf::anon_send_exit(addr, caf::exit_reason::user_shutdown);
+}
+
+bool actor_tracker::wait_all(std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> guard{mtx};
+  return cv.wait_for(guard, timeout, [this] { return alive == 0; });
+}
+
 // -- impl
 // -------------------------------------------------------------------------
 
 runtime::impl::impl(runtime_options options)
-    : opts(resolve(std::move(options))), sys(make_config(opts)),
+    : opts(resolve(std::move(options))),
+      owned_sys(std::make_unique<caf::actor_system>(make_config(opts))),
+      sys(*owned_sys), actors(std::make_shared<actor_tracker>()),
       registry(std::make_shared<work_registry>()),
       launcher(std::make_shared<process::launcher>(opts.kill_bound)),
       events(std::make_shared<event_queue>()) {
-  supervisor_options sopts;
-  sopts.max_running_jobs = opts.max_running_jobs;
-  sopts.terminate_bound = opts.terminate_bound;
-  supervisor = spawn_supervisor(sys, sopts);
-  sink = sys.spawn(sink_impl, events);
-  event_thread = std::thread{[this] {
-    deliver_events();
-  }};
-  if (call<op_reply>(
-          quiesce::subscribe{caf::actor_cast<caf::strong_actor_ptr>(sink)})
-          .code
-      != result_code::ok)
-    throw std::runtime_error("quiesce: cannot subscribe to the supervisor");
-  if (opts.local_node) {
-    node_options nopts;
-    nopts.name = opts.node_name;
-    nopts.slots = opts.slots;
-    nopts.labels = opts.labels;
-    nopts.run_dir = opts.run_dir;
-    nopts.kill_bound = opts.kill_bound;
-    local_node = spawn_node(sys, nopts, registry, launcher);
-    auto reply = call<node_list>(quiesce::node_hello{
-        protocol_version, opts.node_name, opts.slots, opts.labels,
-        caf::actor_cast<caf::strong_actor_ptr>(local_node)});
-    if (reply.code != result_code::ok)
-      throw std::runtime_error("quiesce: the local node was refused: "
-                               + reply.detail);
+  start();
+}
+
+runtime::impl::impl(caf::actor_system& host, runtime_options options)
+    : opts(resolve(std::move(options))), sys(host),
+      actors(std::make_shared<actor_tracker>()),
+      registry(std::make_shared<work_registry>()),
+      launcher(std::make_shared<process::launcher>(opts.kill_bound)),
+      events(std::make_shared<event_queue>()) {
+  if (!has_quiesce_types(sys))
+    throw std::invalid_argument(
+        "quiesce: the actor system lacks Quiesce's message types; call "
+        "quiesce::add_message_types(cfg) before creating the system");
+  // Report what the host's configuration decided.
+  opts.threads
+      = static_cast<uint32_t>(caf::get_or(sys.config(), "scheduler.max-threads",
+                                          static_cast<size_t>(opts.threads)));
+  opts.network = sys.has_middleman();
+  start();
+}
+
+void runtime::impl::start() {
+  try {
+    supervisor_options sopts;
+    sopts.max_running_jobs = opts.max_running_jobs;
+    sopts.terminate_bound = opts.terminate_bound;
+    {
+      std::lock_guard<std::mutex> guard{handles_mtx};
+      supervisor = spawn_supervisor(sys, sopts);
+    }
+    actor_tracker::watch(actors, supervisor);
+    sink = sys.spawn(sink_impl, events);
+    actor_tracker::watch(actors, sink);
+    event_thread = std::thread{[this] {
+      deliver_events();
+    }};
+    if (call<op_reply>(
+            quiesce::subscribe{caf::actor_cast<caf::strong_actor_ptr>(sink)})
+            .code
+        != result_code::ok)
+      throw std::runtime_error("quiesce: cannot subscribe to the supervisor");
+    if (opts.local_node) {
+      node_options nopts;
+      nopts.name = opts.node_name;
+      nopts.slots = opts.slots;
+      nopts.labels = opts.labels;
+      nopts.run_dir = opts.run_dir;
+      nopts.kill_bound = opts.kill_bound;
+      local_node = spawn_node(sys, nopts, registry, launcher);
+      actor_tracker::watch(actors, local_node);
+      auto reply = call<node_list>(quiesce::node_hello{
+          protocol_version, opts.node_name, opts.slots, opts.labels,
+          caf::actor_cast<caf::strong_actor_ptr>(local_node)});
+      if (reply.code != result_code::ok)
+        throw std::runtime_error("quiesce: the local node was refused: "
+                                 + reply.detail);
+    }
+  } catch (...) {
+    // Without this, an owned system's destructor would wait forever for the
+    // actors spawned so far.
+    shutdown();
+    throw;
   }
 }
 
@@ -117,13 +234,17 @@ runtime::impl::~impl() {
 void runtime::impl::deliver_events() {
   for (;;) {
     std::deque<event> batch;
+    std::deque<std::function<void()>> calls;
     {
       std::unique_lock<std::mutex> guard{events->mtx};
-      events->cv.wait(guard,
-                      [&] { return events->closed || !events->items.empty(); });
-      if (events->items.empty() && events->closed)
+      events->cv.wait(guard, [&] {
+        return events->closed || !events->items.empty()
+               || !events->calls.empty();
+      });
+      if (events->items.empty() && events->calls.empty() && events->closed)
         return;
       batch.swap(events->items);
+      calls.swap(events->calls);
     }
     std::vector<std::pair<subscription_id, event_callback>> cbs;
     {
@@ -138,7 +259,19 @@ void runtime::impl::deliver_events() {
           // A throwing callback must not end delivery to the others.
         }
       }
+    for (auto& fn : calls) {
+      try {
+        fn();
+      } catch (...) {
+        // Same for a throwing reply callback.
+      }
+    }
   }
+}
+
+supervisor_actor runtime::impl::current_supervisor() {
+  std::lock_guard<std::mutex> guard{handles_mtx};
+  return supervisor;
 }
 
 void runtime::impl::shutdown() {
@@ -153,14 +286,28 @@ void runtime::impl::shutdown() {
       call<op_reply>(quiesce::terminate_job{j.id, "shutdown"});
   // Let the last events reach the sink before it goes.
   call<job_list>(quiesce::list_jobs{true, job_status::not_submitted});
-  caf::anon_send_exit(supervisor, caf::exit_reason::user_shutdown);
+  supervisor_actor sup;
+  {
+    std::lock_guard<std::mutex> handles_guard{handles_mtx};
+    sup.swap(supervisor);
+  }
+  if (sup)
+    caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
   if (local_node)
     caf::anon_send_exit(local_node, caf::exit_reason::user_shutdown);
-  caf::anon_send_exit(sink, caf::exit_reason::user_shutdown);
-  supervisor = nullptr;
+  if (sink)
+    caf::anon_send_exit(sink, caf::exit_reason::user_shutdown);
+  // Every job is terminal now, so pending waits have their replies; a helper
+  // still waiting delivers `unavailable` as it goes.
+  actors->kill_helpers();
+  sup = nullptr;
   local_node = nullptr;
   sink = nullptr;
-  sys.await_all_actors_done();
+  // Wait for our own actors only: a host's system runs others, and with an
+  // owned system, the children (jobs, tasks) follow their parents.
+  actors->wait_all(actors_bound);
+  if (owned_sys)
+    sys.await_all_actors_done();
   events->close();
   if (event_thread.joinable())
     event_thread.join();
@@ -171,6 +318,11 @@ void runtime::impl::shutdown() {
 
 runtime::runtime(runtime_options opts)
     : impl_(std::make_unique<impl>(std::move(opts))) {
+  // nop
+}
+
+runtime::runtime(caf::actor_system& sys, runtime_options opts)
+    : impl_(std::make_unique<impl>(sys, std::move(opts))) {
   // nop
 }
 
@@ -192,6 +344,32 @@ bool runtime::register_work(std::string name, work_function fn) {
 
 add_job_reply runtime::add_job(job_spec spec) {
   return impl_->call<add_job_reply>(quiesce::add_job{std::move(spec), "api"});
+}
+
+add_jobs_reply runtime::add_jobs(std::vector<job_spec> specs) {
+  add_jobs_reply out;
+  for (auto& spec : specs) {
+    auto reply = add_job(std::move(spec));
+    if (reply.code != result_code::ok) {
+      out.code = reply.code;
+      out.detail = std::move(reply.detail);
+      break;
+    }
+    out.jobs.push_back(reply.job);
+  }
+  return out;
+}
+
+add_jobs_reply runtime::load_jobs(const std::string& path) {
+  auto loaded = config::load_job_file(path);
+  if (!loaded.ok()) {
+    add_jobs_reply out;
+    out.code = result_code::invalid_argument;
+    out.detail = config::to_string(loaded.errors.front());
+    out.errors = std::move(loaded.errors);
+    return out;
+  }
+  return add_jobs(std::move(loaded.file.jobs));
 }
 
 add_task_reply runtime::add_task(job_id job, assessment_index index,
@@ -265,6 +443,49 @@ node_list runtime::nodes() {
 
 job_status_reply runtime::wait(job_id job, std::chrono::milliseconds timeout) {
   return impl_->call<job_status_reply>(wait_job{job}, timeout);
+}
+
+std::future<op_reply> runtime::submit_async(job_id job) {
+  auto [future, deliver] = make_future<op_reply>();
+  impl_->call_async<op_reply>(submit_job{job, "api"},
+                              impl_->opts.request_timeout, std::move(deliver));
+  return std::move(future);
+}
+
+void runtime::submit_async(job_id job, reply_callback<op_reply> cb) {
+  impl_->call_async<op_reply>(submit_job{job, "api"},
+                              impl_->opts.request_timeout,
+                              impl_->on_event_thread(std::move(cb)));
+}
+
+std::future<job_status_reply>
+runtime::wait_async(job_id job, std::chrono::milliseconds timeout) {
+  auto [future, deliver] = make_future<job_status_reply>();
+  impl_->call_async<job_status_reply>(wait_job{job}, timeout,
+                                      std::move(deliver));
+  return std::move(future);
+}
+
+void runtime::wait_async(job_id job, std::chrono::milliseconds timeout,
+                         reply_callback<job_status_reply> cb) {
+  impl_->call_async<job_status_reply>(wait_job{job}, timeout,
+                                      impl_->on_event_thread(std::move(cb)));
+}
+
+std::future<op_reply> runtime::terminate_job_async(job_id job) {
+  auto [future, deliver] = make_future<op_reply>();
+  impl_->call_async<op_reply>(quiesce::terminate_job{job, "api"},
+                              impl_->opts.terminate_bound
+                                  + impl_->opts.request_timeout,
+                              std::move(deliver));
+  return std::move(future);
+}
+
+void runtime::terminate_job_async(job_id job, reply_callback<op_reply> cb) {
+  impl_->call_async<op_reply>(quiesce::terminate_job{job, "api"},
+                              impl_->opts.terminate_bound
+                                  + impl_->opts.request_timeout,
+                              impl_->on_event_thread(std::move(cb)));
 }
 
 subscription_id runtime::subscribe(event_callback cb) {

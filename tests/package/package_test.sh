@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# package_test.sh MODE BUILD_DIR SOURCE_DIR CXX WORK_DIR
+#
+# Installs the build tree BUILD_DIR into WORK_DIR/prefix, then
+#   headers: compiles every installed header on its own, warnings as errors;
+#   host:    builds examples/host against the installed CMake package (and
+#            nothing of the build tree), runs it and checks its output; builds
+#            the ten-line example of docs/embedding.md with pkg-config, checks
+#            that the document shows exactly that file, and runs it.
+set -euo pipefail
+
+mode=$1 build=$2 src=$3 cxx=$4 work=$5
+prefix=$work/prefix
+
+rm -rf "$work"
+mkdir -p "$work"
+cmake --install "$build" --prefix "$prefix" > "$work/install.log"
+
+launcher=()
+if command -v ccache > /dev/null; then
+  launcher=(ccache)
+fi
+
+fail() {
+  echo "package test: $*" >&2
+  exit 1
+}
+
+case $mode in
+headers)
+  count=0
+  while IFS= read -r header; do
+    rel=${header#"$prefix/include/"}
+    echo "#include <$rel>" > "$work/check.cpp"
+    "${launcher[@]}" "$cxx" -std=c++17 -fsyntax-only -Werror \
+      -Wall -Wextra -Wpedantic -Wshadow -Wold-style-cast \
+      -DCAF_ENABLE_TYPE_ID_CHECKS \
+      -I"$prefix/include/quiesce" -I"$prefix/include" "$work/check.cpp" \
+      || fail "$rel does not compile on its own"
+    count=$((count + 1))
+  done < <(find "$prefix/include" -name '*.hpp' | sort)
+  [[ $count -gt 0 ]] || fail "no header installed"
+  # Exactly the public closure: no internals.
+  [[ ! -e $prefix/include/quiesce/runtime/runtime_impl.hpp ]] \
+    || fail "runtime_impl.hpp is installed"
+  echo "package test: $count installed headers compile on their own"
+  ;;
+host)
+  # 1. The host program, through find_package(quiesce).
+  cmake -S "$src/examples/host" -B "$work/host-build" \
+    -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_CXX_COMPILER="$cxx" \
+    ${launcher:+-DCMAKE_CXX_COMPILER_LAUNCHER=ccache} > "$work/host-configure.log" \
+    || { cat "$work/host-configure.log"; fail "cannot configure the host"; }
+  cmake --build "$work/host-build" > "$work/host-build.log" 2>&1 \
+    || { cat "$work/host-build.log"; fail "cannot build the host"; }
+  # The host must not reach into the build or source tree.
+  if grep -E -q "$src/(messages|actors|config|runtime)|$build/(messages|actors|config|runtime)/" \
+       "$work/host-build/CMakeFiles/host.dir/flags.make" \
+       "$work/host-build/CMakeFiles/host.dir/link.txt"; then
+    fail "the host build uses the source or build tree"
+  fi
+  (cd "$work" && timeout 300 "$work/host-build/host" "$src/examples/host/jobs.toml") \
+    > "$work/host.out" 2>&1 || { cat "$work/host.out"; fail "the host failed"; }
+  cat "$work/host.out"
+  grep -q "^host: from-file finished, built-in-code cancelled$" "$work/host.out" \
+    || fail "unexpected host outcome"
+  grep -q "^event: job .*: running -> cancelled" "$work/host.out" \
+    || fail "no cancel event printed"
+
+  # 2. The ten-line example, through pkg-config; the document shows it.
+  example=$src/tests/package/ten_lines.cpp
+  awk '/<!-- ten-lines:begin -->/{on=1; next} /<!-- ten-lines:end -->/{on=0} on' \
+    "$src/docs/embedding.md" | sed '1d;$d' > "$work/doc_example.cpp"
+  diff -u "$example" "$work/doc_example.cpp" \
+    || fail "docs/embedding.md does not show tests/package/ten_lines.cpp"
+  export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
+  # shellcheck disable=SC2046
+  "${launcher[@]}" "$cxx" -std=c++17 -o "$work/ten_lines" "$example" \
+    $(pkg-config --cflags --libs quiesce) \
+    || fail "the ten-line example does not build with pkg-config"
+  (cd "$src/tests/package" && timeout 120 "$work/ten_lines") > "$work/ten.out" 2>&1 \
+    || { cat "$work/ten.out"; fail "the ten-line example failed"; }
+  cat "$work/ten.out"
+  grep -q "hello from task" "$work/ten.out" || fail "no greeting"
+  ;;
+*)
+  fail "unknown mode $mode"
+  ;;
+esac
