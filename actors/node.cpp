@@ -189,6 +189,20 @@ void start_command(node_pointer self, start_attempt& msg) {
   self->state.attempts.emplace(key, std::move(a));
 }
 
+// Kills an attempt once: SIGKILL to a command's group, a stop request to a
+// function; what is still there after the kill bound is abandoned.
+void kill_attempt(node_pointer self, const attempt_key& key, node_attempt& a) {
+  if (a.killed)
+    return;
+  a.killed = true;
+  if (a.kind == work_kind::function)
+    self->state.functions->request_stop(a.exec_id);
+  else
+    self->state.launcher->kill(a.exec_id);
+  self->delayed_send(self, self->state.opts.kill_bound,
+                     attempt_timer{key, false});
+}
+
 node_actor::behavior_type node_impl(node_pointer self, node_options opts,
                                     std::shared_ptr<work_registry> registry,
                                     std::shared_ptr<process::launcher> lnch) {
@@ -212,15 +226,7 @@ node_actor::behavior_type node_impl(node_pointer self, node_options opts,
       auto& a = i->second;
       a.stop_requested = true;
       if (msg.mode == stop_mode::kill) {
-        if (a.killed)
-          return;
-        a.killed = true;
-        if (a.kind == work_kind::function)
-          self->state.functions->request_stop(a.exec_id);
-        else
-          self->state.launcher->kill(a.exec_id);
-        self->delayed_send(self, self->state.opts.kill_bound,
-                           attempt_timer{msg.key, false});
+        kill_attempt(self, msg.key, a);
         return;
       }
       if (a.kind == work_kind::function)
@@ -243,15 +249,7 @@ node_actor::behavior_type node_impl(node_pointer self, node_options opts,
     [=](const node_reset&) {
       for (auto& [key, a] : self->state.attempts) {
         a.stop_requested = true;
-        if (a.killed)
-          continue;
-        a.killed = true;
-        if (a.kind == work_kind::function)
-          self->state.functions->request_stop(a.exec_id);
-        else
-          self->state.launcher->kill(a.exec_id);
-        self->delayed_send(self, self->state.opts.kill_bound,
-                           attempt_timer{key, false});
+        kill_attempt(self, key, a);
       }
     },
     [=](const attempt_timer& t) {

@@ -308,6 +308,31 @@ Reply run_request(supervisor_pointer self, job_entry& e, const Request& req,
   return reply;
 }
 
+// Serves a request about a whole job that replies with a code only.
+template <class Request>
+op_reply run_job_request(supervisor_pointer self, const Request& req) {
+  auto* e = find_job(self, req.job);
+  if (e == nullptr)
+    return {result_code::job_not_found, no_job(req.job)};
+  decision d;
+  return run_request<op_reply>(self, *e, req, d);
+}
+
+// Serves a request about one task; the reply names the task's status after
+// the request (its current status when refused).
+template <class Request>
+task_op_reply run_task_request(supervisor_pointer self, const Request& req) {
+  auto* e = find_job(self, req.job);
+  if (e == nullptr)
+    return {result_code::job_not_found, no_job(req.job),
+            task_status::not_submitted};
+  decision d;
+  auto reply = run_request<task_op_reply>(self, *e, req, d);
+  if (const auto* t = e->books.find(req.task))
+    reply.status = t->status;
+  return reply;
+}
+
 void fail_pending(supervisor_pointer self, const std::string& why) {
   for (auto& [id, e] : self->state.jobs) {
     for (auto& rp : e.waiters)
@@ -398,27 +423,9 @@ supervisor_actor::behavior_type supervisor_impl(supervisor_pointer self,
       e->books.tasks.push_back(std::move(t));
       return {result_code::ok, {}, id};
     },
-    [=](const submit_job& req) -> op_reply {
-      auto* e = find_job(self, req.job);
-      if (e == nullptr)
-        return {result_code::job_not_found, no_job(req.job)};
-      decision d;
-      return run_request<op_reply>(self, *e, req, d);
-    },
-    [=](const cancel_job& req) -> op_reply {
-      auto* e = find_job(self, req.job);
-      if (e == nullptr)
-        return {result_code::job_not_found, no_job(req.job)};
-      decision d;
-      return run_request<op_reply>(self, *e, req, d);
-    },
-    [=](const cancel_assessment& req) -> op_reply {
-      auto* e = find_job(self, req.job);
-      if (e == nullptr)
-        return {result_code::job_not_found, no_job(req.job)};
-      decision d;
-      return run_request<op_reply>(self, *e, req, d);
-    },
+    [=](const submit_job& req) { return run_job_request(self, req); },
+    [=](const cancel_job& req) { return run_job_request(self, req); },
+    [=](const cancel_assessment& req) { return run_job_request(self, req); },
     [=](const terminate_job& req) {
       auto rp = self->make_response_promise<op_reply>();
       auto* e = find_job(self, req.job);
@@ -444,17 +451,7 @@ supervisor_actor::behavior_type supervisor_impl(supervisor_pointer self,
       }
       return rp;
     },
-    [=](const cancel_task& req) -> task_op_reply {
-      auto* e = find_job(self, req.job);
-      if (e == nullptr)
-        return {result_code::job_not_found, no_job(req.job),
-                task_status::not_submitted};
-      decision d;
-      auto reply = run_request<task_op_reply>(self, *e, req, d);
-      if (const auto* t = e->books.find(req.task))
-        reply.status = t->status;
-      return reply;
-    },
+    [=](const cancel_task& req) { return run_task_request(self, req); },
     [=](const cancel_tasks& req) -> cancel_tasks_reply {
       auto* e = find_job(self, req.job);
       if (e == nullptr)
@@ -466,24 +463,8 @@ supervisor_actor::behavior_type supervisor_impl(supervisor_pointer self,
       reply.codes = std::move(d.codes);
       return reply;
     },
-    [=](const requeue_task& req) -> task_op_reply {
-      auto* e = find_job(self, req.job);
-      if (e == nullptr)
-        return {result_code::job_not_found, no_job(req.job),
-                task_status::not_submitted};
-      decision d;
-      auto reply = run_request<task_op_reply>(self, *e, req, d);
-      if (const auto* t = e->books.find(req.task))
-        reply.status = t->status;
-      return reply;
-    },
-    [=](const requeue_job& req) -> op_reply {
-      auto* e = find_job(self, req.job);
-      if (e == nullptr)
-        return {result_code::job_not_found, no_job(req.job)};
-      decision d;
-      return run_request<op_reply>(self, *e, req, d);
-    },
+    [=](const requeue_task& req) { return run_task_request(self, req); },
+    [=](const requeue_job& req) { return run_job_request(self, req); },
     [=](const list_jobs& req) -> job_list {
       job_list out;
       for (auto& [id, e] : self->state.jobs)
