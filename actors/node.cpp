@@ -100,7 +100,7 @@ void start_function(node_pointer self, start_attempt& msg) {
     caf::anon_send(reply_to, attempt_progress{key, static_cast<uint8_t>(percent),
                                               clamp_message(text)});
   };
-  caf::weak_actor_ptr weak_self = caf::actor_cast<caf::weak_actor_ptr>(self);
+  auto weak_self = caf::actor_cast<caf::weak_actor_ptr>(self);
   auto done = [weak_self, key](work_result res, bool returned) {
     auto hdl = caf::actor_cast<node_actor>(weak_self.lock());
     if (!hdl)
@@ -156,7 +156,7 @@ void start_command(node_pointer self, start_attempt& msg) {
       return;
     }
   }
-  caf::weak_actor_ptr weak_self = caf::actor_cast<caf::weak_actor_ptr>(self);
+  auto weak_self = caf::actor_cast<caf::weak_actor_ptr>(self);
   auto key = msg.key;
   auto on_exit = [weak_self, key](const process::exit_status& st) {
     auto hdl = caf::actor_cast<node_actor>(weak_self.lock());
