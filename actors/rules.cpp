@@ -34,7 +34,9 @@ bool is_active(job_status x) {
 
 // A message that names whatever cancelled a task when the caller gave none.
 std::string or_default(const std::string& message, std::string fallback) {
-  return message.empty() ? std::move(fallback) : message;
+  if (message.empty())
+    return fallback;
+  return message;
 }
 
 // Appends the cancellation of every non-terminal task matching `pred`,
@@ -443,7 +445,12 @@ decision advance(const job_books& b) {
   const auto& a = b.job.assessments[index];
   bool any_cancelled = false;
   bool all_finished = true;
-  for (auto id : a.tasks) {
+  // Backwards: tasks are dispatched (and mostly end) in order, so a task
+  // that is not done yet is found at once near the end. A forward scan
+  // walked every ended task on each call: quadratic in the assessment's size
+  // (docs/performance.md).
+  for (auto i = a.tasks.rbegin(); i != a.tasks.rend(); ++i) {
+    auto id = *i;
     const auto& t = b.tasks[id - 1];
     if (!is_terminal(t.status) || b.live.count(id) > 0)
       return d; // not complete yet

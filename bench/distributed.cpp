@@ -1,0 +1,57 @@
+// Throughput of no-op function tasks on a head with two worker node
+// processes on 127.0.0.1 (the head runs no work itself). Baseline: the same
+// tasks, with the same total slots, in one process.
+//
+//   distributed --size 50000 --policy sharing --slots 4 --json out.json
+
+#include "bench/distributed.hpp"
+
+#include <iostream>
+
+using namespace quiesce;
+using namespace quiesce::bench;
+
+namespace {
+
+double run_job(runtime& rt, uint64_t n) {
+  stopwatch sw;
+  auto added = rt.add_job(one_assessment(n, noop_task()));
+  require(added.code == result_code::ok, "add_job");
+  require(rt.submit(added.job).code == result_code::ok, "submit");
+  auto done = rt.wait(added.job, std::chrono::minutes{10});
+  auto rate = static_cast<double>(n) / sw.seconds();
+  require(done.job.status == job_status::finished, "job not finished");
+  return rate;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  auto opts = parse(argc, argv, "head + 2 nodes on 127.0.0.1, tasks/s");
+  if (opts.size == 0)
+    opts.size = 50000;
+  auto slots = opts.slots == 0 ? 4 : opts.slots;
+  double baseline = 0;
+  {
+    runtime rt{runtime_opts(opts, 2 * slots)};
+    rt.register_work(noop, noop_work());
+    baseline = run_job(rt, opts.size);
+  }
+  double rate = 0;
+  {
+    runtime rt{head_opts(opts)};
+    auto port = publish(rt);
+    node_processes nodes{program_dir(opts.self), port, 2, slots, 2};
+    await_nodes(rt, 2);
+    rate = run_job(rt, opts.size);
+  }
+  report rep{"distributed", opts};
+  rep.at_least("tasks/s", rate, "tasks/s", baseline,
+               "the same tasks in one process, " + std::to_string(2 * slots)
+                   + " slots",
+               20000)
+      .note
+      = "2 node processes x " + std::to_string(slots)
+        + " slots, 2 threads each";
+  return rep.finish();
+}

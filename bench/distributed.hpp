@@ -1,0 +1,43 @@
+#pragma once
+
+// Helpers of the distributed benchmarks: a head runtime published on
+// 127.0.0.1 and worker node processes (bench_node) joined to it.
+
+#include "bench/common.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <sys/types.h>
+#include <vector>
+
+namespace quiesce::bench {
+
+/// Worker node processes, stopped (SIGTERM, then SIGKILL after a bound) when
+/// destroyed.
+class node_processes {
+public:
+  /// Starts `count` bench_node processes from `dir` joining `port`.
+  node_processes(const std::string& dir, uint16_t port, uint32_t count,
+                 uint32_t slots, uint32_t threads);
+
+  /// Stops and reaps every process (bounded).
+  ~node_processes();
+
+  node_processes(const node_processes&) = delete;
+  node_processes& operator=(const node_processes&) = delete;
+
+private:
+  std::vector<pid_t> pids_;
+};
+
+/// Returns a head's runtime options: network on, no local node.
+runtime_options head_opts(const options& opts);
+
+/// Publishes `rt` on 127.0.0.1 (any port); returns the port.
+uint16_t publish(runtime& rt);
+
+/// Waits (bounded) until `rt` has `count` reachable nodes.
+void await_nodes(runtime& rt, size_t count);
+
+} // namespace quiesce::bench
