@@ -15,20 +15,15 @@ namespace quiesce {
 
 /// The books' entry for one task. Only the supervisor writes these.
 struct task_record {
+  // Members are ordered to avoid padding (see task_spec); `inspect` fixes the
+  // wire order.
+
   /// The task's id within its job.
   task_id id = invalid_id;
   /// The job it belongs to.
   job_id job = invalid_id;
-  /// The assessment it belongs to.
-  assessment_index assessment = 0;
-  /// Current status.
-  task_status status = task_status::not_submitted;
-  /// End code of the last attempt (`ok` while none ended).
-  result_code end_code = result_code::ok;
   /// The last message set: a cancel reason or a runtime error.
   std::string error_message;
-  /// Exit code of the last process attempt; -1 when none exited.
-  int32_t exit_code = -1;
   /// Node of the last attempt; empty if it never ran.
   std::string node;
   /// Times: creation, submission, start and end of the last attempt.
@@ -36,12 +31,20 @@ struct task_record {
   caf::timestamp submitted{};
   caf::timestamp started{};
   caf::timestamp ended{};
+  /// The assessment it belongs to.
+  assessment_index assessment = 0;
+  /// Exit code of the last process attempt; -1 when none exited.
+  int32_t exit_code = -1;
   /// Times the task was requeued (by request or after a lost node).
   uint32_t requeue_count = 0;
   /// Attempts started so far.
   uint32_t attempts = 0;
   /// Attempts lost with their node (automatic requeues so far).
   uint32_t node_losses = 0;
+  /// Current status.
+  task_status status = task_status::not_submitted;
+  /// End code of the last attempt (`ok` while none ended).
+  result_code end_code = result_code::ok;
   /// The definition.
   task_spec spec;
 };

@@ -47,26 +47,29 @@ typename Inspector::result_type inspect(Inspector& f, command_spec& x) {
 
 /// One task of an assessment.
 struct task_spec {
+  // Members are ordered to avoid padding: a million queued tasks each hold
+  // one (docs/performance.md). `inspect` fixes the wire order.
+
   /// A name for humans, unique within its job when given.
   std::string name;
-  /// Command or registered function.
-  work_kind kind = work_kind::command;
   /// The command, when `kind == command`.
   command_spec command;
   /// The registered work name, when `kind == function`.
   std::string work;
   /// Arguments passed to the work function.
   std::vector<std::string> args;
-  /// Wall-clock limit for one attempt; zero means none.
-  caf::timespan time_limit{0};
-  /// Signal sent to the process group on a stop request.
-  int32_t stop_signal = 15; // SIGTERM
-  /// Time between a stop request and a kill; negative means the job's.
-  caf::timespan grace{-1};
-  /// False forbids requeueing the task.
-  bool rerunnable = true;
   /// A node label the task must run on; empty means any node.
   std::string label;
+  /// Wall-clock limit for one attempt; zero means none.
+  caf::timespan time_limit{0};
+  /// Time between a stop request and a kill; negative means the job's.
+  caf::timespan grace{-1};
+  /// Signal sent to the process group on a stop request.
+  int32_t stop_signal = 15; // SIGTERM
+  /// Command or registered function.
+  work_kind kind = work_kind::command;
+  /// False forbids requeueing the task.
+  bool rerunnable = true;
 };
 
 /// Inspects a task_spec.
