@@ -191,11 +191,6 @@ void runtime::impl::start() {
     event_thread = std::thread{[this] {
       deliver_events();
     }};
-    if (call<op_reply>(
-            quiesce::subscribe{caf::actor_cast<caf::strong_actor_ptr>(sink)})
-            .code
-        != result_code::ok)
-      throw std::runtime_error("quiesce: cannot subscribe to the supervisor");
     if (opts.local_node) {
       node_options nopts;
       nopts.name = opts.node_name;
@@ -490,6 +485,14 @@ void runtime::terminate_job_async(job_id job, reply_callback<op_reply> cb) {
 
 subscription_id runtime::subscribe(event_callback cb) {
   std::lock_guard<std::mutex> guard{impl_->callbacks_mtx};
+  if (!impl_->sink_subscribed) {
+    // Events flow to the sink from the first subscription on: publishing
+    // every change of every task to nobody costs throughput.
+    auto reply = impl_->call<op_reply>(quiesce::subscribe{
+      caf::actor_cast<caf::strong_actor_ptr>(impl_->sink)});
+    // Fails only once the runtime is shut down: then no event comes anyway.
+    impl_->sink_subscribed = reply.code == result_code::ok;
+  }
   auto id = ++impl_->next_subscription;
   impl_->callbacks.emplace_back(id, std::move(cb));
   return id;

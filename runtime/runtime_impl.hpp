@@ -246,6 +246,9 @@ struct runtime::impl {
   std::mutex callbacks_mtx;
   std::vector<std::pair<subscription_id, event_callback>> callbacks;
   subscription_id next_subscription = 0;
+  /// Whether the sink receives events: only once a callback was registered,
+  /// so a runtime nobody listens to publishes to no one.
+  bool sink_subscribed = false;
   std::mutex shutdown_mtx;
   bool stopped = false;
 };
