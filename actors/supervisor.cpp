@@ -29,6 +29,9 @@ struct job_entry {
   std::deque<task_id> ready;
   /// Whether the job is in the supervisor's ready ring.
   bool in_ring = false;
+  /// The node actor each live attempt was placed on, by task: a report that
+  /// an attempt was lost with its node tells which node it was.
+  std::map<task_id, caf::actor_addr> placed;
   /// Pending wait_job requests.
   std::vector<caf::typed_response_promise<job_status_reply>> waiters;
   /// Pending terminate_job requests.
@@ -235,6 +238,7 @@ void dispatch(supervisor_pointer self, job_entry& e, task_record& t,
          n.name);
   t.node = n.name;
   e.books.live[t.id] = t.attempts;
+  e.placed[t.id] = n.hdl.address();
   ++n.running;
   auto grace = t.spec.grace.count() >= 0 ? t.spec.grace
                                          : e.books.job.policy.grace;
@@ -573,8 +577,19 @@ supervisor_actor::behavior_type supervisor_impl(supervisor_pointer self,
       if (i == e->books.live.end() || i->second != end.key.attempt)
         return; // a duplicate report
       e->books.live.erase(i);
-      if (auto* n = find_node(self, end.node); n != nullptr && n->running > 0)
-        --n->running;
+      auto placed = e->placed[end.key.task];
+      e->placed.erase(end.key.task);
+      if (auto* n = find_node(self, end.node); n != nullptr) {
+        if (n->running > 0)
+          --n->running;
+        // A task actor reports `lost` when its monitor of the node fired.
+        // The supervisor's own down message for that node can come after
+        // several such reports (seen with a SIGKILLed remote node: every
+        // retry of its tasks was burnt on it within a millisecond); without
+        // this, each requeued attempt would go to the dead node again.
+        if (end.outcome == attempt_outcome::lost && n->hdl.address() == placed)
+          n->reachable = false;
+      }
       if (!end.confirmed_dead)
         e->unconfirmed = true;
       if (auto* t = e->books.find(end.key.task);

@@ -44,6 +44,36 @@ installed_command install_run(CLI::App& app);
 /// Adds `quiesce validate` (validate.cpp).
 installed_command install_validate(CLI::App& app);
 
+/// Adds `quiesce head` (head.cpp).
+installed_command install_head(CLI::App& app);
+
+/// Adds `quiesce node` (node.cpp).
+installed_command install_node(CLI::App& app);
+
+/// Adds `quiesce submit` (client.cpp).
+installed_command install_submit(CLI::App& app);
+
+/// Adds `quiesce cancel job|assessment|task|tasks` (client.cpp).
+installed_command install_cancel(CLI::App& app);
+
+/// Adds `quiesce terminate job` (client.cpp).
+installed_command install_terminate(CLI::App& app);
+
+/// Adds `quiesce requeue task|job` (client.cpp).
+installed_command install_requeue(CLI::App& app);
+
+/// Adds `quiesce list jobs|tasks|nodes` (client.cpp).
+installed_command install_list(CLI::App& app);
+
+/// Adds `quiesce status` (client.cpp).
+installed_command install_status(CLI::App& app);
+
+/// Adds `quiesce wait` (client.cpp).
+installed_command install_wait(CLI::App& app);
+
+/// Adds `quiesce events` (events.cpp).
+installed_command install_events(CLI::App& app);
+
 /// Returns the exit-status table shared by every command's help.
 std::string_view exit_status_help();
 

@@ -14,6 +14,10 @@ std::string_view exit_status_name(int x) noexcept {
       return "cancelled";
     case exit_runtime_error:
       return "runtime_error";
+    case exit_refused:
+      return "refused";
+    case exit_unreachable:
+      return "unreachable";
     default:
       return "unknown";
   }
@@ -53,6 +57,21 @@ int exit_status_for(const std::vector<job_record>& jobs) {
   for (const auto& j : jobs)
     statuses.push_back(j.status);
   return exit_status_for(statuses);
+}
+
+int exit_status_for_reply(result_code code) noexcept {
+  switch (code) {
+    case result_code::ok:
+      return exit_ok;
+    case result_code::unavailable:
+    case result_code::protocol_mismatch:
+      return exit_unreachable;
+    case result_code::request_timeout:
+    case result_code::internal_error:
+      return exit_runtime_error;
+    default:
+      return exit_refused;
+  }
 }
 
 } // namespace quiesce::cli

@@ -40,6 +40,8 @@ void configure_network(caf::actor_system_config& cfg,
           caf::timespan{heartbeat_interval});
   cfg.set("middleman.connection-timeout",
           caf::timespan{connection_timeout});
+  // Peers that are not Quiesce programs are refused during the handshake.
+  cfg.set("middleman.app-identifiers", std::vector<std::string>{"quiesce"});
 }
 
 } // namespace quiesce

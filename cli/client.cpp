@@ -1,0 +1,709 @@
+// The client commands that send one request to a head and print its reply:
+// `submit`, `cancel job|assessment|task|tasks`, `terminate job`,
+// `requeue task|job`, `list jobs|tasks|nodes`, `status` and `wait`. The
+// shared pieces (options, connection, printing the code) are here too;
+// `events` lives in events.cpp.
+
+#include "cli/client.hpp"
+
+#include "cli/commands.hpp"
+#include "cli/exit_status.hpp"
+#include "cli/inputs.hpp"
+#include "cli/output.hpp"
+#include "config/duration.hpp"
+#include "messages/status.hpp"
+
+#include <algorithm>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+namespace quiesce::cli {
+
+using nlohmann::json;
+
+// -- shared pieces ------------------------------------------------------------
+
+CLI::Validator duration_validator() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        if (config::parse_duration(text))
+          return {};
+        return "'" + text + "' is not a duration (e.g. 250ms, 30s, 1m30s)";
+      },
+      "DURATION");
+}
+
+CLI::Validator endpoint_validator() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        endpoint tmp;
+        return parse_endpoint(text, tmp);
+      },
+      "HOST:PORT");
+}
+
+std::chrono::milliseconds parse_ms(const std::string& text) {
+  auto x = config::parse_duration(text);
+  if (!x)
+    return std::chrono::milliseconds{0};
+  return std::chrono::duration_cast<std::chrono::milliseconds>(*x);
+}
+
+std::string client_name() {
+  return "cli:" + default_process_name();
+}
+
+void add_client_options(CLI::App* sub, client_options& o,
+                        const std::string& default_timeout,
+                        const std::string& timeout_help) {
+  o.timeout = default_timeout;
+  sub->add_option("--head", o.head,
+                  "the head, HOST:PORT (default: $QUIESCE_HEAD, else "
+                      + std::string{default_head} + ")")
+      ->envname("QUIESCE_HEAD")
+      ->check(endpoint_validator());
+  sub->add_option("--timeout", o.timeout,
+                  timeout_help + " (default " + default_timeout + ")")
+      ->check(duration_validator());
+  sub->add_flag("--json", o.json,
+                "print one JSON document on stdout (with \"code\" and "
+                "\"detail\")");
+}
+
+client_session::client_session(const client_options& o) : opts_(o) {
+  parse_endpoint(opts_.head, where_);
+  timeout_ = parse_ms(opts_.timeout);
+  if (timeout_.count() <= 0)
+    timeout_ = std::chrono::milliseconds{1};
+}
+
+bool client_session::open() {
+  client_ = std::make_unique<remote_client>();
+  auto bound = std::min(timeout_, default_connect_timeout);
+  auto error = client_->connect(where_, bound);
+  if (error.empty())
+    return true;
+  auto code = client_->connect_code();
+  status_ = exit_status_for_reply(code);
+  std::cerr << "quiesce: " << error << std::endl;
+  if (opts_.json) {
+    json doc;
+    doc["code"] = std::string{to_name(code)};
+    doc["detail"] = error;
+    doc["head"] = to_string(where_);
+    std::cout << doc.dump(2) << std::endl;
+  }
+  return false;
+}
+
+int client_session::finish(result_code code, const std::string& detail,
+                           json doc, const std::string& human) {
+  auto text = detail;
+  if (code == result_code::unavailable)
+    text = "lost the head at " + to_string(where_)
+           + (detail.empty() ? std::string{} : ": " + detail);
+  else if (code == result_code::request_timeout)
+    text = "no reply from the head at " + to_string(where_) + " within "
+           + opts_.timeout;
+  if (opts_.json) {
+    doc["code"] = std::string{to_name(code)};
+    doc["detail"] = text;
+    std::cout << doc.dump(2) << std::endl;
+  } else {
+    std::cout << to_name(code) << (text.empty() ? "" : ": " + text) << '\n';
+    if (!human.empty())
+      std::cout << human;
+    std::cout << std::flush;
+  }
+  return exit_status_for_reply(code);
+}
+
+namespace {
+
+// -- tables -------------------------------------------------------------------
+
+std::string code_text(result_code x) {
+  return x == result_code::ok ? "ok" : std::string{to_name(x)};
+}
+
+std::string jobs_table(const std::vector<job_record>& jobs) {
+  std::vector<std::vector<std::string>> rows;
+  rows.push_back({"JOB", "NAME", "STATUS", "END CODE", "CURRENT", "OWNER",
+                  "ELAPSED", "MESSAGE"});
+  for (const auto& j : jobs)
+    rows.push_back(
+        {std::to_string(j.id), j.name, std::string{to_name(j.status)},
+         code_text(j.end_code),
+         j.current >= 0 ? std::to_string(j.current) : "-",
+         j.owner.empty() ? "-" : j.owner,
+         is_set(j.started) ? format_elapsed(span(j.started, j.ended)) : "-",
+         j.error_message});
+  return render_table(rows);
+}
+
+std::string tasks_table(const std::vector<task_record>& tasks) {
+  std::vector<std::vector<std::string>> rows;
+  rows.push_back({"TASK", "NAME", "ASSESSMENT", "STATUS", "END CODE", "EXIT",
+                  "NODE", "ATTEMPTS", "REQUEUES", "MESSAGE"});
+  for (const auto& t : tasks)
+    rows.push_back({std::to_string(t.id),
+                    t.spec.name.empty() ? "-" : t.spec.name,
+                    std::to_string(t.assessment),
+                    std::string{to_name(t.status)}, code_text(t.end_code),
+                    t.exit_code >= 0 ? std::to_string(t.exit_code) : "-",
+                    t.node.empty() ? "-" : t.node, std::to_string(t.attempts),
+                    std::to_string(t.requeue_count), t.error_message});
+  return render_table(rows);
+}
+
+std::string join_labels(const std::vector<std::string>& labels) {
+  std::string out;
+  for (const auto& l : labels)
+    out += (out.empty() ? "" : ",") + l;
+  return out.empty() ? "-" : out;
+}
+
+// -- submit -------------------------------------------------------------------
+
+struct submit_options {
+  client_options client;
+  std::string file;
+  std::string runtime_file;
+};
+
+int run_submit(const submit_options& o) {
+  // Nothing is sent from a file with any error.
+  auto loaded = load_inputs(o.file, o.runtime_file);
+  if (!loaded.ok()) {
+    for (const auto& d : loaded.errors)
+      std::cerr << to_string(d) << '\n';
+    std::cerr << std::flush;
+    if (o.client.json) {
+      json doc;
+      doc["code"] = "invalid_argument";
+      doc["detail"] = "the file has errors; nothing was sent";
+      auto errs = json::array();
+      for (const auto& d : loaded.errors)
+        errs.push_back(to_json(d));
+      doc["errors"] = std::move(errs);
+      std::cout << doc.dump(2) << std::endl;
+    }
+    return exit_invalid_input;
+  }
+  client_session s{o.client};
+  if (!s.open())
+    return s.status();
+  auto who = client_name();
+  auto jobs = json::array();
+  std::string human;
+  auto code = result_code::ok;
+  std::string detail;
+  for (const auto& spec : loaded.file.jobs) {
+    auto added
+        = s.client().call<add_job_reply>(add_job{spec, who}, s.timeout());
+    if (added.code != result_code::ok) {
+      code = added.code;
+      detail = "job '" + spec.name + "' not added: " + added.detail;
+      break;
+    }
+    auto sent
+        = s.client().call<op_reply>(submit_job{added.job, who}, s.timeout());
+    jobs.push_back({{"id", added.job},
+                    {"name", spec.name},
+                    {"submitted", sent.code == result_code::ok}});
+    if (sent.code != result_code::ok) {
+      code = sent.code;
+      detail = "job " + std::to_string(added.job) + " ('" + spec.name
+               + "') added but not submitted: " + sent.detail;
+      break;
+    }
+    human += "job " + std::to_string(added.job) + " (" + spec.name
+             + "): submitted\n";
+  }
+  json doc;
+  doc["jobs"] = std::move(jobs);
+  return s.finish(code, detail, std::move(doc), human);
+}
+
+installed_command make_submit(CLI::App& app) {
+  auto o = std::make_shared<submit_options>();
+  auto* sub = app.add_subcommand(
+      "submit", "Add and submit a job file's jobs to a head; print their ids");
+  sub->add_option("FILE", o->file, "job file (TOML)")->required();
+  sub->add_option("--runtime", o->runtime_file,
+                  "runtime file read before FILE (its grace and retries are "
+                  "the jobs' defaults)");
+  add_client_options(sub, o->client);
+  sub->footer(
+      "The file is validated here first: on any error nothing is "
+      "sent (exit 2).\n\nExamples:\n"
+      "  quiesce submit --head 10.0.0.5:7700 nightly.toml\n"
+      "  QUIESCE_HEAD=127.0.0.1:7700 quiesce submit --json jobs.toml\n");
+  return {sub, [o] {
+            return run_submit(*o);
+          }};
+}
+
+// -- cancel, terminate, requeue
+// -------------------------------------------------
+
+struct op_options {
+  client_options client;
+  job_id job = invalid_id;
+  task_id task = invalid_id;
+  assessment_index index = 0;
+  std::vector<task_id> tasks;
+  std::string message;
+};
+
+template <class Request>
+int send_op(const op_options& o, Request req, const std::string& what) {
+  client_session s{o.client};
+  if (!s.open())
+    return s.status();
+  auto reply = s.client().call<op_reply>(std::move(req), s.timeout());
+  json doc;
+  doc["request"] = what;
+  doc["job"] = o.job;
+  return s.finish(reply.code, reply.detail, std::move(doc));
+}
+
+template <class Request>
+int send_task_op(const op_options& o, Request req, const std::string& what) {
+  client_session s{o.client};
+  if (!s.open())
+    return s.status();
+  auto reply = s.client().call<task_op_reply>(std::move(req), s.timeout());
+  json doc;
+  doc["request"] = what;
+  doc["job"] = o.job;
+  doc["task"] = o.task;
+  std::string human;
+  if (reply.code == result_code::ok || reply.code == result_code::invalid_state
+      || reply.code == result_code::not_rerunnable) {
+    doc["status"] = std::string{to_name(reply.status)};
+    human = "task " + std::to_string(o.task) + " is "
+            + std::string{to_name(reply.status)} + "\n";
+  }
+  return s.finish(reply.code, reply.detail, std::move(doc), human);
+}
+
+int send_cancel_tasks(const op_options& o) {
+  client_session s{o.client};
+  if (!s.open())
+    return s.status();
+  auto reply = s.client().call<cancel_tasks_reply>(
+      cancel_tasks{o.job, o.tasks, o.message, client_name()}, s.timeout());
+  json doc;
+  doc["request"] = "cancel_tasks";
+  doc["job"] = o.job;
+  auto per_task = json::array();
+  std::string human;
+  for (size_t i = 0; i < o.tasks.size(); ++i) {
+    auto code
+        = i < reply.codes.size() ? reply.codes[i] : result_code::not_attempted;
+    per_task.push_back(
+        {{"task", o.tasks[i]}, {"code", std::string{to_name(code)}}});
+    human += "task " + std::to_string(o.tasks[i]) + ": "
+             + std::string{to_name(code)} + "\n";
+  }
+  doc["tasks"] = std::move(per_task);
+  return s.finish(reply.code, reply.detail, std::move(doc), human);
+}
+
+CLI::App* add_leaf(CLI::App* parent, const char* name, const char* help,
+                   const std::shared_ptr<op_options>& o) {
+  auto* sub = parent->add_subcommand(name, help);
+  add_client_options(sub, o->client);
+  return sub;
+}
+
+void add_message(CLI::App* sub, const std::shared_ptr<op_options>& o) {
+  sub->add_option("--message,-m", o->message,
+                  "the reason, stored as the error message (at most 320 "
+                  "characters)");
+}
+
+// Runs whichever leaf of `parent` the command line selected.
+int run_leaf(
+    CLI::App* parent,
+    const std::vector<std::pair<CLI::App*, std::function<int()>>>& leaves) {
+  for (const auto& [leaf, fn] : leaves)
+    if (leaf->parsed())
+      return fn();
+  std::cerr << parent->help() << std::flush;
+  return exit_invalid_input;
+}
+
+installed_command make_cancel(CLI::App& app) {
+  auto o = std::make_shared<op_options>();
+  auto* sub = app.add_subcommand(
+      "cancel", "Cancel a job, an assessment or tasks on a head");
+  sub->require_subcommand(1);
+  sub->footer("The reply means the cancel is signalled; follow the end with "
+              "`quiesce status`\nor `quiesce events`.\n\nExamples:\n"
+              "  quiesce cancel job 3 --message \"superseded\"\n"
+              "  quiesce cancel assessment 3 1\n"
+              "  quiesce cancel task 3 7\n"
+              "  quiesce cancel tasks 3 7 8 9 -m \"not needed\"\n");
+  auto* job = add_leaf(sub, "job",
+                       "cancel a job: at once if not running yet, else after "
+                       "its current assessment",
+                       o);
+  job->add_option("JOB", o->job, "job id")->required();
+  add_message(job, o);
+  auto* assessment = add_leaf(
+      sub, "assessment", "cancel the running assessment INDEX of a job", o);
+  assessment->add_option("JOB", o->job, "job id")->required();
+  assessment->add_option("INDEX", o->index, "assessment index (from 0)")
+      ->required();
+  auto* task = add_leaf(sub, "task", "cancel one task", o);
+  task->add_option("JOB", o->job, "job id")->required();
+  task->add_option("TASK", o->task, "task id")->required();
+  add_message(task, o);
+  auto* tasks = add_leaf(sub, "tasks",
+                         "cancel tasks in order, stopping at the first "
+                         "refusal",
+                         o);
+  tasks->add_option("JOB", o->job, "job id")->required();
+  tasks->add_option("TASK", o->tasks, "task ids")->required();
+  add_message(tasks, o);
+  return {sub, [o, sub, job, assessment, task, tasks] {
+            auto who = client_name();
+            return run_leaf(
+                sub,
+                {{job,
+                  [o, who] {
+                    return send_op(*o, cancel_job{o->job, o->message, who},
+                                   "cancel_job");
+                  }},
+                 {assessment,
+                  [o, who] {
+                    return send_op(*o, cancel_assessment{o->job, o->index, who},
+                                   "cancel_assessment");
+                  }},
+                 {task,
+                  [o, who] {
+                    return send_task_op(
+                        *o, cancel_task{o->job, o->task, o->message, who},
+                        "cancel_task");
+                  }},
+                 {tasks, [o] {
+                    return send_cancel_tasks(*o);
+                  }}});
+          }};
+}
+
+installed_command make_terminate(CLI::App& app) {
+  auto o = std::make_shared<op_options>();
+  auto* sub
+      = app.add_subcommand("terminate", "Kill a job's work now, on every node");
+  sub->require_subcommand(1);
+  sub->footer("Examples:\n  quiesce terminate job 3\n");
+  auto* job = add_leaf(sub, "job",
+                       "kill a job's running work now; reply once it is "
+                       "confirmed dead",
+                       o);
+  job->add_option("JOB", o->job, "job id")->required();
+  return {sub, [o, sub, job] {
+            return run_leaf(sub, {{job, [o] {
+                                     return send_op(
+                                         *o,
+                                         terminate_job{o->job, client_name()},
+                                         "terminate_job");
+                                   }}});
+          }};
+}
+
+installed_command make_requeue(CLI::App& app) {
+  auto o = std::make_shared<op_options>();
+  auto* sub
+      = app.add_subcommand("requeue", "Queue a failed or cancelled task or job "
+                                      "again");
+  sub->require_subcommand(1);
+  sub->footer("Examples:\n  quiesce requeue task 3 7\n"
+              "  quiesce requeue job 3\n");
+  auto* task
+      = add_leaf(sub, "task", "queue a failed or cancelled task again", o);
+  task->add_option("JOB", o->job, "job id")->required();
+  task->add_option("TASK", o->task, "task id")->required();
+  auto* job = add_leaf(sub, "job", "queue a failed or cancelled job again", o);
+  job->add_option("JOB", o->job, "job id")->required();
+  return {sub, [o, sub, task, job] {
+            auto who = client_name();
+            return run_leaf(
+                sub,
+                {{task,
+                  [o, who] {
+                    return send_task_op(*o, requeue_task{o->job, o->task, who},
+                                        "requeue_task");
+                  }},
+                 {job, [o, who] {
+                    return send_op(*o, requeue_job{o->job, who}, "requeue_job");
+                  }}});
+          }};
+}
+
+// -- list, status, wait
+// ---------------------------------------------------------
+
+struct query_options {
+  client_options client;
+  job_id job = invalid_id;
+  std::string status;
+};
+
+int run_list_jobs(const query_options& o) {
+  list_jobs req;
+  if (!o.status.empty()) {
+    req.filter_by_status = true;
+    from_name(o.status, req.status);
+  }
+  client_session s{o.client};
+  if (!s.open())
+    return s.status();
+  auto reply = s.client().call<job_list>(req, s.timeout());
+  json doc;
+  auto jobs = json::array();
+  for (const auto& j : reply.jobs)
+    jobs.push_back(to_json(j, {}));
+  doc["jobs"] = std::move(jobs);
+  return s.finish(reply.code, {}, std::move(doc),
+                  reply.code == result_code::ok ? jobs_table(reply.jobs)
+                                                : std::string{});
+}
+
+int run_list_tasks(const query_options& o) {
+  list_tasks req;
+  req.job = o.job;
+  if (!o.status.empty()) {
+    req.filter_by_status = true;
+    from_name(o.status, req.status);
+  }
+  client_session s{o.client};
+  if (!s.open())
+    return s.status();
+  auto reply = s.client().call<task_list>(req, s.timeout());
+  json doc;
+  doc["job"] = o.job;
+  auto tasks = json::array();
+  for (const auto& t : reply.tasks)
+    tasks.push_back(to_json(t));
+  doc["tasks"] = std::move(tasks);
+  auto detail = reply.code == result_code::job_not_found
+                    ? "no job " + std::to_string(o.job)
+                    : std::string{};
+  return s.finish(reply.code, detail, std::move(doc),
+                  reply.code == result_code::ok ? tasks_table(reply.tasks)
+                                                : std::string{});
+}
+
+int run_list_nodes(const query_options& o) {
+  client_session s{o.client};
+  if (!s.open())
+    return s.status();
+  auto reply = s.client().call<node_list>(list_nodes{}, s.timeout());
+  json doc;
+  auto nodes = json::array();
+  std::vector<std::vector<std::string>> rows;
+  rows.push_back({"NODE", "SLOTS", "RUNNING", "LABELS", "STATUS"});
+  for (const auto& n : reply.nodes) {
+    nodes.push_back({{"name", n.name},
+                     {"slots", n.slots},
+                     {"running", n.running},
+                     {"labels", n.labels},
+                     {"status", n.status}});
+    rows.push_back({n.name, std::to_string(n.slots), std::to_string(n.running),
+                    join_labels(n.labels), n.status});
+  }
+  doc["nodes"] = std::move(nodes);
+  return s.finish(reply.code, reply.detail, std::move(doc),
+                  reply.code == result_code::ok ? render_table(rows)
+                                                : std::string{});
+}
+
+CLI::Validator job_status_validator() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        job_status x;
+        return from_name(text, x) ? "" : "'" + text + "' is not a job status";
+      },
+      "STATUS");
+}
+
+CLI::Validator task_status_validator() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        task_status x;
+        return from_name(text, x) ? "" : "'" + text + "' is not a task status";
+      },
+      "STATUS");
+}
+
+installed_command make_list(CLI::App& app) {
+  auto o = std::make_shared<query_options>();
+  auto* sub = app.add_subcommand("list", "List a head's jobs, tasks or nodes");
+  sub->require_subcommand(1);
+  sub->footer("Examples:\n  quiesce list jobs --status running\n"
+              "  quiesce list tasks 3 --json\n  quiesce list nodes\n");
+  auto* jobs = sub->add_subcommand("jobs", "list jobs");
+  jobs->add_option("--status", o->status,
+                   "only jobs in this status (not_submitted, queued, "
+                   "running, cancelling, finished, failed, cancelled)")
+      ->check(job_status_validator());
+  add_client_options(jobs, o->client);
+  auto* tasks = sub->add_subcommand("tasks", "list a job's tasks");
+  tasks->add_option("JOB", o->job, "job id")->required();
+  tasks
+      ->add_option("--status", o->status,
+                   "only tasks in this status (not_submitted, queued, "
+                   "running, finished, failed, cancelled)")
+      ->check(task_status_validator());
+  add_client_options(tasks, o->client);
+  auto* nodes
+      = sub->add_subcommand("nodes", "list nodes: slots, running tasks, "
+                                     "status (ready, unreachable)");
+  add_client_options(nodes, o->client);
+  return {sub, [o, sub, jobs, tasks, nodes] {
+            return run_leaf(sub, {{jobs,
+                                   [o] {
+                                     return run_list_jobs(*o);
+                                   }},
+                                  {tasks,
+                                   [o] {
+                                     return run_list_tasks(*o);
+                                   }},
+                                  {nodes, [o] {
+                                     return run_list_nodes(*o);
+                                   }}});
+          }};
+}
+
+// Prints a job's record and tasks: the summary tables of `run`, or JSON.
+int print_job(client_session& s, result_code code, const job_record& job,
+              const std::vector<task_record>& tasks, int ok_status) {
+  json doc;
+  std::string human;
+  if (code == result_code::ok) {
+    doc["job"] = to_json(job, tasks);
+    human = render_summary({job_report{job, tasks}});
+  }
+  auto detail = code == result_code::job_not_found
+                    ? "no job " + std::to_string(job.id)
+                    : std::string{};
+  auto status = s.finish(code, detail, std::move(doc), human);
+  return code == result_code::ok ? ok_status : status;
+}
+
+int run_status(const query_options& o) {
+  client_session s{o.client};
+  if (!s.open())
+    return s.status();
+  auto reply
+      = s.client().call<job_status_reply>(get_job_status{o.job}, s.timeout());
+  std::vector<task_record> tasks;
+  if (reply.code == result_code::ok) {
+    auto listed
+        = s.client().call<task_list>(list_tasks{o.job, false, {}}, s.timeout());
+    if (listed.code != result_code::ok)
+      return s.finish(listed.code, {});
+    tasks = std::move(listed.tasks);
+  } else {
+    reply.job.id = o.job;
+  }
+  return print_job(s, reply.code, reply.job, tasks, exit_ok);
+}
+
+int run_wait(const query_options& o) {
+  client_session s{o.client};
+  if (!s.open())
+    return s.status();
+  // The call ends early with `unavailable` when the head is lost.
+  auto reply = s.client().call<job_status_reply>(wait_job{o.job}, s.timeout());
+  if (reply.code == result_code::request_timeout) {
+    auto detail = "job " + std::to_string(o.job) + " has not ended within "
+                  + o.client.timeout;
+    json doc;
+    doc["job"] = o.job;
+    if (s.json_output()) {
+      doc["code"] = "request_timeout";
+      doc["detail"] = detail;
+      std::cout << doc.dump(2) << std::endl;
+    } else {
+      std::cout << "request_timeout: " << detail << std::endl;
+    }
+    return exit_runtime_error;
+  }
+  std::vector<task_record> tasks;
+  if (reply.code == result_code::ok) {
+    auto listed
+        = s.client().call<task_list>(list_tasks{o.job, false, {}}, s.timeout());
+    tasks = std::move(listed.tasks);
+  } else {
+    reply.job.id = o.job;
+  }
+  return print_job(s, reply.code, reply.job, tasks,
+                   exit_status_for(std::vector<job_status>{reply.job.status}));
+}
+
+installed_command make_status(CLI::App& app) {
+  auto o = std::make_shared<query_options>();
+  auto* sub
+      = app.add_subcommand("status", "Print a job's record and its tasks");
+  sub->add_option("JOB", o->job, "job id")->required();
+  add_client_options(sub, o->client);
+  sub->footer("Exit status 0 when the job is known, whatever its status.\n\n"
+              "Examples:\n  quiesce status 3\n  quiesce status 3 --json\n");
+  return {sub, [o] {
+            return run_status(*o);
+          }};
+}
+
+installed_command make_wait(CLI::App& app) {
+  auto o = std::make_shared<query_options>();
+  auto* sub = app.add_subcommand("wait", "Wait until a job ends; exit with its "
+                                         "outcome");
+  sub->add_option("JOB", o->job, "job id")->required();
+  add_client_options(sub, o->client, "1h",
+                     "how long to wait for the job's end");
+  sub->footer("Exit status as for `run`: 0 finished, 1 failed, 3 cancelled; "
+              "4 when the job\nhas not ended within --timeout.\n\n"
+              "Examples:\n  quiesce wait 3\n  quiesce wait 3 --timeout 10m "
+              "--json\n");
+  return {sub, [o] {
+            return run_wait(*o);
+          }};
+}
+
+} // namespace
+
+installed_command install_submit(CLI::App& app) {
+  return make_submit(app);
+}
+
+installed_command install_cancel(CLI::App& app) {
+  return make_cancel(app);
+}
+
+installed_command install_terminate(CLI::App& app) {
+  return make_terminate(app);
+}
+
+installed_command install_requeue(CLI::App& app) {
+  return make_requeue(app);
+}
+
+installed_command install_list(CLI::App& app) {
+  return make_list(app);
+}
+
+installed_command install_status(CLI::App& app) {
+  return make_status(app);
+}
+
+installed_command install_wait(CLI::App& app) {
+  return make_wait(app);
+}
+
+} // namespace quiesce::cli
