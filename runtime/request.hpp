@@ -9,8 +9,10 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <future>
 #include <memory>
+#include <string>
 #include <type_traits>
 #include <utility>
 
@@ -27,6 +29,39 @@ struct has_detail<T, std::void_t<decltype(std::declval<T&>().detail)>>
 
 } // namespace detail
 
+/// Returns a reply carrying `code` and, where the reply type has a detail,
+/// `text`.
+template <class Reply>
+Reply reply_with(result_code code, std::string text) {
+  Reply out;
+  out.code = code;
+  if constexpr (detail::has_detail<Reply>::value)
+    out.detail = std::move(text);
+  return out;
+}
+
+/// Returns the reply a failed request stands for: a transport failure or a
+/// timeout becomes its code (`unavailable`, `request_timeout`, ...).
+template <class Reply>
+Reply reply_from(const caf::error& err) {
+  return reply_with<Reply>(to_result_code(err), render(err));
+}
+
+/// Calls a function with the first value given to it and ignores the rest:
+/// for replies that a reply, an error, a down message and a termination
+/// race to deliver.
+template <class Reply>
+struct deliver_once {
+  std::function<void(Reply)> fn;
+  std::atomic<bool> done{false};
+
+  /// Passes `x` on if nothing was delivered yet.
+  void operator()(Reply x) {
+    if (!done.exchange(true))
+      fn(std::move(x));
+  }
+};
+
 /// Sends `req` to `sup` from a temporary scoped actor and waits at most
 /// `timeout` for the reply. A transport failure or a timeout becomes the
 /// reply's code (`unavailable`, `request_timeout`), with a readable detail
@@ -35,19 +70,13 @@ struct has_detail<T, std::void_t<decltype(std::declval<T&>().detail)>>
 template <class Reply, class Request>
 Reply blocking_request(caf::actor_system& sys, const supervisor_actor& sup,
                        Request req, std::chrono::milliseconds timeout) {
+  if (!sup)
+    return reply_with<Reply>(result_code::unavailable, "no supervisor");
   Reply out;
-  if (!sup) {
-    out.code = result_code::unavailable;
-    return out;
-  }
   caf::scoped_actor self{sys};
   self->request(sup, timeout, std::move(req))
       .receive([&](Reply& reply) { out = std::move(reply); },
-               [&](caf::error& err) {
-                 out.code = to_result_code(err);
-                 if constexpr (detail::has_detail<Reply>::value)
-                   out.detail = render(err);
-               });
+               [&](caf::error& err) { out = reply_from<Reply>(err); });
   return out;
 }
 
@@ -61,28 +90,17 @@ Reply blocking_request(caf::actor_system& sys, const supervisor_actor& sup,
 template <class Reply, class Request>
 Reply watched_request(caf::actor_system& sys, const supervisor_actor& sup,
                       Request req, std::chrono::milliseconds timeout) {
-  Reply out;
-  if (!sup) {
-    out.code = result_code::unavailable;
-    return out;
-  }
+  if (!sup)
+    return reply_with<Reply>(result_code::unavailable, "no supervisor");
   // Exactly one of reply, error, down message and termination delivers.
-  struct once {
-    std::promise<Reply> promise;
-    std::atomic<bool> done{false};
-    void operator()(Reply x) {
-      if (!done.exchange(true))
-        promise.set_value(std::move(x));
-    }
+  auto promise = std::make_shared<std::promise<Reply>>();
+  auto result = promise->get_future();
+  auto deliver = std::make_shared<deliver_once<Reply>>();
+  deliver->fn = [promise](Reply x) {
+    promise->set_value(std::move(x));
   };
-  auto deliver = std::make_shared<once>();
-  auto result = deliver->promise.get_future();
   auto failed = [](result_code code, std::string text) {
-    Reply r;
-    r.code = code;
-    if constexpr (detail::has_detail<Reply>::value)
-      r.detail = std::move(text);
-    return r;
+    return reply_with<Reply>(code, std::move(text));
   };
   sys.spawn([sup, timeout, deliver, failed,
              req = std::move(req)](caf::event_based_actor* self) mutable {
@@ -102,8 +120,8 @@ Reply watched_request(caf::actor_system& sys, const supervisor_actor& sup,
               (*deliver)(std::move(reply));
               self->quit();
             },
-            [self, deliver, failed](caf::error& err) {
-              (*deliver)(failed(to_result_code(err), render(err)));
+            [self, deliver](caf::error& err) {
+              (*deliver)(reply_from<Reply>(err));
               self->quit();
             });
   });

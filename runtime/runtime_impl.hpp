@@ -4,6 +4,7 @@
 // processes, tests). Hosts use runtime.hpp only.
 
 #include "actors/interfaces.hpp"
+#include "runtime/request.hpp"
 #include "runtime/runtime.hpp"
 
 #include <caf/actor_addr.hpp>
@@ -114,21 +115,8 @@ struct runtime::impl {
   /// failures and timeouts become the reply's code.
   template <class Reply, class Request>
   Reply call(Request req, std::chrono::milliseconds timeout) {
-    Reply out;
-    auto hdl = current_supervisor();
-    if (!hdl) {
-      out.code = result_code::unavailable;
-      return out;
-    }
-    caf::scoped_actor self{sys};
-    self->request(hdl, timeout, std::move(req))
-        .receive([&](Reply& reply) { out = std::move(reply); },
-                 [&](caf::error& err) {
-                   out.code = to_result_code(err);
-                   if constexpr (has_detail<Reply>::value)
-                     out.detail = render(err);
-                 });
-    return out;
+    return blocking_request<Reply>(sys, current_supervisor(), std::move(req),
+                                   timeout);
   }
 
   /// Sends `req` with the default request timeout.
@@ -147,21 +135,12 @@ struct runtime::impl {
                   std::function<void(Reply)> deliver) {
     auto hdl = current_supervisor();
     if (!hdl) {
-      Reply out;
-      out.code = result_code::unavailable;
-      deliver(std::move(out));
+      deliver(reply_with<Reply>(result_code::unavailable,
+                                "the runtime is shut down"));
       return;
     }
     // Exactly one of reply, error and termination delivers.
-    struct once {
-      std::function<void(Reply)> fn;
-      std::atomic<bool> done{false};
-      void operator()(Reply x) {
-        if (!done.exchange(true))
-          fn(std::move(x));
-      }
-    };
-    auto out = std::make_shared<once>();
+    auto out = std::make_shared<deliver_once<Reply>>();
     out->fn = std::move(deliver);
     auto tracker = actors;
     tracker->reserve();
@@ -170,22 +149,13 @@ struct runtime::impl {
       auto id = self->id();
       tracker->add_helper(id, self->address());
       self->attach_functor([out, tracker, id] {
-        Reply gone;
-        gone.code = result_code::unavailable;
-        if constexpr (has_detail<Reply>::value)
-          gone.detail = "the runtime shut down before the reply";
-        (*out)(std::move(gone));
+        (*out)(reply_with<Reply>(result_code::unavailable,
+                                 "the runtime shut down before the reply"));
         tracker->remove_helper(id);
       });
       self->request(hdl, timeout, std::move(req))
           .then([out](Reply& reply) { (*out)(std::move(reply)); },
-                [out](caf::error& err) {
-                  Reply failed;
-                  failed.code = to_result_code(err);
-                  if constexpr (has_detail<Reply>::value)
-                    failed.detail = render(err);
-                  (*out)(std::move(failed));
-                });
+                [out](caf::error& err) { (*out)(reply_from<Reply>(err)); });
     });
   }
 
@@ -217,13 +187,6 @@ struct runtime::impl {
 
   /// Returns `cfg` configured from `o`.
   caf::actor_system_config& make_config(const runtime_options& o);
-
-  template <class T, class = void>
-  struct has_detail : std::false_type {};
-
-  template <class T>
-  struct has_detail<T, std::void_t<decltype(std::declval<T&>().detail)>>
-      : std::true_type {};
 
   runtime_options opts;
   /// The configuration of the owned system (unused when attached).
