@@ -103,9 +103,15 @@ void event_queue::close() {
 // -- actor_tracker
 // ----------------------------------------------------------------
 
-void actor_tracker::reserve() {
+void actor_tracker::reserve_helper() {
   std::lock_guard<std::mutex> guard{mtx};
   ++alive;
+  ++pending_helpers;
+}
+
+bool actor_tracker::wait_helpers(std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> guard{mtx};
+  return cv.wait_for(guard, timeout, [this] { return pending_helpers == 0; });
 }
 
 void actor_tracker::add_helper(caf::actor_id id, caf::actor_addr addr) {
@@ -117,6 +123,7 @@ void actor_tracker::remove_helper(caf::actor_id id) {
   {
     std::lock_guard<std::mutex> guard{mtx};
     helpers.erase(id);
+    --pending_helpers;
   }
   release();
 }
@@ -292,8 +299,10 @@ void runtime::impl::shutdown() {
     caf::anon_send_exit(local_node, caf::exit_reason::user_shutdown);
   if (sink)
     caf::anon_send_exit(sink, caf::exit_reason::user_shutdown);
-  // Every job is terminal now, so pending waits have their replies; a helper
-  // still waiting delivers `unavailable` as it goes.
+  // Every job is terminal now, so pending waits have their replies on the
+  // way: let the helpers deliver them (an exit would overtake a reply still
+  // in a helper's mailbox), then stop the rest, which deliver `unavailable`.
+  actors->wait_helpers(std::chrono::seconds{2});
   actors->kill_helpers();
   sup = nullptr;
   local_node = nullptr;

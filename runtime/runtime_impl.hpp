@@ -64,6 +64,8 @@ struct actor_tracker {
   size_t alive = 0;
   /// The helpers of asynchronous calls, by actor id.
   std::unordered_map<caf::actor_id, caf::actor_addr> helpers;
+  /// Helpers spawned (or about to be) and not yet terminated.
+  size_t pending_helpers = 0;
 
   /// Counts `hdl` until it terminates.
   template <class Handle>
@@ -77,8 +79,12 @@ struct actor_tracker {
     ptr->get()->attach_functor([self] { self->release(); });
   }
 
-  /// Counts one more actor about to be spawned.
-  void reserve();
+  /// Counts one more helper about to be spawned.
+  void reserve_helper();
+
+  /// Waits until every helper terminated on its own or `timeout` passed;
+  /// returns whether they all did.
+  bool wait_helpers(std::chrono::milliseconds timeout);
 
   /// Records the running helper `id`.
   void add_helper(caf::actor_id id, caf::actor_addr addr);
@@ -143,7 +149,7 @@ struct runtime::impl {
     auto out = std::make_shared<deliver_once<Reply>>();
     out->fn = std::move(deliver);
     auto tracker = actors;
-    tracker->reserve();
+    tracker->reserve_helper();
     sys.spawn([hdl, timeout, out, tracker,
                req = std::move(req)](caf::event_based_actor* self) mutable {
       auto id = self->id();
