@@ -1,5 +1,7 @@
 #include "config/toml_reader.hpp"
 
+#include "messages/text.hpp"
+
 #include "config/duration.hpp"
 #include "config/job_file.hpp"
 #include "config/signal.hpp"
@@ -334,6 +336,13 @@ std::optional<std::string> reader::read_name(const toml::table& table,
     error(*node, key_label(key)
                      + ": expected a string without control characters, found "
                      + quote(*value));
+    return std::nullopt;
+  }
+  // Names follow the rule of every message the runtime stores (S1, S2).
+  if (auto n = count_code_points(*value); n && *n > max_message_code_points) {
+    error(*node, key_label(key) + ": expected at most "
+                     + std::to_string(max_message_code_points)
+                     + " characters, found " + std::to_string(*n));
     return std::nullopt;
   }
   return value;

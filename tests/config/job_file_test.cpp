@@ -196,6 +196,8 @@ const std::vector<bad_file> catalogue{
       {9, 10,
        R"('name': expected a string without control characters, found )"
        R"("two\nlines")"}}},
+    {"name_too_long.toml",
+     {{7, 12, "'name': expected at most 320 characters, found 321"}}},
     {"many_errors.toml",
      {{3, 9, "'slots': expected an integer, found a string"},
       {7, 9, "'grace': " + duration_hint + R"(, found "10")"},
@@ -360,7 +362,9 @@ TEST_CASE("job file parser turns a 100000-part dotted key into an error",
 TEST_CASE("job file parser ignores dots inside strings and comments",
           "[config][job_file]") {
   std::string dots(1000, '.');
-  std::string text = "# " + dots + "\n[[job]]\nname = \"" + dots + "\"\n"
+  // A name stays within the 320-character limit of names.
+  std::string name(300, '.');
+  std::string text = "# " + dots + "\n[[job]]\nname = \"" + name + "\"\n"
                      + "[[job.assessment]]\n[[job.assessment.task]]\n"
                      + "command = ['" + dots + "', \"\"\"" + dots + "\"\"\", "
                      + "'''" + dots + "''']\n";

@@ -614,12 +614,9 @@ TEST_CASE("bad input: broken, huge, nested, binary and missing job files are "
 
 TEST_CASE("bad input: a job file whose names break S1/S2 fails validation with "
           "file:line:column and adds nothing",
-          "[reliability][bad_input][!shouldfail]") {
-  // KNOWN BUG (reported, config/ is not ours to fix): the job-file loader
-  // accepts job and task names longer than 320 code points; the runtime then
-  // refuses them in add_job (S1, S2) without a file position, and a valid
-  // job before the bad one in the same file is added anyway. When the loader
-  // checks names, this test passes: remove the [!shouldfail] tag.
+          "[reliability][bad_input]") {
+  // The loader refuses names past 320 code points with their position, so a
+  // valid job before the bad one in the same file is not added either.
   populated_runtime p;
   auto& rt = *p.rt;
   auto job = [](const std::string& job_name, const std::string& task_name) {
