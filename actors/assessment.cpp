@@ -23,39 +23,39 @@ struct assessment_state {
   static inline const char* name = "quiesce.assessment";
 };
 
-using assessment_pointer
-  = assessment_actor::stateful_pointer<assessment_state>;
+using assessment_pointer = assessment_actor::stateful_pointer<assessment_state>;
 
-assessment_actor::behavior_type
-assessment_impl(assessment_pointer self, job_id job, assessment_index index,
-                supervisor_actor supervisor) {
+assessment_actor::behavior_type assessment_impl(assessment_pointer self,
+                                                job_id job,
+                                                assessment_index index,
+                                                supervisor_actor supervisor) {
   self->state.job = job;
   self->state.index = index;
   self->state.supervisor = std::move(supervisor);
   return {
-    [=](run_task& msg) {
-      auto id = msg.key.task;
-      auto attempt = msg.key.attempt;
-      auto hdl = spawn_task(self->system(), std::move(msg), self);
-      self->link_to(hdl);
-      self->state.tasks[id] = {attempt, std::move(hdl)};
-    },
-    [=](const stop_tasks& req) {
-      for (auto id : req.tasks) {
-        auto i = self->state.tasks.find(id);
-        if (i != self->state.tasks.end())
-          self->send(i->second.second, stop_tasks{req.job, {id}, req.mode});
-      }
-    },
-    [=](attempt_ended& end) {
-      auto i = self->state.tasks.find(end.key.task);
-      if (i != self->state.tasks.end() && i->second.first == end.key.attempt)
-        self->state.tasks.erase(i);
-      self->send(self->state.supervisor, std::move(end));
-    },
-    [=](attempt_progress& p) {
-      self->send(self->state.supervisor, std::move(p));
-    },
+      [=](run_task& msg) {
+        auto id = msg.key.task;
+        auto attempt = msg.key.attempt;
+        auto hdl = spawn_task(self->system(), std::move(msg), self);
+        self->link_to(hdl);
+        self->state.tasks[id] = {attempt, std::move(hdl)};
+      },
+      [=](const stop_tasks& req) {
+        for (auto id : req.tasks) {
+          auto i = self->state.tasks.find(id);
+          if (i != self->state.tasks.end())
+            self->send(i->second.second, stop_tasks{req.job, {id}, req.mode});
+        }
+      },
+      [=](attempt_ended& end) {
+        auto i = self->state.tasks.find(end.key.task);
+        if (i != self->state.tasks.end() && i->second.first == end.key.attempt)
+          self->state.tasks.erase(i);
+        self->send(self->state.supervisor, std::move(end));
+      },
+      [=](attempt_progress& p) {
+        self->send(self->state.supervisor, std::move(p));
+      },
   };
 }
 

@@ -4,7 +4,8 @@
 
 namespace quiesce {
 
-// -- work_context ---------------------------------------------------------------
+// -- work_context
+// ---------------------------------------------------------------
 
 work_context::work_context(std::shared_ptr<state> st) : state_(std::move(st)) {
   // nop
@@ -45,7 +46,8 @@ void work_context::report_progress(int percent, std::string text) const {
     state_->on_progress(percent, std::move(text));
 }
 
-// -- function_executor ------------------------------------------------------------
+// -- function_executor
+// ------------------------------------------------------------
 
 struct function_executor::run {
   uint64_t id = 0;
@@ -121,7 +123,9 @@ function_executor::~function_executor() {
 }
 
 void function_executor::start_worker(size_t index) {
-  threads_[index] = std::thread{[this, index] { worker_loop(index); }};
+  threads_[index] = std::thread{[this, index] {
+    worker_loop(index);
+  }};
 }
 
 uint64_t function_executor::submit(work_function fn,

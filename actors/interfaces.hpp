@@ -17,104 +17,105 @@ namespace quiesce {
 /// The supervisor: receives every request, checks it against the rules table,
 /// is the only writer of the books, and orders every race.
 using supervisor_actor = caf::typed_actor<
-  // -- client requests: each gets a reply carrying a result code ------------
-  /// Adds a job; replies with its id.
-  caf::replies_to<add_job>::with<add_job_reply>,
-  /// Adds a task to a not-submitted job.
-  caf::replies_to<add_task>::with<add_task_reply>,
-  /// Queues a job.
-  caf::replies_to<submit_job>::with<op_reply>,
-  /// Cancels a job (finish-current-assessment).
-  caf::replies_to<cancel_job>::with<op_reply>,
-  /// Cancels the running assessment.
-  caf::replies_to<cancel_assessment>::with<op_reply>,
-  /// Kills a job's work; replies once it is confirmed dead.
-  caf::replies_to<terminate_job>::with<op_reply>,
-  /// Cancels one task.
-  caf::replies_to<cancel_task>::with<task_op_reply>,
-  /// Cancels several tasks, stopping at the first refusal.
-  caf::replies_to<cancel_tasks>::with<cancel_tasks_reply>,
-  /// Queues a failed or cancelled task again.
-  caf::replies_to<requeue_task>::with<task_op_reply>,
-  /// Queues a failed or cancelled job again.
-  caf::replies_to<requeue_job>::with<op_reply>,
-  /// Lists jobs.
-  caf::replies_to<list_jobs>::with<job_list>,
-  /// Lists a job's tasks.
-  caf::replies_to<list_tasks>::with<task_list>,
-  /// Returns a job's record.
-  caf::replies_to<get_job_status>::with<job_status_reply>,
-  /// Returns a task's record.
-  caf::replies_to<get_task_status>::with<task_status_reply>,
-  /// Replies when the job is terminal.
-  caf::replies_to<wait_job>::with<job_status_reply>,
-  /// Sends every later event to the given actor.
-  caf::replies_to<subscribe>::with<op_reply>,
-  /// Lists the nodes.
-  caf::replies_to<list_nodes>::with<node_list>,
-  /// Registers a node (checks its protocol version).
-  caf::replies_to<node_hello>::with<node_list>,
-  // -- reports from the execution tree ---------------------------------------
-  /// An attempt ended (from an assessment actor).
-  caf::reacts_to<attempt_ended>,
-  /// An attempt reported progress (from an assessment actor).
-  caf::reacts_to<attempt_progress>,
-  /// A terminate_job's bound expired (from itself).
-  caf::reacts_to<terminate_deadline>>;
+    // -- client requests: each gets a reply carrying a result code ------------
+    /// Adds a job; replies with its id.
+    caf::replies_to<add_job>::with<add_job_reply>,
+    /// Adds a task to a not-submitted job.
+    caf::replies_to<add_task>::with<add_task_reply>,
+    /// Queues a job.
+    caf::replies_to<submit_job>::with<op_reply>,
+    /// Cancels a job (finish-current-assessment).
+    caf::replies_to<cancel_job>::with<op_reply>,
+    /// Cancels the running assessment.
+    caf::replies_to<cancel_assessment>::with<op_reply>,
+    /// Kills a job's work; replies once it is confirmed dead.
+    caf::replies_to<terminate_job>::with<op_reply>,
+    /// Cancels one task.
+    caf::replies_to<cancel_task>::with<task_op_reply>,
+    /// Cancels several tasks, stopping at the first refusal.
+    caf::replies_to<cancel_tasks>::with<cancel_tasks_reply>,
+    /// Queues a failed or cancelled task again.
+    caf::replies_to<requeue_task>::with<task_op_reply>,
+    /// Queues a failed or cancelled job again.
+    caf::replies_to<requeue_job>::with<op_reply>,
+    /// Lists jobs.
+    caf::replies_to<list_jobs>::with<job_list>,
+    /// Lists a job's tasks.
+    caf::replies_to<list_tasks>::with<task_list>,
+    /// Returns a job's record.
+    caf::replies_to<get_job_status>::with<job_status_reply>,
+    /// Returns a task's record.
+    caf::replies_to<get_task_status>::with<task_status_reply>,
+    /// Replies when the job is terminal.
+    caf::replies_to<wait_job>::with<job_status_reply>,
+    /// Sends every later event to the given actor.
+    caf::replies_to<subscribe>::with<op_reply>,
+    /// Lists the nodes.
+    caf::replies_to<list_nodes>::with<node_list>,
+    /// Registers a node (checks its protocol version).
+    caf::replies_to<node_hello>::with<node_list>,
+    // -- reports from the execution tree
+    // ---------------------------------------
+    /// An attempt ended (from an assessment actor).
+    caf::reacts_to<attempt_ended>,
+    /// An attempt reported progress (from an assessment actor).
+    caf::reacts_to<attempt_progress>,
+    /// A terminate_job's bound expired (from itself).
+    caf::reacts_to<terminate_deadline>>;
 
 /// A subscriber of the event stream.
 using event_sink_actor = caf::typed_actor<
-  /// One status change.
-  caf::reacts_to<event>>;
+    /// One status change.
+    caf::reacts_to<event>>;
 
 /// A job actor: one per started job; owns the actor of its current
 /// assessment and routes work and stop requests to it.
 using job_actor = caf::typed_actor<
-  /// Spawns the actor of the given assessment (retiring the previous one).
-  caf::reacts_to<begin_assessment>,
-  /// Starts an attempt in the current assessment.
-  caf::reacts_to<run_task>,
-  /// Stops attempts of the current assessment.
-  caf::reacts_to<stop_tasks>,
-  /// Quits: the job is over and none of its work is live.
-  caf::reacts_to<end_job>>;
+    /// Spawns the actor of the given assessment (retiring the previous one).
+    caf::reacts_to<begin_assessment>,
+    /// Starts an attempt in the current assessment.
+    caf::reacts_to<run_task>,
+    /// Stops attempts of the current assessment.
+    caf::reacts_to<stop_tasks>,
+    /// Quits: the job is over and none of its work is live.
+    caf::reacts_to<end_job>>;
 
 /// An assessment actor: one per running assessment; owns one task actor per
 /// live attempt and forwards their ends to the supervisor.
 using assessment_actor = caf::typed_actor<
-  /// Spawns a task actor for the attempt.
-  caf::reacts_to<run_task>,
-  /// Forwards stop requests to the task actors concerned.
-  caf::reacts_to<stop_tasks>,
-  /// A task actor's attempt ended.
-  caf::reacts_to<attempt_ended>,
-  /// A task actor's attempt reported progress.
-  caf::reacts_to<attempt_progress>>;
+    /// Spawns a task actor for the attempt.
+    caf::reacts_to<run_task>,
+    /// Forwards stop requests to the task actors concerned.
+    caf::reacts_to<stop_tasks>,
+    /// A task actor's attempt ended.
+    caf::reacts_to<attempt_ended>,
+    /// A task actor's attempt reported progress.
+    caf::reacts_to<attempt_progress>>;
 
 /// A task actor: owns one attempt of one task; talks to the node that runs
 /// it, enforces the grace period and the time limit.
 using task_actor = caf::typed_actor<
-  /// Stops this attempt (request, graceful or kill).
-  caf::reacts_to<stop_tasks>,
-  /// The node reports the attempt's end.
-  caf::reacts_to<attempt_ended>,
-  /// The node reports progress.
-  caf::reacts_to<attempt_progress>,
-  /// The grace period or the time limit expired.
-  caf::reacts_to<attempt_timer>>;
+    /// Stops this attempt (request, graceful or kill).
+    caf::reacts_to<stop_tasks>,
+    /// The node reports the attempt's end.
+    caf::reacts_to<attempt_ended>,
+    /// The node reports progress.
+    caf::reacts_to<attempt_progress>,
+    /// The grace period or the time limit expired.
+    caf::reacts_to<attempt_timer>>;
 
 /// A node: owns slots and executors (threads for functions, processes for
 /// commands); the local node and remote nodes speak this same interface.
 using node_actor = caf::typed_actor<
-  /// Starts an attempt; its progress and end go to `reply_to`.
-  caf::reacts_to<start_attempt>,
-  /// Sends a stop request or a kill to a running attempt.
-  caf::reacts_to<signal_attempt>,
-  /// One of its own executors reports an end (from an executor thread).
-  caf::reacts_to<attempt_ended>,
-  /// The bound after a kill expired: abandon what still runs.
-  caf::reacts_to<attempt_timer>,
-  /// The head is gone: kill every attempt.
-  caf::reacts_to<node_reset>>;
+    /// Starts an attempt; its progress and end go to `reply_to`.
+    caf::reacts_to<start_attempt>,
+    /// Sends a stop request or a kill to a running attempt.
+    caf::reacts_to<signal_attempt>,
+    /// One of its own executors reports an end (from an executor thread).
+    caf::reacts_to<attempt_ended>,
+    /// The bound after a kill expired: abandon what still runs.
+    caf::reacts_to<attempt_timer>,
+    /// The head is gone: kill every attempt.
+    caf::reacts_to<node_reset>>;
 
 } // namespace quiesce

@@ -67,14 +67,14 @@ std::string attempt_file(const node_options& opts, const attempt_key& key,
   return (dir
           / ("task-" + std::to_string(key.task) + ".attempt-"
              + std::to_string(key.attempt) + "." + stream))
-    .string();
+      .string();
 }
 
 // Reports an end that happened before the work could start.
 void report_not_started(node_pointer self, const start_attempt& msg,
                         result_code code, std::string why) {
-  auto end = make_end(msg.key, attempt_outcome::not_started, code,
-                      std::move(why));
+  auto end
+      = make_end(msg.key, attempt_outcome::not_started, code, std::move(why));
   end.node = self->state.opts.name;
   end.started = end.ended;
   caf::anon_send(caf::actor_cast<task_actor>(msg.reply_to), std::move(end));
@@ -86,7 +86,7 @@ void start_function(node_pointer self, start_attempt& msg) {
   if (!fn) {
     report_not_started(self, msg, result_code::work_not_found,
                        "no work function is registered as '" + msg.spec.work
-                         + "' on node " + self->state.opts.name);
+                           + "' on node " + self->state.opts.name);
     return;
   }
   auto st = std::make_shared<work_context::state>();
@@ -97,8 +97,9 @@ void start_function(node_pointer self, start_attempt& msg) {
   auto reply_to = caf::actor_cast<task_actor>(msg.reply_to);
   auto key = msg.key;
   st->on_progress = [reply_to, key](int percent, std::string text) {
-    caf::anon_send(reply_to, attempt_progress{key, static_cast<uint8_t>(percent),
-                                              clamp_message(text)});
+    caf::anon_send(reply_to,
+                   attempt_progress{key, static_cast<uint8_t>(percent),
+                                    clamp_message(text)});
   };
   auto weak_self = caf::actor_cast<caf::weak_actor_ptr>(self);
   auto done = [weak_self, key](work_result res, bool returned) {
@@ -134,11 +135,11 @@ void start_command(node_pointer self, start_attempt& msg) {
   spec.env = msg.spec.command.env;
   spec.workdir = msg.spec.command.workdir;
   spec.stdout_path = msg.spec.command.stdout_path.empty()
-                       ? attempt_file(opts, msg.key, "stdout")
-                       : msg.spec.command.stdout_path;
+                         ? attempt_file(opts, msg.key, "stdout")
+                         : msg.spec.command.stdout_path;
   spec.stderr_path = msg.spec.command.stderr_path.empty()
-                       ? attempt_file(opts, msg.key, "stderr")
-                       : msg.spec.command.stderr_path;
+                         ? attempt_file(opts, msg.key, "stderr")
+                         : msg.spec.command.stderr_path;
   for (const auto* path : {&spec.stdout_path, &spec.stderr_path}) {
     // A relative path given by the task is relative to its working
     // directory (as `> file` is), and so is the directory to create.
@@ -151,8 +152,8 @@ void start_command(node_pointer self, start_attempt& msg) {
       std::filesystem::create_directories(dir, ec);
     if (ec) {
       report_not_started(self, msg, result_code::spawn_failed,
-                         "cannot create output directory " + dir.string()
-                           + ": " + ec.message());
+                         "cannot create output directory " + dir.string() + ": "
+                             + ec.message());
       return;
     }
   }
@@ -163,11 +164,10 @@ void start_command(node_pointer self, start_attempt& msg) {
     if (!hdl)
       return;
     auto ok = st.how == process::exit_status::kind::exited && st.code == 0;
-    auto end = make_end(key,
-                        ok ? attempt_outcome::succeeded
-                           : attempt_outcome::failed,
-                        ok ? result_code::ok : result_code::task_failed,
-                        ok ? std::string{} : process::describe(st));
+    auto end = make_end(
+        key, ok ? attempt_outcome::succeeded : attempt_outcome::failed,
+        ok ? result_code::ok : result_code::task_failed,
+        ok ? std::string{} : process::describe(st));
     if (st.how == process::exit_status::kind::exited)
       end.exit_code = st.code;
     else
@@ -211,68 +211,68 @@ node_actor::behavior_type node_impl(node_pointer self, node_options opts,
   self->state.registry = std::move(registry);
   self->state.launcher = std::move(lnch);
   return {
-    [=](start_attempt& msg) {
-      if (self->state.attempts.count(msg.key) > 0)
-        return; // duplicate delivery
-      if (msg.spec.kind == work_kind::function)
-        start_function(self, msg);
-      else
-        start_command(self, msg);
-    },
-    [=](const signal_attempt& msg) {
-      auto i = self->state.attempts.find(msg.key);
-      if (i == self->state.attempts.end())
-        return; // already ended
-      auto& a = i->second;
-      a.stop_requested = true;
-      if (msg.mode == stop_mode::kill) {
-        kill_attempt(self, msg.key, a);
-        return;
-      }
-      if (a.kind == work_kind::function)
-        self->state.functions->request_stop(a.exec_id);
-      else
-        self->state.launcher->signal(a.exec_id, a.stop_signal);
-    },
-    [=](attempt_ended& end) {
-      auto i = self->state.attempts.find(end.key);
-      if (i == self->state.attempts.end())
-        return; // reported already (abandoned)
-      auto& a = i->second;
-      end.node = self->state.opts.name;
-      end.started = a.started;
-      end.stop_requested = a.stop_requested;
-      auto hdl = caf::actor_cast<task_actor>(a.reply_to);
-      self->state.attempts.erase(i);
-      self->send(hdl, std::move(end));
-    },
-    [=](const node_reset&) {
-      for (auto& [key, a] : self->state.attempts) {
+      [=](start_attempt& msg) {
+        if (self->state.attempts.count(msg.key) > 0)
+          return; // duplicate delivery
+        if (msg.spec.kind == work_kind::function)
+          start_function(self, msg);
+        else
+          start_command(self, msg);
+      },
+      [=](const signal_attempt& msg) {
+        auto i = self->state.attempts.find(msg.key);
+        if (i == self->state.attempts.end())
+          return; // already ended
+        auto& a = i->second;
         a.stop_requested = true;
-        kill_attempt(self, key, a);
-      }
-    },
-    [=](const attempt_timer& t) {
-      auto i = self->state.attempts.find(t.key);
-      if (i == self->state.attempts.end())
-        return; // died within the bound
-      auto& a = i->second;
-      if (a.kind == work_kind::function) {
-        // Reports through the executor's callback, as not returned.
-        self->state.functions->abandon(a.exec_id);
-        return;
-      }
-      auto end = make_end(t.key, attempt_outcome::failed,
-                          result_code::task_failed,
-                          "process not confirmed dead after SIGKILL");
-      end.confirmed_dead = false;
-      end.node = self->state.opts.name;
-      end.started = a.started;
-      end.stop_requested = true;
-      auto hdl = caf::actor_cast<task_actor>(a.reply_to);
-      self->state.attempts.erase(i);
-      self->send(hdl, std::move(end));
-    },
+        if (msg.mode == stop_mode::kill) {
+          kill_attempt(self, msg.key, a);
+          return;
+        }
+        if (a.kind == work_kind::function)
+          self->state.functions->request_stop(a.exec_id);
+        else
+          self->state.launcher->signal(a.exec_id, a.stop_signal);
+      },
+      [=](attempt_ended& end) {
+        auto i = self->state.attempts.find(end.key);
+        if (i == self->state.attempts.end())
+          return; // reported already (abandoned)
+        auto& a = i->second;
+        end.node = self->state.opts.name;
+        end.started = a.started;
+        end.stop_requested = a.stop_requested;
+        auto hdl = caf::actor_cast<task_actor>(a.reply_to);
+        self->state.attempts.erase(i);
+        self->send(hdl, std::move(end));
+      },
+      [=](const node_reset&) {
+        for (auto& [key, a] : self->state.attempts) {
+          a.stop_requested = true;
+          kill_attempt(self, key, a);
+        }
+      },
+      [=](const attempt_timer& t) {
+        auto i = self->state.attempts.find(t.key);
+        if (i == self->state.attempts.end())
+          return; // died within the bound
+        auto& a = i->second;
+        if (a.kind == work_kind::function) {
+          // Reports through the executor's callback, as not returned.
+          self->state.functions->abandon(a.exec_id);
+          return;
+        }
+        auto end
+            = make_end(t.key, attempt_outcome::failed, result_code::task_failed,
+                       "process not confirmed dead after SIGKILL");
+        end.confirmed_dead = false;
+        end.node = self->state.opts.name;
+        end.started = a.started;
+        end.stop_requested = true;
+        auto hdl = caf::actor_cast<task_actor>(a.reply_to);
+        self->state.attempts.erase(i);
+        self->send(hdl, std::move(end));
+      },
   };
 }
 

@@ -56,7 +56,8 @@ void cancel_where(const job_books& b, decision& d, const std::string& message,
 
 } // namespace
 
-// -- books ----------------------------------------------------------------------
+// -- books
+// ----------------------------------------------------------------------
 
 const task_record* job_books::find(task_id id) const noexcept {
   if (id == invalid_id || id > tasks.size())
@@ -85,7 +86,8 @@ transition task_change(task_id id, task_status from, task_status to,
   return {event_kind::task, id, num(from), num(to), code, std::move(message)};
 }
 
-// -- validation -----------------------------------------------------------------
+// -- validation
+// -----------------------------------------------------------------
 
 decision validate(const task_spec& spec) {
   if (spec.kind == work_kind::command) {
@@ -134,7 +136,8 @@ decision validate(const job_spec& spec) {
   return {};
 }
 
-// -- requests -------------------------------------------------------------------
+// -- requests
+// -------------------------------------------------------------------
 
 decision decide(const job_books& b, const add_task& req) {
   if (b.job.status != job_status::not_submitted)
@@ -143,9 +146,9 @@ decision decide(const job_books& b, const add_task& req) {
   if (req.assessment > b.job.assessments.size())
     return refuse(result_code::invalid_argument,
                   "assessment index " + std::to_string(req.assessment)
-                    + " is past the end (the job has "
-                    + std::to_string(b.job.assessments.size())
-                    + " assessments)");
+                      + " is past the end (the job has "
+                      + std::to_string(b.job.assessments.size())
+                      + " assessments)");
   return validate(req.spec);
 }
 
@@ -154,11 +157,12 @@ decision decide(const job_books& b, const submit_job&) {
     return refuse(result_code::invalid_state,
                   job_name(b) + " is " + std::string{to_name(b.job.status)});
   decision d;
-  d.changes.push_back(job_change(job_status::not_submitted, job_status::queued));
+  d.changes.push_back(
+      job_change(job_status::not_submitted, job_status::queued));
   for (const auto& t : b.tasks)
     if (t.status == task_status::not_submitted)
       d.changes.push_back(
-        task_change(t.id, task_status::not_submitted, task_status::queued));
+          task_change(t.id, task_status::not_submitted, task_status::queued));
   return d;
 }
 
@@ -204,15 +208,15 @@ decision decide(const job_books& b, const cancel_assessment& req) {
       || req.index != static_cast<assessment_index>(b.job.current))
     return refuse(result_code::invalid_index,
                   "assessment " + std::to_string(req.index)
-                    + " is not the running assessment"
-                    + (b.job.current < 0
-                         ? std::string{}
-                         : " (" + std::to_string(b.job.current) + " is)"));
+                      + " is not the running assessment"
+                      + (b.job.current < 0
+                             ? std::string{}
+                             : " (" + std::to_string(b.job.current) + " is)"));
   const auto& a = b.job.assessments[req.index];
   if (a.outcome == result_code::assessment_cancelled)
-    return refuse(result_code::invalid_state,
-                  "assessment " + std::to_string(req.index)
-                    + " is already cancelling");
+    return refuse(result_code::invalid_state, "assessment "
+                                                  + std::to_string(req.index)
+                                                  + " is already cancelling");
   decision d;
   d.mode = stop_mode::graceful;
   // The outcome is fixed now; the status completes once its work is gone.
@@ -220,9 +224,8 @@ decision decide(const job_books& b, const cancel_assessment& req) {
                                         assessment_status::running,
                                         result_code::assessment_cancelled));
   auto message = "assessment " + std::to_string(req.index) + " cancelled";
-  cancel_where(b, d, message, [&](const task_record& t) {
-    return t.assessment == req.index;
-  });
+  cancel_where(b, d, message,
+               [&](const task_record& t) { return t.assessment == req.index; });
   return d;
 }
 
@@ -249,8 +252,7 @@ decision decide(const job_books& b, const cancel_task& req) {
   const auto* t = b.find(req.task);
   if (t == nullptr)
     return refuse(result_code::task_not_found,
-                  "no task " + std::to_string(req.task) + " in "
-                    + job_name(b));
+                  "no task " + std::to_string(req.task) + " in " + job_name(b));
   if (auto code = check_message(req.message); code != result_code::ok)
     return refuse(code, "the cancel message is not acceptable");
   if (is_terminal(t->status))
@@ -275,10 +277,9 @@ decision decide(const job_books& b, const cancel_tasks& req) {
   for (size_t i = 0; i < req.tasks.size(); ++i) {
     auto one = decide(b, cancel_task{req.job, req.tasks[i], req.message, {}});
     // A duplicate id in the list is refused like a second request would be.
-    auto seen = std::any_of(d.changes.begin(), d.changes.end(),
-                            [&](const transition& c) {
-                              return c.subject == req.tasks[i];
-                            });
+    auto seen = std::any_of(
+        d.changes.begin(), d.changes.end(),
+        [&](const transition& c) { return c.subject == req.tasks[i]; });
     if (one && seen)
       one = refuse(result_code::invalid_state,
                    "task " + std::to_string(req.tasks[i]) + " is cancelled");
@@ -299,8 +300,7 @@ decision decide(const job_books& b, const requeue_task& req) {
   const auto* t = b.find(req.task);
   if (t == nullptr)
     return refuse(result_code::task_not_found,
-                  "no task " + std::to_string(req.task) + " in "
-                    + job_name(b));
+                  "no task " + std::to_string(req.task) + " in " + job_name(b));
   if (t->status != task_status::failed && t->status != task_status::cancelled
       && t->status != task_status::running)
     return refuse(result_code::invalid_state,
@@ -308,17 +308,16 @@ decision decide(const job_books& b, const requeue_task& req) {
   if (!t->spec.rerunnable)
     return refuse(result_code::not_rerunnable,
                   task_name(*t) + " is not rerunnable");
-  if (b.job.status != job_status::queued
-      && b.job.status != job_status::running)
+  if (b.job.status != job_status::queued && b.job.status != job_status::running)
     return refuse(result_code::invalid_state,
                   job_name(b) + " is " + std::string{to_name(b.job.status)}
-                    + (is_terminal(b.job.status) ? "; requeue the job" : ""));
+                      + (is_terminal(b.job.status) ? "; requeue the job" : ""));
   // A completed assessment never runs again (not even one after the current
   // one, left completed by a requeue_job), so its tasks cannot be queued.
   if (b.job.assessments[t->assessment].status == assessment_status::completed)
     return refuse(result_code::invalid_state,
                   "assessment " + std::to_string(t->assessment) + " of "
-                    + task_name(*t) + " has completed");
+                      + task_name(*t) + " has completed");
   decision d;
   d.mode = stop_mode::graceful;
   auto from = t->status;
@@ -345,7 +344,7 @@ decision decide(const job_books& b, const requeue_job&) {
   for (const auto& t : b.tasks) {
     if (t.status == task_status::failed && t.spec.rerunnable) {
       d.changes.push_back(
-        task_change(t.id, task_status::failed, task_status::queued));
+          task_change(t.id, task_status::failed, task_status::queued));
       rerun[t.assessment] = true;
     } else if (t.status == task_status::queued) {
       rerun[t.assessment] = true; // requeued one by one before
@@ -353,12 +352,13 @@ decision decide(const job_books& b, const requeue_job&) {
   }
   for (const auto& a : b.job.assessments)
     if (rerun[a.index] && a.status == assessment_status::completed)
-      d.changes.push_back(assessment_change(a.index, a.status,
-                                            assessment_status::not_yet_run));
+      d.changes.push_back(
+          assessment_change(a.index, a.status, assessment_status::not_yet_run));
   return d;
 }
 
-// -- reports --------------------------------------------------------------------
+// -- reports
+// --------------------------------------------------------------------
 
 decision decide(const job_books& b, const attempt_ended& report) {
   decision d;
@@ -375,9 +375,10 @@ decision decide(const job_books& b, const attempt_ended& report) {
                                       task_status::finished, result_code::ok));
       break;
     case attempt_outcome::stopped:
-      d.changes.push_back(task_change(
-        t->id, task_status::running, task_status::cancelled,
-        result_code::task_cancelled, or_default(message, "stopped on request")));
+      d.changes.push_back(
+          task_change(t->id, task_status::running, task_status::cancelled,
+                      result_code::task_cancelled,
+                      or_default(message, "stopped on request")));
       break;
     case attempt_outcome::lost:
       if (t->node_losses < b.job.policy.retries && is_active(b.job.status)
@@ -401,9 +402,9 @@ decision decide(const job_books& b, const attempt_ended& report) {
       if ((report.stop_requested || b.job.status == job_status::cancelling)
           && report.outcome == attempt_outcome::failed)
         d.changes.push_back(
-          task_change(t->id, task_status::running, task_status::cancelled,
-                      result_code::task_cancelled,
-                      or_default(message, "stopped on request")));
+            task_change(t->id, task_status::running, task_status::cancelled,
+                        result_code::task_cancelled,
+                        or_default(message, "stopped on request")));
       else
         d.changes.push_back(task_change(t->id, task_status::running,
                                         task_status::failed, code, message));
@@ -420,20 +421,19 @@ decision start(const job_books& b) {
   d.changes.push_back(job_change(job_status::queued, job_status::running));
   for (const auto& a : b.job.assessments) {
     if (a.status == assessment_status::not_yet_run) {
-      d.changes.push_back(assessment_change(a.index, a.status,
-                                            assessment_status::running));
+      d.changes.push_back(
+          assessment_change(a.index, a.status, assessment_status::running));
       return d;
     }
   }
   // Nothing left to run: the job ends at once.
-  auto failed = std::any_of(b.job.assessments.begin(), b.job.assessments.end(),
-                            [](const assessment_record& a) {
-                              return a.outcome != result_code::ok;
-                            });
+  auto failed = std::any_of(
+      b.job.assessments.begin(), b.job.assessments.end(),
+      [](const assessment_record& a) { return a.outcome != result_code::ok; });
   d.changes.push_back(
-    failed ? job_change(job_status::running, job_status::failed,
-                        result_code::job_failed)
-           : job_change(job_status::running, job_status::finished));
+      failed ? job_change(job_status::running, job_status::failed,
+                          result_code::job_failed)
+             : job_change(job_status::running, job_status::finished));
   return d;
 }
 
@@ -463,8 +463,7 @@ decision advance(const job_books& b) {
     outcome = cancelling && any_cancelled ? result_code::assessment_cancelled
                                           : result_code::assessment_failed;
   d.changes.push_back(assessment_change(index, assessment_status::running,
-                                        assessment_status::completed,
-                                        outcome));
+                                        assessment_status::completed, outcome));
   if (cancelling) {
     d.changes.push_back(job_change(job_status::cancelling,
                                    job_status::cancelled,
@@ -474,9 +473,8 @@ decision advance(const job_books& b) {
   if (outcome != result_code::ok && b.job.policy.stop_on_assessment_error) {
     auto message = "assessment " + std::to_string(index) + " ended "
                    + std::string{to_name(outcome)};
-    cancel_where(b, d, "not run: " + message, [&](const task_record& t) {
-      return t.assessment > index;
-    });
+    cancel_where(b, d, "not run: " + message,
+                 [&](const task_record& t) { return t.assessment > index; });
     d.changes.push_back(job_change(job_status::running, job_status::failed,
                                    result_code::job_failed, message));
     return d;
@@ -484,32 +482,33 @@ decision advance(const job_books& b) {
   for (auto i = index + 1; i < b.job.assessments.size(); ++i) {
     const auto& next = b.job.assessments[i];
     if (next.status == assessment_status::not_yet_run) {
-      d.changes.push_back(assessment_change(i, next.status,
-                                            assessment_status::running));
+      d.changes.push_back(
+          assessment_change(i, next.status, assessment_status::running));
       return d;
     }
   }
-  auto failed = outcome != result_code::ok
-                || std::any_of(b.job.assessments.begin(),
-                               b.job.assessments.end(),
-                               [](const assessment_record& x) {
-                                 return x.outcome != result_code::ok;
-                               });
+  auto failed
+      = outcome != result_code::ok
+        || std::any_of(b.job.assessments.begin(), b.job.assessments.end(),
+                       [](const assessment_record& x) {
+                         return x.outcome != result_code::ok;
+                       });
   d.changes.push_back(
-    failed ? job_change(job_status::running, job_status::failed,
-                        result_code::job_failed)
-           : job_change(job_status::running, job_status::finished));
+      failed ? job_change(job_status::running, job_status::failed,
+                          result_code::job_failed)
+             : job_change(job_status::running, job_status::finished));
   return d;
 }
 
 bool dispatchable(const job_books& b, const task_record& t) noexcept {
-  return t.status == task_status::queued
-         && b.job.status == job_status::running && b.job.current >= 0
+  return t.status == task_status::queued && b.job.status == job_status::running
+         && b.job.current >= 0
          && t.assessment == static_cast<assessment_index>(b.job.current)
          && b.live.count(t.id) == 0;
 }
 
-// -- applying -------------------------------------------------------------------
+// -- applying
+// -------------------------------------------------------------------
 
 void apply(job_books& b, const transition& c, caf::timestamp now) {
   switch (c.kind) {

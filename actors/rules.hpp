@@ -10,8 +10,8 @@
 #include "messages/records.hpp"
 
 #include <cstdint>
-#include <unordered_map>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace quiesce {

@@ -71,8 +71,7 @@ struct supervisor_state {
   static inline const char* name = "quiesce.supervisor";
 };
 
-using supervisor_pointer
-  = supervisor_actor::stateful_pointer<supervisor_state>;
+using supervisor_pointer = supervisor_actor::stateful_pointer<supervisor_state>;
 
 bool is_active(job_status x) {
   return x == job_status::running || x == job_status::cancelling;
@@ -144,10 +143,10 @@ void commit(supervisor_pointer self, job_entry& e, const transition& c,
     case event_kind::assessment:
       if (static_cast<assessment_status>(c.to) == assessment_status::running
           && static_cast<assessment_status>(c.from)
-               == assessment_status::not_yet_run) {
-        self->send(e.actor, begin_assessment{e.books.job.id,
-                                             static_cast<assessment_index>(
-                                               c.subject)});
+                 == assessment_status::not_yet_run) {
+        self->send(e.actor,
+                   begin_assessment{e.books.job.id,
+                                    static_cast<assessment_index>(c.subject)});
         e.ready.clear();
         for (auto id : e.books.job.assessments[c.subject].tasks)
           if (e.books.tasks[id - 1].status == task_status::queued)
@@ -181,7 +180,7 @@ op_reply terminate_result(const job_entry& e) {
   if (e.unconfirmed)
     return {result_code::terminate_failed,
             "some work of job " + std::to_string(e.books.job.id)
-              + " could not be confirmed dead"};
+                + " could not be confirmed dead"};
   return {};
 }
 
@@ -217,7 +216,7 @@ node_entry* pick_node(supervisor_pointer self, const task_record& t) {
       continue;
     if (!t.spec.label.empty()
         && std::find(n.labels.begin(), n.labels.end(), t.spec.label)
-             == n.labels.end())
+               == n.labels.end())
       continue;
     if (best == nullptr || n.slots - n.running > best->slots - best->running)
       best = &n;
@@ -240,8 +239,8 @@ void dispatch(supervisor_pointer self, job_entry& e, task_record& t,
   e.books.live[t.id] = t.attempts;
   e.placed[t.id] = n.hdl.address();
   ++n.running;
-  auto grace = t.spec.grace.count() >= 0 ? t.spec.grace
-                                         : e.books.job.policy.grace;
+  auto grace
+      = t.spec.grace.count() >= 0 ? t.spec.grace : e.books.job.policy.grace;
   run_task msg;
   msg.key = attempt_key{e.books.job.id, t.id, t.attempts};
   msg.spec = t.spec;
@@ -372,273 +371,274 @@ supervisor_actor::behavior_type supervisor_impl(supervisor_pointer self,
         n.reachable = false; // its task actors report their attempts lost
   });
   return {
-    [=](add_job& req) -> add_job_reply {
-      if (auto d = validate(req.spec); !d)
-        return {d.code, d.detail, invalid_id};
-      auto& st = self->state;
-      auto id = st.next_job++;
-      auto& e = st.jobs[id];
-      auto now = caf::make_timestamp();
-      auto& j = e.books.job;
-      j.id = id;
-      j.name = req.spec.name;
-      j.created = now;
-      j.owner = req.who;
-      j.policy = req.spec.policy;
-      task_id next_task = 1;
-      for (auto& a : req.spec.assessments) {
-        assessment_record rec;
-        rec.index = static_cast<assessment_index>(j.assessments.size());
-        rec.name = a.name;
-        for (auto& spec : a.tasks) {
-          task_record t;
-          t.id = next_task++;
-          t.job = id;
-          t.assessment = rec.index;
-          t.created = now;
-          t.spec = std::move(spec);
-          rec.tasks.push_back(t.id);
-          e.books.tasks.push_back(std::move(t));
+      [=](add_job& req) -> add_job_reply {
+        if (auto d = validate(req.spec); !d)
+          return {d.code, d.detail, invalid_id};
+        auto& st = self->state;
+        auto id = st.next_job++;
+        auto& e = st.jobs[id];
+        auto now = caf::make_timestamp();
+        auto& j = e.books.job;
+        j.id = id;
+        j.name = req.spec.name;
+        j.created = now;
+        j.owner = req.who;
+        j.policy = req.spec.policy;
+        task_id next_task = 1;
+        for (auto& a : req.spec.assessments) {
+          assessment_record rec;
+          rec.index = static_cast<assessment_index>(j.assessments.size());
+          rec.name = a.name;
+          for (auto& spec : a.tasks) {
+            task_record t;
+            t.id = next_task++;
+            t.job = id;
+            t.assessment = rec.index;
+            t.created = now;
+            t.spec = std::move(spec);
+            rec.tasks.push_back(t.id);
+            e.books.tasks.push_back(std::move(t));
+          }
+          j.assessments.push_back(std::move(rec));
         }
-        j.assessments.push_back(std::move(rec));
-      }
-      return {result_code::ok, {}, id};
-    },
-    [=](add_task& req) -> add_task_reply {
-      auto* e = find_job(self, req.job);
-      if (e == nullptr)
-        return {result_code::job_not_found, no_job(req.job), invalid_id};
-      if (auto d = decide(e->books, req); !d)
-        return {d.code, d.detail, invalid_id};
-      auto& j = e->books.job;
-      if (req.assessment == j.assessments.size()) {
-        assessment_record rec;
-        rec.index = req.assessment;
-        j.assessments.push_back(std::move(rec));
-      }
-      task_record t;
-      t.id = e->books.tasks.size() + 1;
-      t.job = req.job;
-      t.assessment = req.assessment;
-      t.created = caf::make_timestamp();
-      t.spec = std::move(req.spec);
-      j.assessments[req.assessment].tasks.push_back(t.id);
-      auto id = t.id;
-      e->books.tasks.push_back(std::move(t));
-      return {result_code::ok, {}, id};
-    },
-    [=](const submit_job& req) { return run_job_request(self, req); },
-    [=](const cancel_job& req) { return run_job_request(self, req); },
-    [=](const cancel_assessment& req) { return run_job_request(self, req); },
-    [=](const terminate_job& req) {
-      auto rp = self->make_response_promise<op_reply>();
-      auto* e = find_job(self, req.job);
-      if (e == nullptr) {
-        rp.deliver(op_reply{result_code::job_not_found, no_job(req.job)});
+        return {result_code::ok, {}, id};
+      },
+      [=](add_task& req) -> add_task_reply {
+        auto* e = find_job(self, req.job);
+        if (e == nullptr)
+          return {result_code::job_not_found, no_job(req.job), invalid_id};
+        if (auto d = decide(e->books, req); !d)
+          return {d.code, d.detail, invalid_id};
+        auto& j = e->books.job;
+        if (req.assessment == j.assessments.size()) {
+          assessment_record rec;
+          rec.index = req.assessment;
+          j.assessments.push_back(std::move(rec));
+        }
+        task_record t;
+        t.id = e->books.tasks.size() + 1;
+        t.job = req.job;
+        t.assessment = req.assessment;
+        t.created = caf::make_timestamp();
+        t.spec = std::move(req.spec);
+        j.assessments[req.assessment].tasks.push_back(t.id);
+        auto id = t.id;
+        e->books.tasks.push_back(std::move(t));
+        return {result_code::ok, {}, id};
+      },
+      [=](const submit_job& req) { return run_job_request(self, req); },
+      [=](const cancel_job& req) { return run_job_request(self, req); },
+      [=](const cancel_assessment& req) { return run_job_request(self, req); },
+      [=](const terminate_job& req) {
+        auto rp = self->make_response_promise<op_reply>();
+        auto* e = find_job(self, req.job);
+        if (e == nullptr) {
+          rp.deliver(op_reply{result_code::job_not_found, no_job(req.job)});
+          return rp;
+        }
+        auto d = decide(e->books, req);
+        if (!d) {
+          rp.deliver(op_reply{d.code, d.detail});
+          return rp;
+        }
+        e->unconfirmed = false;
+        e->terminators.push_back(rp);
+        commit_all(self, *e, d, req.who);
+        settle(self, *e);
+        schedule(self);
+        if (!e->terminators.empty()) {
+          e->terminate_due
+              = self->clock().now() + self->state.opts.terminate_bound;
+          self->delayed_send(self, self->state.opts.terminate_bound,
+                             terminate_deadline{req.job});
+        }
         return rp;
-      }
-      auto d = decide(e->books, req);
-      if (!d) {
-        rp.deliver(op_reply{d.code, d.detail});
+      },
+      [=](const cancel_task& req) { return run_task_request(self, req); },
+      [=](const cancel_tasks& req) -> cancel_tasks_reply {
+        auto* e = find_job(self, req.job);
+        if (e == nullptr)
+          return {result_code::job_not_found, no_job(req.job),
+                  std::vector<result_code>(req.tasks.size(),
+                                           result_code::not_attempted)};
+        decision d;
+        auto reply = run_request<cancel_tasks_reply>(self, *e, req, d);
+        reply.codes = std::move(d.codes);
+        return reply;
+      },
+      [=](const requeue_task& req) { return run_task_request(self, req); },
+      [=](const requeue_job& req) { return run_job_request(self, req); },
+      [=](const list_jobs& req) -> job_list {
+        job_list out;
+        for (auto& [id, e] : self->state.jobs)
+          if (!req.filter_by_status || e.books.job.status == req.status)
+            out.jobs.push_back(e.books.job);
+        return out;
+      },
+      [=](const list_tasks& req) -> task_list {
+        task_list out;
+        auto* e = find_job(self, req.job);
+        if (e == nullptr) {
+          out.code = result_code::job_not_found;
+          return out;
+        }
+        for (auto& t : e->books.tasks)
+          if (!req.filter_by_status || t.status == req.status)
+            out.tasks.push_back(t);
+        return out;
+      },
+      [=](const get_job_status& req) -> job_status_reply {
+        auto* e = find_job(self, req.job);
+        if (e == nullptr)
+          return {result_code::job_not_found, {}};
+        return {result_code::ok, e->books.job};
+      },
+      [=](const get_task_status& req) -> task_status_reply {
+        auto* e = find_job(self, req.job);
+        if (e == nullptr)
+          return {result_code::job_not_found, {}};
+        const auto* t = e->books.find(req.task);
+        if (t == nullptr)
+          return {result_code::task_not_found, {}};
+        return {result_code::ok, *t};
+      },
+      [=](const wait_job& req) {
+        auto rp = self->make_response_promise<job_status_reply>();
+        auto* e = find_job(self, req.job);
+        if (e == nullptr)
+          rp.deliver(job_status_reply{result_code::job_not_found, {}});
+        else if (is_terminal(e->books.job.status))
+          rp.deliver(job_status_reply{result_code::ok, e->books.job});
+        else
+          e->waiters.push_back(rp);
         return rp;
-      }
-      e->unconfirmed = false;
-      e->terminators.push_back(rp);
-      commit_all(self, *e, d, req.who);
-      settle(self, *e);
-      schedule(self);
-      if (!e->terminators.empty()) {
-        e->terminate_due = self->clock().now()
-                           + self->state.opts.terminate_bound;
-        self->delayed_send(self, self->state.opts.terminate_bound,
-                           terminate_deadline{req.job});
-      }
-      return rp;
-    },
-    [=](const cancel_task& req) { return run_task_request(self, req); },
-    [=](const cancel_tasks& req) -> cancel_tasks_reply {
-      auto* e = find_job(self, req.job);
-      if (e == nullptr)
-        return {result_code::job_not_found, no_job(req.job),
-                std::vector<result_code>(req.tasks.size(),
-                                         result_code::not_attempted)};
-      decision d;
-      auto reply = run_request<cancel_tasks_reply>(self, *e, req, d);
-      reply.codes = std::move(d.codes);
-      return reply;
-    },
-    [=](const requeue_task& req) { return run_task_request(self, req); },
-    [=](const requeue_job& req) { return run_job_request(self, req); },
-    [=](const list_jobs& req) -> job_list {
-      job_list out;
-      for (auto& [id, e] : self->state.jobs)
-        if (!req.filter_by_status || e.books.job.status == req.status)
-          out.jobs.push_back(e.books.job);
-      return out;
-    },
-    [=](const list_tasks& req) -> task_list {
-      task_list out;
-      auto* e = find_job(self, req.job);
-      if (e == nullptr) {
-        out.code = result_code::job_not_found;
+      },
+      [=](const subscribe& req) -> op_reply {
+        auto hdl = caf::actor_cast<event_sink_actor>(req.sink);
+        if (!hdl)
+          return {result_code::invalid_argument, "no subscriber given"};
+        self->monitor(hdl);
+        self->state.subscribers.push_back(std::move(hdl));
+        return {};
+      },
+      [=](const list_nodes&) -> node_list {
+        node_list out;
+        for (auto& n : self->state.nodes)
+          out.nodes.push_back(
+              node_record{n.name, n.slots, n.running, n.labels,
+                          n.reachable ? "ready" : "unreachable"});
         return out;
-      }
-      for (auto& t : e->books.tasks)
-        if (!req.filter_by_status || t.status == req.status)
-          out.tasks.push_back(t);
-      return out;
-    },
-    [=](const get_job_status& req) -> job_status_reply {
-      auto* e = find_job(self, req.job);
-      if (e == nullptr)
-        return {result_code::job_not_found, {}};
-      return {result_code::ok, e->books.job};
-    },
-    [=](const get_task_status& req) -> task_status_reply {
-      auto* e = find_job(self, req.job);
-      if (e == nullptr)
-        return {result_code::job_not_found, {}};
-      const auto* t = e->books.find(req.task);
-      if (t == nullptr)
-        return {result_code::task_not_found, {}};
-      return {result_code::ok, *t};
-    },
-    [=](const wait_job& req) {
-      auto rp = self->make_response_promise<job_status_reply>();
-      auto* e = find_job(self, req.job);
-      if (e == nullptr)
-        rp.deliver(job_status_reply{result_code::job_not_found, {}});
-      else if (is_terminal(e->books.job.status))
-        rp.deliver(job_status_reply{result_code::ok, e->books.job});
-      else
-        e->waiters.push_back(rp);
-      return rp;
-    },
-    [=](const subscribe& req) -> op_reply {
-      auto hdl = caf::actor_cast<event_sink_actor>(req.sink);
-      if (!hdl)
-        return {result_code::invalid_argument, "no subscriber given"};
-      self->monitor(hdl);
-      self->state.subscribers.push_back(std::move(hdl));
-      return {};
-    },
-    [=](const list_nodes&) -> node_list {
-      node_list out;
-      for (auto& n : self->state.nodes)
-        out.nodes.push_back(node_record{n.name, n.slots, n.running, n.labels,
-                                        n.reachable ? "ready"
-                                                    : "unreachable"});
-      return out;
-    },
-    [=](node_hello& hello) -> node_list {
-      node_list out;
-      if (hello.version != protocol_version) {
-        out.code = result_code::protocol_mismatch;
-        out.detail = "node " + hello.name + " speaks protocol version "
-                     + std::to_string(hello.version) + ", this head speaks "
-                     + std::to_string(protocol_version);
+      },
+      [=](node_hello& hello) -> node_list {
+        node_list out;
+        if (hello.version != protocol_version) {
+          out.code = result_code::protocol_mismatch;
+          out.detail = "node " + hello.name + " speaks protocol version "
+                       + std::to_string(hello.version) + ", this head speaks "
+                       + std::to_string(protocol_version);
+          return out;
+        }
+        auto hdl = caf::actor_cast<node_actor>(hello.node);
+        if (!hdl || hello.name.empty() || hello.slots == 0) {
+          out.code = result_code::invalid_argument;
+          out.detail = "a node needs a handle, a name and at least one slot";
+          return out;
+        }
+        auto* n = find_node(self, hello.name);
+        if (n != nullptr && n->reachable) {
+          out.code = result_code::invalid_argument;
+          out.detail = "a node named " + hello.name + " is already registered";
+          return out;
+        }
+        if (n == nullptr) {
+          self->state.nodes.emplace_back();
+          n = &self->state.nodes.back();
+        }
+        n->name = std::move(hello.name);
+        n->hdl = hdl;
+        n->slots = hello.slots;
+        n->running = 0;
+        n->labels = std::move(hello.labels);
+        n->reachable = true;
+        self->monitor(hdl);
+        schedule(self);
+        for (auto& x : self->state.nodes)
+          out.nodes.push_back(
+              node_record{x.name, x.slots, x.running, x.labels,
+                          x.reachable ? "ready" : "unreachable"});
         return out;
-      }
-      auto hdl = caf::actor_cast<node_actor>(hello.node);
-      if (!hdl || hello.name.empty() || hello.slots == 0) {
-        out.code = result_code::invalid_argument;
-        out.detail = "a node needs a handle, a name and at least one slot";
-        return out;
-      }
-      auto* n = find_node(self, hello.name);
-      if (n != nullptr && n->reachable) {
-        out.code = result_code::invalid_argument;
-        out.detail = "a node named " + hello.name + " is already registered";
-        return out;
-      }
-      if (n == nullptr) {
-        self->state.nodes.emplace_back();
-        n = &self->state.nodes.back();
-      }
-      n->name = std::move(hello.name);
-      n->hdl = hdl;
-      n->slots = hello.slots;
-      n->running = 0;
-      n->labels = std::move(hello.labels);
-      n->reachable = true;
-      self->monitor(hdl);
-      schedule(self);
-      for (auto& x : self->state.nodes)
-        out.nodes.push_back(node_record{x.name, x.slots, x.running, x.labels,
-                                        x.reachable ? "ready"
-                                                    : "unreachable"});
-      return out;
-    },
-    [=](attempt_ended& end) {
-      auto* e = find_job(self, end.key.job);
-      if (e == nullptr)
-        return;
-      auto i = e->books.live.find(end.key.task);
-      if (i == e->books.live.end() || i->second != end.key.attempt)
-        return; // a duplicate report
-      e->books.live.erase(i);
-      auto placed = e->placed[end.key.task];
-      e->placed.erase(end.key.task);
-      if (auto* n = find_node(self, end.node); n != nullptr) {
-        if (n->running > 0)
-          --n->running;
-        // A task actor reports `lost` when its monitor of the node fired.
-        // The supervisor's own down message for that node can come after
-        // several such reports (seen with a SIGKILLed remote node: every
-        // retry of its tasks was burnt on it within a millisecond); without
-        // this, each requeued attempt would go to the dead node again.
-        if (end.outcome == attempt_outcome::lost && n->hdl.address() == placed)
-          n->reachable = false;
-      }
-      if (!end.confirmed_dead)
-        e->unconfirmed = true;
-      if (auto* t = e->books.find(end.key.task);
-          t != nullptr && t->attempts == end.key.attempt) {
-        t->exit_code = end.exit_code;
-        t->node = end.node;
-      }
-      auto d = decide(e->books, end);
-      commit_all(self, *e, d, end.node);
-      // A task requeued while its previous attempt was live may go now.
-      if (auto* t = e->books.find(end.key.task);
-          t != nullptr && dispatchable(e->books, *t)) {
-        e->ready.push_back(t->id);
-        add_to_ring(self, *e);
-      }
-      settle(self, *e);
-      schedule(self);
-    },
-    [=](attempt_progress& p) {
-      auto* e = find_job(self, p.key.job);
-      if (e == nullptr)
-        return;
-      const auto* t = e->books.find(p.key.task);
-      if (t == nullptr || t->status != task_status::running
-          || t->attempts != p.key.attempt)
-        return;
-      event ev;
-      ev.job = p.key.job;
-      ev.kind = event_kind::progress;
-      ev.subject = p.key.task;
-      ev.previous = ev.current = static_cast<uint8_t>(t->status);
-      ev.message = std::move(p.text);
-      ev.who = t->node;
-      ev.percent = p.percent;
-      ev.time = caf::make_timestamp();
-      publish(self, std::move(ev));
-    },
-    [=](const terminate_deadline& msg) {
-      auto* e = find_job(self, msg.job);
-      if (e == nullptr || e->terminators.empty()
-          || self->clock().now() < e->terminate_due)
-        return;
-      for (auto& rp : e->terminators)
-        rp.deliver(op_reply{result_code::terminate_failed,
-                            std::to_string(e->books.live.size())
-                              + " attempts of job " + std::to_string(msg.job)
-                              + " not confirmed dead in time"});
-      e->terminators.clear();
-    },
+      },
+      [=](attempt_ended& end) {
+        auto* e = find_job(self, end.key.job);
+        if (e == nullptr)
+          return;
+        auto i = e->books.live.find(end.key.task);
+        if (i == e->books.live.end() || i->second != end.key.attempt)
+          return; // a duplicate report
+        e->books.live.erase(i);
+        auto placed = e->placed[end.key.task];
+        e->placed.erase(end.key.task);
+        if (auto* n = find_node(self, end.node); n != nullptr) {
+          if (n->running > 0)
+            --n->running;
+          // A task actor reports `lost` when its monitor of the node fired.
+          // The supervisor's own down message for that node can come after
+          // several such reports (seen with a SIGKILLed remote node: every
+          // retry of its tasks was burnt on it within a millisecond); without
+          // this, each requeued attempt would go to the dead node again.
+          if (end.outcome == attempt_outcome::lost
+              && n->hdl.address() == placed)
+            n->reachable = false;
+        }
+        if (!end.confirmed_dead)
+          e->unconfirmed = true;
+        if (auto* t = e->books.find(end.key.task);
+            t != nullptr && t->attempts == end.key.attempt) {
+          t->exit_code = end.exit_code;
+          t->node = end.node;
+        }
+        auto d = decide(e->books, end);
+        commit_all(self, *e, d, end.node);
+        // A task requeued while its previous attempt was live may go now.
+        if (auto* t = e->books.find(end.key.task);
+            t != nullptr && dispatchable(e->books, *t)) {
+          e->ready.push_back(t->id);
+          add_to_ring(self, *e);
+        }
+        settle(self, *e);
+        schedule(self);
+      },
+      [=](attempt_progress& p) {
+        auto* e = find_job(self, p.key.job);
+        if (e == nullptr)
+          return;
+        const auto* t = e->books.find(p.key.task);
+        if (t == nullptr || t->status != task_status::running
+            || t->attempts != p.key.attempt)
+          return;
+        event ev;
+        ev.job = p.key.job;
+        ev.kind = event_kind::progress;
+        ev.subject = p.key.task;
+        ev.previous = ev.current = static_cast<uint8_t>(t->status);
+        ev.message = std::move(p.text);
+        ev.who = t->node;
+        ev.percent = p.percent;
+        ev.time = caf::make_timestamp();
+        publish(self, std::move(ev));
+      },
+      [=](const terminate_deadline& msg) {
+        auto* e = find_job(self, msg.job);
+        if (e == nullptr || e->terminators.empty()
+            || self->clock().now() < e->terminate_due)
+          return;
+        for (auto& rp : e->terminators)
+          rp.deliver(op_reply{
+              result_code::terminate_failed,
+              std::to_string(e->books.live.size()) + " attempts of job "
+                  + std::to_string(msg.job) + " not confirmed dead in time"});
+        e->terminators.clear();
+      },
   };
 }
 

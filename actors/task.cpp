@@ -118,23 +118,23 @@ task_actor::behavior_type task_impl(task_pointer self, run_task msg,
     self->delayed_send(self, st.run.spec.time_limit,
                        attempt_timer{st.run.key, true});
   return {
-    [=](const stop_tasks& req) { stop(self, req.mode); },
-    [=](attempt_ended& end) { finish(self, std::move(end)); },
-    [=](attempt_progress& p) {
-      if (!self->state.ended)
-        self->send(self->state.parent, std::move(p));
-    },
-    [=](const attempt_timer& t) {
-      auto& s = self->state;
-      if (s.ended)
-        return;
-      if (t.time_limit) {
-        s.timed_out = true;
-        stop(self, stop_mode::graceful);
-      } else {
-        send_kill(self);
-      }
-    },
+      [=](const stop_tasks& req) { stop(self, req.mode); },
+      [=](attempt_ended& end) { finish(self, std::move(end)); },
+      [=](attempt_progress& p) {
+        if (!self->state.ended)
+          self->send(self->state.parent, std::move(p));
+      },
+      [=](const attempt_timer& t) {
+        auto& s = self->state;
+        if (s.ended)
+          return;
+        if (t.time_limit) {
+          s.timed_out = true;
+          stop(self, stop_mode::graceful);
+        } else {
+          send_kill(self);
+        }
+      },
   };
 }
 

@@ -21,9 +21,13 @@ constexpr std::array<unit, 4> units{{
     {"ms", int64_t{1'000'000}},
 }};
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
 
-bool is_letter(char c) { return c >= 'a' && c <= 'z'; }
+bool is_letter(char c) {
+  return c >= 'a' && c <= 'z';
+}
 
 } // namespace
 

@@ -29,7 +29,9 @@ struct load_result {
   /// Every problem found, sorted by line and column.
   std::vector<diagnostic> errors;
   /// Returns whether the file passed validation.
-  bool ok() const { return errors.empty(); }
+  bool ok() const {
+    return errors.empty();
+  }
 };
 
 /// Files larger than this are refused before parsing.

@@ -21,7 +21,9 @@ const std::vector<std::string_view>& runtime_keys() {
 runtime_settings read_runtime_table(reader& in, const toml::table& table,
                                     runtime_settings base) {
   in.check_keys(table, runtime_keys(), "[runtime]");
-  auto u32 = [](int64_t x) { return static_cast<uint32_t>(x); };
+  auto u32 = [](int64_t x) {
+    return static_cast<uint32_t>(x);
+  };
   if (auto x = in.read_integer(table, "threads", 0, 1024))
     base.threads = u32(*x);
   if (auto x = in.read_integer(table, "slots", 0, 65536))

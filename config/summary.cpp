@@ -57,7 +57,9 @@ std::string named(std::string_view kind, const std::string& name,
   return result;
 }
 
-std::string yes_no(bool x) { return x ? "yes" : "no"; }
+std::string yes_no(bool x) {
+  return x ? "yes" : "no";
+}
 
 std::string count_or(uint32_t x, const char* zero) {
   return x == 0 ? std::string{zero} : std::to_string(x);

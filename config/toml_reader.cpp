@@ -1,10 +1,9 @@
 #include "config/toml_reader.hpp"
 
-#include "messages/text.hpp"
-
 #include "config/duration.hpp"
 #include "config/job_file.hpp"
 #include "config/signal.hpp"
+#include "messages/text.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -52,55 +51,55 @@ std::optional<text_position> find_deep_key(std::string_view text) {
       ++pos.column;
     }
     switch (st) {
-    case state::normal:
-      if (c == '#') {
-        st = state::comment;
-        dots = 0;
-      } else if (c == '"') {
-        st = starts_with(i, R"(""")") ? state::ml_basic : state::basic;
-      } else if (c == '\'') {
-        st = starts_with(i, "'''") ? state::ml_literal : state::literal;
-      } else if (c == '.') {
-        if (++dots > max_key_depth)
-          return here;
-      } else if (c != ' ' && c != '\t' && !is_bare_key_char(c)) {
-        dots = 0;
-      }
-      if (st == state::ml_basic || st == state::ml_literal) {
-        i += 2;
-        pos.column += 2;
-      }
-      break;
-    case state::comment:
-      if (c == '\n')
-        st = state::normal;
-      break;
-    case state::basic:
-    case state::ml_basic:
-      if (c == '\\' && i + 1 < text.size() && text[i + 1] != '\n') {
-        ++i;
-        ++pos.column;
-      } else if (st == state::basic && (c == '"' || c == '\n')) {
-        st = state::normal;
-      } else if (st == state::ml_basic && starts_with(i, R"(""")")) {
-        st = state::normal;
-        dots = 0;
-        i += 2;
-        pos.column += 2;
-      }
-      break;
-    case state::literal:
-      if (c == '\'' || c == '\n')
-        st = state::normal;
-      break;
-    case state::ml_literal:
-      if (starts_with(i, "'''")) {
-        st = state::normal;
-        dots = 0;
-        i += 2;
-        pos.column += 2;
-      }
-      break;
+      case state::normal:
+        if (c == '#') {
+          st = state::comment;
+          dots = 0;
+        } else if (c == '"') {
+          st = starts_with(i, R"(""")") ? state::ml_basic : state::basic;
+        } else if (c == '\'') {
+          st = starts_with(i, "'''") ? state::ml_literal : state::literal;
+        } else if (c == '.') {
+          if (++dots > max_key_depth)
+            return here;
+        } else if (c != ' ' && c != '\t' && !is_bare_key_char(c)) {
+          dots = 0;
+        }
+        if (st == state::ml_basic || st == state::ml_literal) {
+          i += 2;
+          pos.column += 2;
+        }
+        break;
+      case state::comment:
+        if (c == '\n')
+          st = state::normal;
+        break;
+      case state::basic:
+      case state::ml_basic:
+        if (c == '\\' && i + 1 < text.size() && text[i + 1] != '\n') {
+          ++i;
+          ++pos.column;
+        } else if (st == state::basic && (c == '"' || c == '\n')) {
+          st = state::normal;
+        } else if (st == state::ml_basic && starts_with(i, R"(""")")) {
+          st = state::normal;
+          dots = 0;
+          i += 2;
+          pos.column += 2;
+        }
+        break;
+      case state::literal:
+        if (c == '\'' || c == '\n')
+          st = state::normal;
+        break;
+      case state::ml_literal:
+        if (starts_with(i, "'''")) {
+          st = state::normal;
+          dots = 0;
+          i += 2;
+          pos.column += 2;
+        }
+        break;
     }
   }
   return std::nullopt;
@@ -139,26 +138,26 @@ std::string key_label(std::string_view key) {
 
 std::string_view describe_type(const toml::node& x) {
   switch (x.type()) {
-  case toml::node_type::string:
-    return "a string";
-  case toml::node_type::integer:
-    return "an integer";
-  case toml::node_type::floating_point:
-    return "a floating-point number";
-  case toml::node_type::boolean:
-    return "a boolean";
-  case toml::node_type::date:
-    return "a date";
-  case toml::node_type::time:
-    return "a time";
-  case toml::node_type::date_time:
-    return "a date-time";
-  case toml::node_type::table:
-    return "a table";
-  case toml::node_type::array:
-    return "an array";
-  case toml::node_type::none:
-    break;
+    case toml::node_type::string:
+      return "a string";
+    case toml::node_type::integer:
+      return "an integer";
+    case toml::node_type::floating_point:
+      return "a floating-point number";
+    case toml::node_type::boolean:
+      return "a boolean";
+    case toml::node_type::date:
+      return "a date";
+    case toml::node_type::time:
+      return "a time";
+    case toml::node_type::date_time:
+      return "a date-time";
+    case toml::node_type::table:
+      return "a table";
+    case toml::node_type::array:
+      return "an array";
+    case toml::node_type::none:
+      break;
   }
   return "nothing";
 }
@@ -169,23 +168,23 @@ std::string quote(std::string_view text) {
   std::string result = "\"";
   for (auto c : shown) {
     switch (c) {
-    case '"':
-      result += "\\\"";
-      break;
-    case '\\':
-      result += "\\\\";
-      break;
-    case '\n':
-      result += "\\n";
-      break;
-    case '\t':
-      result += "\\t";
-      break;
-    default:
-      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F)
-        result += '?';
-      else
-        result += c;
+      case '"':
+        result += "\\\"";
+        break;
+      case '\\':
+        result += "\\\\";
+        break;
+      case '\n':
+        result += "\\n";
+        break;
+      case '\t':
+        result += "\\t";
+        break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F)
+          result += '?';
+        else
+          result += c;
     }
   }
   if (shown.size() < text.size())

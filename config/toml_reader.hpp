@@ -71,7 +71,9 @@ public:
   std::vector<diagnostic> sorted_errors() const;
 
   /// Returns whether any diagnostic was recorded.
-  bool failed() const { return !errors_.empty(); }
+  bool failed() const {
+    return !errors_.empty();
+  }
 
   /// Reports each key of `table` that is not in `allowed`, naming `context`
   /// ("task") and suggesting the closest allowed key.

@@ -498,7 +498,7 @@ subscription_id runtime::subscribe(event_callback cb) {
     // Events flow to the sink from the first subscription on: publishing
     // every change of every task to nobody costs throughput.
     auto reply = impl_->call<op_reply>(quiesce::subscribe{
-      caf::actor_cast<caf::strong_actor_ptr>(impl_->sink)});
+        caf::actor_cast<caf::strong_actor_ptr>(impl_->sink)});
     // Fails only once the runtime is shut down: then no event comes anyway.
     impl_->sink_subscribed = reply.code == result_code::ok;
   }

@@ -36,10 +36,8 @@ void configure_network(caf::actor_system_config& cfg,
                        std::chrono::milliseconds heartbeat_interval,
                        std::chrono::milliseconds connection_timeout) {
   cfg.load<caf::io::middleman>();
-  cfg.set("middleman.heartbeat-interval",
-          caf::timespan{heartbeat_interval});
-  cfg.set("middleman.connection-timeout",
-          caf::timespan{connection_timeout});
+  cfg.set("middleman.heartbeat-interval", caf::timespan{heartbeat_interval});
+  cfg.set("middleman.connection-timeout", caf::timespan{connection_timeout});
   // Peers that are not Quiesce programs are refused during the handshake.
   cfg.set("middleman.app-identifiers", std::vector<std::string>{"quiesce"});
 }

@@ -47,7 +47,9 @@ constexpr milliseconds max_scan_delay{100};
 /// Pause between scans of a group that outlived the bound (already reported).
 constexpr milliseconds lingering_scan_delay{1000};
 
-std::string errno_text(int err) { return std::generic_category().message(err); }
+std::string errno_text(int err) {
+  return std::generic_category().message(err);
+}
 
 /// Owns one file descriptor.
 class unique_fd {
@@ -66,10 +68,14 @@ public:
     return *this;
   }
 
-  ~unique_fd() { reset(); }
+  ~unique_fd() {
+    reset();
+  }
 
   /// Returns the descriptor, or -1.
-  int get() const noexcept { return fd_; }
+  int get() const noexcept {
+    return fd_;
+  }
 
   /// Closes the descriptor, if any.
   void reset() noexcept {
@@ -85,15 +91,21 @@ private:
 /// Owns a posix_spawn_file_actions_t.
 class file_actions {
 public:
-  file_actions() { ::posix_spawn_file_actions_init(&fa_); }
+  file_actions() {
+    ::posix_spawn_file_actions_init(&fa_);
+  }
 
-  ~file_actions() { ::posix_spawn_file_actions_destroy(&fa_); }
+  ~file_actions() {
+    ::posix_spawn_file_actions_destroy(&fa_);
+  }
 
   file_actions(const file_actions&) = delete;
   file_actions& operator=(const file_actions&) = delete;
 
   /// Returns the wrapped object.
-  posix_spawn_file_actions_t* get() noexcept { return &fa_; }
+  posix_spawn_file_actions_t* get() noexcept {
+    return &fa_;
+  }
 
 private:
   posix_spawn_file_actions_t fa_;
@@ -102,15 +114,21 @@ private:
 /// Owns a posix_spawnattr_t.
 class spawn_attributes {
 public:
-  spawn_attributes() { ::posix_spawnattr_init(&attr_); }
+  spawn_attributes() {
+    ::posix_spawnattr_init(&attr_);
+  }
 
-  ~spawn_attributes() { ::posix_spawnattr_destroy(&attr_); }
+  ~spawn_attributes() {
+    ::posix_spawnattr_destroy(&attr_);
+  }
 
   spawn_attributes(const spawn_attributes&) = delete;
   spawn_attributes& operator=(const spawn_attributes&) = delete;
 
   /// Returns the wrapped object.
-  posix_spawnattr_t* get() noexcept { return &attr_; }
+  posix_spawnattr_t* get() noexcept {
+    return &attr_;
+  }
 
 private:
   posix_spawnattr_t attr_;
@@ -216,13 +234,13 @@ resolution resolve(const std::string& name, const std::string& workdir,
     auto path
         = (dir.empty() ? std::string{"."} : std::string{dir}) + '/' + name;
     switch (probe(in_workdir(workdir, path))) {
-    case candidate::runnable:
-      return {path, {}};
-    case candidate::not_runnable:
-      denied = true;
-      break;
-    case candidate::missing:
-      break;
+      case candidate::runnable:
+        return {path, {}};
+      case candidate::not_runnable:
+        denied = true;
+        break;
+      case candidate::missing:
+        break;
     }
     if (colon == std::string_view::npos)
       break;
@@ -302,17 +320,17 @@ std::pair<unique_fd, int> open_output(const std::string& path) {
 
 std::string spawn_error(const std::string& name, int err) {
   switch (err) {
-  case ENOENT:
-    // The file exists (we checked): its interpreter or loader does not.
-    return "cannot execute " + name + ": interpreter or loader not found";
-  case EACCES:
-    return "permission denied: " + name;
-  case ENOEXEC:
-    return "cannot execute " + name + ": not an executable format";
-  case E2BIG:
-    return "cannot start " + name + ": argument list too long";
-  default:
-    return "cannot start " + name + ": " + errno_text(err);
+    case ENOENT:
+      // The file exists (we checked): its interpreter or loader does not.
+      return "cannot execute " + name + ": interpreter or loader not found";
+    case EACCES:
+      return "permission denied: " + name;
+    case ENOEXEC:
+      return "cannot execute " + name + ": not an executable format";
+    case E2BIG:
+      return "cannot start " + name + ": argument list too long";
+    default:
+      return "cannot start " + name + ": " + errno_text(err);
   }
 }
 
@@ -387,7 +405,9 @@ public:
     if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, wake_.get(), &ev) != 0)
       throw std::system_error{errno, std::generic_category(),
                               "quiesce::process::launcher"};
-    reaper_ = std::thread{[this] { run(); }};
+    reaper_ = std::thread{[this] {
+      run();
+    }};
   }
 
   ~impl() {
@@ -800,10 +820,16 @@ launch_result launcher::launch(const launch_spec& spec, exit_callback on_exit) {
   return impl_->launch(spec, std::move(on_exit));
 }
 
-bool launcher::signal(uint64_t id, int sig) { return impl_->signal(id, sig); }
+bool launcher::signal(uint64_t id, int sig) {
+  return impl_->signal(id, sig);
+}
 
-bool launcher::kill(uint64_t id) { return impl_->signal(id, SIGKILL); }
+bool launcher::kill(uint64_t id) {
+  return impl_->signal(id, SIGKILL);
+}
 
-size_t launcher::live() const { return impl_->live(); }
+size_t launcher::live() const {
+  return impl_->live();
+}
 
 } // namespace quiesce::process

@@ -1,13 +1,12 @@
 #pragma once
 
-#include <sys/types.h>
-
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
 #include <string>
+#include <sys/types.h>
 #include <vector>
 
 namespace quiesce::process {
@@ -77,7 +76,9 @@ struct launch_result {
   std::string error;
 
   /// Returns whether the process was started.
-  explicit operator bool() const noexcept { return id != 0; }
+  explicit operator bool() const noexcept {
+    return id != 0;
+  }
 };
 
 /// Starts commands in process groups of their own and reports their ends.

@@ -3,7 +3,6 @@
 // status x operation tables cover all 7 job and all 6 task statuses.
 
 #include "actors/rules.hpp"
-
 #include "messages/text.hpp"
 
 #include <catch2/catch.hpp>
@@ -200,33 +199,33 @@ void run_to_end(job_books& b, const std::set<task_id>& fails = {}) {
 job_books books_in(job_status s) {
   auto b = make_books({2, 2, 1});
   switch (s) {
-  case job_status::not_submitted:
-    break;
-  case job_status::queued:
-    submit(b);
-    break;
-  case job_status::running:
-  case job_status::cancelling:
-    begin(b);
-    dispatch_all(b);
-    end_attempt(b, 1, attempt_outcome::succeeded);
-    end_attempt(b, 2, attempt_outcome::succeeded);
-    dispatch(b, 3);
-    if (s == job_status::cancelling)
+    case job_status::not_submitted:
+      break;
+    case job_status::queued:
+      submit(b);
+      break;
+    case job_status::running:
+    case job_status::cancelling:
+      begin(b);
+      dispatch_all(b);
+      end_attempt(b, 1, attempt_outcome::succeeded);
+      end_attempt(b, 2, attempt_outcome::succeeded);
+      dispatch(b, 3);
+      if (s == job_status::cancelling)
+        apply_all(b, decide(b, cancel_job{the_job, "", "test"}));
+      break;
+    case job_status::finished:
+      begin(b);
+      run_to_end(b);
+      break;
+    case job_status::failed:
+      begin(b);
+      run_to_end(b, {5});
+      break;
+    case job_status::cancelled:
+      submit(b);
       apply_all(b, decide(b, cancel_job{the_job, "", "test"}));
-    break;
-  case job_status::finished:
-    begin(b);
-    run_to_end(b);
-    break;
-  case job_status::failed:
-    begin(b);
-    run_to_end(b, {5});
-    break;
-  case job_status::cancelled:
-    submit(b);
-    apply_all(b, decide(b, cancel_job{the_job, "", "test"}));
-    break;
+      break;
   }
   REQUIRE(b.job.status == s);
   return b;
@@ -247,7 +246,9 @@ job_books books_with_task1(task_status s, bool rerunnable = true) {
   return b;
 }
 
-size_t index_of(job_status s) { return static_cast<size_t>(s); }
+size_t index_of(job_status s) {
+  return static_cast<size_t>(s);
+}
 
 // Returns the first change of `d` about `subject`, or nullptr.
 const transition* change_of(const decision& d, event_kind kind,
@@ -264,11 +265,17 @@ size_t count_changes(const decision& d, event_kind kind) {
                     [&](const transition& c) { return c.kind == kind; }));
 }
 
-uint8_t num(task_status x) { return static_cast<uint8_t>(x); }
+uint8_t num(task_status x) {
+  return static_cast<uint8_t>(x);
+}
 
-uint8_t num(job_status x) { return static_cast<uint8_t>(x); }
+uint8_t num(job_status x) {
+  return static_cast<uint8_t>(x);
+}
 
-uint8_t num(assessment_status x) { return static_cast<uint8_t>(x); }
+uint8_t num(assessment_status x) {
+  return static_cast<uint8_t>(x);
+}
 
 // A refused decision carries nothing to apply (rule G2).
 void check_refused(const decision& d, result_code expected) {

@@ -33,8 +33,8 @@ job_spec fn_job(std::vector<size_t> sizes, caf::timespan grace = 1s) {
 }
 
 /// Returns the events of `evs` about `kind` / `subject` going to `to`.
-std::vector<event> transitions(const std::vector<event>& evs,
-                               event_kind kind, uint64_t subject, uint8_t to) {
+std::vector<event> transitions(const std::vector<event>& evs, event_kind kind,
+                               uint64_t subject, uint8_t to) {
   std::vector<event> out;
   for (auto& ev : evs)
     if (ev.kind == kind && ev.subject == subject && ev.current == to)
@@ -45,11 +45,11 @@ std::vector<event> transitions(const std::vector<event>& evs,
 /// Returns the task events of `evs` that move `task` to a terminal status.
 size_t terminal_transitions(const std::vector<event>& evs, task_id task) {
   return static_cast<size_t>(
-    std::count_if(evs.begin(), evs.end(), [&](const event& ev) {
-      return ev.kind == event_kind::task && ev.subject == task
-             && is_terminal(static_cast<task_status>(ev.current))
-             && ev.previous != ev.current;
-    }));
+      std::count_if(evs.begin(), evs.end(), [&](const event& ev) {
+        return ev.kind == event_kind::task && ev.subject == task
+               && is_terminal(static_cast<task_status>(ev.current))
+               && ev.previous != ev.current;
+      }));
 }
 
 /// Returns whether `evs` holds a job event `from` → `to` with `code`.
@@ -62,9 +62,9 @@ bool has_job_event(const std::vector<event>& evs, job_status from,
 }
 
 /// Returns whether `evs` holds an assessment event `from` → `to` with `code`.
-bool has_assessment_event(const std::vector<event>& evs,
-                          assessment_index index, assessment_status from,
-                          assessment_status to, result_code code) {
+bool has_assessment_event(const std::vector<event>& evs, assessment_index index,
+                          assessment_status from, assessment_status to,
+                          result_code code) {
   return std::any_of(evs.begin(), evs.end(), [&](const event& ev) {
     return ev.kind == event_kind::assessment && ev.subject == index
            && ev.previous == num(from) && ev.current == num(to)
@@ -74,9 +74,9 @@ bool has_assessment_event(const std::vector<event>& evs,
 
 /// Returns how many attempts of `job` the fake nodes were asked to start.
 size_t starts_of(const deterministic_fixture& f, job_id job) {
-  return static_cast<size_t>(
-    std::count_if(f.started().begin(), f.started().end(),
-                  [&](const started_attempt& a) { return a.key.job == job; }));
+  return static_cast<size_t>(std::count_if(
+      f.started().begin(), f.started().end(),
+      [&](const started_attempt& a) { return a.key.job == job; }));
 }
 
 /// Replays the event stream of `job` on a blank model (every status starts
@@ -133,7 +133,8 @@ void check_replay(deterministic_fixture& f, job_id id) {
 
 } // namespace
 
-// -- starting and dispatching ---------------------------------------------------
+// -- starting and dispatching
+// ---------------------------------------------------
 
 TEST_CASE("J16 A1 T18 a started job runs its first assessment and dispatches "
           "its tasks up to the node's slots",
@@ -217,7 +218,8 @@ TEST_CASE("J20 J4 jobs start in submission order, max_running_jobs holds the "
   CHECK(f.job(c).status == job_status::cancelled);
 }
 
-// -- cancel_job -----------------------------------------------------------------
+// -- cancel_job
+// -----------------------------------------------------------------
 
 TEST_CASE("J5 J7 J8 J21 R10 cancel_job on a running job asks its function "
           "work to stop, never kills it, cancels the rest and ends cancelled "
@@ -316,7 +318,8 @@ TEST_CASE("J21 J7 cancel_job signals a running command only when the policy "
   CHECK(f.started().size() == 1);
 }
 
-// -- cancel_assessment ----------------------------------------------------------
+// -- cancel_assessment
+// ----------------------------------------------------------
 
 TEST_CASE("A6 A2 A8 E3 J21 cancel_assessment stops its work gracefully, "
           "completes only after the work ends, and the job goes on",
@@ -400,7 +403,8 @@ TEST_CASE("A5 G2 cancel_assessment of an index that is not running is "
   CHECK(f.job(id).assessments[1].outcome == result_code::ok);
 }
 
-// -- terminate_job --------------------------------------------------------------
+// -- terminate_job
+// --------------------------------------------------------------
 
 TEST_CASE("J13 J11 E4 terminate_job kills at once, sets every status, and "
           "replies only after every attempt has ended",
@@ -445,10 +449,9 @@ TEST_CASE("J13 J11 E4 terminate_job kills at once, sets every status, and "
                              result_code::assessment_terminated));
   CHECK(has_job_event(evs, job_status::running, job_status::cancelled,
                       result_code::job_cancelled));
-  CHECK(transitions(evs, event_kind::job, 0, num(job_status::cancelled))
-          .at(0)
-          .who
-        == "carol");
+  CHECK(
+      transitions(evs, event_kind::job, 0, num(job_status::cancelled)).at(0).who
+      == "carol");
   // J12: a second terminate finds nothing running.
   CHECK(f.ask<op_reply>(terminate_job{id, "carol"}).code
         == result_code::no_job_running);
@@ -525,7 +528,8 @@ TEST_CASE("J13 the bound of a terminate_job counts from that request, not "
   CHECK(r->code == result_code::terminate_failed);
 }
 
-// -- cancel_task ----------------------------------------------------------------
+// -- cancel_task
+// ----------------------------------------------------------------
 
 TEST_CASE("T1 T2 T18 J21 cancel_task of a running task cancels it at once, "
           "stops it gracefully, and frees its slot when the work ends",
@@ -592,7 +596,8 @@ TEST_CASE("T7 T6 cancel_tasks applies the cancels before the first refusal, "
   CHECK(f.task(id, 3).status == task_status::cancelled);
 }
 
-// -- races ----------------------------------------------------------------------
+// -- races
+// ----------------------------------------------------------------------
 
 TEST_CASE("R2 R1 a completion and a cancel_task in flight together: the one "
           "processed first wins, never both, never neither",
@@ -716,7 +721,7 @@ TEST_CASE("T11 T16 T17 requeue_task of a running task cancels it, queues it, "
   CHECK(r.status == task_status::queued);
   auto evs = f.events_of(id);
   auto to_cancelled
-    = transitions(evs, event_kind::task, 1, num(task_status::cancelled));
+      = transitions(evs, event_kind::task, 1, num(task_status::cancelled));
   REQUIRE(to_cancelled.size() == 1);
   CHECK(to_cancelled[0].message == "cancelled for requeue");
   CHECK(transitions(evs, event_kind::task, 1, num(task_status::queued)).size()
@@ -777,7 +782,8 @@ TEST_CASE("J11 J13 terminate_job of a cancelling job kills the work that "
   check_replay(f, id);
 }
 
-// -- requeue_job ----------------------------------------------------------------
+// -- requeue_job
+// ----------------------------------------------------------------
 
 TEST_CASE("J15 J18 requeue_job after a failure reruns only the failed tasks "
           "and the job can finish",
@@ -819,7 +825,8 @@ TEST_CASE("J15 J18 requeue_job after a failure reruns only the failed tasks "
   check_replay(f, id);
 }
 
-// -- lost nodes -----------------------------------------------------------------
+// -- lost nodes
+// -----------------------------------------------------------------
 
 TEST_CASE("R8 a task whose node is lost is requeued with node_lost until its "
           "retries are used up, then fails",
@@ -840,7 +847,8 @@ TEST_CASE("R8 a task whose node is lost is requeued with node_lost until its "
   REQUIRE(nodes.nodes.size() == 1);
   CHECK(nodes.nodes[0].status == "unreachable");
   auto evs = f.events_of(id);
-  auto requeued = transitions(evs, event_kind::task, 1, num(task_status::queued));
+  auto requeued
+      = transitions(evs, event_kind::task, 1, num(task_status::queued));
   REQUIRE(requeued.size() == 2);
   CHECK(requeued[1].previous == num(task_status::running));
   CHECK(requeued[1].code == result_code::node_lost);
@@ -867,7 +875,8 @@ TEST_CASE("R8 a task whose node is lost is requeued with node_lost until its "
   check_replay(f, id);
 }
 
-// -- time limit -----------------------------------------------------------------
+// -- time limit
+// -----------------------------------------------------------------
 
 TEST_CASE("R6 J21 a task past its time limit gets a stop request, a kill "
           "after the grace period, and fails with timeout",
@@ -896,7 +905,8 @@ TEST_CASE("R6 J21 a task past its time limit gets a stop request, a kill "
   CHECK(f.job(id).status == job_status::failed);
 }
 
-// -- events ---------------------------------------------------------------------
+// -- events
+// ---------------------------------------------------------------------
 
 TEST_CASE("E1 E2 every change is published once, in order, and replaying "
           "the stream gives the books' statuses",
@@ -906,8 +916,7 @@ TEST_CASE("E1 E2 every change is published once, in order, and replaying "
   auto id = f.submit(fn_job({3, 2}, 1s));
   auto other = f.submit(fn_job({1}));
   size_t ended = 0;
-  f.end_attempt(f.started().at(ended++), attempt_outcome::failed, 2,
-                "exit 2");
+  f.end_attempt(f.started().at(ended++), attempt_outcome::failed, 2, "exit 2");
   CHECK(f.ask<task_op_reply>(requeue_task{id, 1, "frank"}).code
         == result_code::ok);
   CHECK(f.ask<task_op_reply>(cancel_task{id, 3, "skip", "frank"}).code
@@ -921,7 +930,7 @@ TEST_CASE("E1 E2 every change is published once, in order, and replaying "
   auto evs = f.events_of(id);
   // E2: the fields of a request's event and of a node's event.
   auto cancelled
-    = transitions(evs, event_kind::task, 3, num(task_status::cancelled));
+      = transitions(evs, event_kind::task, 3, num(task_status::cancelled));
   REQUIRE(cancelled.size() == 1);
   CHECK(cancelled[0].who == "frank");
   CHECK(cancelled[0].message == "skip");
@@ -978,7 +987,7 @@ TEST_CASE("E7 every subscriber sees the same stream", "[supervisor][E7]") {
   auto second = std::make_shared<std::vector<event>>();
   auto sink = f.sys.spawn(event_recorder_impl, second);
   CHECK(f.ask<op_reply>(subscribe{caf::actor_cast<caf::strong_actor_ptr>(sink)})
-          .code
+            .code
         == result_code::ok);
   f.add_node("fake", 1);
   auto id = f.submit(fn_job({1}));
@@ -993,7 +1002,8 @@ TEST_CASE("E7 every subscriber sees the same stream", "[supervisor][E7]") {
   f.run();
 }
 
-// -- every request gets a reply -------------------------------------------------
+// -- every request gets a reply
+// -------------------------------------------------
 
 TEST_CASE("G1 G6 every request about an unknown job is refused job_not_found",
           "[supervisor][G1][G6]") {

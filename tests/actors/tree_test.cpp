@@ -28,10 +28,10 @@ struct parent_log {
 assessment_actor::behavior_type
 fake_parent_impl(assessment_actor::pointer, std::shared_ptr<parent_log> log) {
   return {
-    [=](const run_task&) {},
-    [=](const stop_tasks&) {},
-    [=](const attempt_ended& x) { log->ends.push_back(x); },
-    [=](const attempt_progress& x) { log->progress.push_back(x); },
+      [=](const run_task&) {},
+      [=](const stop_tasks&) {},
+      [=](const attempt_ended& x) { log->ends.push_back(x); },
+      [=](const attempt_progress& x) { log->progress.push_back(x); },
   };
 }
 

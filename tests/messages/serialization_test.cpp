@@ -137,13 +137,17 @@ bool operator==(const get_task_status& x, const get_task_status& y) {
   return x.job == y.job && x.task == y.task;
 }
 
-bool operator==(const wait_job& x, const wait_job& y) { return x.job == y.job; }
+bool operator==(const wait_job& x, const wait_job& y) {
+  return x.job == y.job;
+}
 
 bool operator==(const subscribe& x, const subscribe& y) {
   return x.sink == y.sink;
 }
 
-bool operator==(const list_nodes&, const list_nodes&) { return true; }
+bool operator==(const list_nodes&, const list_nodes&) {
+  return true;
+}
 
 bool operator==(const op_reply& x, const op_reply& y) {
   return x.code == y.code && x.detail == y.detail;
@@ -209,7 +213,9 @@ bool operator==(const begin_assessment& x, const begin_assessment& y) {
   return x.job == y.job && x.index == y.index;
 }
 
-bool operator==(const end_job& x, const end_job& y) { return x.job == y.job; }
+bool operator==(const end_job& x, const end_job& y) {
+  return x.job == y.job;
+}
 
 bool operator==(const stop_tasks& x, const stop_tasks& y) {
   return x.job == y.job && x.tasks == y.tasks && x.mode == y.mode;
@@ -260,7 +266,9 @@ namespace {
 
 // -- samples: every field set to a non-default value --------------------------
 
-caf::timestamp at(int64_t ns) { return caf::timestamp{caf::timespan{ns}}; }
+caf::timestamp at(int64_t ns) {
+  return caf::timestamp{caf::timespan{ns}};
+}
 
 command_spec sample_command_spec() {
   command_spec x;
@@ -365,7 +373,9 @@ job_record sample_job_record() {
   return x;
 }
 
-attempt_key sample_key() { return attempt_key{21, 22, 23}; }
+attempt_key sample_key() {
+  return attempt_key{21, 22, 23};
+}
 
 // -- round trips
 // ----------------------------------------------------------------
@@ -385,11 +395,15 @@ struct fixture {
   }
 
   fixture() : sys(configure(cfg)) {
-    dummy
-        = sys.spawn([]() -> caf::behavior { return {[](const end_job&) {}}; });
+    dummy = sys.spawn([]() -> caf::behavior {
+      return {[](const end_job&) {
+      }};
+    });
   }
 
-  ~fixture() { caf::anon_send_exit(dummy, caf::exit_reason::user_shutdown); }
+  ~fixture() {
+    caf::anon_send_exit(dummy, caf::exit_reason::user_shutdown);
+  }
 
   fixture(const fixture&) = delete;
   fixture& operator=(const fixture&) = delete;
@@ -400,7 +414,8 @@ struct fixture {
 
   // Serializes `x` as a message and loads it into a message of the same
   // type; returns the loaded value.
-  template <class T> T round_trip(const T& x) {
+  template <class T>
+  T round_trip(const T& x) {
     caf::message msg = caf::make_message(x);
     std::vector<char> buf;
     caf::binary_serializer sink{sys, buf};
@@ -414,7 +429,8 @@ struct fixture {
   }
 
   // Round-trips `x`, which must differ from a default `T`, and compares.
-  template <class T> void check(const T& x) {
+  template <class T>
+  void check(const T& x) {
     INFO("type " << caf::type_name<T>::value);
     CHECK_FALSE(x == T{});
     auto y = round_trip(x);
@@ -427,21 +443,20 @@ struct fixture {
 // -- the block
 // ------------------------------------------------------------------
 
-template <class... Ts> struct type_list {};
+template <class... Ts>
+struct type_list {};
 
-using all_types
-    = type_list<command_spec, task_spec, assessment_spec, job_policy, job_spec,
-                task_record, assessment_record, job_record, add_job, add_task,
-                submit_job, cancel_job, cancel_assessment, terminate_job,
-                cancel_task, cancel_tasks, requeue_task, requeue_job, list_jobs,
-                list_tasks, get_job_status, get_task_status, wait_job,
-                subscribe, list_nodes, op_reply, add_job_reply, add_task_reply,
-                task_op_reply, cancel_tasks_reply, job_list, task_list,
-                job_status_reply, task_status_reply, node_list, event,
-                attempt_key, run_task, begin_assessment, end_job, stop_tasks,
-                start_attempt, signal_attempt, attempt_progress, attempt_ended,
-                node_hello, node_record, terminate_deadline, attempt_timer,
-                node_reset>;
+using all_types = type_list<
+    command_spec, task_spec, assessment_spec, job_policy, job_spec, task_record,
+    assessment_record, job_record, add_job, add_task, submit_job, cancel_job,
+    cancel_assessment, terminate_job, cancel_task, cancel_tasks, requeue_task,
+    requeue_job, list_jobs, list_tasks, get_job_status, get_task_status,
+    wait_job, subscribe, list_nodes, op_reply, add_job_reply, add_task_reply,
+    task_op_reply, cancel_tasks_reply, job_list, task_list, job_status_reply,
+    task_status_reply, node_list, event, attempt_key, run_task,
+    begin_assessment, end_job, stop_tasks, start_attempt, signal_attempt,
+    attempt_progress, attempt_ended, node_hello, node_record,
+    terminate_deadline, attempt_timer, node_reset>;
 
 struct block_entry {
   caf::type_id_t id;
@@ -449,14 +464,16 @@ struct block_entry {
   std::string inspect_name;
 };
 
-template <class T> block_entry entry_of() {
+template <class T>
+block_entry entry_of() {
   // deep_to_string renders "quiesce.name(...)": the name inspect declares.
   auto text = caf::deep_to_string(T{});
   return {caf::type_id<T>::value, caf::type_name<T>::value,
           text.substr(0, text.find('('))};
 }
 
-template <class... Ts> std::vector<block_entry> entries(type_list<Ts...>) {
+template <class... Ts>
+std::vector<block_entry> entries(type_list<Ts...>) {
   return {entry_of<Ts>()...};
 }
 

@@ -17,13 +17,12 @@ std::string repeat(const std::string& s, size_t n) {
 
 } // namespace
 
-TEST_CASE("messages count Unicode code points, not bytes",
-          "[messages][text]") {
+TEST_CASE("messages count Unicode code points, not bytes", "[messages][text]") {
   CHECK(count_code_points("") == size_t{0});
   CHECK(count_code_points("abc") == size_t{3});
-  CHECK(count_code_points("\xC3\xA9t\xC3\xA9") == size_t{3});          // été
-  CHECK(count_code_points("\xE2\x82\xAC") == size_t{1});               // €
-  CHECK(count_code_points("\xF0\x9F\x98\x80") == size_t{1});           // 😀
+  CHECK(count_code_points("\xC3\xA9t\xC3\xA9") == size_t{3}); // été
+  CHECK(count_code_points("\xE2\x82\xAC") == size_t{1});      // €
+  CHECK(count_code_points("\xF0\x9F\x98\x80") == size_t{1});  // 😀
 }
 
 TEST_CASE("a message of 320 code points is accepted, 321 is too long",
@@ -40,10 +39,11 @@ TEST_CASE("a message of 320 code points is accepted, 321 is too long",
 
 TEST_CASE("invalid UTF-8 is refused with its own code", "[messages][text]") {
   CHECK(check_message("\xFF") == result_code::invalid_utf8);
-  CHECK(check_message("\xC3") == result_code::invalid_utf8);       // truncated
-  CHECK(check_message("\xC0\xAF") == result_code::invalid_utf8);   // overlong
+  CHECK(check_message("\xC3") == result_code::invalid_utf8);     // truncated
+  CHECK(check_message("\xC0\xAF") == result_code::invalid_utf8); // overlong
   CHECK(check_message("\xE0\x80\xAF") == result_code::invalid_utf8);
-  CHECK(check_message("\xED\xA0\x80") == result_code::invalid_utf8); // surrogate
+  CHECK(check_message("\xED\xA0\x80")
+        == result_code::invalid_utf8); // surrogate
   CHECK(check_message("\xF4\x90\x80\x80") == result_code::invalid_utf8);
   CHECK(check_message("ok\x80") == result_code::invalid_utf8);
 }
@@ -51,6 +51,8 @@ TEST_CASE("invalid UTF-8 is refused with its own code", "[messages][text]") {
 TEST_CASE("clamp_message cuts at whole code points and repairs bytes",
           "[messages][text]") {
   CHECK(clamp_message(repeat("\xC3\xA9", 400)) == repeat("\xC3\xA9", 320));
-  CHECK(clamp_message("a\xFF" "b") == "a?b");
+  CHECK(clamp_message("a\xFF"
+                      "b")
+        == "a?b");
   CHECK(clamp_message("short") == "short");
 }

@@ -5,25 +5,24 @@
 
 #include <catch2/catch.hpp>
 
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <array>
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
+#include <fcntl.h>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <optional>
+#include <poll.h>
+#include <signal.h>
 #include <sstream>
 #include <string>
+#include <sys/stat.h>
 #include <thread>
+#include <unistd.h>
 #include <vector>
 
 using namespace quiesce::process;
@@ -56,7 +55,9 @@ struct slot {
   }
 };
 
-std::shared_ptr<slot> make_slot() { return std::make_shared<slot>(); }
+std::shared_ptr<slot> make_slot() {
+  return std::make_shared<slot>();
+}
 
 exit_callback record(const std::shared_ptr<slot>& target) {
   return [target](const exit_status& status) {
@@ -91,10 +92,14 @@ public:
   temp_dir& operator=(const temp_dir&) = delete;
 
   /// Returns the directory's path.
-  const std::string& path() const { return path_; }
+  const std::string& path() const {
+    return path_;
+  }
 
   /// Returns the path of `name` inside the directory.
-  std::string file(const std::string& name) const { return path_ + '/' + name; }
+  std::string file(const std::string& name) const {
+    return path_ + '/' + name;
+  }
 
 private:
   std::string path_;
@@ -124,13 +129,17 @@ public:
     REQUIRE(fd_ >= 0);
   }
 
-  ~fifo() { ::close(fd_); }
+  ~fifo() {
+    ::close(fd_);
+  }
 
   fifo(const fifo&) = delete;
   fifo& operator=(const fifo&) = delete;
 
   /// Returns the FIFO's path.
-  const std::string& path() const { return path_; }
+  const std::string& path() const {
+    return path_;
+  }
 
   /// Returns the first line written to the FIFO, or nothing after `bound`.
   std::optional<std::string> read_line(std::chrono::milliseconds bound) {

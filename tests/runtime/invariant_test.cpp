@@ -4,7 +4,6 @@
 // status and the event stream, replayed, must end where the books are.
 
 #include "runtime/runtime.hpp"
-
 #include "support/specs.hpp"
 
 #include <catch2/catch.hpp>
@@ -72,7 +71,7 @@ struct replay {
       cur = ev.current;
     } else if (ev.kind == event_kind::task) {
       auto& cur
-        = tasks.try_emplace({ev.job, ev.subject}, uint8_t{0}).first->second;
+          = tasks.try_emplace({ev.job, ev.subject}, uint8_t{0}).first->second;
       if (cur != ev.previous)
         errors.push_back("job " + std::to_string(ev.job) + " task "
                          + std::to_string(ev.subject) + " event from "
@@ -132,8 +131,8 @@ TEST_CASE("runtime keeps every task in exactly one terminal status under "
         case 2: {
           auto st = rt.job_status(job);
           auto index = st.job.current < 0
-                         ? assessment_index{0}
-                         : static_cast<assessment_index>(st.job.current);
+                           ? assessment_index{0}
+                           : static_cast<assessment_index>(st.job.current);
           code = rt.cancel_assessment(job, index).code;
           break;
         }

@@ -1,5 +1,4 @@
 #include "runtime/runtime.hpp"
-
 #include "support/specs.hpp"
 
 #include <catch2/catch.hpp>
@@ -21,8 +20,8 @@ runtime_options small_options() {
   runtime_options opts;
   opts.threads = 2;
   opts.slots = 2;
-  opts.run_dir = (std::filesystem::temp_directory_path() / "quiesce-test-runs")
-                   .string();
+  opts.run_dir
+      = (std::filesystem::temp_directory_path() / "quiesce-test-runs").string();
   opts.request_timeout = 10s;
   return opts;
 }
@@ -76,8 +75,7 @@ TEST_CASE("J3 runtime cancel_job lets the current assessment finish and "
   job_spec spec;
   spec.assessments.resize(2);
   spec.assessments[0].tasks = {test::fn_task("block")};
-  spec.assessments[1].tasks = {test::fn_task("never"),
-                               test::fn_task("never")};
+  spec.assessments[1].tasks = {test::fn_task("never"), test::fn_task("never")};
   auto added = rt.add_job(spec);
   REQUIRE(rt.submit(added.job).code == result_code::ok);
   for (int i = 0; i < 2000 && started == 0; ++i)
@@ -97,8 +95,7 @@ TEST_CASE("J3 runtime cancel_job lets the current assessment finish and "
   CHECK(tasks[1].status == task_status::cancelled);
   CHECK(tasks[1].error_message == "stop now");
   CHECK(tasks[2].status == task_status::cancelled);
-  CHECK(done.job.assessments[0].outcome
-        == result_code::assessment_cancelled);
+  CHECK(done.job.assessments[0].outcome == result_code::assessment_cancelled);
   CHECK(done.job.assessments[1].status == assessment_status::not_yet_run);
 }
 
@@ -107,8 +104,8 @@ TEST_CASE("runtime runs command tasks and records exit codes",
   runtime rt{small_options()};
   job_spec spec;
   spec.assessments.resize(1);
-  spec.assessments[0].tasks = {test::cmd_task({"true"}),
-                               test::cmd_task({"sh", "-c", "exit 3"})};
+  spec.assessments[0].tasks
+      = {test::cmd_task({"true"}), test::cmd_task({"sh", "-c", "exit 3"})};
   auto added = rt.add_job(spec);
   REQUIRE(rt.submit(added.job).code == result_code::ok);
   auto done = rt.wait(added.job, 20s);
@@ -135,8 +132,8 @@ TEST_CASE("runtime terminate_job returns after the work is dead",
   });
   job_spec spec;
   spec.assessments.resize(1);
-  spec.assessments[0].tasks = {test::fn_task("block"),
-                               test::cmd_task({"sleep", "100"})};
+  spec.assessments[0].tasks
+      = {test::fn_task("block"), test::cmd_task({"sleep", "100"})};
   auto added = rt.add_job(spec);
   REQUIRE(rt.submit(added.job).code == result_code::ok);
   for (int i = 0; i < 2000 && started == 0; ++i)
@@ -184,8 +181,7 @@ TEST_CASE("runtime fails a task whose work name is not registered",
   auto task = rt.task_status(added.job, 1).task;
   CHECK(task.status == task_status::failed);
   CHECK(task.end_code == result_code::work_not_found);
-  CHECK_THAT(task.error_message,
-             Catch::Contains("nobody-registered-this"));
+  CHECK_THAT(task.error_message, Catch::Contains("nobody-registered-this"));
 }
 
 TEST_CASE("runtime publishes progress and every status change as events",
@@ -213,17 +209,16 @@ TEST_CASE("runtime publishes progress and every status change as events",
   std::vector<std::string> kinds;
   std::vector<int> percents;
   for (auto& ev : seen) {
-    kinds.push_back(to_string(ev.kind) + ":" + std::to_string(ev.previous)
-                    + ">" + std::to_string(ev.current));
+    kinds.push_back(to_string(ev.kind) + ":" + std::to_string(ev.previous) + ">"
+                    + std::to_string(ev.current));
     if (ev.kind == event_kind::progress)
       percents.push_back(ev.percent);
   }
   // submit: job and task queued; start: job running, assessment begins;
   // dispatch; (progress x2); finish; assessment completes; job finishes.
   std::vector<std::string> expected{
-    "job:0>1",        "task:0>1",     "job:1>2",      "assessment:0>1",
-    "task:1>2",       "progress:2>2", "progress:2>2", "task:2>3",
-    "assessment:1>2", "job:2>3"};
+      "job:0>1",      "task:0>1",     "job:1>2",  "assessment:0>1", "task:1>2",
+      "progress:2>2", "progress:2>2", "task:2>3", "assessment:1>2", "job:2>3"};
   CHECK(kinds == expected);
   CHECK(percents == std::vector<int>{50, 100});
 }
@@ -258,8 +253,7 @@ TEST_CASE("runtime shutdown does not hang on a function that ignores the "
     // The function cannot be killed: terminate says so, and the task still
     // has its final status.
     CHECK(reply.code == result_code::terminate_failed);
-    CHECK(rt.task_status(added.job, 1).task.status
-          == task_status::cancelled);
+    CHECK(rt.task_status(added.job, 1).task.status == task_status::cancelled);
   }
   auto took = std::chrono::steady_clock::now() - begin;
   CHECK(took < 10s);

@@ -88,23 +88,23 @@ struct node_log {
 };
 
 /// Returns the behaviour of a fake node named `name` recording into `log`.
-inline node_actor::behavior_type
-fake_node_impl(node_actor::pointer, std::string name,
-               std::shared_ptr<node_log> log) {
+inline node_actor::behavior_type fake_node_impl(node_actor::pointer,
+                                                std::string name,
+                                                std::shared_ptr<node_log> log) {
   return {
-    [=](start_attempt& msg) {
-      log->started.push_back(
-        started_attempt{name, msg.key, std::move(msg.spec),
-                        caf::actor_cast<task_actor>(msg.reply_to)});
-    },
-    [=](const signal_attempt& msg) {
-      log->signals.push_back(signalled_attempt{name, msg.key, msg.mode});
-    },
-    [=](const attempt_ended&) {
-      // Only executors of a real node send this; the fake has none.
-    },
-    [=](const attempt_timer&) {},
-    [=](const node_reset&) {},
+      [=](start_attempt& msg) {
+        log->started.push_back(
+            started_attempt{name, msg.key, std::move(msg.spec),
+                            caf::actor_cast<task_actor>(msg.reply_to)});
+      },
+      [=](const signal_attempt& msg) {
+        log->signals.push_back(signalled_attempt{name, msg.key, msg.mode});
+      },
+      [=](const attempt_ended&) {
+        // Only executors of a real node send this; the fake has none.
+      },
+      [=](const attempt_timer&) {},
+      [=](const node_reset&) {},
   };
 }
 
@@ -113,7 +113,7 @@ inline event_sink_actor::behavior_type
 event_recorder_impl(event_sink_actor::pointer,
                     std::shared_ptr<std::vector<event>> log) {
   return {
-    [=](const event& ev) { log->push_back(ev); },
+      [=](const event& ev) { log->push_back(ev); },
   };
 }
 
@@ -131,19 +131,19 @@ struct deterministic_fixture {
   std::shared_ptr<node_log> nodes = std::make_shared<node_log>();
   std::vector<node_actor> node_handles;
   std::shared_ptr<std::vector<event>> events
-    = std::make_shared<std::vector<event>>();
+      = std::make_shared<std::vector<event>>();
   event_sink_actor recorder;
 
   /// Builds the system; `opts` configure the supervisor.
   explicit deterministic_fixture(supervisor_options opts = {})
-    : sys(init(cfg)),
-      sched(dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler())),
-      self(sys) {
+      : sys(init(cfg)),
+        sched(dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler())),
+        self(sys) {
     sup = spawn_supervisor(sys, opts);
     recorder = sys.spawn(event_recorder_impl, events);
     run();
     auto r = ask<op_reply>(
-      subscribe{caf::actor_cast<caf::strong_actor_ptr>(recorder)});
+        subscribe{caf::actor_cast<caf::strong_actor_ptr>(recorder)});
     REQUIRE(r.code == result_code::ok);
   }
 
@@ -191,10 +191,10 @@ struct deterministic_fixture {
   /// Runs every actor except the supervisor until none has work left, so
   /// that what they sent to the supervisor waits in its mailbox.
   void run_all_but_supervisor() {
-    auto* sup_job
-      = dynamic_cast<caf::resumable*>(caf::actor_cast<caf::abstract_actor*>(sup));
+    auto* sup_job = dynamic_cast<caf::resumable*>(
+        caf::actor_cast<caf::abstract_actor*>(sup));
     auto n = sched.run_jobs_filtered(
-      [&](caf::resumable* r) { return r != sup_job; });
+        [&](caf::resumable* r) { return r != sup_job; });
     if (n >= max_events)
       FAIL("livelock while holding the supervisor back");
   }
@@ -241,8 +241,8 @@ struct deterministic_fixture {
     auto hdl = sys.spawn(fake_node_impl, name, nodes);
     node_handles.push_back(hdl);
     auto r = ask<node_list>(
-      node_hello{protocol_version, name, slots, std::move(labels),
-                 caf::actor_cast<caf::strong_actor_ptr>(hdl)});
+        node_hello{protocol_version, name, slots, std::move(labels),
+                   caf::actor_cast<caf::strong_actor_ptr>(hdl)});
     REQUIRE(r.code == result_code::ok);
     return hdl;
   }
@@ -262,8 +262,7 @@ struct deterministic_fixture {
     for (auto i = nodes->started.rbegin(); i != nodes->started.rend(); ++i)
       if (i->key.job == job && i->key.task == task)
         return *i;
-    FAIL("no attempt of task " << task << " of job " << job
-                               << " was started");
+    FAIL("no attempt of task " << task << " of job " << job << " was started");
     return nodes->started.front(); // not reached
   }
 
@@ -277,11 +276,10 @@ struct deterministic_fixture {
   }
 
   /// Returns an `attempt_ended` for `a` as a node would send it.
-  static attempt_ended make_end(const started_attempt& a,
-                                attempt_outcome outcome
-                                = attempt_outcome::succeeded,
-                                int32_t exit_code = 0,
-                                std::string message = {}) {
+  static attempt_ended
+  make_end(const started_attempt& a,
+           attempt_outcome outcome = attempt_outcome::succeeded,
+           int32_t exit_code = 0, std::string message = {}) {
     attempt_ended end;
     end.key = a.key;
     end.outcome = outcome;
@@ -333,7 +331,8 @@ struct deterministic_fixture {
 
   /// Plays the node: attempt `a` reports progress; runs.
   void progress(const started_attempt& a, uint8_t percent, std::string text) {
-    caf::anon_send(a.reply_to, attempt_progress{a.key, percent, std::move(text)});
+    caf::anon_send(a.reply_to,
+                   attempt_progress{a.key, percent, std::move(text)});
     run();
   }
 
