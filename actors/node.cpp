@@ -54,20 +54,27 @@ attempt_ended make_end(const attempt_key& key, attempt_outcome outcome,
   return out;
 }
 
-// Returns an absolute path: the launcher resolves a relative output path
+// Returns the directory of the default output files of `key`'s job, with a
+// trailing '/'. It is absolute: the launcher resolves a relative output path
 // against the command's working directory, but the run directory is relative
 // to ours.
-std::string attempt_file(const node_options& opts, const attempt_key& key,
+std::string job_dir(const node_options& opts, const attempt_key& key) {
+  std::filesystem::path run_dir{opts.run_dir};
+  if (!run_dir.is_absolute()) {
+    std::error_code ec;
+    auto abs = std::filesystem::absolute(run_dir, ec);
+    if (!ec)
+      run_dir = std::move(abs);
+  }
+  return (run_dir / ("job-" + std::to_string(key.job))).string() + '/';
+}
+
+// Returns the default output file of `stream` for `key` in `dir` (from
+// job_dir).
+std::string attempt_file(const std::string& dir, const attempt_key& key,
                          const char* stream) {
-  std::error_code ec;
-  auto run_dir = std::filesystem::absolute(opts.run_dir, ec);
-  if (ec)
-    run_dir = opts.run_dir;
-  auto dir = run_dir / ("job-" + std::to_string(key.job));
-  return (dir
-          / ("task-" + std::to_string(key.task) + ".attempt-"
-             + std::to_string(key.attempt) + "." + stream))
-      .string();
+  return dir + "task-" + std::to_string(key.task) + ".attempt-"
+         + std::to_string(key.attempt) + "." + stream;
 }
 
 // Reports an end that happened before the work could start.
@@ -129,34 +136,25 @@ void start_function(node_pointer self, start_attempt& msg) {
 }
 
 void start_command(node_pointer self, start_attempt& msg) {
-  auto& opts = self->state.opts;
+  auto& cmd = msg.spec.command;
   process::launch_spec spec;
-  spec.argv = msg.spec.command.argv;
-  spec.env = msg.spec.command.env;
-  spec.workdir = msg.spec.command.workdir;
-  spec.stdout_path = msg.spec.command.stdout_path.empty()
-                         ? attempt_file(opts, msg.key, "stdout")
-                         : msg.spec.command.stdout_path;
-  spec.stderr_path = msg.spec.command.stderr_path.empty()
-                         ? attempt_file(opts, msg.key, "stderr")
-                         : msg.spec.command.stderr_path;
-  for (const auto* path : {&spec.stdout_path, &spec.stderr_path}) {
-    // A relative path given by the task is relative to its working
-    // directory (as `> file` is), and so is the directory to create.
-    auto file = std::filesystem::path{*path};
-    if (file.is_relative() && !spec.workdir.empty())
-      file = std::filesystem::path{spec.workdir} / file;
-    auto dir = file.parent_path();
-    std::error_code ec;
-    if (!dir.empty())
-      std::filesystem::create_directories(dir, ec);
-    if (ec) {
-      report_not_started(self, msg, result_code::spawn_failed,
-                         "cannot create output directory " + dir.string() + ": "
-                             + ec.message());
-      return;
-    }
+  spec.argv = std::move(cmd.argv);
+  spec.env = std::move(cmd.env);
+  spec.workdir = std::move(cmd.workdir);
+  spec.stdout_path = std::move(cmd.stdout_path);
+  spec.stderr_path = std::move(cmd.stderr_path);
+  if (spec.stdout_path.empty() || spec.stderr_path.empty()) {
+    auto dir = job_dir(self->state.opts, msg.key);
+    if (spec.stdout_path.empty())
+      spec.stdout_path = attempt_file(dir, msg.key, "stdout");
+    if (spec.stderr_path.empty())
+      spec.stderr_path = attempt_file(dir, msg.key, "stderr");
   }
+  // Missing directories of the output files (a relative one is relative to
+  // the working directory, as `> file` is) are created by the launcher, only
+  // when opening a file finds its directory missing: the job directory costs
+  // a system call on its first attempt, not on every one.
+  spec.create_output_dirs = true;
   auto weak_self = caf::actor_cast<caf::weak_actor_ptr>(self);
   auto key = msg.key;
   auto on_exit = [weak_self, key](const process::exit_status& st) {

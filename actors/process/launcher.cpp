@@ -21,6 +21,7 @@ extern "C" {
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <mutex>
 #include <optional>
 #include <string_view>
@@ -222,7 +223,8 @@ resolution resolve(const std::string& name, const std::string& workdir,
     }
     if (S_ISDIR(st.st_mode))
       return {{}, "cannot execute " + name + ": it is a directory"};
-    if (probe(checked) != candidate::runnable)
+    if (!S_ISREG(st.st_mode)
+        || ::faccessat(AT_FDCWD, checked.c_str(), X_OK, AT_EACCESS) != 0)
       return {{}, "permission denied: " + name};
     return {name, {}};
   }
@@ -316,6 +318,34 @@ std::pair<unique_fd, int> open_output(const std::string& path) {
     fd = std::move(high);
   }
   return {std::move(fd), 0};
+}
+
+/// Opens the output file `path` (relative to `workdir`) for `stream`,
+/// creating its missing directories first when `create_dirs` is set and the
+/// open finds them missing. On failure returns no descriptor and sets `error`.
+unique_fd open_output(const std::string& workdir, const std::string& path,
+                      const char* stream, bool create_dirs,
+                      std::string& error) {
+  auto file = in_workdir(workdir, path);
+  auto opened = open_output(file);
+  if (opened.second == ENOENT && create_dirs) {
+    // Only the first file of a directory gets here: the usual case, a
+    // directory that exists, pays no extra system call.
+    auto dir = std::filesystem::path{file}.parent_path();
+    std::error_code ec;
+    if (!dir.empty())
+      std::filesystem::create_directories(dir, ec);
+    if (ec) {
+      error = "cannot create output directory " + dir.string() + ": "
+              + ec.message();
+      return unique_fd{};
+    }
+    opened = open_output(file);
+  }
+  if (opened.second != 0)
+    error = std::string{"cannot open "} + stream + " file " + path + ": "
+            + errno_text(opened.second);
+  return std::move(opened.first);
 }
 
 std::string spawn_error(const std::string& name, int err) {
@@ -520,19 +550,18 @@ launch_result launcher::impl::launch(const launch_spec& spec,
   // Opening the files here, not in the child, names the failing file.
   unique_fd out;
   unique_fd err;
+  std::string error;
   if (!spec.stdout_path.empty()) {
-    auto [fd, code] = open_output(in_workdir(spec.workdir, spec.stdout_path));
-    if (code != 0)
-      return fail("cannot open stdout file " + spec.stdout_path + ": "
-                  + errno_text(code));
-    out = std::move(fd);
+    out = open_output(spec.workdir, spec.stdout_path, "stdout",
+                      spec.create_output_dirs, error);
+    if (out.get() < 0)
+      return fail(std::move(error));
   }
   if (!spec.stderr_path.empty() && spec.stderr_path != spec.stdout_path) {
-    auto [fd, code] = open_output(in_workdir(spec.workdir, spec.stderr_path));
-    if (code != 0)
-      return fail("cannot open stderr file " + spec.stderr_path + ": "
-                  + errno_text(code));
-    err = std::move(fd);
+    err = open_output(spec.workdir, spec.stderr_path, "stderr",
+                      spec.create_output_dirs, error);
+    if (err.get() < 0)
+      return fail(std::move(error));
   }
   int err_fd = spec.stderr_path.empty()               ? -1
                : spec.stderr_path == spec.stdout_path ? out.get()
@@ -579,8 +608,14 @@ launch_result launcher::impl::launch(const launch_spec& spec,
     return fail("cannot start " + name + ": " + errno_text(rc));
   auto args = spec.argv;
   auto arg_ptrs = pointers(args);
-  auto env = make_environment(spec.env);
-  auto env_ptrs = pointers(env);
+  // Without additions the child gets the inherited environment as it is;
+  // copying it costs more than the rest of the launch in user space.
+  std::vector<std::string> env;
+  std::vector<char*> env_ptrs;
+  if (!spec.env.empty()) {
+    env = make_environment(spec.env);
+    env_ptrs = pointers(env);
+  }
   auto& reg = registry();
   std::lock_guard<std::mutex> spawn_guard{reg.mtx};
   {
@@ -590,7 +625,8 @@ launch_result launcher::impl::launch(const launch_spec& spec,
   }
   pid_t pid = 0;
   rc = ::posix_spawn(&pid, exe.path.c_str(), fa.get(), attr.get(),
-                     arg_ptrs.data(), env_ptrs.data());
+                     arg_ptrs.data(),
+                     spec.env.empty() ? environ : env_ptrs.data());
   if (rc != 0)
     return fail(spawn_error(name, rc));
   unique_fd pidfd{::pidfd_open(pid, 0)};

@@ -31,6 +31,11 @@ struct launch_spec {
   /// File receiving standard error, as `stdout_path`. When both name the same
   /// path, they share one descriptor (as `2>&1` does).
   std::string stderr_path;
+
+  /// Creates the missing parent directories of `stdout_path` and
+  /// `stderr_path`. They are created only when opening a file finds its
+  /// directory missing, so a directory that exists costs nothing.
+  bool create_output_dirs = false;
 };
 
 /// How a launched process ended.

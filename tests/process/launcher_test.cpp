@@ -413,6 +413,42 @@ TEST_CASE("launcher writes stdout and stderr to the given files", "[process]") {
   }
 }
 
+TEST_CASE("launcher creates missing output directories only when asked",
+          "[process]") {
+  temp_dir dir;
+  launcher procs;
+  auto spec = command({"sh", "-c", "echo to-out; echo to-err >&2"});
+  spec.workdir = dir.path();
+  spec.stdout_path = dir.file("a/b/out");
+  // Relative to the working directory, as the file itself is.
+  spec.stderr_path = "logs/err";
+  auto refused = procs.launch(spec, record(make_slot()));
+  CHECK_FALSE(refused);
+  CHECK(refused.error
+        == "cannot open stdout file " + dir.file("a/b/out")
+               + ": No such file or directory");
+  CHECK_FALSE(std::filesystem::exists(dir.file("a")));
+  spec.create_output_dirs = true;
+  auto done = make_slot();
+  REQUIRE(procs.launch(spec, record(done)));
+  auto status = done->wait(wait_bound);
+  REQUIRE(status);
+  CHECK(status->code == 0);
+  CHECK(read_file(dir.file("a/b/out")) == "to-out\n");
+  CHECK(read_file(dir.file("logs/err")) == "to-err\n");
+  SECTION("a directory that cannot be created is named") {
+    // A dangling symlink: opening finds the directory missing, creating it
+    // finds the name taken (whoever runs the test, root included).
+    REQUIRE(::symlink(dir.file("missing").c_str(), dir.file("link").c_str())
+            == 0);
+    spec.stdout_path = dir.file("link/sub/out");
+    auto res = procs.launch(spec, record(make_slot()));
+    CHECK_FALSE(res);
+    CHECK(contains(res.error, "cannot create output directory "
+                                  + dir.file("link/sub") + ": "));
+  }
+}
+
 TEST_CASE("launcher adds and replaces environment variables", "[process]") {
   temp_dir dir;
   launcher procs;
