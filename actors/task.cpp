@@ -88,6 +88,12 @@ void finish(task_pointer self, attempt_ended end) {
   }
   if (end.node.empty())
     end.node = st.run.node_name;
+  // Undo the monitor and the link by hand before quitting: CAF 0.17 leaves a
+  // dead observer's monitor attached to the node (one per attempt, for the
+  // node's lifetime), and a link would cost the assessment an exit message
+  // per attempt.
+  self->demonitor(st.node.address());
+  self->unlink_from(st.parent);
   self->send(st.parent, std::move(end));
   self->quit();
 }

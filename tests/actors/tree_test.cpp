@@ -109,6 +109,26 @@ TEST_CASE("T17 a task actor asks its node to start its attempt and reports "
   CHECK(f.up->progress.size() == 1);
 }
 
+TEST_CASE("a finished task actor leaves no monitor on its node behind",
+          "[tree][T17]") {
+  // CAF 0.17 keeps a dead observer's monitor on the observed actor, holding
+  // a weak reference to the observer (and so its memory) for as long as the
+  // node lives: one per attempt, a leak of about 1 KiB per task.
+  task_fixture f;
+  f.spawn(fn_task("work"));
+  auto a = f.started().at(0);
+  auto* ctrl = caf::actor_cast<caf::actor_control_block*>(f.task);
+  caf::weak_actor_ptr weak{ctrl};
+  f.task = nullptr;
+  deterministic_fixture::send_end(a, deterministic_fixture::make_end(a));
+  f.run();
+  REQUIRE(f.up->ends.size() == 1);
+  // Left: `weak`, plus one for all strong references together (the fake
+  // node's log still holds the attempt's reply_to).
+  auto expected = 1 + (ctrl->strong_refs.load() > 0 ? 1 : 0);
+  CHECK(ctrl->weak_refs.load() == static_cast<size_t>(expected));
+}
+
 TEST_CASE("J21 stop_mode request reaches a function and never kills it",
           "[tree][J21]") {
   task_fixture f;
