@@ -115,17 +115,21 @@ void commit(supervisor_pointer self, job_entry& e, const transition& c,
   auto now = caf::make_timestamp();
   auto was_active = is_active(e.books.job.status);
   apply(e.books, c, now);
-  event ev;
-  ev.job = e.books.job.id;
-  ev.kind = c.kind;
-  ev.subject = c.subject;
-  ev.previous = c.from;
-  ev.current = c.to;
-  ev.code = c.code;
-  ev.message = c.message;
-  ev.who = who;
-  ev.time = now;
-  publish(self, std::move(ev));
+  if (!st.subscribers.empty()) {
+    event ev;
+    ev.job = e.books.job.id;
+    ev.kind = c.kind;
+    ev.subject = c.subject;
+    ev.previous = c.from;
+    ev.current = c.to;
+    ev.code = c.code;
+    ev.message = c.message;
+    ev.who = who;
+    ev.time = now;
+    publish(self, std::move(ev));
+  } else {
+    ++st.seq; // sequence numbers count every change, published or not
+  }
   switch (c.kind) {
     case event_kind::job: {
       auto active = is_active(e.books.job.status);
