@@ -259,3 +259,20 @@ TEST_CASE("runtime shutdown does not hang on a function that ignores the "
   CHECK(took < 10s);
   *release = true;
 }
+
+TEST_CASE("runtime wait on a job that outlives the timeout replies "
+          "request_timeout, and a later wait still sees the end",
+          "[runtime]") {
+  runtime rt{small_options()};
+  rt.register_work("block",
+                   [](const work_context& ctx) { return wait_for_stop(ctx); });
+  auto added = rt.add_job(test::uniform_job({1}, test::fn_task("block")));
+  REQUIRE(rt.submit(added.job).code == result_code::ok);
+  auto early = rt.wait(added.job, 50ms);
+  CHECK(early.code == result_code::request_timeout);
+  CHECK_FALSE(early.job.id == added.job); // no record comes with a timeout
+  REQUIRE(rt.cancel_job(added.job).code == result_code::ok);
+  auto done = rt.wait(added.job, 20s);
+  REQUIRE(done.code == result_code::ok);
+  CHECK(done.job.status == job_status::cancelled);
+}
