@@ -107,6 +107,20 @@ void actor_tracker::reserve_helper() {
   std::lock_guard<std::mutex> guard{mtx};
   ++alive;
   ++pending_helpers;
+  ++unsent_helpers;
+}
+
+void actor_tracker::request_sent() {
+  {
+    std::lock_guard<std::mutex> guard{mtx};
+    --unsent_helpers;
+  }
+  cv.notify_all();
+}
+
+bool actor_tracker::wait_requests_sent(std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> guard{mtx};
+  return cv.wait_for(guard, timeout, [this] { return unsent_helpers == 0; });
 }
 
 bool actor_tracker::wait_helpers(std::chrono::milliseconds timeout) {
@@ -281,6 +295,11 @@ void runtime::impl::shutdown() {
   if (stopped)
     return;
   stopped = true;
+  // An asynchronous call made before shutdown() sends its request from a
+  // helper actor that may not have run yet (seen under ASan and load: the
+  // request reached a supervisor already gone). Once every such request is
+  // in the supervisor's mailbox, it is served before anything sent below.
+  actors->wait_requests_sent(std::chrono::seconds{2});
   // Stop running work first, so no task is left without a final status.
   auto jobs = call<job_list>(quiesce::list_jobs{});
   for (auto& j : jobs.jobs)

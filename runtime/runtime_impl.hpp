@@ -66,6 +66,8 @@ struct actor_tracker {
   std::unordered_map<caf::actor_id, caf::actor_addr> helpers;
   /// Helpers spawned (or about to be) and not yet terminated.
   size_t pending_helpers = 0;
+  /// Helpers spawned (or about to be) that have not sent their request yet.
+  size_t unsent_helpers = 0;
 
   /// Counts `hdl` until it terminates.
   template <class Handle>
@@ -85,6 +87,13 @@ struct actor_tracker {
   /// Waits until every helper terminated on its own or `timeout` passed;
   /// returns whether they all did.
   bool wait_helpers(std::chrono::milliseconds timeout);
+
+  /// Counts a helper's request as sent.
+  void request_sent();
+
+  /// Waits until every helper reserved so far has sent its request or
+  /// `timeout` passed; returns whether they all did.
+  bool wait_requests_sent(std::chrono::milliseconds timeout);
 
   /// Records the running helper `id`.
   void add_helper(caf::actor_id id, caf::actor_addr addr);
@@ -162,6 +171,7 @@ struct runtime::impl {
       self->request(hdl, timeout, std::move(req))
           .then([out](Reply& reply) { (*out)(std::move(reply)); },
                 [out](caf::error& err) { (*out)(reply_from<Reply>(err)); });
+      tracker->request_sent();
     });
   }
 
