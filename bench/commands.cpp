@@ -50,15 +50,7 @@ double through_runtime(const runtime_options& ro, uint64_t n, bool discard) {
   if (discard)
     task.command.stdout_path = task.command.stderr_path = "/dev/null";
   runtime rt{ro};
-  auto spec = one_assessment(n, task);
-  stopwatch sw;
-  auto added = rt.add_job(std::move(spec));
-  require(added.code == result_code::ok, "add_job");
-  require(rt.submit(added.job).code == result_code::ok, "submit");
-  auto done = rt.wait(added.job, std::chrono::minutes{10});
-  auto rate = static_cast<double>(n) / sw.seconds();
-  require(done.job.status == job_status::finished, "job not finished");
-  return rate;
+  return run_one_job(rt, n, task);
 }
 
 } // namespace

@@ -330,6 +330,20 @@ task_spec command_task(std::vector<std::string> argv) {
   return t;
 }
 
+double run_one_job(runtime& rt, uint64_t n, const task_spec& task) {
+  auto spec = one_assessment(n, task);
+  stopwatch sw;
+  auto added = rt.add_job(std::move(spec));
+  require(added.code == result_code::ok, "add_job: " + added.detail);
+  require(rt.submit(added.job).code == result_code::ok, "submit");
+  auto done = rt.wait(added.job, std::chrono::minutes{10});
+  auto secs = sw.seconds();
+  require(done.code == result_code::ok
+              && done.job.status == job_status::finished,
+          "the job did not finish");
+  return static_cast<double>(n) / secs;
+}
+
 job_spec one_assessment(uint64_t n, const task_spec& task) {
   job_spec job;
   job.name = "bench";

@@ -157,6 +157,10 @@ task_spec command_task(std::vector<std::string> argv);
 /// Returns a job of one assessment of `n` copies of `task`.
 job_spec one_assessment(uint64_t n, const task_spec& task);
 
+/// Adds and submits a job of one assessment of `n` copies of `task`, waits
+/// until it finished and returns tasks/s from add_job to its end.
+double run_one_job(runtime& rt, uint64_t n, const task_spec& task);
+
 /// Aborts with `what` when `ok` is false (a broken benchmark is no figure).
 void require(bool ok, const std::string& what);
 

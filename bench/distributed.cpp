@@ -11,21 +11,6 @@
 using namespace quiesce;
 using namespace quiesce::bench;
 
-namespace {
-
-double run_job(runtime& rt, uint64_t n) {
-  stopwatch sw;
-  auto added = rt.add_job(one_assessment(n, noop_task()));
-  require(added.code == result_code::ok, "add_job");
-  require(rt.submit(added.job).code == result_code::ok, "submit");
-  auto done = rt.wait(added.job, std::chrono::minutes{10});
-  auto rate = static_cast<double>(n) / sw.seconds();
-  require(done.job.status == job_status::finished, "job not finished");
-  return rate;
-}
-
-} // namespace
-
 int main(int argc, char** argv) {
   auto opts = parse(argc, argv, "head + 2 nodes on 127.0.0.1, tasks/s");
   if (opts.size == 0)
@@ -35,7 +20,7 @@ int main(int argc, char** argv) {
   {
     runtime rt{runtime_opts(opts, 2 * slots)};
     rt.register_work(noop, noop_work());
-    baseline = run_job(rt, opts.size);
+    baseline = run_one_job(rt, opts.size, noop_task());
   }
   double rate = 0;
   {
@@ -43,7 +28,7 @@ int main(int argc, char** argv) {
     auto port = publish(rt);
     node_processes nodes{program_dir(opts.self), port, 2, slots, 2};
     await_nodes(rt, 2);
-    rate = run_job(rt, opts.size);
+    rate = run_one_job(rt, opts.size, noop_task());
   }
   report rep{"distributed", opts};
   rep.at_least("tasks/s", rate, "tasks/s", baseline,

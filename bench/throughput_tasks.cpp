@@ -22,17 +22,7 @@ int main(int argc, char** argv) {
   {
     runtime rt{runtime_opts(opts, slots)};
     rt.register_work(noop, noop_work());
-    auto spec = one_assessment(opts.size, noop_task());
-    stopwatch sw;
-    auto added = rt.add_job(std::move(spec));
-    require(added.code == result_code::ok, "add_job: " + added.detail);
-    require(rt.submit(added.job).code == result_code::ok, "submit");
-    auto done = rt.wait(added.job, std::chrono::minutes{10});
-    auto secs = sw.seconds();
-    require(done.code == result_code::ok
-                && done.job.status == job_status::finished,
-            "the job did not finish");
-    rate = static_cast<double>(opts.size) / secs;
+    rate = run_one_job(rt, opts.size, noop_task());
   }
   report rep{"throughput_tasks", opts};
   rep.at_least("tasks/s", rate, "tasks/s", baseline,
