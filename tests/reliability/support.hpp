@@ -1,17 +1,15 @@
 #pragma once
 
-// Helpers shared by the reliability tests: a temporary directory, process
-// markers and a /proc scan for processes left behind, bounded polling,
-// readable Catch2 output for Quiesce's enums, the allowed status edges of
-// docs/semantics.md, and record fingerprints for "nothing changed" checks.
-//
-// Processes are found by an environment marker, which every descendant of a
-// command inherits (an argv marker is not: a shell that execs drops it).
+// Helpers shared by the reliability tests: the process helpers of
+// support/processes.hpp (temporary directory, markers, /proc scan, bounded
+// polling), the allowed status edges of docs/semantics.md, and record
+// fingerprints for "nothing changed" checks.
 
 #include "messages/commands.hpp"
 #include "messages/events.hpp"
 #include "messages/records.hpp"
 #include "messages/status.hpp"
+#include "support/processes.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -32,75 +30,19 @@
 #include <unistd.h>
 #include <vector>
 
-namespace Catch {
-
-template <>
-struct StringMaker<quiesce::task_status> {
-  static std::string convert(quiesce::task_status x) {
-    return quiesce::to_string(x);
-  }
-};
-
-template <>
-struct StringMaker<quiesce::job_status> {
-  static std::string convert(quiesce::job_status x) {
-    return quiesce::to_string(x);
-  }
-};
-
-template <>
-struct StringMaker<quiesce::result_code> {
-  static std::string convert(quiesce::result_code x) {
-    return quiesce::to_string(x);
-  }
-};
-
-} // namespace Catch
-
 namespace quiesce::reliability {
 
-/// The environment variable that marks the processes of one test.
-inline constexpr const char* marker_var = "QUIESCE_RELIABILITY_MARKER";
-
-/// A fresh directory under /tmp, removed with its contents at the end.
-class temp_dir {
-public:
-  temp_dir() {
-    std::string pattern = "/tmp/quiesce-rel-XXXXXX";
-    if (::mkdtemp(pattern.data()) == nullptr)
-      throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-
-  ~temp_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-
-  /// Returns the directory.
-  const std::string& path() const noexcept {
-    return path_;
-  }
-
-  /// Returns `name` inside the directory.
-  std::string operator/(const std::string& name) const {
-    return path_ + "/" + name;
-  }
-
-private:
-  std::string path_;
-};
-
-/// Returns a marker value no other test run uses.
-inline std::string unique_marker() {
-  static std::atomic<int> counter{0};
-  std::random_device rd;
-  return "rel" + std::to_string(::getpid()) + "-" + std::to_string(rd()) + "-"
-         + std::to_string(++counter);
-}
+using test::all_processes;
+using test::has_marker;
+using test::marked;
+using test::marker_var;
+using test::proc_stat;
+using test::read_stat;
+using test::slurp;
+using test::temp_dir;
+using test::unique_marker;
+using test::wait_until;
+using test::zombie_children;
 
 /// Returns the unsigned value of the environment variable `name`, or
 /// `fallback` when it is unset or not a number.
@@ -111,102 +53,6 @@ inline uint64_t env_or(const char* name, uint64_t fallback) {
   char* end = nullptr;
   auto value = std::strtoull(text, &end, 10);
   return end != nullptr && *end == '\0' ? value : fallback;
-}
-
-/// Polls `pred` every few milliseconds until it holds or `bound` passes.
-template <class Pred>
-bool wait_until(Pred pred, std::chrono::milliseconds bound) {
-  auto deadline = std::chrono::steady_clock::now() + bound;
-  for (;;) {
-    if (pred())
-      return true;
-    if (std::chrono::steady_clock::now() >= deadline)
-      return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds{5});
-  }
-}
-
-/// Returns the content of the file at `path` ("" when unreadable).
-inline std::string slurp(const std::string& path) {
-  std::ifstream in{path, std::ios::binary};
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
-/// The parts of /proc/<pid>/stat the tests need.
-struct proc_stat {
-  pid_t pid = 0;
-  char state = '?';
-  pid_t ppid = 0;
-  pid_t pgrp = 0;
-};
-
-/// Returns the state of process `pid`, if it exists.
-inline std::optional<proc_stat> read_stat(pid_t pid) {
-  std::ifstream in{"/proc/" + std::to_string(pid) + "/stat"};
-  std::string line;
-  if (!std::getline(in, line))
-    return std::nullopt;
-  // The command name is in parentheses and may hold spaces or parentheses.
-  auto close = line.rfind(')');
-  if (close == std::string::npos)
-    return std::nullopt;
-  std::istringstream rest{line.substr(close + 1)};
-  proc_stat st;
-  st.pid = pid;
-  rest >> st.state >> st.ppid >> st.pgrp;
-  if (!rest)
-    return std::nullopt;
-  return st;
-}
-
-/// Returns every process of the machine.
-inline std::vector<proc_stat> all_processes() {
-  std::vector<proc_stat> out;
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator{"/proc", ec}) {
-    auto name = entry.path().filename().string();
-    if (name.empty() || name.find_first_not_of("0123456789") != name.npos)
-      continue;
-    if (auto st = read_stat(static_cast<pid_t>(std::stol(name))))
-      out.push_back(*st);
-  }
-  return out;
-}
-
-/// Returns whether process `pid` carries `marker` in its environment.
-inline bool has_marker(pid_t pid, const std::string& marker) {
-  auto env = slurp("/proc/" + std::to_string(pid) + "/environ");
-  auto wanted = std::string{marker_var} + "=" + marker;
-  std::string_view rest{env};
-  while (!rest.empty()) {
-    auto end = rest.find('\0');
-    if (rest.substr(0, end) == wanted)
-      return true;
-    if (end == std::string_view::npos)
-      break;
-    rest.remove_prefix(end + 1);
-  }
-  return false;
-}
-
-/// Returns the processes (zombies included) carrying `marker`.
-inline std::vector<proc_stat> marked(const std::string& marker) {
-  std::vector<proc_stat> out;
-  for (auto& st : all_processes())
-    if (has_marker(st.pid, marker))
-      out.push_back(st);
-  return out;
-}
-
-/// Returns the zombie children of this process.
-inline std::vector<proc_stat> zombie_children() {
-  std::vector<proc_stat> out;
-  for (auto& st : all_processes())
-    if (st.state == 'Z' && st.ppid == ::getpid())
-      out.push_back(st);
-  return out;
 }
 
 // -- allowed edges ------------------------------------------------------------

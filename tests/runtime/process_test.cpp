@@ -9,6 +9,7 @@
 // it, and a shell that execs its last command, as bash does, drops it).
 
 #include "runtime/runtime.hpp"
+#include "support/processes.hpp"
 #include "support/specs.hpp"
 
 #include <catch2/catch.hpp>
@@ -31,80 +32,13 @@
 #include <vector>
 
 using namespace quiesce;
+using namespace quiesce::test;
 using namespace std::chrono_literals;
-
-namespace Catch {
-
-template <>
-struct StringMaker<task_status> {
-  static std::string convert(task_status x) {
-    return quiesce::to_string(x);
-  }
-};
-
-template <>
-struct StringMaker<job_status> {
-  static std::string convert(job_status x) {
-    return quiesce::to_string(x);
-  }
-};
-
-template <>
-struct StringMaker<result_code> {
-  static std::string convert(result_code x) {
-    return quiesce::to_string(x);
-  }
-};
-
-} // namespace Catch
 
 namespace {
 
 using steady = std::chrono::steady_clock;
 namespace fs = std::filesystem;
-
-/// The name of the environment variable that marks a test's processes.
-constexpr const char* marker_var = "QUIESCE_TEST_MARKER";
-
-/// A fresh directory under /tmp, removed with its contents at the end.
-class temp_dir {
-public:
-  temp_dir() {
-    std::string pattern = "/tmp/quiesce-ptest-XXXXXX";
-    if (::mkdtemp(pattern.data()) == nullptr)
-      throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-
-  /// Returns the directory.
-  const std::string& path() const noexcept {
-    return path_;
-  }
-
-  /// Returns `name` inside the directory.
-  std::string operator/(const std::string& name) const {
-    return path_ + "/" + name;
-  }
-
-private:
-  std::string path_;
-};
-
-/// Returns a marker value no other test run uses.
-std::string unique_marker() {
-  static std::atomic<int> counter{0};
-  std::random_device rd;
-  return "m" + std::to_string(::getpid()) + "-" + std::to_string(rd()) + "-"
-         + std::to_string(++counter);
-}
 
 runtime_options options(const std::string& run_dir, uint32_t slots = 2) {
   runtime_options opts;
@@ -117,90 +51,16 @@ runtime_options options(const std::string& run_dir, uint32_t slots = 2) {
   return opts;
 }
 
-/// Polls `pred` every few milliseconds until it holds or `bound` passes.
-template <class Pred>
-bool wait_until(Pred pred, std::chrono::milliseconds bound = 5s) {
-  auto deadline = steady::now() + bound;
-  for (;;) {
-    if (pred())
-      return true;
-    if (steady::now() >= deadline)
-      return false;
-    std::this_thread::sleep_for(5ms);
-  }
-}
-
-std::string slurp(const std::string& path) {
-  std::ifstream in{path, std::ios::binary};
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
 bool exists(const std::string& path) {
   std::error_code ec;
   return fs::exists(path, ec);
 }
 
-/// The parts of /proc/<pid>/stat the tests need.
-struct proc_stat {
-  pid_t pid = 0;
-  char state = '?';
-  pid_t ppid = 0;
-  pid_t pgrp = 0;
-};
-
-std::optional<proc_stat> read_stat(pid_t pid) {
-  std::ifstream in{"/proc/" + std::to_string(pid) + "/stat"};
-  std::string line;
-  if (!std::getline(in, line))
-    return std::nullopt;
-  // The command name is in parentheses and may hold spaces or parentheses.
-  auto close = line.rfind(')');
-  if (close == std::string::npos)
-    return std::nullopt;
-  std::istringstream rest{line.substr(close + 1)};
-  proc_stat st;
-  st.pid = pid;
-  rest >> st.state >> st.ppid >> st.pgrp;
-  if (!rest)
-    return std::nullopt;
-  return st;
-}
-
-std::vector<proc_stat> all_processes() {
-  std::vector<proc_stat> out;
-  std::error_code ec;
-  for (const auto& entry : fs::directory_iterator{"/proc", ec}) {
-    auto name = entry.path().filename().string();
-    if (name.empty() || name.find_first_not_of("0123456789") != name.npos)
-      continue;
-    if (auto st = read_stat(static_cast<pid_t>(std::stol(name))))
-      out.push_back(*st);
-  }
-  return out;
-}
-
-bool has_marker(pid_t pid, const std::string& marker) {
-  auto env = slurp("/proc/" + std::to_string(pid) + "/environ");
-  auto wanted = std::string{marker_var} + "=" + marker;
-  std::string_view rest{env};
-  while (!rest.empty()) {
-    auto end = rest.find('\0');
-    if (rest.substr(0, end) == wanted)
-      return true;
-    if (end == std::string_view::npos)
-      break;
-    rest.remove_prefix(end + 1);
-  }
-  return false;
-}
-
 /// Returns the live (not zombie) processes carrying `marker`.
-std::vector<proc_stat> marked(const std::string& marker) {
+std::vector<proc_stat> live_marked(const std::string& marker) {
   std::vector<proc_stat> out;
-  for (auto& st : all_processes())
-    if (st.state != 'Z' && has_marker(st.pid, marker))
+  for (auto& st : marked(marker))
+    if (st.state != 'Z')
       out.push_back(st);
   return out;
 }
@@ -208,7 +68,7 @@ std::vector<proc_stat> marked(const std::string& marker) {
 /// Returns the leader of the marked group: the marked process whose pid is
 /// its process group id.
 std::optional<proc_stat> marked_leader(const std::string& marker) {
-  for (auto& st : marked(marker))
+  for (auto& st : live_marked(marker))
     if (st.pid == st.pgrp)
       return st;
   return std::nullopt;
@@ -217,7 +77,7 @@ std::optional<proc_stat> marked_leader(const std::string& marker) {
 /// Returns how many process groups the marked processes lead.
 size_t marked_groups(const std::string& marker) {
   size_t n = 0;
-  for (auto& st : marked(marker))
+  for (auto& st : live_marked(marker))
     if (st.pid == st.pgrp)
       ++n;
   return n;
@@ -228,15 +88,6 @@ std::vector<proc_stat> group_members(pid_t pgid) {
   std::vector<proc_stat> out;
   for (auto& st : all_processes())
     if (st.pgrp == pgid)
-      out.push_back(st);
-  return out;
-}
-
-/// Returns the zombie children of this test process.
-std::vector<proc_stat> zombie_children() {
-  std::vector<proc_stat> out;
-  for (auto& st : all_processes())
-    if (st.state == 'Z' && st.ppid == ::getpid())
       out.push_back(st);
   return out;
 }
@@ -501,7 +352,7 @@ TEST_CASE("command task that ignores SIGTERM is killed after the grace period",
   auto elapsed = steady::now() - t0;
   CHECK(elapsed >= 500ms);
   CHECK(elapsed < 2000ms);
-  CHECK(marked(marker).empty());
+  CHECK(live_marked(marker).empty());
   CHECK(slurp(term_file) == "term\n"); // one SIGTERM, then SIGKILL
   CHECK(wait_until([&] { return node_idle(rt); }, 2s));
   rec = task_of(rt, job, 1);
@@ -519,14 +370,14 @@ TEST_CASE("command task whose whole group ignores SIGTERM is killed after the "
   auto job = start_job(
       rt, one_assessment({sh_task("trap '' TERM; sleep 100", marker)}, 400ms));
   // The shell and its sleep (which inherits the ignored TERM).
-  REQUIRE(wait_until([&] { return marked(marker).size() == 2; }));
+  REQUIRE(wait_until([&] { return live_marked(marker).size() == 2; }));
   auto leader = marked_leader(marker);
   REQUIRE(leader);
   auto t0 = steady::now();
   REQUIRE(rt.cancel_task(job, 1).code == result_code::ok);
   CHECK(task_of(rt, job, 1).status == task_status::cancelled);
   std::this_thread::sleep_for(150ms); // within the grace period
-  CHECK(marked(marker).size() == 2);
+  CHECK(live_marked(marker).size() == 2);
   REQUIRE(wait_until([&] { return group_members(leader->pgrp).empty(); }, 3s));
   CHECK(steady::now() - t0 >= 400ms);
   CHECK(zombie_children().empty());
@@ -541,16 +392,16 @@ TEST_CASE("cancelled sh -c 'sleep 100 & sleep 100' leaves no process and no "
   auto job = start_job(
       rt, one_assessment({sh_task("sleep 100 & sleep 100", marker)}, 300ms));
   // Two sleeps; the shell may have exec'd the second one.
-  REQUIRE(wait_until([&] { return marked(marker).size() >= 2; }));
+  REQUIRE(wait_until([&] { return live_marked(marker).size() >= 2; }));
   auto leader = marked_leader(marker);
   REQUIRE(leader);
-  auto members = marked(marker);
+  auto members = live_marked(marker);
   for (auto& m : members)
     CHECK(m.pgrp == leader->pgrp);
   REQUIRE(rt.cancel_task(job, 1, "stop").code == result_code::ok);
   REQUIRE(wait_until([&] { return node_idle(rt); }, 3s));
   // The end is reported only once the group is reaped: nothing may remain.
-  CHECK(marked(marker).empty());
+  CHECK(live_marked(marker).empty());
   CHECK(group_members(leader->pgrp).empty());
   CHECK(zombie_children().empty());
   for (auto& m : members)
@@ -569,7 +420,7 @@ TEST_CASE("command task grandchildren that leave the shell are reaped too",
   auto rec = finish(rt, job);
   CHECK(rec.status == job_status::finished);
   REQUIRE(wait_until([&] { return node_idle(rt); }, 3s));
-  CHECK(marked(marker).empty());
+  CHECK(live_marked(marker).empty());
   CHECK(zombie_children().empty());
 }
 
@@ -597,7 +448,7 @@ TEST_CASE("command task stop signal is configurable", "[runtime][process]") {
   CHECK(steady::now() - t0 < 1500ms);
   CHECK(slurp(dir / "int") == "int\n");
   CHECK_FALSE(exists(dir / "term"));
-  CHECK(marked(marker).empty());
+  CHECK(live_marked(marker).empty());
 }
 
 TEST_CASE("cancel_assessment stops running command tasks with signal, grace "
@@ -613,7 +464,7 @@ TEST_CASE("cancel_assessment stops running command tasks with signal, grace "
   spec.assessments[1].tasks = {test::cmd_task({"true"})};
   auto job = start_job(rt, spec);
   // Two groups of a shell and its sleep each.
-  REQUIRE(wait_until([&] { return marked(marker).size() == 4; }));
+  REQUIRE(wait_until([&] { return live_marked(marker).size() == 4; }));
   REQUIRE(marked_groups(marker) == 2);
   auto t0 = steady::now();
   REQUIRE(rt.cancel_assessment(job, 0).code == result_code::ok);
@@ -621,7 +472,7 @@ TEST_CASE("cancel_assessment stops running command tasks with signal, grace "
   // grace period.
   REQUIRE(wait_until([&] { return marked_groups(marker) == 1; }, 2s));
   CHECK(steady::now() - t0 < 500ms);
-  REQUIRE(wait_until([&] { return marked(marker).empty(); }, 3s));
+  REQUIRE(wait_until([&] { return live_marked(marker).empty(); }, 3s));
   CHECK(steady::now() - t0 >= 500ms);
   auto rec = finish(rt, job);
   CHECK(rec.assessments[0].outcome == result_code::assessment_cancelled);
@@ -643,14 +494,14 @@ TEST_CASE("terminate_job kills command groups at once and returns after they "
       one_assessment({sh_task("trap '' TERM; sleep 100 & sleep 100", marker),
                       sh_task("trap '' TERM; sleep 100", marker)},
                      5s));
-  REQUIRE(wait_until([&] { return marked(marker).size() >= 4; }));
+  REQUIRE(wait_until([&] { return live_marked(marker).size() >= 4; }));
   auto t0 = steady::now();
   auto reply = rt.terminate_job(job);
   auto elapsed = steady::now() - t0;
   CHECK(reply.code == result_code::ok);
   CHECK(elapsed < 2s);
   // Checked right after the return: nothing is left, not even a zombie.
-  CHECK(marked(marker).empty());
+  CHECK(live_marked(marker).empty());
   CHECK(zombie_children().empty());
   CHECK(node_idle(rt));
   auto rec = rt.job_status(job).job;
@@ -704,7 +555,7 @@ TEST_CASE("command task time limit fails the task with timeout",
   CHECK(timed.exit_code == 0);
   CHECK(timed.error_message == "time limit exceeded");
   REQUIRE(wait_until([&] { return node_idle(rt); }, 3s));
-  CHECK(marked(marker).empty());
+  CHECK(live_marked(marker).empty());
 }
 
 TEST_CASE("cancel_job with stop_commands_on_cancel sends the stop signal to "
@@ -743,7 +594,7 @@ TEST_CASE("cancel_job with stop_commands_on_cancel sends the stop signal to "
   CHECK(elapsed < 2s);
   CHECK(task_of(rt, job, 4).status == task_status::cancelled);
   REQUIRE(wait_until([&] { return node_idle(rt); }, 3s));
-  CHECK(marked(marker).empty());
+  CHECK(live_marked(marker).empty());
 }
 
 TEST_CASE("cancel_job without stop_commands_on_cancel lets running commands "
@@ -869,5 +720,5 @@ TEST_CASE("waiting for command processes never blocks CAF scheduler threads",
   CHECK(marked_groups(marker) == 2);
   CHECK(rt.job_status(sleeps).job.status == job_status::running);
   CHECK(rt.terminate_job(sleeps).code == result_code::ok);
-  CHECK(marked(marker).empty());
+  CHECK(live_marked(marker).empty());
 }
