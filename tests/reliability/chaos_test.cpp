@@ -17,6 +17,7 @@
 
 #include "reliability/support.hpp"
 #include "runtime/runtime.hpp"
+#include "support/work.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -35,17 +36,6 @@ using namespace quiesce::reliability;
 using namespace std::chrono_literals;
 
 namespace {
-
-// Sleeps for args[0] milliseconds unless asked to stop; fails when args[1]
-// says so.
-work_result nap(const work_context& ctx) {
-  auto ms = std::stoi(ctx.args().at(0));
-  if (ctx.wait_for_stop(std::chrono::milliseconds{ms}))
-    return work_result::stopped();
-  if (ctx.args().size() > 1 && ctx.args()[1] == "fail")
-    return work_result::failure("asked to fail");
-  return work_result::success();
-}
 
 task_spec command(std::vector<std::string> argv, const std::string& marker) {
   task_spec t;
@@ -203,7 +193,7 @@ TEST_CASE("chaos soak keeps every job and task in one terminal status, every "
   tally t;
   {
     runtime rt{opts};
-    rt.register_work("nap", nap);
+    rt.register_work("nap", test::nap);
     rt.subscribe([&](const event& ev) {
       std::lock_guard<std::mutex> guard{events_mtx};
       events.push_back(ev);

@@ -5,6 +5,7 @@
 
 #include "runtime/runtime.hpp"
 #include "support/specs.hpp"
+#include "support/work.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -19,17 +20,6 @@ using namespace quiesce;
 using namespace std::chrono_literals;
 
 namespace {
-
-// Sleeps for args[0] milliseconds unless asked to stop; fails when args[1]
-// says so.
-work_result nap(const work_context& ctx) {
-  auto ms = std::stoi(ctx.args().at(0));
-  if (ctx.wait_for_stop(std::chrono::milliseconds{ms}))
-    return work_result::stopped();
-  if (ctx.args().size() > 1 && ctx.args()[1] == "fail")
-    return work_result::failure("asked to fail");
-  return work_result::success();
-}
 
 job_spec random_job(std::mt19937& rng, int index) {
   std::uniform_int_distribution<int> assessments{1, 4};
@@ -98,7 +88,7 @@ TEST_CASE("runtime keeps every task in exactly one terminal status under "
   std::mutex events_mtx;
   {
     runtime rt{opts};
-    rt.register_work("nap", nap);
+    rt.register_work("nap", test::nap);
     rt.subscribe([&](const event& ev) {
       std::lock_guard<std::mutex> guard{events_mtx};
       events.push_back(ev);
