@@ -1,8 +1,8 @@
 #include "actors/node.hpp"
 
-#include "actors/function_executor.hpp"
-#include "actors/process/launcher.hpp"
-#include "actors/work_registry.hpp"
+#include "execution/function_executor.hpp"
+#include "execution/launcher.hpp"
+#include "execution/work_registry.hpp"
 #include "messages/text.hpp"
 
 #include <caf/actor_system.hpp>

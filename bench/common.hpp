@@ -5,7 +5,7 @@
 // Benchmarks are programs, never timed assertions: a result that misses its
 // target is printed and recorded as such, and the exit status stays 0.
 
-#include "actors/work.hpp"
+#include "execution/work.hpp"
 #include "messages/spec.hpp"
 #include "runtime/runtime.hpp"
 

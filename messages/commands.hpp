@@ -8,6 +8,7 @@
 #include "messages/spec.hpp"
 #include "messages/status.hpp"
 
+#include <caf/actor_control_block.hpp>
 #include <caf/meta/type_name.hpp>
 
 #include <string>
@@ -341,6 +342,58 @@ struct task_status_reply {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, task_status_reply& x) {
   return f(caf::meta::type_name("quiesce.task_status_reply"), x.code, x.task);
+}
+
+/// One node as the supervisor sees it.
+struct node_record {
+  std::string name;
+  uint32_t slots = 0;
+  uint32_t running = 0;
+  std::vector<std::string> labels;
+  /// "ready" or "unreachable".
+  std::string status;
+};
+
+/// Inspects a node_record.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, node_record& x) {
+  return f(caf::meta::type_name("quiesce.node_record"), x.name, x.slots,
+           x.running, x.labels, x.status);
+}
+
+/// Asks the supervisor for its nodes. Reply: `node_list`.
+struct list_nodes {};
+
+/// Inspects a list_nodes.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, list_nodes&) {
+  return f(caf::meta::type_name("quiesce.list_nodes"));
+}
+
+/// The reply to list_nodes and node_hello.
+struct node_list {
+  result_code code = result_code::ok;
+  std::string detail;
+  std::vector<node_record> nodes;
+};
+
+/// Inspects a node_list.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, node_list& x) {
+  return f(caf::meta::type_name("quiesce.node_list"), x.code, x.detail,
+           x.nodes);
+}
+
+/// Client → supervisor: deliver every future event to `sink`. Reply:
+/// `op_reply`.
+struct subscribe {
+  caf::strong_actor_ptr sink;
+};
+
+/// Inspects a subscribe.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, subscribe& x) {
+  return f(caf::meta::type_name("quiesce.subscribe"), x.sink);
 }
 
 } // namespace quiesce

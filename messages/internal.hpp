@@ -4,6 +4,7 @@
 // nodes. Clients never send these; they are part of the wire protocol only
 // because nodes may be remote.
 
+#include "messages/commands.hpp"
 #include "messages/ids.hpp"
 #include "messages/result_code.hpp"
 #include "messages/spec.hpp"
@@ -239,58 +240,6 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, node_hello& x) {
   return f(caf::meta::type_name("quiesce.node_hello"), x.version, x.name,
            x.slots, x.labels, x.node);
-}
-
-/// One node as the supervisor sees it.
-struct node_record {
-  std::string name;
-  uint32_t slots = 0;
-  uint32_t running = 0;
-  std::vector<std::string> labels;
-  /// "ready" or "unreachable".
-  std::string status;
-};
-
-/// Inspects a node_record.
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, node_record& x) {
-  return f(caf::meta::type_name("quiesce.node_record"), x.name, x.slots,
-           x.running, x.labels, x.status);
-}
-
-/// Asks the supervisor for its nodes. Reply: `node_list`.
-struct list_nodes {};
-
-/// Inspects a list_nodes.
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, list_nodes&) {
-  return f(caf::meta::type_name("quiesce.list_nodes"));
-}
-
-/// The reply to list_nodes and node_hello.
-struct node_list {
-  result_code code = result_code::ok;
-  std::string detail;
-  std::vector<node_record> nodes;
-};
-
-/// Inspects a node_list.
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, node_list& x) {
-  return f(caf::meta::type_name("quiesce.node_list"), x.code, x.detail,
-           x.nodes);
-}
-
-/// Client → supervisor: deliver every future event to `sink`. Reply:
-/// `op_reply`.
-struct subscribe {
-  caf::strong_actor_ptr sink;
-};
-
-/// Inspects a subscribe.
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, subscribe& x) {
-  return f(caf::meta::type_name("quiesce.subscribe"), x.sink);
 }
 
 /// Supervisor-internal: a terminate_job's bound expired.

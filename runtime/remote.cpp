@@ -1,8 +1,8 @@
 #include "runtime/remote.hpp"
 
 #include "actors/node.hpp"
-#include "actors/process/launcher.hpp"
-#include "actors/work_registry.hpp"
+#include "execution/launcher.hpp"
+#include "execution/work_registry.hpp"
 #include "runtime/runtime.hpp"
 #include "runtime/runtime_impl.hpp"
 #include "runtime/system_config.hpp"

@@ -5,7 +5,7 @@
 // home-made wire protocol: every message is a typed CAF message.
 
 #include "actors/interfaces.hpp"
-#include "actors/work.hpp"
+#include "execution/work.hpp"
 #include "runtime/request.hpp"
 
 #include <caf/actor_system.hpp>

@@ -2,9 +2,9 @@
 
 #include "actors/interfaces.hpp"
 #include "actors/node.hpp"
-#include "actors/process/launcher.hpp"
+#include "execution/launcher.hpp"
 #include "actors/supervisor.hpp"
-#include "actors/work_registry.hpp"
+#include "execution/work_registry.hpp"
 #include "config/job_file.hpp"
 #include "runtime/runtime_impl.hpp"
 #include "runtime/system_config.hpp"

@@ -7,7 +7,7 @@
 // needs no CAF code, unless it attaches Quiesce to an actor system of its own.
 // Threading, lifetime and linking: docs/embedding.md.
 
-#include "actors/work.hpp"
+#include "execution/work.hpp"
 #include "config/diagnostic.hpp"
 #include "messages/commands.hpp"
 #include "messages/events.hpp"

@@ -54,7 +54,7 @@ host)
   cmake --build "$work/host-build" > "$work/host-build.log" 2>&1 \
     || { cat "$work/host-build.log"; fail "cannot build the host"; }
   # The host must not reach into the build or source tree.
-  if grep -E -q "$src/(messages|actors|config|runtime)|$build/(messages|actors|config|runtime)/" \
+  if grep -E -q "$src/(messages|execution|actors|config|runtime)|$build/(messages|execution|actors|config|runtime)/" \
        "$work/host-build/CMakeFiles/host.dir/flags.make" \
        "$work/host-build/CMakeFiles/host.dir/link.txt"; then
     fail "the host build uses the source or build tree"

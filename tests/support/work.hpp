@@ -2,7 +2,7 @@
 
 // Work functions shared by the randomized runtime tests (invariant, chaos).
 
-#include "actors/work.hpp"
+#include "execution/work.hpp"
 
 #include <chrono>
 #include <string>

@@ -1,7 +1,7 @@
 // Tests of quiesce::process::launcher with real processes. Every wait is
 // bounded: a timeout fails the test instead of hanging it.
 
-#include "actors/process/launcher.hpp"
+#include "execution/launcher.hpp"
 
 #include <catch2/catch.hpp>
 

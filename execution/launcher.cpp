@@ -1,4 +1,4 @@
-#include "actors/process/launcher.hpp"
+#include "execution/launcher.hpp"
 
 #include <fcntl.h>
 #include <signal.h>

@@ -1,4 +1,4 @@
-#include "actors/work_registry.hpp"
+#include "execution/work_registry.hpp"
 
 #include <mutex>
 

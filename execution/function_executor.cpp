@@ -1,4 +1,4 @@
-#include "actors/function_executor.hpp"
+#include "execution/function_executor.hpp"
 
 #include <exception>
 

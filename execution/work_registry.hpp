@@ -1,6 +1,6 @@
 #pragma once
 
-#include "actors/work.hpp"
+#include "execution/work.hpp"
 
 #include <map>
 #include <shared_mutex>

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "actors/work.hpp"
+#include "execution/work.hpp"
 
 #include <chrono>
 #include <condition_variable>
