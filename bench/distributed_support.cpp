@@ -70,8 +70,8 @@ runtime_options head_opts(const options& opts) {
 
 uint16_t publish(runtime& rt) {
   std::string error;
-  auto port = publish_head(rt, endpoint{"127.0.0.1", 0}, error);
-  require(port != 0, "publish_head: " + error);
+  auto port = rt.publish("127.0.0.1", 0, error);
+  require(port != 0, "publish: " + error);
   return port;
 }
 

@@ -8,10 +8,12 @@
 #include "bench/distributed.hpp"
 #include "messages/type_ids.hpp"
 #include "runtime/remote.hpp"
-#include "runtime/runtime_impl.hpp"
+#include "runtime/runtime.hpp"
+#include "runtime/system_config.hpp"
 
 #include <caf/io/middleman.hpp>
 #include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
 #include <iostream>
@@ -40,10 +42,17 @@ int main(int argc, char** argv) {
   std::vector<double> lat;
   raw.reserve(opts.size);
   lat.reserve(opts.size);
+  // The head runs in the benchmark's own actor system (a runtime attached to
+  // a host system), so the echo actor of the baseline shares it.
+  auto ho = head_opts(opts);
+  caf::actor_system_config cfg;
+  configure(cfg, ho.threads == 0 ? default_threads() : ho.threads,
+            ho.scheduler);
+  configure_network(cfg, ho.heartbeat_interval, ho.connection_timeout);
+  caf::actor_system sys{cfg};
   {
-    runtime rt{head_opts(opts)};
+    runtime rt{sys, ho};
     auto port = publish(rt);
-    auto& sys = rt.internals().sys;
     auto echo = sys.spawn(echo_impl);
     auto echo_port = sys.middleman().publish(echo, 0, "127.0.0.1", true);
     require(static_cast<bool>(echo_port), "cannot publish the echo actor");
@@ -51,10 +60,12 @@ int main(int argc, char** argv) {
     require(added.code == result_code::ok, "add_job");
     require(rt.submit(added.job).code == result_code::ok, "submit");
     {
-      remote_client client;
-      auto err = client.connect(endpoint{"127.0.0.1", port});
-      require(err.empty(), "connect: " + err);
-      auto& csys = client.system();
+      // The baseline's client: an actor system of its own, like the
+      // Quiesce client's.
+      caf::actor_system_config ccfg;
+      configure(ccfg, 2);
+      configure_network(ccfg, ho.heartbeat_interval, ho.connection_timeout);
+      caf::actor_system csys{ccfg};
       auto remote_echo
           = csys.middleman().remote_actor<echo_actor>("127.0.0.1", *echo_port);
       require(static_cast<bool>(remote_echo), "cannot reach the echo actor");
@@ -66,15 +77,22 @@ int main(int argc, char** argv) {
                      [](caf::error&) { require(false, "echo failed"); });
         raw.push_back(sw.micros());
       }
+      *remote_echo = nullptr;
+    }
+    {
+      connect_options copts;
+      copts.port = port;
+      copts.name = "client";
+      copts.request_timeout = std::chrono::seconds{10};
+      auto connected = connect(copts);
+      require(connected.client != nullptr, "connect: " + connected.error);
+      auto& client = *connected.client;
       for (task_id t = 1; t <= opts.size; ++t) {
         stopwatch sw;
-        auto reply = client.call<task_op_reply>(
-            cancel_task{added.job, t, "bench", "client"},
-            std::chrono::seconds{10});
+        auto reply = client.cancel_task(added.job, t, "bench");
         lat.push_back(sw.micros());
         require(reply.code == result_code::ok, "cancel_task: " + reply.detail);
       }
-      *remote_echo = nullptr;
     }
     caf::anon_send_exit(echo, caf::exit_reason::user_shutdown);
   }

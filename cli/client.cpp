@@ -79,12 +79,19 @@ client_session::client_session(const client_options& o) : opts_(o) {
 }
 
 bool client_session::open() {
-  client_ = std::make_unique<remote_client>();
-  auto bound = std::min(timeout_, default_connect_timeout);
-  auto error = client_->connect(where_, bound);
-  if (error.empty())
+  connect_options opts;
+  opts.host = where_.host;
+  opts.port = where_.port;
+  opts.name = client_name();
+  opts.connect_timeout = std::min(timeout_, default_connect_timeout);
+  opts.request_timeout = timeout_;
+  auto connected = connect(opts);
+  if (connected.client) {
+    client_ = std::move(connected.client);
     return true;
-  auto code = client_->connect_code();
+  }
+  auto code = connected.code;
+  auto& error = connected.error;
   status_ = exit_status_for_reply(code);
   std::cerr << "quiesce: " << error << std::endl;
   if (opts_.json) {
@@ -194,39 +201,37 @@ int run_submit(const submit_options& o) {
   client_session s{o.client};
   if (!s.open())
     return s.status();
-  auto who = client_name();
+  const auto& specs = loaded.file.jobs;
+  auto reply = s.client().add_jobs(specs, true);
   auto jobs = json::array();
   std::string human;
-  auto code = result_code::ok;
+  for (size_t i = 0; i < reply.jobs.size(); ++i) {
+    auto submitted = i < reply.submitted;
+    jobs.push_back({{"id", reply.jobs[i]},
+                    {"name", specs[i].name},
+                    {"submitted", submitted}});
+    if (submitted)
+      human += "job " + std::to_string(reply.jobs[i]) + " (" + specs[i].name
+               + "): submitted\n";
+  }
   std::string detail;
-  for (const auto& spec : loaded.file.jobs) {
-    auto added
-        = s.client().call<add_job_reply>(add_job{spec, who}, s.timeout());
-    if (added.code != result_code::ok) {
-      code = added.code;
-      detail = "job '" + spec.name + "' not added: " + added.detail;
-      break;
-    }
-    auto sent
-        = s.client().call<op_reply>(submit_job{added.job, who}, s.timeout());
-    jobs.push_back({{"id", added.job},
-                    {"name", spec.name},
-                    {"submitted", sent.code == result_code::ok}});
-    if (sent.code != result_code::ok) {
-      code = sent.code;
-      detail = "job " + std::to_string(added.job) + " ('" + spec.name
-               + "') added but not submitted: " + sent.detail;
-      break;
-    }
-    human += "job " + std::to_string(added.job) + " (" + spec.name
-             + "): submitted\n";
+  if (reply.code != result_code::ok) {
+    auto n = reply.jobs.size();
+    if (n > reply.submitted)
+      detail = "job " + std::to_string(reply.jobs.back()) + " ('"
+               + specs[n - 1].name
+               + "') added but not submitted: " + reply.detail;
+    else
+      detail = "job '" + specs[n].name + "' not added: " + reply.detail;
   }
   json doc;
   doc["jobs"] = std::move(jobs);
-  return s.finish(code, detail, std::move(doc), human);
+  return s.finish(reply.code, detail, std::move(doc), human);
 }
 
-installed_command make_submit(CLI::App& app) {
+} // namespace
+
+installed_command install_submit(CLI::App& app) {
   auto o = std::make_shared<submit_options>();
   auto* sub = app.add_subcommand(
       "submit", "Add and submit a job file's jobs to a head; print their ids");
@@ -245,6 +250,8 @@ installed_command make_submit(CLI::App& app) {
           }};
 }
 
+namespace {
+
 // -- cancel, terminate, requeue
 // -------------------------------------------------
 
@@ -257,24 +264,28 @@ struct op_options {
   std::string message;
 };
 
-template <class Request>
-int send_op(const op_options& o, Request req, const std::string& what) {
+// Sends one job operation: `op` calls it on the connected client.
+int send_op(const op_options& o,
+            const std::function<op_reply(quiesce::client&)>& op,
+            const std::string& what) {
   client_session s{o.client};
   if (!s.open())
     return s.status();
-  auto reply = s.client().call<op_reply>(std::move(req), s.timeout());
+  auto reply = op(s.client());
   json doc;
   doc["request"] = what;
   doc["job"] = o.job;
   return s.finish(reply.code, reply.detail, std::move(doc));
 }
 
-template <class Request>
-int send_task_op(const op_options& o, Request req, const std::string& what) {
+// Sends one task operation: `op` calls it on the connected client.
+int send_task_op(const op_options& o,
+                 const std::function<task_op_reply(quiesce::client&)>& op,
+                 const std::string& what) {
   client_session s{o.client};
   if (!s.open())
     return s.status();
-  auto reply = s.client().call<task_op_reply>(std::move(req), s.timeout());
+  auto reply = op(s.client());
   json doc;
   doc["request"] = what;
   doc["job"] = o.job;
@@ -293,8 +304,7 @@ int send_cancel_tasks(const op_options& o) {
   client_session s{o.client};
   if (!s.open())
     return s.status();
-  auto reply = s.client().call<cancel_tasks_reply>(
-      cancel_tasks{o.job, o.tasks, o.message, client_name()}, s.timeout());
+  auto reply = s.client().cancel_tasks(o.job, o.tasks, o.message);
   json doc;
   doc["request"] = "cancel_tasks";
   doc["job"] = o.job;
@@ -336,7 +346,9 @@ int run_leaf(
   return exit_invalid_input;
 }
 
-installed_command make_cancel(CLI::App& app) {
+} // namespace
+
+installed_command install_cancel(CLI::App& app) {
   auto o = std::make_shared<op_options>();
   auto* sub = app.add_subcommand(
       "cancel", "Cancel a job, an assessment or tasks on a head");
@@ -370,32 +382,42 @@ installed_command make_cancel(CLI::App& app) {
   tasks->add_option("TASK", o->tasks, "task ids")->required();
   add_message(tasks, o);
   return {sub, [o, sub, job, assessment, task, tasks] {
-            auto who = client_name();
             return run_leaf(
-                sub,
-                {{job,
-                  [o, who] {
-                    return send_op(*o, cancel_job{o->job, o->message, who},
-                                   "cancel_job");
-                  }},
-                 {assessment,
-                  [o, who] {
-                    return send_op(*o, cancel_assessment{o->job, o->index, who},
-                                   "cancel_assessment");
-                  }},
-                 {task,
-                  [o, who] {
-                    return send_task_op(
-                        *o, cancel_task{o->job, o->task, o->message, who},
-                        "cancel_task");
-                  }},
-                 {tasks, [o] {
-                    return send_cancel_tasks(*o);
-                  }}});
+                sub, {{job,
+                       [o] {
+                         return send_op(
+                             *o,
+                             [o](quiesce::client& c) {
+                               return c.cancel_job(o->job, o->message);
+                             },
+                             "cancel_job");
+                       }},
+                      {assessment,
+                       [o] {
+                         return send_op(
+                             *o,
+                             [o](quiesce::client& c) {
+                               return c.cancel_assessment(o->job, o->index);
+                             },
+                             "cancel_assessment");
+                       }},
+                      {task,
+                       [o] {
+                         return send_task_op(
+                             *o,
+                             [o](quiesce::client& c) {
+                               return c.cancel_task(o->job, o->task,
+                                                    o->message);
+                             },
+                             "cancel_task");
+                       }},
+                      {tasks, [o] {
+                         return send_cancel_tasks(*o);
+                       }}});
           }};
 }
 
-installed_command make_terminate(CLI::App& app) {
+installed_command install_terminate(CLI::App& app) {
   auto o = std::make_shared<op_options>();
   auto* sub
       = app.add_subcommand("terminate", "Kill a job's work now, on every node");
@@ -410,13 +432,15 @@ installed_command make_terminate(CLI::App& app) {
             return run_leaf(sub, {{job, [o] {
                                      return send_op(
                                          *o,
-                                         terminate_job{o->job, client_name()},
+                                         [o](quiesce::client& c) {
+                                           return c.terminate_job(o->job);
+                                         },
                                          "terminate_job");
                                    }}});
           }};
 }
 
-installed_command make_requeue(CLI::App& app) {
+installed_command install_requeue(CLI::App& app) {
   auto o = std::make_shared<op_options>();
   auto* sub
       = app.add_subcommand("requeue", "Queue a failed or cancelled task or job "
@@ -431,19 +455,28 @@ installed_command make_requeue(CLI::App& app) {
   auto* job = add_leaf(sub, "job", "queue a failed or cancelled job again", o);
   job->add_option("JOB", o->job, "job id")->required();
   return {sub, [o, sub, task, job] {
-            auto who = client_name();
-            return run_leaf(
-                sub,
-                {{task,
-                  [o, who] {
-                    return send_task_op(*o, requeue_task{o->job, o->task, who},
-                                        "requeue_task");
-                  }},
-                 {job, [o, who] {
-                    return send_op(*o, requeue_job{o->job, who}, "requeue_job");
-                  }}});
+            return run_leaf(sub, {{task,
+                                   [o] {
+                                     return send_task_op(
+                                         *o,
+                                         [o](quiesce::client& c) {
+                                           return c.requeue_task(o->job,
+                                                                 o->task);
+                                         },
+                                         "requeue_task");
+                                   }},
+                                  {job, [o] {
+                                     return send_op(
+                                         *o,
+                                         [o](quiesce::client& c) {
+                                           return c.requeue_job(o->job);
+                                         },
+                                         "requeue_job");
+                                   }}});
           }};
 }
+
+namespace {
 
 // -- list, status, wait
 // ---------------------------------------------------------
@@ -455,15 +488,16 @@ struct query_options {
 };
 
 int run_list_jobs(const query_options& o) {
-  list_jobs req;
+  std::optional<job_status> status;
   if (!o.status.empty()) {
-    req.filter_by_status = true;
-    from_name(o.status, req.status);
+    job_status x;
+    from_name(o.status, x);
+    status = x;
   }
   client_session s{o.client};
   if (!s.open())
     return s.status();
-  auto reply = s.client().call<job_list>(req, s.timeout());
+  auto reply = s.client().list_jobs(status);
   json doc;
   auto jobs = json::array();
   for (const auto& j : reply.jobs)
@@ -475,16 +509,16 @@ int run_list_jobs(const query_options& o) {
 }
 
 int run_list_tasks(const query_options& o) {
-  list_tasks req;
-  req.job = o.job;
+  std::optional<task_status> status;
   if (!o.status.empty()) {
-    req.filter_by_status = true;
-    from_name(o.status, req.status);
+    task_status x;
+    from_name(o.status, x);
+    status = x;
   }
   client_session s{o.client};
   if (!s.open())
     return s.status();
-  auto reply = s.client().call<task_list>(req, s.timeout());
+  auto reply = s.client().list_tasks(o.job, status);
   json doc;
   doc["job"] = o.job;
   auto tasks = json::array();
@@ -503,7 +537,7 @@ int run_list_nodes(const query_options& o) {
   client_session s{o.client};
   if (!s.open())
     return s.status();
-  auto reply = s.client().call<node_list>(list_nodes{}, s.timeout());
+  auto reply = s.client().nodes();
   json doc;
   auto nodes = json::array();
   std::vector<std::vector<std::string>> rows;
@@ -541,7 +575,9 @@ CLI::Validator task_status_validator() {
       "STATUS");
 }
 
-installed_command make_list(CLI::App& app) {
+} // namespace
+
+installed_command install_list(CLI::App& app) {
   auto o = std::make_shared<query_options>();
   auto* sub = app.add_subcommand("list", "List a head's jobs, tasks or nodes");
   sub->require_subcommand(1);
@@ -580,6 +616,8 @@ installed_command make_list(CLI::App& app) {
           }};
 }
 
+namespace {
+
 // Prints a job's record and tasks: the summary tables of `run`, or JSON.
 int print_job(client_session& s, result_code code, const job_record& job,
               const std::vector<task_record>& tasks, int ok_status) {
@@ -600,12 +638,10 @@ int run_status(const query_options& o) {
   client_session s{o.client};
   if (!s.open())
     return s.status();
-  auto reply
-      = s.client().call<job_status_reply>(get_job_status{o.job}, s.timeout());
+  auto reply = s.client().job_status(o.job);
   std::vector<task_record> tasks;
   if (reply.code == result_code::ok) {
-    auto listed
-        = s.client().call<task_list>(list_tasks{o.job, false, {}}, s.timeout());
+    auto listed = s.client().list_tasks(o.job);
     if (listed.code != result_code::ok)
       return s.finish(listed.code, {});
     tasks = std::move(listed.tasks);
@@ -620,7 +656,7 @@ int run_wait(const query_options& o) {
   if (!s.open())
     return s.status();
   // The call ends early with `unavailable` when the head is lost.
-  auto reply = s.client().call<job_status_reply>(wait_job{o.job}, s.timeout());
+  auto reply = s.client().wait(o.job, s.timeout());
   if (reply.code == result_code::request_timeout) {
     auto detail = "job " + std::to_string(o.job) + " has not ended within "
                   + o.client.timeout;
@@ -637,8 +673,7 @@ int run_wait(const query_options& o) {
   }
   std::vector<task_record> tasks;
   if (reply.code == result_code::ok) {
-    auto listed
-        = s.client().call<task_list>(list_tasks{o.job, false, {}}, s.timeout());
+    auto listed = s.client().list_tasks(o.job);
     tasks = std::move(listed.tasks);
   } else {
     reply.job.id = o.job;
@@ -647,7 +682,9 @@ int run_wait(const query_options& o) {
                    exit_status_for(std::vector<job_status>{reply.job.status}));
 }
 
-installed_command make_status(CLI::App& app) {
+} // namespace
+
+installed_command install_status(CLI::App& app) {
   auto o = std::make_shared<query_options>();
   auto* sub
       = app.add_subcommand("status", "Print a job's record and its tasks");
@@ -660,7 +697,7 @@ installed_command make_status(CLI::App& app) {
           }};
 }
 
-installed_command make_wait(CLI::App& app) {
+installed_command install_wait(CLI::App& app) {
   auto o = std::make_shared<query_options>();
   auto* sub = app.add_subcommand("wait", "Wait until a job ends; exit with its "
                                          "outcome");
@@ -674,36 +711,6 @@ installed_command make_wait(CLI::App& app) {
   return {sub, [o] {
             return run_wait(*o);
           }};
-}
-
-} // namespace
-
-installed_command install_submit(CLI::App& app) {
-  return make_submit(app);
-}
-
-installed_command install_cancel(CLI::App& app) {
-  return make_cancel(app);
-}
-
-installed_command install_terminate(CLI::App& app) {
-  return make_terminate(app);
-}
-
-installed_command install_requeue(CLI::App& app) {
-  return make_requeue(app);
-}
-
-installed_command install_list(CLI::App& app) {
-  return make_list(app);
-}
-
-installed_command install_status(CLI::App& app) {
-  return make_status(app);
-}
-
-installed_command install_wait(CLI::App& app) {
-  return make_wait(app);
 }
 
 } // namespace quiesce::cli

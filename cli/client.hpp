@@ -3,11 +3,12 @@
 // What the client commands (`submit`, `cancel`, `terminate`, `requeue`,
 // `list`, `status`, `wait`, `events`) share: the options `--head`,
 // `--timeout` and `--json`, the connection to the head, and the printing of
-// a reply's result code. Each command sends one of the request structs of
-// messages/commands.hpp through `remote_client` and exits with
+// a reply's result code. Each command calls one operation of
+// `quiesce::client` (runtime/client.hpp) and exits with
 // `exit_status_for_reply` of the code it got.
 
 #include "messages/result_code.hpp"
+#include "runtime/client.hpp"
 #include "runtime/remote.hpp"
 
 #include <CLI/CLI.hpp>
@@ -63,8 +64,8 @@ public:
   /// exit.
   bool open();
 
-  /// Returns the client.
-  remote_client& client() {
+  /// Returns the client (after a successful `open`).
+  quiesce::client& client() {
     return *client_;
   }
 
@@ -100,7 +101,7 @@ private:
   client_options opts_;
   endpoint where_;
   std::chrono::milliseconds timeout_{30000};
-  std::unique_ptr<remote_client> client_;
+  std::unique_ptr<quiesce::client> client_;
   int status_ = 0;
 };
 

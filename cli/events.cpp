@@ -1,5 +1,5 @@
-// `quiesce events`: subscribes a local event sink actor to a head's event
-// stream and prints one line per event (JSON lines with --json) until
+// `quiesce events`: subscribes to a head's event stream through the client
+// and prints one line per event (JSON lines with --json) until
 // SIGINT/SIGTERM, `--count N` events, or the end of the job given with
 // `--until-job-ends`.
 
@@ -9,15 +9,9 @@
 #include "cli/output.hpp"
 #include "cli/signals.hpp"
 
-#include <caf/actor_cast.hpp>
-#include <caf/actor_system.hpp>
-#include <caf/send.hpp>
-#include <caf/typed_event_based_actor.hpp>
-
 #include <atomic>
 #include <condition_variable>
 #include <csignal>
-#include <deque>
 #include <iostream>
 #include <mutex>
 
@@ -26,31 +20,6 @@ namespace quiesce::cli {
 namespace {
 
 using nlohmann::json;
-
-/// Events on their way from the sink actor to the printing thread.
-struct inbox {
-  std::mutex mtx;
-  std::condition_variable cv;
-  std::deque<event> items;
-  /// The head went away (its connection was lost).
-  bool head_lost = false;
-
-  void push(event ev) {
-    {
-      std::lock_guard<std::mutex> guard{mtx};
-      items.push_back(std::move(ev));
-    }
-    cv.notify_one();
-  }
-
-  void lose() {
-    {
-      std::lock_guard<std::mutex> guard{mtx};
-      head_lost = true;
-    }
-    cv.notify_one();
-  }
-};
 
 struct events_options {
   client_options client;
@@ -63,6 +32,21 @@ bool ends_job(const event& ev, job_id id) {
          && is_terminal(static_cast<job_status>(ev.current));
 }
 
+/// Set by the event thread when the command has printed enough.
+struct finish_line {
+  std::mutex mtx;
+  std::condition_variable cv;
+  std::atomic<bool> done{false};
+
+  void reach() {
+    {
+      std::lock_guard<std::mutex> guard{mtx};
+      done = true;
+    }
+    cv.notify_all();
+  }
+};
+
 int run_events(const events_options& o) {
   // The mask must be set before any thread exists.
   block_stop_signals();
@@ -73,32 +57,29 @@ int run_events(const events_options& o) {
   client_session s{o.client};
   if (!s.open())
     return s.status();
-  auto box = std::make_shared<inbox>();
-  auto head = s.client().head();
-  auto sink = s.client().system().spawn(
-      [box, head](
-          event_sink_actor::pointer self) -> event_sink_actor::behavior_type {
-        self->monitor(head);
-        self->set_down_handler([box](caf::down_msg&) { box->lose(); });
-        return {[box](event& ev) {
-          box->push(std::move(ev));
-        }};
-      });
-  // The sink must go before the client's actor system, which waits for it.
-  struct sink_guard {
-    event_sink_actor hdl;
-    ~sink_guard() {
-      caf::anon_send_exit(hdl, caf::exit_reason::user_shutdown);
-    }
-  } guard{sink};
-  auto reply = s.client().call<op_reply>(
-      subscribe{caf::actor_cast<caf::strong_actor_ptr>(sink)}, s.timeout());
-  if (reply.code != result_code::ok)
-    return s.finish(reply.code, reply.detail);
+  auto finish = std::make_shared<finish_line>();
+  // Printed on the client's event thread, in order; counted there too.
+  uint64_t seen = 0;
+  auto id = s.client().subscribe([&, finish](const event& ev) {
+    if (finish->done)
+      return;
+    if (o.client.json)
+      std::cout << to_json(ev).dump() << '\n';
+    else
+      std::cout << format_clock(ev.time) << ' ' << describe(ev) << '\n';
+    std::cout << std::flush;
+    ++seen;
+    if ((o.count > 0 && seen >= o.count)
+        || (o.until_job != invalid_id && ends_job(ev, o.until_job)))
+      finish->reach();
+  });
+  if (id == 0)
+    return s.finish(s.client().connected() ? result_code::request_timeout
+                                           : result_code::unavailable,
+                    "the head did not accept the subscription");
   if (o.until_job != invalid_id) {
     // The job may have ended before the subscription.
-    auto st = s.client().call<job_status_reply>(get_job_status{o.until_job},
-                                                s.timeout());
+    auto st = s.client().job_status(o.until_job);
     if (st.code != result_code::ok)
       return s.finish(st.code, st.code == result_code::job_not_found
                                    ? "no job " + std::to_string(o.until_job)
@@ -106,45 +87,36 @@ int run_events(const events_options& o) {
     if (is_terminal(st.job.status)) {
       std::cerr << "quiesce: job " << o.until_job << " has already ended ("
                 << to_name(st.job.status) << ")" << std::endl;
+      finish->reach();
+      s.client().close();
       return exit_ok;
     }
   }
   // On stderr, so that stdout carries the events alone (JSON lines).
   std::cerr << "quiesce: following the events of " << to_string(s.head())
             << std::endl;
-  uint64_t seen = 0;
   for (;;) {
-    std::deque<event> batch;
-    bool lost = false;
     {
-      std::unique_lock<std::mutex> lock{box->mtx};
-      box->cv.wait_for(lock, std::chrono::milliseconds{100},
-                       [&] { return !box->items.empty() || box->head_lost; });
-      batch.swap(box->items);
-      lost = box->head_lost;
-    }
-    bool done = false;
-    for (const auto& ev : batch) {
-      if (o.client.json)
-        std::cout << to_json(ev).dump() << '\n';
-      else
-        std::cout << format_clock(ev.time) << ' ' << describe(ev) << '\n';
-      ++seen;
-      if ((o.count > 0 && seen >= o.count)
-          || (o.until_job != invalid_id && ends_job(ev, o.until_job))) {
-        done = true;
+      std::unique_lock<std::mutex> lock{finish->mtx};
+      finish->cv.wait_for(lock, std::chrono::milliseconds{100},
+                          [&] { return finish->done.load(); });
+      if (finish->done)
         break;
-      }
     }
-    std::cout << std::flush;
-    if (done || stop)
-      return exit_ok;
-    if (lost) {
+    if (stop)
+      break;
+    if (!s.client().connected()) {
+      // Print what arrived before the loss, then say so.
+      s.client().close();
       std::cerr << "quiesce: lost the head at " << to_string(s.head())
                 << std::endl;
       return exit_unreachable;
     }
   }
+  // Stops further callbacks before `seen` and the options go away.
+  finish->reach();
+  s.client().close();
+  return exit_ok;
 }
 
 } // namespace

@@ -127,7 +127,7 @@ int run_head(const head_options& o) {
     return exit_runtime_error;
   }
   std::string error;
-  auto port = publish_head(*rt, where, error);
+  auto port = rt->publish(where.host, where.port, error);
   if (port == 0) {
     std::cerr << "quiesce: " << error << std::endl;
     rt->shutdown();

@@ -227,19 +227,17 @@ int run(const run_options& o) {
   }
   // -- add every job, then subscribe, then submit ---------------------------
   if (rt) {
-    for (const auto& spec : loaded.file.jobs) {
-      auto added = rt->add_job(spec);
-      if (added.code != result_code::ok) {
-        outcome.exit_status
-            = fail("job '" + spec.name + "' was refused: "
-                   + std::string{to_name(added.code)} + " " + added.detail);
-        break;
-      }
-      ids.push_back(added.job);
-      auto rec = rt->job_status(added.job);
-      auto tasks = rt->list_tasks(added.job);
+    auto added = rt->add_jobs(loaded.file.jobs);
+    for (auto id : added.jobs) {
+      ids.push_back(id);
+      auto rec = rt->job_status(id);
+      auto tasks = rt->list_tasks(id);
       model.add(rec.job, tasks.tasks);
     }
+    if (added.code != result_code::ok)
+      outcome.exit_status = fail(
+          "job '" + loaded.file.jobs[added.jobs.size()].name + "' was refused: "
+          + std::string{to_name(added.code)} + " " + added.detail);
   }
   std::unique_ptr<interrupter> on_signal;
   std::unique_ptr<signal_watcher> watcher;

@@ -3,9 +3,10 @@
 #include "actors/node.hpp"
 #include "execution/launcher.hpp"
 #include "execution/work_registry.hpp"
-#include "runtime/runtime.hpp"
-#include "runtime/runtime_impl.hpp"
+#include "runtime/client.hpp"
+#include "runtime/connect.hpp"
 #include "runtime/system_config.hpp"
+#include "runtime/transport.hpp"
 
 #include <caf/io/middleman.hpp>
 #include <caf/io/middleman_actor.hpp>
@@ -109,21 +110,6 @@ std::string default_process_name() {
   return std::string{host} + "-" + std::to_string(::getpid());
 }
 
-uint16_t publish_head(runtime& rt, const endpoint& where, std::string& error) {
-  auto& in = rt.internals();
-  if (!rt.options().network) {
-    error = "the runtime was started without the network layer";
-    return 0;
-  }
-  auto res = in.sys.middleman().publish(in.supervisor, where.port,
-                                        where.host.c_str(), true);
-  if (!res) {
-    error = "cannot listen on " + to_string(where) + ": " + render(res.error());
-    return 0;
-  }
-  return *res;
-}
-
 caf::expected<supervisor_actor>
 connect_head(caf::actor_system& sys, const endpoint& where,
              std::chrono::milliseconds timeout) {
@@ -152,77 +138,102 @@ connect_head(caf::actor_system& sys, const endpoint& where,
   return out;
 }
 
-// -- remote_client
-// --------------------------------------------------------------
+// -- connect ------------------------------------------------------------------
 
-remote_client::remote_client(std::chrono::milliseconds heartbeat_interval,
-                             std::chrono::milliseconds connection_timeout) {
-  configure_client(cfg_, 2, heartbeat_interval, connection_timeout);
-  sys_ = std::make_unique<caf::actor_system>(cfg_);
-}
+namespace {
 
-remote_client::~remote_client() {
-  head_ = nullptr;
-  sys_.reset();
-}
-
-std::string remote_client::connect(const endpoint& where,
-                                   std::chrono::milliseconds timeout) {
-  auto hdl = connect_head(*sys_, where, timeout);
-  if (!hdl) {
-    connect_code_ = classify_connect_error(hdl.error());
-    return explain_connect_error(hdl.error(), where);
+/// A client of a remote head; its transport owns the client's actor system.
+class remote_client : public client {
+public:
+  remote_client(std::shared_ptr<detail::transport> tr,
+                const connect_options& opts)
+      : client(std::move(tr), opts.name, opts.request_timeout,
+               std::chrono::milliseconds{0}) {
+    // nop
   }
-  connect_code_ = result_code::ok;
-  head_ = std::move(*hdl);
-  return {};
+};
+
+} // namespace
+
+connect_result connect(const connect_options& opts) {
+  connect_result out;
+  auto cfg = std::make_unique<caf::actor_system_config>();
+  configure_client(*cfg, 2, opts.heartbeat_interval, opts.connection_timeout);
+  auto tr = std::make_shared<detail::transport>(std::move(cfg), true);
+  endpoint where{opts.host, opts.port};
+  auto hdl = connect_head(tr->sys, where, opts.connect_timeout);
+  if (!hdl) {
+    out.code = classify_connect_error(hdl.error());
+    out.error = explain_connect_error(hdl.error(), where);
+    return out;
+  }
+  tr->start(std::move(*hdl));
+  out.client = std::make_unique<remote_client>(std::move(tr), opts);
+  return out;
 }
 
 // -- worker
 // -------------------------------------------------------------------------
 
-worker::worker(worker_options opts) : opts_(std::move(opts)) {
-  configure_client(cfg_, opts_.threads, opts_.heartbeat_interval,
-                   opts_.connection_timeout);
-  sys_ = std::make_unique<caf::actor_system>(cfg_);
-  registry_ = std::make_shared<work_registry>();
-  launcher_ = std::make_shared<process::launcher>(opts_.kill_bound);
+/// The worker's members. The actor system is declared before every member
+/// holding an actor handle: its destructor waits for all actors.
+struct worker::impl {
+  worker_options opts;
+  caf::actor_system_config cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  std::shared_ptr<work_registry> registry;
+  std::shared_ptr<process::launcher> launcher;
+  node_actor node;
+  supervisor_actor head;
+};
+
+worker::worker(worker_options opts) : impl_(std::make_unique<impl>()) {
+  impl_->opts = std::move(opts);
+  configure_client(impl_->cfg, impl_->opts.threads,
+                   impl_->opts.heartbeat_interval,
+                   impl_->opts.connection_timeout);
+  impl_->sys = std::make_unique<caf::actor_system>(impl_->cfg);
+  impl_->registry = std::make_shared<work_registry>();
+  impl_->launcher = std::make_shared<process::launcher>(impl_->opts.kill_bound);
   node_options nopts;
-  nopts.name = opts_.name;
-  nopts.slots = opts_.slots;
-  nopts.labels = opts_.labels;
-  nopts.run_dir = opts_.run_dir;
-  nopts.kill_bound = opts_.kill_bound;
-  node_ = spawn_node(*sys_, nopts, registry_, launcher_);
+  nopts.name = impl_->opts.name;
+  nopts.slots = impl_->opts.slots;
+  nopts.labels = impl_->opts.labels;
+  nopts.run_dir = impl_->opts.run_dir;
+  nopts.kill_bound = impl_->opts.kill_bound;
+  impl_->node
+      = spawn_node(*impl_->sys, nopts, impl_->registry, impl_->launcher);
 }
 
 worker::~worker() {
-  caf::anon_send(node_, node_reset{"the worker stops"});
-  caf::anon_send_exit(node_, caf::exit_reason::user_shutdown);
-  node_ = nullptr;
-  head_ = nullptr;
-  sys_.reset();
+  caf::anon_send(impl_->node, node_reset{"the worker stops"});
+  caf::anon_send_exit(impl_->node, caf::exit_reason::user_shutdown);
+  impl_->node = nullptr;
+  impl_->head = nullptr;
+  impl_->sys.reset();
 }
 
 bool worker::register_work(std::string name, work_function fn) {
-  return registry_->add(std::move(name), std::move(fn));
+  return impl_->registry->add(std::move(name), std::move(fn));
 }
 
 node_list worker::join() {
   node_list out;
-  auto hdl = connect_head(*sys_, opts_.head, opts_.connect_timeout);
+  auto hdl = connect_head(*impl_->sys, impl_->opts.head,
+                          impl_->opts.connect_timeout);
   if (!hdl) {
     out.code = classify_connect_error(hdl.error());
-    out.detail = explain_connect_error(hdl.error(), opts_.head);
+    out.detail = explain_connect_error(hdl.error(), impl_->opts.head);
     return out;
   }
-  out = blocking_request<node_list>(
-      *sys_, *hdl,
-      node_hello{opts_.protocol, opts_.name, opts_.slots, opts_.labels,
-                 caf::actor_cast<caf::strong_actor_ptr>(node_)},
-      opts_.connect_timeout);
+  out = detail::request_blocking<node_list>(
+      *impl_->sys, *hdl,
+      node_hello{impl_->opts.protocol, impl_->opts.name, impl_->opts.slots,
+                 impl_->opts.labels,
+                 caf::actor_cast<caf::strong_actor_ptr>(impl_->node)},
+      impl_->opts.connect_timeout);
   if (out.code == result_code::ok)
-    head_ = std::move(*hdl);
+    impl_->head = std::move(*hdl);
   return out;
 }
 
@@ -236,17 +247,18 @@ worker::serve(const std::atomic<bool>& stop,
   bool joined_once = false;
   std::string last_failure;
   while (!stop) {
-    if (!head_) {
+    if (!impl_->head) {
       auto reply = join();
       if (reply.code == result_code::ok) {
         joined_once = true;
         last_failure.clear();
-        say("joined the head at " + to_string(opts_.head) + " as " + opts_.name
-            + " with " + std::to_string(opts_.slots)
-            + (opts_.slots == 1 ? " slot" : " slots"));
+        say("joined the head at " + to_string(impl_->opts.head) + " as "
+            + impl_->opts.name + " with " + std::to_string(impl_->opts.slots)
+            + (impl_->opts.slots == 1 ? " slot" : " slots"));
       } else {
-        auto line = "cannot join the head at " + to_string(opts_.head) + ": "
-                    + std::string{to_name(reply.code)} + ": " + reply.detail;
+        auto line = "cannot join the head at " + to_string(impl_->opts.head)
+                    + ": " + std::string{to_name(reply.code)} + ": "
+                    + reply.detail;
         // The same failure every `reconnect_delay` is said once.
         if (line != last_failure)
           say(line);
@@ -256,24 +268,24 @@ worker::serve(const std::atomic<bool>& stop,
         // (it may be in the middle of an upgrade).
         if (reply.code == result_code::protocol_mismatch && !joined_once)
           return result_code::protocol_mismatch;
-        pause(stop, opts_.reconnect_delay);
+        pause(stop, impl_->opts.reconnect_delay);
         continue;
       }
     }
     bool lost = false;
     {
-      caf::scoped_actor self{*sys_};
-      self->monitor(head_);
+      caf::scoped_actor self{*impl_->sys};
+      self->monitor(impl_->head);
       while (!stop && !lost)
         self->receive([&](caf::down_msg&) { lost = true; },
                       caf::after(std::chrono::milliseconds{100}) >> [] {});
     }
     if (lost) {
-      caf::anon_send(node_, node_reset{"the head was lost"});
-      head_ = nullptr;
-      say("lost the head at " + to_string(opts_.head)
+      caf::anon_send(impl_->node, node_reset{"the head was lost"});
+      impl_->head = nullptr;
+      say("lost the head at " + to_string(impl_->opts.head)
           + "; killed this node's attempts; reconnecting");
-      pause(stop, opts_.reconnect_delay);
+      pause(stop, impl_->opts.reconnect_delay);
     }
   }
   return result_code::ok;

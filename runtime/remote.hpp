@@ -1,15 +1,13 @@
 #pragma once
 
 // Distribution over CAF's own network layer (caf::io::middleman): a head
-// publishes its supervisor; worker nodes and clients connect to it. No
-// home-made wire protocol: every message is a typed CAF message.
+// publishes its supervisor (`runtime::publish`); worker nodes join it
+// (`worker`) and clients connect to it (`quiesce::connect`, client.hpp). No
+// home-made wire protocol: every message is a typed CAF message. No CAF type
+// appears here.
 
-#include "actors/interfaces.hpp"
 #include "execution/work.hpp"
-#include "runtime/request.hpp"
-
-#include <caf/actor_system.hpp>
-#include <caf/actor_system_config.hpp>
+#include "messages/commands.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -20,13 +18,6 @@
 #include <vector>
 
 namespace quiesce {
-
-class runtime;
-class work_registry;
-
-namespace process {
-class launcher;
-} // namespace process
 
 /// A host and port, as given on a command line ("127.0.0.1:7700").
 struct endpoint {
@@ -40,90 +31,13 @@ std::string parse_endpoint(const std::string& text, endpoint& out);
 /// Returns "host:port".
 std::string to_string(const endpoint& x);
 
-/// Publishes the runtime's supervisor at `where` (port 0 picks one) and
-/// returns the bound port, or an error text in `error`. The runtime must
-/// have been started with `runtime_options::network`.
-uint16_t publish_head(runtime& rt, const endpoint& where, std::string& error);
-
 /// The default bound on connecting to a head (TCP connect plus CAF's
 /// handshake).
 inline constexpr std::chrono::milliseconds default_connect_timeout{5000};
 
-/// Connects to the supervisor published at `where`, waiting at most
-/// `timeout` for CAF's handshake (CAF's own `remote_actor` waits for ever
-/// when a peer accepts the connection and then stays silent). Fails with
-/// CAF's errors: `cannot_connect_to_node` (nothing listens),
-/// `incompatible_application_ids` (not a Quiesce program),
-/// `unexpected_actor_messaging_interface` (another protocol),
-/// `disconnect_during_handshake`, `request_timeout` (no handshake), ...
-caf::expected<supervisor_actor>
-connect_head(caf::actor_system& sys, const endpoint& where,
-             std::chrono::milliseconds timeout = default_connect_timeout);
-
-/// Returns a readable explanation of a connection error to `where`.
-std::string explain_connect_error(const caf::error& err, const endpoint& where);
-
-/// Returns the result code a connection error stands for: `unavailable`
-/// when nothing answered at `where` (worth retrying), `protocol_mismatch`
-/// when something answered that is not a Quiesce head of this protocol.
-result_code classify_connect_error(const caf::error& err);
-
 /// Returns the name this process gives in requests' `who` and in node
 /// names: "HOSTNAME-PID".
 std::string default_process_name();
-
-/// A client of a remote head: sends any request of the client protocol and
-/// returns its reply. Every call is bounded by a timeout.
-class remote_client {
-public:
-  /// Creates the client's own actor system (with the network layer, and the
-  /// given middleman heartbeat interval and connection timeout).
-  explicit remote_client(std::chrono::milliseconds heartbeat_interval
-                         = std::chrono::seconds{1},
-                         std::chrono::milliseconds connection_timeout
-                         = std::chrono::seconds{5});
-
-  /// Disconnects and stops the actor system.
-  ~remote_client();
-
-  remote_client(const remote_client&) = delete;
-  remote_client& operator=(const remote_client&) = delete;
-
-  /// Connects to the head at `where` within `timeout`; returns "" or an
-  /// error text (see `explain_connect_error`).
-  std::string connect(const endpoint& where, std::chrono::milliseconds timeout
-                                             = default_connect_timeout);
-
-  /// Returns the code of the last failed `connect` (`unavailable` or
-  /// `protocol_mismatch`), or `ok`.
-  result_code connect_code() const noexcept {
-    return connect_code_;
-  }
-
-  /// Sends `req` and waits at most `timeout` for the reply; transport
-  /// failures become the reply's code: `unavailable` as soon as the
-  /// connection to the head is lost, `request_timeout` after `timeout`.
-  template <class Reply, class Request>
-  Reply call(Request req, std::chrono::milliseconds timeout) {
-    return watched_request<Reply>(*sys_, head_, std::move(req), timeout);
-  }
-
-  /// Returns the actor system (for subscribing local actors).
-  caf::actor_system& system() noexcept {
-    return *sys_;
-  }
-
-  /// Returns the head's supervisor.
-  const supervisor_actor& head() const noexcept {
-    return head_;
-  }
-
-private:
-  caf::actor_system_config cfg_;
-  std::unique_ptr<caf::actor_system> sys_;
-  supervisor_actor head_;
-  result_code connect_code_ = result_code::ok;
-};
 
 /// How a worker node runs and where it connects.
 struct worker_options {
@@ -186,13 +100,8 @@ public:
                     const std::function<void(const std::string&)>& on_status);
 
 private:
-  worker_options opts_;
-  caf::actor_system_config cfg_;
-  std::unique_ptr<caf::actor_system> sys_;
-  std::shared_ptr<work_registry> registry_;
-  std::shared_ptr<process::launcher> launcher_;
-  node_actor node_;
-  supervisor_actor head_;
+  struct impl;
+  std::unique_ptr<impl> impl_;
 };
 
 } // namespace quiesce

@@ -8,14 +8,17 @@
 //
 // The network parts (a peer with the wrong interface or application id, a
 // wrong-type message, garbage bytes on the head's port) are at the end, on
-// a runtime published with `publish_head`.
+// a runtime published with `runtime::publish`.
 
 #include "config/job_file.hpp"
 #include "reliability/support.hpp"
+#include "runtime/connect.hpp"
 #include "runtime/remote.hpp"
 #include "runtime/runtime.hpp"
 
 #include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
 #include <caf/io/middleman.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/typed_actor.hpp>
@@ -660,18 +663,20 @@ struct published_runtime {
     opts.run_dir = "/tmp/quiesce-rel-net-runs";
     rt = std::make_unique<runtime>(opts);
     std::string error;
-    port = publish_head(*rt, endpoint{"127.0.0.1", 0}, error);
+    port = rt->publish("127.0.0.1", 0, error);
     INFO(error);
     REQUIRE(port != 0);
   }
 
   /// Returns whether a fresh remote client can connect and list the jobs.
   bool serves() const {
-    remote_client client;
-    if (auto err = client.connect(endpoint{"127.0.0.1", port}); !err.empty())
+    connect_options opts;
+    opts.port = port;
+    opts.request_timeout = 5s;
+    auto connected = connect(opts);
+    if (!connected.client)
       return false;
-    auto jobs = client.call<job_list>(list_jobs{}, 5s);
-    return jobs.code == result_code::ok;
+    return connected.client->list_jobs().code == result_code::ok;
   }
 };
 

@@ -10,6 +10,7 @@
 //       (a request left in flight when the test kills it).
 
 #define CATCH_CONFIG_RUNNER
+#include "runtime/client.hpp"
 #include "runtime/remote.hpp"
 
 #include <catch2/catch.hpp>
@@ -73,14 +74,17 @@ int run_client(int argc, char** argv) {
     std::cerr << err << '\n';
     return 2;
   }
-  quiesce::remote_client client;
-  if (auto err = client.connect(where); !err.empty()) {
-    std::cerr << err << '\n';
+  quiesce::connect_options opts;
+  opts.host = where.host;
+  opts.port = where.port;
+  auto connected = quiesce::connect(opts);
+  if (!connected.client) {
+    std::cerr << connected.error << '\n';
     return 1;
   }
   std::cout << "connected" << std::endl;
-  auto reply = client.call<quiesce::job_status_reply>(
-      quiesce::wait_job{std::stoull(argv[3])}, std::chrono::minutes{5});
+  auto reply
+      = connected.client->wait(std::stoull(argv[3]), std::chrono::minutes{5});
   std::cout << quiesce::to_name(reply.code) << std::endl;
   return 0;
 }

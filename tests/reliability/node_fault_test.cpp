@@ -2,7 +2,7 @@
 // node SIGKILLed in the middle of a job, a worker SIGSTOPped past the
 // heartbeat timeout and then continued, and a client killed while its request
 // is in flight. The head runs in this process (`runtime` with `network` and
-// `publish_head`, no local node); workers and clients are this test binary
+// `runtime::publish`, no local node); workers and clients are this test binary
 // started again in a helper mode (main.cpp), so each fault hits a real
 // process. After each fault the head must keep serving and account for every
 // task: each ends in one terminal status, and each loss is counted.
@@ -152,7 +152,7 @@ struct head_fixture {
       events.push_back(ev);
     });
     std::string error;
-    port = publish_head(*rt, endpoint{"127.0.0.1", 0}, error);
+    port = rt->publish("127.0.0.1", 0, error);
     INFO(error);
     REQUIRE(port != 0);
   }
@@ -244,10 +244,13 @@ struct head_fixture {
 
   /// Returns whether a fresh remote client can connect and list the jobs.
   bool serves() const {
-    remote_client client;
-    if (auto err = client.connect(endpoint{"127.0.0.1", port}); !err.empty())
+    connect_options opts;
+    opts.port = port;
+    opts.request_timeout = 5s;
+    auto connected = connect(opts);
+    if (!connected.client)
       return false;
-    return client.call<job_list>(list_jobs{}, 5s).code == result_code::ok;
+    return connected.client->list_jobs().code == result_code::ok;
   }
 
   /// Terminates `job` and checks every task of it ended in one terminal
