@@ -136,13 +136,8 @@ void start_function(node_pointer self, start_attempt& msg) {
 }
 
 void start_command(node_pointer self, start_attempt& msg) {
-  auto& cmd = msg.spec.command;
   process::launch_spec spec;
-  spec.argv = std::move(cmd.argv);
-  spec.env = std::move(cmd.env);
-  spec.workdir = std::move(cmd.workdir);
-  spec.stdout_path = std::move(cmd.stdout_path);
-  spec.stderr_path = std::move(cmd.stderr_path);
+  static_cast<process::command_line&>(spec) = std::move(msg.spec.command);
   if (spec.stdout_path.empty() || spec.stderr_path.empty()) {
     auto dir = job_dir(self->state.opts, msg.key);
     if (spec.stdout_path.empty())

@@ -1,5 +1,7 @@
 #pragma once
 
+#include "execution/command.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -11,27 +13,10 @@
 
 namespace quiesce::process {
 
-/// Describes one command to start in a process group of its own.
-struct launch_spec {
-  /// The command and its arguments. `argv[0]` is searched on PATH (the PATH
-  /// of `env` when it sets one, else the inherited one) unless it contains a
-  /// '/'; a relative path is relative to `workdir`.
-  std::vector<std::string> argv;
-
-  /// Variables added to, or replacing those of, the inherited environment.
-  std::map<std::string, std::string> env;
-
-  /// Working directory of the command; empty inherits the caller's.
-  std::string workdir;
-
-  /// File receiving standard output, created or truncated with mode 0644
-  /// (a relative path is relative to `workdir`); empty means /dev/null.
-  std::string stdout_path;
-
-  /// File receiving standard error, as `stdout_path`. When both name the same
-  /// path, they share one descriptor (as `2>&1` does).
-  std::string stderr_path;
-
+/// A command to start, and how: the command itself (argv, environment,
+/// working directory, output files; see execution/command.hpp) plus the
+/// launcher's own options.
+struct launch_spec : command_line {
   /// Creates the missing parent directories of `stdout_path` and
   /// `stderr_path`. They are created only when opening a file finds its
   /// directory missing, so a directory that exists costs nothing.

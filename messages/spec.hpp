@@ -1,5 +1,7 @@
 #pragma once
 
+#include "execution/command.hpp"
+
 #include <caf/meta/type_name.hpp>
 #include <caf/timestamp.hpp>
 
@@ -22,28 +24,20 @@ enum class work_kind : uint8_t {
 /// Returns the stable name of `x`: "command" or "function".
 std::string to_string(work_kind x);
 
-/// A command to run as a process.
-struct command_spec {
-  /// Program and arguments; `argv[0]` is looked up on PATH when it has no '/'.
-  std::vector<std::string> argv;
-  /// Variables added to (or replacing in) the inherited environment.
-  std::map<std::string, std::string> env;
-  /// Working directory; empty means the runtime process's own.
-  std::string workdir;
-  /// File for standard output; empty means a file per attempt under the run
-  /// directory.
-  std::string stdout_path;
-  /// File for standard error; empty means a file per attempt under the run
-  /// directory.
-  std::string stderr_path;
-};
+/// What a command task runs (execution/command.hpp: argv, env, workdir,
+/// stdout_path, stderr_path).
+using command_spec = process::command_line;
 
-/// Inspects a command_spec.
+namespace process {
+
+/// Inspects a command line (found by argument-dependent lookup).
 template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, command_spec& x) {
+typename Inspector::result_type inspect(Inspector& f, command_line& x) {
   return f(caf::meta::type_name("quiesce.command_spec"), x.argv, x.env,
            x.workdir, x.stdout_path, x.stderr_path);
 }
+
+} // namespace process
 
 /// One task of an assessment.
 struct task_spec {

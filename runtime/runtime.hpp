@@ -71,7 +71,7 @@ public:
 
   /// Attaches to the host's actor system `sys`, which the runtime uses but
   /// does not own: spawns the supervisor and the local node in it. The host
-  /// must have called `quiesce::add_message_types(cfg)` (messages/type_ids.hpp)
+  /// must have called `quiesce::add_message_types(cfg)` (system_config.hpp)
   /// on the configuration of `sys`, and must destroy (or shut down) the
   /// runtime before `sys`. The options `threads`, `scheduler`, `network`,
   /// `heartbeat_interval` and `connection_timeout` are ignored: the host's

@@ -8,6 +8,11 @@
 
 namespace quiesce {
 
+/// Loads Quiesce's type-ID block (and the io module's types) into `cfg`.
+/// Call exactly once per configuration, before creating the actor system: a
+/// host attaching a runtime to its own system calls this (or `configure`).
+void add_message_types(caf::actor_system_config& cfg);
+
 /// Builds Quiesce's actor-system configuration in code (never from a stray
 /// caf-application.ini): message types, scheduler policy and thread count.
 /// Everything that creates an actor system for Quiesce calls this: the

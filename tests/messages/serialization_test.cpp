@@ -23,10 +23,15 @@
 
 namespace quiesce {
 
-bool operator==(const command_spec& x, const command_spec& y) {
+namespace process {
+
+// command_spec is process::command_line: its operator lives where ADL looks.
+bool operator==(const command_line& x, const command_line& y) {
   return x.argv == y.argv && x.env == y.env && x.workdir == y.workdir
          && x.stdout_path == y.stdout_path && x.stderr_path == y.stderr_path;
 }
+
+} // namespace process
 
 bool operator==(const task_spec& x, const task_spec& y) {
   return x.name == y.name && x.kind == y.kind && x.command == y.command
