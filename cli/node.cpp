@@ -36,8 +36,8 @@ struct node_cli_options {
 
 int run_node(const node_cli_options& o) {
   worker_options w;
-  parse_endpoint(o.head, w.head);
-  w.name = o.name.empty() ? default_process_name() : o.name;
+  w.head = o.head;
+  w.node_name = o.name.empty() ? default_process_name() : o.name;
   w.slots = o.slots == 0 ? default_threads() : o.slots;
   w.labels = o.labels;
   w.run_dir = o.run_dir;
@@ -72,7 +72,7 @@ int run_node(const node_cli_options& o) {
   }
   watcher.stop();
   if (code != result_code::ok) {
-    std::cerr << "quiesce: giving up on " << to_string(w.head)
+    std::cerr << "quiesce: giving up on " << w.head
               << ": not a Quiesce head, or a head that refuses protocol "
                  "version "
               << w.protocol << std::endl;

@@ -3,6 +3,7 @@
 #include "actors/node.hpp"
 #include "execution/launcher.hpp"
 #include "execution/work_registry.hpp"
+#include "runtime/options.hpp"
 #include "runtime/runtime.hpp"
 #include "runtime/runtime_impl.hpp"
 #include "runtime/system_config.hpp"
@@ -14,6 +15,7 @@
 
 #include <cstdio>
 #include <set>
+#include <stdexcept>
 #include <thread>
 #include <unistd.h>
 
@@ -181,19 +183,15 @@ std::string remote_client::connect(const endpoint& where,
 // -- worker
 // -------------------------------------------------------------------------
 
-worker::worker(worker_options opts) : opts_(std::move(opts)) {
-  configure_client(cfg_, opts_.threads, opts_.heartbeat_interval,
-                   opts_.connection_timeout);
+worker::worker(worker_options opts) : opts_(resolve(std::move(opts))) {
+  if (auto err = parse_endpoint(opts_.head, head_address_); !err.empty())
+    throw std::invalid_argument("quiesce: head " + opts_.head + ": " + err);
+  configure(cfg_, opts_.threads, opts_.scheduler);
+  configure_network(cfg_, opts_.heartbeat_interval, opts_.connection_timeout);
   sys_ = std::make_unique<caf::actor_system>(cfg_);
   registry_ = std::make_shared<work_registry>();
   launcher_ = std::make_shared<process::launcher>(opts_.kill_bound);
-  node_options nopts;
-  nopts.name = opts_.name;
-  nopts.slots = opts_.slots;
-  nopts.labels = opts_.labels;
-  nopts.run_dir = opts_.run_dir;
-  nopts.kill_bound = opts_.kill_bound;
-  node_ = spawn_node(*sys_, nopts, registry_, launcher_);
+  node_ = spawn_node(*sys_, node_options_from(opts_), registry_, launcher_);
 }
 
 worker::~worker() {
@@ -210,15 +208,15 @@ bool worker::register_work(std::string name, work_function fn) {
 
 node_list worker::join() {
   node_list out;
-  auto hdl = connect_head(*sys_, opts_.head, opts_.connect_timeout);
+  auto hdl = connect_head(*sys_, head_address_, opts_.connect_timeout);
   if (!hdl) {
     out.code = classify_connect_error(hdl.error());
-    out.detail = explain_connect_error(hdl.error(), opts_.head);
+    out.detail = explain_connect_error(hdl.error(), head_address_);
     return out;
   }
   out = blocking_request<node_list>(
       *sys_, *hdl,
-      node_hello{opts_.protocol, opts_.name, opts_.slots, opts_.labels,
+      node_hello{opts_.protocol, opts_.node_name, opts_.slots, opts_.labels,
                  caf::actor_cast<caf::strong_actor_ptr>(node_)},
       opts_.connect_timeout);
   if (out.code == result_code::ok)
@@ -241,11 +239,11 @@ worker::serve(const std::atomic<bool>& stop,
       if (reply.code == result_code::ok) {
         joined_once = true;
         last_failure.clear();
-        say("joined the head at " + to_string(opts_.head) + " as " + opts_.name
-            + " with " + std::to_string(opts_.slots)
+        say("joined the head at " + to_string(head_address_) + " as "
+            + opts_.node_name + " with " + std::to_string(opts_.slots)
             + (opts_.slots == 1 ? " slot" : " slots"));
       } else {
-        auto line = "cannot join the head at " + to_string(opts_.head) + ": "
+        auto line = "cannot join the head at " + to_string(head_address_) + ": "
                     + std::string{to_name(reply.code)} + ": " + reply.detail;
         // The same failure every `reconnect_delay` is said once.
         if (line != last_failure)
@@ -271,7 +269,7 @@ worker::serve(const std::atomic<bool>& stop,
     if (lost) {
       caf::anon_send(node_, node_reset{"the head was lost"});
       head_ = nullptr;
-      say("lost the head at " + to_string(opts_.head)
+      say("lost the head at " + to_string(head_address_)
           + "; killed this node's attempts; reconnecting");
       pause(stop, opts_.reconnect_delay);
     }

@@ -6,6 +6,7 @@
 #include "actors/supervisor.hpp"
 #include "execution/work_registry.hpp"
 #include "config/job_file.hpp"
+#include "runtime/options.hpp"
 #include "runtime/runtime_impl.hpp"
 #include "runtime/system_config.hpp"
 
@@ -36,16 +37,6 @@ sink_impl(event_sink_actor::stateful_pointer<sink_state> self,
   return {
       [=](event& ev) { self->state.queue->push(std::move(ev)); },
   };
-}
-
-runtime_options resolve(runtime_options opts) {
-  if (opts.threads == 0)
-    opts.threads = default_threads();
-  if (opts.slots == 0) {
-    auto n = std::thread::hardware_concurrency();
-    opts.slots = n == 0 ? 1 : n;
-  }
-  return opts;
 }
 
 /// Bounds the wait for the runtime's own actors at shutdown.
@@ -199,12 +190,9 @@ runtime::impl::impl(caf::actor_system& host, runtime_options options)
 
 void runtime::impl::start() {
   try {
-    supervisor_options sopts;
-    sopts.max_running_jobs = opts.max_running_jobs;
-    sopts.terminate_bound = opts.terminate_bound;
     {
       std::lock_guard<std::mutex> guard{handles_mtx};
-      supervisor = spawn_supervisor(sys, sopts);
+      supervisor = spawn_supervisor(sys, supervisor_options_from(opts));
     }
     actor_tracker::watch(actors, supervisor);
     sink = sys.spawn(sink_impl, events);
@@ -213,13 +201,7 @@ void runtime::impl::start() {
       deliver_events();
     }};
     if (opts.local_node) {
-      node_options nopts;
-      nopts.name = opts.node_name;
-      nopts.slots = opts.slots;
-      nopts.labels = opts.labels;
-      nopts.run_dir = opts.run_dir;
-      nopts.kill_bound = opts.kill_bound;
-      local_node = spawn_node(sys, nopts, registry, launcher);
+      local_node = spawn_node(sys, node_options_from(opts), registry, launcher);
       actor_tracker::watch(actors, local_node);
       auto reply = call<node_list>(quiesce::node_hello{
           protocol_version, opts.node_name, opts.slots, opts.labels,
