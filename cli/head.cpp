@@ -68,7 +68,7 @@ private:
 };
 
 int run_head(const head_options& o) {
-  config::runtime_settings settings;
+  quiesce::settings settings;
   if (!o.runtime_file.empty()) {
     auto loaded = config::load_runtime_file(o.runtime_file);
     if (!loaded.ok()) {
@@ -99,12 +99,12 @@ int run_head(const head_options& o) {
   ropts.heartbeat_interval
       = o.heartbeat.empty()
             ? std::chrono::duration_cast<std::chrono::milliseconds>(
-                settings.heartbeat)
+                settings.heartbeat_interval)
             : parse_ms(o.heartbeat);
   ropts.connection_timeout
       = o.node_timeout.empty()
             ? std::chrono::duration_cast<std::chrono::milliseconds>(
-                settings.node_timeout)
+                settings.connection_timeout)
             : parse_ms(o.node_timeout);
   if (ropts.connection_timeout <= ropts.heartbeat_interval) {
     std::cerr << "quiesce: the node timeout must be longer than the heartbeat"

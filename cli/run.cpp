@@ -44,7 +44,7 @@ struct run_options {
 /// The cancel message of jobs interrupted by Ctrl-C.
 constexpr const char* interrupt_message = "interrupted (Ctrl-C)";
 
-runtime_options make_runtime_options(const config::runtime_settings& s) {
+runtime_options make_runtime_options(const settings& s) {
   runtime_options out;
   out.threads = s.threads;
   out.scheduler = s.scheduler;
