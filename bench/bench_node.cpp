@@ -25,16 +25,16 @@ extern "C" void on_signal(int) {
 
 int main(int argc, char** argv) {
   worker_options opts;
-  opts.name = "node";
+  opts.node_name = "node";
   opts.slots = 2;
   opts.threads = 2;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string arg = argv[i];
     std::string val = argv[i + 1];
     if (arg == "--port")
-      opts.head.port = static_cast<uint16_t>(std::stoul(val));
+      opts.head = "127.0.0.1:" + val;
     else if (arg == "--name")
-      opts.name = val;
+      opts.node_name = val;
     else if (arg == "--slots")
       opts.slots = static_cast<uint32_t>(std::stoul(val));
     else if (arg == "--threads")

@@ -7,8 +7,8 @@
 #include "cli/commands.hpp"
 #include "cli/exit_status.hpp"
 #include "cli/output.hpp"
+#include "cli/settings_flags.hpp"
 #include "cli/signals.hpp"
-#include "config/job_file.hpp"
 #include "runtime/remote.hpp"
 #include "runtime/runtime.hpp"
 
@@ -23,19 +23,16 @@ namespace quiesce::cli {
 
 namespace {
 
-struct head_options {
-  std::string listen = "127.0.0.1:7700";
-  uint32_t local_slots = 0;
-  std::string runtime_file;
-  uint32_t threads = 0;
-  std::string run_dir;
-  std::string heartbeat;
-  std::string node_timeout;
-  // Which of the options overriding the runtime file were given.
-  CLI::Option* listen_opt = nullptr;
-  CLI::Option* threads_opt = nullptr;
-  CLI::Option* run_dir_opt = nullptr;
-};
+// A head starts from the common defaults, with a network and no node of its
+// own: 0 slots (the default of `slots` and `--local-slots`) leave the tasks
+// to the worker nodes.
+settings head_defaults() {
+  settings s;
+  s.network = true;
+  s.node_name = "head";
+  s.slots = 0;
+  return s;
+}
 
 std::string now_text() {
   return format_clock(caf::make_timestamp());
@@ -67,48 +64,15 @@ private:
   std::map<std::string, std::string> known_;
 };
 
-int run_head(const head_options& o) {
-  config::runtime_settings settings;
-  if (!o.runtime_file.empty()) {
-    auto loaded = config::load_runtime_file(o.runtime_file);
-    if (!loaded.ok()) {
-      for (const auto& d : loaded.errors)
-        std::cerr << to_string(d) << '\n';
-      std::cerr << std::flush;
-      return exit_invalid_input;
-    }
-    settings = loaded.file.runtime;
-  }
-  std::string listen = settings.listen;
-  if (o.runtime_file.empty() || *o.listen_opt)
-    listen = o.listen;
-  endpoint where;
-  if (auto err = parse_endpoint(listen, where); !err.empty()) {
-    std::cerr << "quiesce: --listen: " << err << std::endl;
+int run_head(const settings_flags& flags) {
+  auto loaded = flags.load();
+  if (!loaded)
     return exit_invalid_input;
-  }
-  runtime_options ropts;
-  ropts.threads = *o.threads_opt ? o.threads : settings.threads;
-  ropts.scheduler = settings.scheduler;
-  ropts.max_running_jobs = settings.max_running_jobs;
-  ropts.run_dir = *o.run_dir_opt ? o.run_dir : settings.run_dir;
-  ropts.local_node = o.local_slots > 0;
-  ropts.slots = o.local_slots;
-  ropts.node_name = "head";
-  ropts.network = true;
-  ropts.heartbeat_interval
-      = o.heartbeat.empty()
-            ? std::chrono::duration_cast<std::chrono::milliseconds>(
-                settings.heartbeat)
-            : parse_ms(o.heartbeat);
-  ropts.connection_timeout
-      = o.node_timeout.empty()
-            ? std::chrono::duration_cast<std::chrono::milliseconds>(
-                settings.node_timeout)
-            : parse_ms(o.node_timeout);
-  if (ropts.connection_timeout <= ropts.heartbeat_interval) {
-    std::cerr << "quiesce: the node timeout must be longer than the heartbeat"
-              << std::endl;
+  runtime_options ropts = *loaded;
+  ropts.local_node = ropts.slots > 0;
+  endpoint where;
+  if (auto err = parse_endpoint(ropts.listen, where); !err.empty()) {
+    std::cerr << "quiesce: listen: " << err << std::endl;
     return exit_invalid_input;
   }
   // The mask must be set before any thread exists; tasks of the local node
@@ -162,33 +126,26 @@ int run_head(const head_options& o) {
 } // namespace
 
 installed_command install_head(CLI::App& app) {
-  auto o = std::make_shared<head_options>();
   auto* sub
       = app.add_subcommand("head", "Run a head: the supervisor, serving worker "
                                    "nodes and clients");
-  o->listen_opt = sub->add_option("--listen", o->listen,
-                                  "address to listen on, HOST:PORT (port 0 "
-                                  "picks one; default 127.0.0.1:7700)")
-                      ->check(endpoint_validator());
-  sub->add_option("--local-slots", o->local_slots,
-                  "tasks the head runs itself (default 0: only nodes run "
-                  "tasks)")
-      ->check(CLI::Range(0, 65536));
-  sub->add_option("--runtime", o->runtime_file,
-                  "runtime file ([runtime] table: listen, threads, run_dir, "
-                  "max_running_jobs, scheduler, heartbeat, node_timeout)");
-  o->threads_opt = sub->add_option("--threads", o->threads,
-                                   "CAF scheduler threads (0: one per core)")
-                       ->check(CLI::Range(0, 1024));
-  o->run_dir_opt = sub->add_option("--run-dir", o->run_dir,
-                                   "directory for output files of tasks of "
-                                   "the local node");
-  sub->add_option("--heartbeat", o->heartbeat,
-                  "heartbeat interval towards nodes and clients (default 1s)")
-      ->check(duration_validator());
-  sub->add_option("--node-timeout", o->node_timeout,
-                  "silence after which a node is lost (default 5s)")
-      ->check(duration_validator());
+  auto flags = std::make_shared<settings_flags>(sub, head_defaults());
+  flags->add_address("--listen", &settings::listen,
+                     "address to listen on, HOST:PORT (port 0 picks one)");
+  flags->add_count("--local-slots", &settings::slots, 65536,
+                   "tasks the head runs itself (0: only nodes run tasks)");
+  flags->add_runtime_file(
+      "runtime file ([runtime] table: listen, slots, threads, scheduler, "
+      "run_dir, max_running_jobs, heartbeat, node_timeout); the options "
+      "override it");
+  flags->add_count("--threads", &settings::threads, 1024,
+                   "CAF scheduler threads (0: one per core)");
+  flags->add_text("--run-dir", &settings::run_dir,
+                  "directory for output files of tasks of the local node");
+  flags->add_duration("--heartbeat", &settings::heartbeat_interval,
+                      "heartbeat interval towards nodes and clients");
+  flags->add_duration("--node-timeout", &settings::connection_timeout,
+                      "silence after which a node is lost");
   sub->footer("Prints \"listening on HOST:PORT\" (the real port when 0 was "
               "given), then "
               "a line\nper node that joins or is lost. SIGINT or SIGTERM "
@@ -199,8 +156,8 @@ installed_command install_head(CLI::App& app) {
               "(docs/distributed.md).\n\n"
               "Examples:\n  quiesce head\n  quiesce head --listen 127.0.0.1:0\n"
               "  quiesce head --listen 10.0.0.5:7700 --local-slots 2\n");
-  return {sub, [o] {
-            return run_head(*o);
+  return {sub, [flags] {
+            return run_head(*flags);
           }};
 }
 

@@ -3,10 +3,11 @@
 namespace quiesce::cli {
 
 config::load_result load_inputs(const std::string& path,
-                                const std::string& runtime_path) {
-  config::runtime_settings defaults;
+                                const std::string& runtime_path,
+                                const settings& base) {
+  auto defaults = base;
   if (!runtime_path.empty()) {
-    auto rt = config::load_runtime_file(runtime_path);
+    auto rt = config::load_runtime_file(runtime_path, base);
     if (!rt.ok())
       return rt;
     defaults = rt.file.runtime;

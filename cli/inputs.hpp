@@ -12,11 +12,12 @@
 namespace quiesce::cli {
 
 /// Returns the job file at `path` loaded over the runtime file at
-/// `runtime_path` (when not empty): the runtime file's settings are the
-/// defaults that the job file's `[runtime]` table overrides. When the runtime
-/// file has errors, they are returned and the job file is not read.
+/// `runtime_path` (when not empty) over `base`: the runtime file's settings
+/// are the defaults that the job file's `[runtime]` table overrides. When the
+/// runtime file has errors, they are returned and the job file is not read.
 config::load_result load_inputs(const std::string& path,
-                                const std::string& runtime_path);
+                                const std::string& runtime_path,
+                                const settings& base = {});
 
 /// Returns one problem for every task of `file` that `quiesce run` cannot
 /// run: tasks of work functions, since the command registers none (only an

@@ -7,9 +7,9 @@
 #include "cli/commands.hpp"
 #include "cli/exit_status.hpp"
 #include "cli/output.hpp"
+#include "cli/settings_flags.hpp"
 #include "cli/signals.hpp"
 #include "runtime/remote.hpp"
-#include "runtime/system_config.hpp"
 
 #include <atomic>
 #include <csignal>
@@ -21,36 +21,20 @@ namespace quiesce::cli {
 
 namespace {
 
-struct node_cli_options {
-  std::string head = default_head;
-  uint32_t slots = 0;
-  std::string name;
-  std::vector<std::string> labels;
-  std::string run_dir = ".quiesce/runs";
-  uint32_t threads = 0;
-  std::string heartbeat = "1s";
-  std::string node_timeout = "5s";
-  std::string reconnect = "1s";
-  uint32_t protocol = protocol_version;
-};
+// A node's name defaults to HOSTNAME-PID (decided when it runs).
+settings node_defaults() {
+  settings s;
+  s.node_name.clear();
+  return s;
+}
 
-int run_node(const node_cli_options& o) {
-  worker_options w;
-  parse_endpoint(o.head, w.head);
-  w.name = o.name.empty() ? default_process_name() : o.name;
-  w.slots = o.slots == 0 ? default_threads() : o.slots;
-  w.labels = o.labels;
-  w.run_dir = o.run_dir;
-  w.threads = o.threads;
-  w.heartbeat_interval = parse_ms(o.heartbeat);
-  w.connection_timeout = parse_ms(o.node_timeout);
-  w.reconnect_delay = parse_ms(o.reconnect);
-  w.protocol = o.protocol;
-  if (w.connection_timeout <= w.heartbeat_interval) {
-    std::cerr << "quiesce: the node timeout must be longer than the heartbeat"
-              << std::endl;
+int run_node(const settings_flags& flags) {
+  auto loaded = flags.load();
+  if (!loaded)
     return exit_invalid_input;
-  }
+  worker_options w = *loaded;
+  if (w.node_name.empty())
+    w.node_name = default_process_name();
   // The mask must be set before any thread exists; the launcher gives tasks
   // a clean one.
   block_stop_signals();
@@ -72,7 +56,7 @@ int run_node(const node_cli_options& o) {
   }
   watcher.stop();
   if (code != result_code::ok) {
-    std::cerr << "quiesce: giving up on " << to_string(w.head)
+    std::cerr << "quiesce: giving up on " << w.head
               << ": not a Quiesce head, or a head that refuses protocol "
                  "version "
               << w.protocol << std::endl;
@@ -84,41 +68,39 @@ int run_node(const node_cli_options& o) {
 } // namespace
 
 installed_command install_node(CLI::App& app) {
-  auto o = std::make_shared<node_cli_options>();
   auto* sub
       = app.add_subcommand("node", "Run a worker node that runs the tasks a "
                                    "head places on it");
-  sub->add_option("--head", o->head,
-                  "the head, HOST:PORT (default: $QUIESCE_HEAD, else "
-                      + std::string{default_head} + ")")
-      ->envname("QUIESCE_HEAD")
-      ->check(endpoint_validator());
-  sub->add_option("--slots", o->slots,
-                  "tasks run at once (0, the default: one per core)")
-      ->check(CLI::Range(0, 65536));
-  sub->add_option("--name", o->name,
+  auto flags = std::make_shared<settings_flags>(sub, node_defaults());
+  flags
+      ->add_address("--head", &settings::head,
+                    "the head, HOST:PORT (or $QUIESCE_HEAD)")
+      ->envname("QUIESCE_HEAD");
+  flags->add_count("--slots", &settings::slots, 65536,
+                   "tasks run at once (0: one per core)");
+  flags->add_text("--name", &settings::node_name,
                   "the node's name, unique among the head's nodes (default "
                   "HOSTNAME-PID)");
-  sub->add_option("--label", o->labels,
+  flags->add_list("--label", &settings::labels,
                   "a label tasks may ask for (repeatable)");
-  sub->add_option("--run-dir", o->run_dir,
+  flags->add_runtime_file("runtime file ([runtime] table: slots, threads, "
+                          "scheduler, run_dir, heartbeat, node_timeout); the "
+                          "options override it");
+  flags->add_text("--run-dir", &settings::run_dir,
                   "directory for the stdout/stderr files of tasks that set "
-                  "none (default .quiesce/runs)");
-  sub->add_option("--threads", o->threads,
-                  "CAF scheduler threads (0: one per core)")
-      ->check(CLI::Range(0, 1024));
-  sub->add_option("--heartbeat", o->heartbeat,
-                  "heartbeat interval towards the head (default 1s)")
-      ->check(duration_validator());
-  sub->add_option("--node-timeout", o->node_timeout,
-                  "silence after which the head counts as lost (default 5s)")
-      ->check(duration_validator());
-  sub->add_option("--reconnect-delay", o->reconnect,
-                  "pause between attempts to reach the head (default 1s)")
-      ->check(duration_validator());
+                  "none");
+  flags->add_count("--threads", &settings::threads, 1024,
+                   "CAF scheduler threads (0: one per core)");
+  flags->add_duration("--heartbeat", &settings::heartbeat_interval,
+                      "heartbeat interval towards the head");
+  flags->add_duration("--node-timeout", &settings::connection_timeout,
+                      "silence after which the head counts as lost");
+  flags->add_duration("--reconnect-delay", &settings::reconnect_delay,
+                      "pause between attempts to reach the head");
   // A debugging aid: announce another protocol version, to see a head
   // refuse it.
-  sub->add_option("--protocol-version", o->protocol)->group("");
+  flags->add_count("--protocol-version", &settings::protocol, UINT32_MAX, "")
+      ->group("");
   sub->footer(
       "Prints a line when it joins the head, loses it or cannot reach it. When "
       "the\nhead goes away, the node kills its tasks and keeps trying to "
@@ -128,8 +110,8 @@ installed_command install_node(CLI::App& app) {
       "stops it with exit status 6.\n\n"
       "Examples:\n  quiesce node --head 10.0.0.5:7700 --slots 4\n"
       "  quiesce node --name gpu-1 --label gpu --run-dir /scratch/runs\n");
-  return {sub, [o] {
-            return run_node(*o);
+  return {sub, [flags] {
+            return run_node(*flags);
           }};
 }
 

@@ -181,19 +181,18 @@ json to_json(const job_spec& x) {
   return out;
 }
 
-json to_json(const config::runtime_settings& x) {
+json to_json(const settings& x) {
   return {
       {"threads", x.threads},
       {"slots", x.slots},
-      {"grace_ms", to_ms(x.grace)},
+      {"grace_ms", x.grace.count()},
       {"run_dir", x.run_dir},
       {"listen", x.listen},
-      {"nodes", x.nodes},
       {"retries", x.retries},
       {"max_running_jobs", x.max_running_jobs},
       {"scheduler", x.scheduler},
-      {"heartbeat_ms", to_ms(x.heartbeat)},
-      {"node_timeout_ms", to_ms(x.node_timeout)},
+      {"heartbeat_ms", x.heartbeat_interval.count()},
+      {"node_timeout_ms", x.connection_timeout.count()},
   };
 }
 

@@ -6,7 +6,7 @@
 
 #include "config/diagnostic.hpp"
 #include "config/job_file.hpp"
-#include "config/runtime_settings.hpp"
+#include "config/settings.hpp"
 #include "messages/events.hpp"
 #include "messages/records.hpp"
 #include "messages/spec.hpp"
@@ -76,7 +76,7 @@ nlohmann::json to_json(const task_spec& x);
 nlohmann::json to_json(const job_spec& x);
 
 /// Returns runtime settings as JSON (durations in milliseconds).
-nlohmann::json to_json(const config::runtime_settings& x);
+nlohmann::json to_json(const settings& x);
 
 /// Returns a file problem as JSON: file, line, column, message and the
 /// `file:line:col: error: ...` text.

@@ -6,6 +6,7 @@
 #include "cli/inputs.hpp"
 #include "cli/output.hpp"
 #include "cli/progress.hpp"
+#include "cli/settings_flags.hpp"
 #include "cli/signals.hpp"
 #include "runtime/runtime.hpp"
 
@@ -28,31 +29,15 @@ using namespace std::chrono_literals;
 /// The options of `quiesce run`.
 struct run_options {
   std::string file;
-  std::string runtime_file;
-  uint32_t slots = 0;
-  uint32_t threads = 0;
-  std::string run_dir;
   bool json = false;
   bool quiet = false;
   bool no_progress = false;
-  // Which of the overriding options were given.
-  CLI::Option* slots_opt = nullptr;
-  CLI::Option* threads_opt = nullptr;
-  CLI::Option* run_dir_opt = nullptr;
+  // --runtime and the flags that override the files.
+  std::unique_ptr<settings_flags> flags;
 };
 
 /// The cancel message of jobs interrupted by Ctrl-C.
 constexpr const char* interrupt_message = "interrupted (Ctrl-C)";
-
-runtime_options make_runtime_options(const config::runtime_settings& s) {
-  runtime_options out;
-  out.threads = s.threads;
-  out.scheduler = s.scheduler;
-  out.slots = s.slots;
-  out.run_dir = s.run_dir;
-  out.max_running_jobs = s.max_running_jobs;
-  return out;
-}
 
 /// Prints notes on stderr, above the live display when there is one.
 class notifier {
@@ -178,7 +163,8 @@ int run(const run_options& o) {
   run_outcome outcome;
   outcome.started = caf::make_timestamp();
   // -- load: nothing runs from a file with any error ------------------------
-  auto loaded = load_inputs(o.file, o.runtime_file);
+  auto loaded
+      = load_inputs(o.file, o.flags->runtime_file(), o.flags->defaults());
   if (loaded.ok()) {
     auto more = unrunnable_tasks(loaded.file, o.file);
     loaded.errors.insert(loaded.errors.end(), more.begin(), more.end());
@@ -187,13 +173,11 @@ int run(const run_options& o) {
     print_invalid(o, loaded.errors);
     return exit_invalid_input;
   }
-  auto settings = loaded.file.runtime;
-  if (*o.slots_opt)
-    settings.slots = o.slots;
-  if (*o.threads_opt)
-    settings.threads = o.threads;
-  if (*o.run_dir_opt)
-    settings.run_dir = o.run_dir;
+  auto options = loaded.file.runtime;
+  if (auto err = o.flags->apply(options); !err.empty()) {
+    print_invalid(o, {{"quiesce", 0, 0, err}});
+    return exit_invalid_input;
+  }
   // -- output modes --------------------------------------------------------
   // With --json, stdout carries the report alone; live output goes to stderr.
   std::ostream& live_out = o.json ? std::cerr : std::cout;
@@ -220,7 +204,7 @@ int run(const run_options& o) {
     return exit_runtime_error;
   };
   try {
-    rt = std::make_unique<runtime>(make_runtime_options(settings));
+    rt = std::make_unique<runtime>(options);
   } catch (const std::exception& e) {
     outcome.exit_status
         = fail(std::string{"cannot start the runtime: "} + e.what());
@@ -336,20 +320,19 @@ installed_command install_run(CLI::App& app) {
   auto* sub = app.add_subcommand(
       "run", "Run a job file's jobs to completion in this process");
   sub->add_option("FILE", o->file, "job file (TOML)")->required();
-  sub->add_option("--runtime", o->runtime_file,
-                  "runtime file (TOML, a [runtime] table) read before FILE; "
-                  "FILE's own [runtime] table overrides it");
-  o->slots_opt = sub->add_option("--slots", o->slots,
-                                 "tasks the local node runs at once (0: one "
-                                 "per core); overrides the files")
-                     ->check(CLI::Range(0, 65536));
-  o->threads_opt = sub->add_option("--threads", o->threads,
-                                   "CAF scheduler threads (0: one per core); "
-                                   "overrides the files")
-                       ->check(CLI::Range(0, 1024));
-  o->run_dir_opt = sub->add_option("--run-dir", o->run_dir,
-                                   "directory for the stdout/stderr files of "
-                                   "tasks; overrides the files");
+  o->flags = std::make_unique<settings_flags>(sub, settings{});
+  auto& flags = *o->flags;
+  flags.add_runtime_file("runtime file (TOML, a [runtime] table) read before "
+                         "FILE; FILE's own [runtime] table overrides it");
+  flags.add_count("--slots", &settings::slots, 65536,
+                  "tasks the local node runs at once (0: one per core); "
+                  "overrides the files");
+  flags.add_count("--threads", &settings::threads, 1024,
+                  "CAF scheduler threads (0: one per core); overrides the "
+                  "files");
+  flags.add_text("--run-dir", &settings::run_dir,
+                 "directory for the stdout/stderr files of tasks; overrides "
+                 "the files");
   sub->add_flag("--json", o->json,
                 "print one JSON report on stdout at the end and nothing else "
                 "there (progress goes to stderr)");

@@ -58,7 +58,7 @@ private:
 
 class job_reader {
 public:
-  job_reader(detail::reader& in, const runtime_settings& runtime)
+  job_reader(detail::reader& in, const settings& runtime)
       : in_(in), runtime_(runtime) {}
 
   job_spec read_job(const toml::table& table) {
@@ -301,7 +301,7 @@ private:
   }
 
   detail::reader& in_;
-  const runtime_settings& runtime_;
+  const settings& runtime_;
   name_registry job_names_{"job"};
 };
 
@@ -319,7 +319,7 @@ std::string top_level_hint(std::string_view key) {
 
 load_result parse_job_file(std::string_view text,
                            const std::string& source_name,
-                           const runtime_settings& defaults) {
+                           const settings& defaults) {
   load_result result;
   auto doc = detail::parse_document(text, source_name);
   if (!doc.root) {
@@ -356,8 +356,7 @@ load_result parse_job_file(std::string_view text,
   return result;
 }
 
-load_result load_job_file(const std::string& path,
-                          const runtime_settings& defaults) {
+load_result load_job_file(const std::string& path, const settings& defaults) {
   auto content = detail::read_file(path);
   if (!content.text) {
     load_result result;

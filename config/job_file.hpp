@@ -1,7 +1,7 @@
 #pragma once
 
 #include "config/diagnostic.hpp"
-#include "config/runtime_settings.hpp"
+#include "config/settings.hpp"
 #include "messages/spec.hpp"
 
 #include <string>
@@ -16,7 +16,7 @@ struct job_file {
   std::vector<job_spec> jobs;
   /// The runtime settings: the defaults given to the loader, overridden by
   /// the file's `[runtime]` table.
-  runtime_settings runtime;
+  settings runtime;
   /// True when the file has a `[runtime]` table.
   bool has_runtime = false;
 };
@@ -42,25 +42,25 @@ inline constexpr size_t max_file_size = 16 * 1024 * 1024;
 /// that the file's `[runtime]` table does not set. A missing or unreadable
 /// file yields one diagnostic with line 0.
 load_result load_job_file(const std::string& path,
-                          const runtime_settings& defaults = {});
+                          const settings& defaults = {});
 
 /// Returns the jobs of the TOML document `text`, validated; diagnostics name
 /// `source_name`, and relative paths are resolved against its directory.
 load_result parse_job_file(std::string_view text,
                            const std::string& source_name,
-                           const runtime_settings& defaults = {});
+                           const settings& defaults = {});
 
 /// Returns the settings of the runtime file at `path`: a file that holds a
 /// `[runtime]` table and nothing else. The result has no jobs and
 /// `has_runtime` set.
 load_result load_runtime_file(const std::string& path,
-                              const runtime_settings& defaults = {});
+                              const settings& defaults = {});
 
 /// Returns the settings of the runtime document `text` (see
 /// `load_runtime_file`); diagnostics name `source_name`.
 load_result parse_runtime_file(std::string_view text,
                                const std::string& source_name,
-                               const runtime_settings& defaults = {});
+                               const settings& defaults = {});
 
 /// Returns a human description of what `x` would run: the runtime settings,
 /// then each job with its policy, its assessments in order and their tasks

@@ -39,13 +39,6 @@ std::string join_quoted(const std::vector<std::string>& xs) {
   return result;
 }
 
-std::string join(const std::vector<std::string>& xs) {
-  std::string result;
-  for (const auto& x : xs)
-    result += (result.empty() ? "" : ", ") + x;
-  return result;
-}
-
 std::string named(std::string_view kind, const std::string& name,
                   size_t index) {
   std::string result{kind};
@@ -108,10 +101,9 @@ std::string summarize(const job_file& x) {
       << '\n'
       << "  grace " << format_duration(rt.grace) << ", retries " << rt.retries
       << ", run dir " << rt.run_dir << '\n'
-      << "  listen " << rt.listen << ", nodes "
-      << (rt.nodes.empty() ? std::string{"none"} : join(rt.nodes))
-      << ", heartbeat " << format_duration(rt.heartbeat) << ", node timeout "
-      << format_duration(rt.node_timeout) << '\n';
+      << "  listen " << rt.listen << ", heartbeat "
+      << format_duration(rt.heartbeat_interval) << ", node timeout "
+      << format_duration(rt.connection_timeout) << '\n';
   out << x.jobs.size() << (x.jobs.size() == 1 ? " job" : " jobs") << '\n';
   for (size_t j = 0; j < x.jobs.size(); ++j) {
     const auto& job = x.jobs[j];

@@ -3,7 +3,7 @@
 // Internal to quiesce_config: shared by the job and runtime file readers.
 
 #include "config/diagnostic.hpp"
-#include "config/runtime_settings.hpp"
+#include "config/settings.hpp"
 
 #include <caf/timespan.hpp>
 
@@ -134,8 +134,8 @@ private:
 };
 
 /// Returns `base` overridden by the keys of the `[runtime]` table `table`.
-runtime_settings read_runtime_table(reader& in, const toml::table& table,
-                                    runtime_settings base);
+settings read_runtime_table(reader& in, const toml::table& table,
+                            settings base);
 
 /// Returns the keys a `[runtime]` table accepts.
 const std::vector<std::string_view>& runtime_keys();

@@ -5,6 +5,7 @@
 #include "execution/work_registry.hpp"
 #include "runtime/client.hpp"
 #include "runtime/connect.hpp"
+#include "runtime/options.hpp"
 #include "runtime/system_config.hpp"
 #include "runtime/transport.hpp"
 
@@ -15,6 +16,7 @@
 
 #include <cstdio>
 #include <set>
+#include <stdexcept>
 #include <thread>
 #include <unistd.h>
 
@@ -179,6 +181,7 @@ connect_result connect(const connect_options& opts) {
 /// holding an actor handle: its destructor waits for all actors.
 struct worker::impl {
   worker_options opts;
+  endpoint head_address;
   caf::actor_system_config cfg;
   std::unique_ptr<caf::actor_system> sys;
   std::shared_ptr<work_registry> registry;
@@ -188,21 +191,19 @@ struct worker::impl {
 };
 
 worker::worker(worker_options opts) : impl_(std::make_unique<impl>()) {
-  impl_->opts = std::move(opts);
-  configure_client(impl_->cfg, impl_->opts.threads,
-                   impl_->opts.heartbeat_interval,
-                   impl_->opts.connection_timeout);
+  impl_->opts = resolve(std::move(opts));
+  if (auto err = parse_endpoint(impl_->opts.head, impl_->head_address);
+      !err.empty())
+    throw std::invalid_argument("quiesce: head " + impl_->opts.head + ": "
+                                + err);
+  configure(impl_->cfg, impl_->opts.threads, impl_->opts.scheduler);
+  configure_network(impl_->cfg, impl_->opts.heartbeat_interval,
+                    impl_->opts.connection_timeout);
   impl_->sys = std::make_unique<caf::actor_system>(impl_->cfg);
   impl_->registry = std::make_shared<work_registry>();
   impl_->launcher = std::make_shared<process::launcher>(impl_->opts.kill_bound);
-  node_options nopts;
-  nopts.name = impl_->opts.name;
-  nopts.slots = impl_->opts.slots;
-  nopts.labels = impl_->opts.labels;
-  nopts.run_dir = impl_->opts.run_dir;
-  nopts.kill_bound = impl_->opts.kill_bound;
-  impl_->node
-      = spawn_node(*impl_->sys, nopts, impl_->registry, impl_->launcher);
+  impl_->node = spawn_node(*impl_->sys, node_options_from(impl_->opts),
+                           impl_->registry, impl_->launcher);
 }
 
 worker::~worker() {
@@ -219,16 +220,16 @@ bool worker::register_work(std::string name, work_function fn) {
 
 node_list worker::join() {
   node_list out;
-  auto hdl = connect_head(*impl_->sys, impl_->opts.head,
+  auto hdl = connect_head(*impl_->sys, impl_->head_address,
                           impl_->opts.connect_timeout);
   if (!hdl) {
     out.code = classify_connect_error(hdl.error());
-    out.detail = explain_connect_error(hdl.error(), impl_->opts.head);
+    out.detail = explain_connect_error(hdl.error(), impl_->head_address);
     return out;
   }
   out = detail::request_blocking<node_list>(
       *impl_->sys, *hdl,
-      node_hello{impl_->opts.protocol, impl_->opts.name, impl_->opts.slots,
+      node_hello{impl_->opts.protocol, impl_->opts.node_name, impl_->opts.slots,
                  impl_->opts.labels,
                  caf::actor_cast<caf::strong_actor_ptr>(impl_->node)},
       impl_->opts.connect_timeout);
@@ -252,11 +253,12 @@ worker::serve(const std::atomic<bool>& stop,
       if (reply.code == result_code::ok) {
         joined_once = true;
         last_failure.clear();
-        say("joined the head at " + to_string(impl_->opts.head) + " as "
-            + impl_->opts.name + " with " + std::to_string(impl_->opts.slots)
+        say("joined the head at " + to_string(impl_->head_address) + " as "
+            + impl_->opts.node_name + " with "
+            + std::to_string(impl_->opts.slots)
             + (impl_->opts.slots == 1 ? " slot" : " slots"));
       } else {
-        auto line = "cannot join the head at " + to_string(impl_->opts.head)
+        auto line = "cannot join the head at " + to_string(impl_->head_address)
                     + ": " + std::string{to_name(reply.code)} + ": "
                     + reply.detail;
         // The same failure every `reconnect_delay` is said once.
@@ -283,7 +285,7 @@ worker::serve(const std::atomic<bool>& stop,
     if (lost) {
       caf::anon_send(impl_->node, node_reset{"the head was lost"});
       impl_->head = nullptr;
-      say("lost the head at " + to_string(impl_->opts.head)
+      say("lost the head at " + to_string(impl_->head_address)
           + "; killed this node's attempts; reconnecting");
       pause(stop, impl_->opts.reconnect_delay);
     }

@@ -6,6 +6,7 @@
 // home-made wire protocol: every message is a typed CAF message. No CAF type
 // appears here.
 
+#include "config/settings.hpp"
 #include "execution/work.hpp"
 #include "messages/commands.hpp"
 
@@ -39,39 +40,17 @@ inline constexpr std::chrono::milliseconds default_connect_timeout{5000};
 /// names: "HOSTNAME-PID".
 std::string default_process_name();
 
-/// How a worker node runs and where it connects.
-struct worker_options {
-  /// The head to join.
-  endpoint head;
-  /// The node's name (unique among the head's nodes).
-  std::string name;
-  /// Concurrent attempts.
-  uint32_t slots = 1;
-  /// Labels tasks may ask for.
-  std::vector<std::string> labels;
-  /// Directory for per-attempt output files of commands.
-  std::string run_dir = ".quiesce/runs";
-  /// How long a killed attempt may take to be confirmed dead.
-  std::chrono::milliseconds kill_bound{2000};
-  /// Middleman heartbeat interval and connection timeout.
-  std::chrono::milliseconds heartbeat_interval{1000};
-  std::chrono::milliseconds connection_timeout{5000};
-  /// Pause between attempts to reach the head.
-  std::chrono::milliseconds reconnect_delay{1000};
-  /// Bound on connecting to the head and on its reply to `node_hello`.
-  std::chrono::milliseconds connect_timeout = default_connect_timeout;
-  /// CAF scheduler threads; 0: number of cores (at least 2).
-  uint32_t threads = 0;
-  /// The protocol version announced in `node_hello`; only tests and the
-  /// hidden `--protocol-version` option of `quiesce node` change it.
-  uint32_t protocol = protocol_version;
-};
+/// How a worker node runs and where it connects: `head`, `node_name`,
+/// `slots`, `labels`, `run_dir`, `kill_bound`, `threads`, `scheduler`, the
+/// network bounds and `protocol` (config/settings.hpp).
+using worker_options = settings;
 
 /// A worker node: a node actor with its executors, joined to a remote head.
 /// When the head goes away it kills its attempts and reconnects.
 class worker {
 public:
   /// Builds the actor system and the node actor (not connected yet).
+  /// Throws `std::invalid_argument` when `opts.head` is not "HOST:PORT".
   explicit worker(worker_options opts);
 
   /// Stops everything (bounded).

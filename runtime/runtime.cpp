@@ -6,6 +6,7 @@
 #include "config/job_file.hpp"
 #include "execution/launcher.hpp"
 #include "execution/work_registry.hpp"
+#include "runtime/options.hpp"
 #include "runtime/system_config.hpp"
 #include "runtime/transport.hpp"
 
@@ -20,16 +21,6 @@
 namespace quiesce {
 
 namespace {
-
-runtime_options resolve(runtime_options opts) {
-  if (opts.threads == 0)
-    opts.threads = default_threads();
-  if (opts.slots == 0) {
-    auto n = std::thread::hardware_concurrency();
-    opts.slots = n == 0 ? 1 : n;
-  }
-  return opts;
-}
 
 /// Returns whether `sys` knows every message type of Quiesce, checked on
 /// the first and the last type of the block.
@@ -95,20 +86,12 @@ struct runtime::impl {
 
 void runtime::impl::start() {
   try {
-    supervisor_options sopts;
-    sopts.max_running_jobs = opts.max_running_jobs;
-    sopts.terminate_bound = opts.terminate_bound;
-    supervisor = spawn_supervisor(tr.sys, sopts);
+    supervisor = spawn_supervisor(tr.sys, supervisor_options_from(opts));
     detail::actor_tracker::watch(tr.actors, supervisor);
     tr.start(supervisor);
     if (opts.local_node) {
-      node_options nopts;
-      nopts.name = opts.node_name;
-      nopts.slots = opts.slots;
-      nopts.labels = opts.labels;
-      nopts.run_dir = opts.run_dir;
-      nopts.kill_bound = opts.kill_bound;
-      local_node = spawn_node(tr.sys, nopts, registry, launcher);
+      local_node
+          = spawn_node(tr.sys, node_options_from(opts), registry, launcher);
       detail::actor_tracker::watch(tr.actors, local_node);
       auto reply = tr.call<node_list>(
           quiesce::node_hello{

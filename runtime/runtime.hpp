@@ -7,6 +7,7 @@
 // needs no CAF code, unless it attaches Quiesce to an actor system of its own.
 // Threading, lifetime and linking: docs/embedding.md.
 
+#include "config/settings.hpp"
 #include "execution/work.hpp"
 #include "runtime/client.hpp"
 
@@ -25,40 +26,9 @@ class actor_system;
 
 namespace quiesce {
 
-/// How a runtime is set up.
-struct runtime_options {
-  /// CAF scheduler threads; 0 picks the number of cores (at least 2).
-  uint32_t threads = 0;
-  /// CAF scheduler policy: "sharing" or "stealing".
-  std::string scheduler = "sharing";
-  /// Slots of the local node; 0 means the number of cores.
-  uint32_t slots = 0;
-  /// Whether to run a local node (false for a head that only has remote
-  /// nodes).
-  bool local_node = true;
-  /// The local node's name.
-  std::string node_name = "local";
-  /// Labels of the local node.
-  std::vector<std::string> labels;
-  /// Directory for per-attempt stdout/stderr files of commands.
-  std::string run_dir = ".quiesce/runs";
-  /// Jobs running at once (0: no limit); more stay queued.
-  uint32_t max_running_jobs = 0;
-  /// How long terminate_job waits for work to be confirmed dead.
-  std::chrono::milliseconds terminate_bound{10000};
-  /// How long a killed attempt may take to die before it is abandoned.
-  std::chrono::milliseconds kill_bound{2000};
-  /// Upper bound on every synchronous call except `wait`.
-  std::chrono::milliseconds request_timeout{30000};
-  /// Loads CAF's network layer (`caf::io::middleman`) so the supervisor can
-  /// be published to remote nodes and clients.
-  bool network = false;
-  /// Middleman heartbeat interval (with `network`); a dead peer is noticed
-  /// after `connection_timeout` without traffic.
-  std::chrono::milliseconds heartbeat_interval{1000};
-  /// Middleman connection timeout (with `network`).
-  std::chrono::milliseconds connection_timeout{5000};
-};
+/// How a runtime is set up: its scheduler, local node, supervisor, bounds
+/// and network (config/settings.hpp).
+using runtime_options = settings;
 
 /// An embedded Quiesce: supervisor, local node and executors in this process,
 /// and the client (every operation of the contract, see client.hpp) over an

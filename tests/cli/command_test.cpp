@@ -179,6 +179,10 @@ TEST_CASE("validate --json reports the jobs or the errors", "[cli][validate]") {
   auto doc = nlohmann::json::parse(ok.out);
   CHECK(doc["valid"] == true);
   CHECK(doc["runtime"]["slots"] == 4);
+  // The address `quiesce head` listens on without a runtime file saying
+  // otherwise.
+  CHECK(doc["runtime"]["listen"] == "127.0.0.1:7700");
+  CHECK_FALSE(doc["runtime"].contains("nodes"));
   REQUIRE(doc["jobs"].size() == 1);
   CHECK(doc["jobs"][0]["name"] == "batch");
   CHECK(doc["jobs"][0]["assessments"][0]["tasks"].size() == 12);
@@ -188,4 +192,17 @@ TEST_CASE("validate --json reports the jobs or the errors", "[cli][validate]") {
   auto bdoc = nlohmann::json::parse(bad.out);
   CHECK(bdoc["valid"] == false);
   CHECK(bdoc["errors"].size() == 3);
+}
+
+TEST_CASE("validate prints the listen address a head really uses",
+          "[cli][validate][settings]") {
+  scratch_dir dir;
+  auto file = examples_dir + "/batch.toml";
+  auto plain = run_quiesce(dir, {"validate", file});
+  CHECK(plain.status == exit_ok);
+  CHECK_THAT(plain.out, Catch::Contains("  listen 127.0.0.1:7700, "));
+  auto rt = dir.write("rt.toml", "[runtime]\nlisten = \"0.0.0.0:7800\"\n");
+  auto site = run_quiesce(dir, {"validate", "--runtime", rt, file});
+  CHECK(site.status == exit_ok);
+  CHECK_THAT(site.out, Catch::Contains("  listen 0.0.0.0:7800, "));
 }

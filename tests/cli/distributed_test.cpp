@@ -121,12 +121,14 @@ public:
     // nop
   }
 
-  // Starts a head on 127.0.0.1:`port` (0: any) and reads its port.
-  void start_head(uint16_t port = 0) {
+  // Starts a head on 127.0.0.1:`port` (0: any) with `extra` options and
+  // reads its port.
+  void start_head(uint16_t port = 0,
+                  std::vector<std::string> extra = {"--local-slots", "0"}) {
     std::vector<std::string> args{"head", "--listen",
-                                  "127.0.0.1:" + std::to_string(port),
-                                  "--local-slots", "0"};
+                                  "127.0.0.1:" + std::to_string(port)};
     args.insert(args.end(), fast_links.begin(), fast_links.end());
+    args.insert(args.end(), extra.begin(), extra.end());
     heads_.push_back(std::make_unique<child>(dir_, args));
     auto& h = *heads_.back();
     const std::string prefix = "listening on 127.0.0.1:";
@@ -645,4 +647,49 @@ TEST_CASE("distributed: client commands check their input before sending "
         == exit_invalid_input);
   CHECK(run_quiesce(dir, {"wait", "1", "--timeout", "soon"}, 20s).status
         == exit_invalid_input);
+}
+
+TEST_CASE("distributed: a head runs the runtime file's slots as its own node, "
+          "unless --local-slots says otherwise",
+          "[cli][distributed][settings]") {
+  scratch_dir dir;
+  auto rt = dir.write("rt.toml", "[runtime]\nslots = 3\nrun_dir = \"runs\"\n");
+  auto head_slots = [&](std::vector<std::string> extra) {
+    cluster c{dir};
+    c.start_head(0, std::move(extra));
+    auto doc = c.client_json({"list", "nodes"});
+    c.head().signal(SIGTERM);
+    CHECK(c.head().wait(15s).status == 0);
+    REQUIRE(doc["nodes"].size() == 1);
+    CHECK(doc["nodes"][0]["name"] == "head");
+    return doc["nodes"][0]["slots"].get<int>();
+  };
+  CHECK(head_slots({"--runtime", rt}) == 3);
+  CHECK(head_slots({"--runtime", rt, "--local-slots", "1"}) == 1);
+}
+
+TEST_CASE("distributed: head and node refuse a runtime file with 'nodes' and "
+          "inconsistent flags",
+          "[cli][distributed][settings]") {
+  scratch_dir dir;
+  auto rt = dir.write("rt.toml",
+                      "[runtime]\nslots = 1\nnodes = [\"10.0.0.2:7701\"]\n");
+  for (auto cmd : {"head", "node"}) {
+    INFO(cmd);
+    auto r = run_quiesce(dir, {cmd, "--runtime", rt}, 15s);
+    CHECK(r.status == exit_invalid_input);
+    CHECK_THAT(r.err, Catch::Contains(rt
+                                      + ":3:1: error: 'nodes' is not "
+                                        "supported"));
+    CHECK_THAT(r.err, Catch::Contains("quiesce node --head HOST:PORT"));
+    CHECK(r.out.empty());
+  }
+  // A flag overrides the file, and the result is checked as a whole.
+  auto slow = dir.write("slow.toml", "[runtime]\nheartbeat = \"2s\"\n"
+                                     "node_timeout = \"3s\"\n");
+  auto r = run_quiesce(dir, {"node", "--runtime", slow, "--node-timeout", "1s"},
+                       15s);
+  CHECK(r.status == exit_invalid_input);
+  CHECK_THAT(r.err, Catch::Contains("the node timeout (1s) must be longer "
+                                    "than the heartbeat (2s)"));
 }

@@ -100,12 +100,10 @@ const std::vector<bad_file> catalogue{
       {3, 10,
        R"('listen': expected an address "HOST:PORT" (no port), found )"
        R"("localhost")"},
-      {4, 27,
-       R"('nodes'[1]: expected an address "HOST:PORT" (the port is a )"
-       R"(number from 1 to 65535), found "10.0.0.2:0")"},
-      {4, 41,
-       R"('nodes'[2]: expected an address "HOST:PORT", found an )"
-       R"(integer)"},
+      {4, 1,
+       "'nodes' is not supported: a head does not connect to its nodes, "
+       "they join it; start `quiesce node --head HOST:PORT` on each node "
+       "instead"},
       {6, 16, "'node_timeout' (1s) must be longer than 'heartbeat' (2s)"},
       {7, 11, "'run_dir': expected a non-empty path, found an empty string"}}},
     {"no_jobs.toml", {{1, 1, "no jobs: expected at least one [[job]] table"}}},
@@ -414,13 +412,12 @@ TEST_CASE("job file loader fills every field of a complete file",
   CHECK(rt.threads == 2);
   CHECK(rt.grace == 7s);
   CHECK(rt.run_dir == normal(dir / "runs"));
-  CHECK(rt.listen == "127.0.0.1:7700");
-  CHECK(rt.nodes == std::vector<std::string>{"10.0.0.1:7701", "[::1]:7702"});
+  CHECK(rt.listen == "127.0.0.1:7701");
   CHECK(rt.retries == 5);
   CHECK(rt.max_running_jobs == 2);
   CHECK(rt.scheduler == "stealing");
-  CHECK(rt.heartbeat == 500ms);
-  CHECK(rt.node_timeout == 3s);
+  CHECK(rt.heartbeat_interval == 500ms);
+  CHECK(rt.connection_timeout == 3s);
 
   REQUIRE(file.jobs.size() == 2);
   const auto& nightly = file.jobs[0];
@@ -491,7 +488,7 @@ TEST_CASE("job file loader applies the defaults of a file without [runtime]",
   auto result = load_job_file(data_dir + "/good/minimal.toml");
   REQUIRE(result.ok());
   CHECK_FALSE(result.file.has_runtime);
-  runtime_settings defaults;
+  quiesce::settings defaults;
   CHECK(result.file.runtime.grace == defaults.grace);
   CHECK(result.file.runtime.run_dir == ".quiesce/runs");
   REQUIRE(result.file.jobs.size() == 1);
@@ -504,7 +501,7 @@ TEST_CASE("job file loader applies the defaults of a file without [runtime]",
 
 TEST_CASE("job file loader takes job defaults from given runtime settings",
           "[config][job_file]") {
-  runtime_settings defaults;
+  quiesce::settings defaults;
   defaults.grace = 42s;
   defaults.retries = 9;
   defaults.slots = 3;

@@ -34,12 +34,11 @@ TEST_CASE("runtime file loader reads every setting of a [runtime] table",
   CHECK(rt.grace == 2s);
   CHECK(rt.run_dir == "/var/tmp/quiesce");
   CHECK(rt.listen == "0.0.0.0:7700");
-  CHECK(rt.nodes == std::vector<std::string>{"node1:7701", "node2:7701"});
   CHECK(rt.retries == 1);
   CHECK(rt.max_running_jobs == 10);
   CHECK(rt.scheduler == "sharing");
-  CHECK(rt.heartbeat == 2s);
-  CHECK(rt.node_timeout == 10s);
+  CHECK(rt.heartbeat_interval == 2s);
+  CHECK(rt.connection_timeout == 10s);
 }
 
 TEST_CASE("runtime file settings become the defaults of a job file",
@@ -116,17 +115,74 @@ TEST_CASE("runtime file loader reports a missing file with line 0",
   CHECK(result.errors[0].file == "missing-runtime.toml");
 }
 
-TEST_CASE("runtime file parser accepts listen port 0 but not node port 0",
+TEST_CASE("runtime file parser accepts listen port 0 and checks addresses",
           "[config][runtime_file]") {
   auto good = parse_runtime_file("[runtime]\nlisten = \"[::1]:0\"\n", "r");
   CHECK(good.ok());
   CHECK(good.file.runtime.listen == "[::1]:0");
   for (auto bad : {R"(listen = "::1:80")", R"(listen = "host:70000")",
-                   R"(listen = ":80")", R"(listen = "host:")",
-                   R"(nodes = ["host:0"])", R"(nodes = "host:1")"}) {
+                   R"(listen = ":80")", R"(listen = "host:")"}) {
     auto result = parse_runtime_file(std::string{"[runtime]\n"} + bad, "r");
     INFO(bad);
     REQUIRE(result.errors.size() == 1);
     CHECK(result.errors[0].line == 2);
   }
+}
+
+TEST_CASE("runtime file parser refuses 'nodes' with line and column",
+          "[config][runtime_file]") {
+  for (auto value : {R"(["node1:7701"])", R"([])", R"("host:1")"}) {
+    INFO(value);
+    auto result = parse_runtime_file(
+        std::string{"[runtime]\nslots = 2\n  nodes = "} + value + "\n",
+        "site.toml");
+    REQUIRE(result.errors.size() == 1);
+    CHECK(to_string(result.errors[0])
+          == "site.toml:3:3: error: 'nodes' is not supported: a head does "
+             "not connect to its nodes, they join it; start `quiesce node "
+             "--head HOST:PORT` on each node instead");
+    CHECK_FALSE(result.file.has_runtime);
+  }
+}
+
+TEST_CASE("runtime file parser loads each key into the settings and leaves "
+          "the others at their defaults",
+          "[config][runtime_file]") {
+  const quiesce::settings defaults;
+  auto load = [](const std::string& line) {
+    auto result = parse_runtime_file("[runtime]\n" + line + "\n", "/etc/r");
+    INFO(line << '\n' << render(result.errors));
+    REQUIRE(result.ok());
+    return result.file.runtime;
+  };
+  // Every key, and what a default-constructed settings has instead.
+  CHECK(load("threads = 7").threads == 7);
+  CHECK(load("slots = 9").slots == 9);
+  CHECK(load(R"(grace = "1m30s")").grace == 90s);
+  CHECK(load(R"(run_dir = "runs")").run_dir == "/etc/runs");
+  CHECK(load(R"(listen = "0.0.0.0:7800")").listen == "0.0.0.0:7800");
+  CHECK(load("retries = 0").retries == 0);
+  CHECK(load("max_running_jobs = 4").max_running_jobs == 4);
+  CHECK(load(R"(scheduler = "stealing")").scheduler == "stealing");
+  CHECK(load(R"(heartbeat = "250ms")").heartbeat_interval == 250ms);
+  CHECK(load(R"(node_timeout = "9s")").connection_timeout == 9s);
+  auto x = load("threads = 7");
+  CHECK(x.slots == defaults.slots);
+  CHECK(x.grace == defaults.grace);
+  CHECK(x.run_dir == defaults.run_dir);
+  CHECK(x.listen == defaults.listen);
+  CHECK(x.scheduler == defaults.scheduler);
+  CHECK(x.heartbeat_interval == defaults.heartbeat_interval);
+}
+
+TEST_CASE("settings default to the address a head listens on",
+          "[config][runtime_file]") {
+  const quiesce::settings defaults;
+  CHECK(defaults.listen == "127.0.0.1:7700");
+  CHECK(defaults.head == defaults.listen);
+  CHECK(defaults.run_dir == ".quiesce/runs");
+  CHECK(defaults.connection_timeout > defaults.heartbeat_interval);
+  auto result = parse_runtime_file("[runtime]\nthreads = 1\n", "r");
+  REQUIRE(result.ok());
+  CHECK(result.file.runtime.listen == "127.0.0.1:7700");
 }

@@ -67,5 +67,8 @@ TEST_CASE("summarize marks default runtime settings", "[config][summary]") {
   auto summary = summarize(empty);
   CHECK_THAT(summary, Catch::StartsWith("runtime (defaults):\n"));
   CHECK_THAT(summary, Catch::Contains("max running jobs unlimited"));
+  // The address `quiesce head` really listens on by default.
+  CHECK_THAT(summary, Catch::Contains("  listen 127.0.0.1:7700, heartbeat 1s, "
+                                      "node timeout 5s\n"));
   CHECK_THAT(summary, Catch::Contains("0 jobs\n"));
 }

@@ -44,17 +44,14 @@ int run_worker(int argc, char** argv) {
     return 2;
   }
   quiesce::worker_options opts;
-  if (auto err = quiesce::parse_endpoint(argv[2], opts.head); !err.empty()) {
-    std::cerr << err << '\n';
-    return 2;
-  }
-  opts.name = argv[3];
+  opts.head = argv[2];
+  opts.node_name = argv[3];
   opts.slots = static_cast<uint32_t>(std::stoul(argv[4]));
   opts.threads = 2;
   opts.heartbeat_interval = std::chrono::milliseconds{200};
   opts.connection_timeout = std::chrono::milliseconds{1000};
   opts.reconnect_delay = std::chrono::milliseconds{200};
-  opts.run_dir = "/tmp/quiesce-rel-worker-" + opts.name;
+  opts.run_dir = "/tmp/quiesce-rel-worker-" + opts.node_name;
   std::signal(SIGTERM, on_term);
   std::signal(SIGINT, on_term);
   quiesce::worker w{opts};

@@ -18,38 +18,34 @@ const std::vector<std::string_view>& runtime_keys() {
   return keys;
 }
 
-runtime_settings read_runtime_table(reader& in, const toml::table& table,
-                                    runtime_settings base) {
+settings read_runtime_table(reader& in, const toml::table& table,
+                            settings base) {
   in.check_keys(table, runtime_keys(), "[runtime]");
   auto u32 = [](int64_t x) {
     return static_cast<uint32_t>(x);
+  };
+  // The parser reads whole milliseconds at the finest.
+  auto ms = [](caf::timespan x) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(x);
   };
   if (auto x = in.read_integer(table, "threads", 0, 1024))
     base.threads = u32(*x);
   if (auto x = in.read_integer(table, "slots", 0, 65536))
     base.slots = u32(*x);
   if (auto x = in.read_duration(table, "grace"))
-    base.grace = *x;
+    base.grace = ms(*x);
   if (auto x = in.read_path(table, "run_dir"))
     base.run_dir = *x;
   if (auto node = table.get("listen"))
     if (auto x = in.read_address(*node, "'listen'", true))
       base.listen = *x;
-  if (auto node = table.get("nodes")) {
-    if (auto array = node->as_array()) {
-      std::vector<std::string> nodes;
-      for (size_t i = 0; i < array->size(); ++i) {
-        auto what = "'nodes'[" + std::to_string(i) + "]";
-        if (auto x = in.read_address(*array->get(i), what, false))
-          nodes.push_back(*x);
-      }
-      base.nodes = std::move(nodes);
-    } else {
-      in.error(*node, "'nodes': expected an array of addresses \"HOST:PORT\", "
-                      "found "
-                          + std::string{describe_type(*node)});
-    }
-  }
+  // Accepted by earlier versions and never used: a head does not dial out.
+  for (auto&& [key, value] : table)
+    if (key == "nodes")
+      in.error(key.source(),
+               "'nodes' is not supported: a head does not connect to its "
+               "nodes, they join it; start `quiesce node --head HOST:PORT` on "
+               "each node instead");
   if (auto x = in.read_integer(table, "retries", 0, 1000))
     base.retries = u32(*x);
   if (auto x = in.read_integer(table, "max_running_jobs", 0,
@@ -66,16 +62,17 @@ runtime_settings read_runtime_table(reader& in, const toml::table& table,
   auto heartbeat = in.read_duration(table, "heartbeat", true);
   auto node_timeout = in.read_duration(table, "node_timeout", true);
   if (heartbeat)
-    base.heartbeat = *heartbeat;
+    base.heartbeat_interval = ms(*heartbeat);
   if (node_timeout)
-    base.node_timeout = *node_timeout;
+    base.connection_timeout = ms(*node_timeout);
   // Only a value set here can be blamed; the defaults are consistent.
-  if ((heartbeat || node_timeout) && base.node_timeout <= base.heartbeat) {
+  if ((heartbeat || node_timeout)
+      && base.connection_timeout <= base.heartbeat_interval) {
     auto key = node_timeout ? "node_timeout" : "heartbeat";
-    in.error(*table.get(key), "'node_timeout' ("
-                                  + format_duration(base.node_timeout)
-                                  + ") must be longer than 'heartbeat' ("
-                                  + format_duration(base.heartbeat) + ")");
+    in.error(*table.get(key),
+             "'node_timeout' (" + format_duration(base.connection_timeout)
+                 + ") must be longer than 'heartbeat' ("
+                 + format_duration(base.heartbeat_interval) + ")");
   }
   return base;
 }
@@ -84,7 +81,7 @@ runtime_settings read_runtime_table(reader& in, const toml::table& table,
 
 load_result parse_runtime_file(std::string_view text,
                                const std::string& source_name,
-                               const runtime_settings& defaults) {
+                               const settings& defaults) {
   load_result result;
   auto doc = detail::parse_document(text, source_name);
   if (!doc.root) {
@@ -110,10 +107,10 @@ load_result parse_runtime_file(std::string_view text,
       message += " (did you mean 'runtime'?)";
     in.error(key.source(), std::move(message));
   }
-  auto settings = defaults;
+  auto values = defaults;
   if (auto node = root.get("runtime")) {
     if (auto table = node->as_table())
-      settings = detail::read_runtime_table(in, *table, defaults);
+      values = detail::read_runtime_table(in, *table, defaults);
     else
       in.error(*node, "'runtime': expected a table ([runtime]), found "
                           + std::string{detail::describe_type(*node)});
@@ -124,14 +121,14 @@ load_result parse_runtime_file(std::string_view text,
   }
   result.errors = in.sorted_errors();
   if (result.ok()) {
-    result.file.runtime = std::move(settings);
+    result.file.runtime = std::move(values);
     result.file.has_runtime = true;
   }
   return result;
 }
 
 load_result load_runtime_file(const std::string& path,
-                              const runtime_settings& defaults) {
+                              const settings& defaults) {
   auto content = detail::read_file(path);
   if (!content.text) {
     load_result result;

@@ -1,0 +1,108 @@
+#include "cli/settings_flags.hpp"
+
+#include "cli/client.hpp"
+#include "config/duration.hpp"
+#include "config/job_file.hpp"
+
+#include <iostream>
+#include <memory>
+
+namespace quiesce::cli {
+
+std::string default_note(const std::string& x) {
+  return " (default " + x + ")";
+}
+
+settings_flags::settings_flags(CLI::App* app, settings defaults)
+    : app_(app), defaults_(std::move(defaults)),
+      runtime_file_(std::make_shared<std::string>()) {
+  // nop
+}
+
+CLI::Option* settings_flags::add_runtime_file(const std::string& help) {
+  return app_->add_option("--runtime", *runtime_file_, help);
+}
+
+CLI::Option* settings_flags::add(CLI::Option* opt,
+                                 std::function<void(settings&)> write) {
+  overrides_.emplace_back(opt, std::move(write));
+  return opt;
+}
+
+CLI::Option* settings_flags::add_count(const std::string& name,
+                                       uint32_t settings::*field, uint32_t max,
+                                       const std::string& help) {
+  auto value = std::make_shared<uint32_t>();
+  auto* opt = app_->add_option(
+      name, *value, help + default_note(std::to_string(defaults_.*field)));
+  opt->check(CLI::Range(uint32_t{0}, max));
+  return add(opt, [value, field](settings& s) { s.*field = *value; });
+}
+
+CLI::Option* settings_flags::add_text(const std::string& name,
+                                      std::string settings::*field,
+                                      const std::string& help) {
+  auto value = std::make_shared<std::string>();
+  auto note = (defaults_.*field).empty() ? std::string{}
+                                         : default_note(defaults_.*field);
+  auto* opt = app_->add_option(name, *value, help + note);
+  return add(opt, [value, field](settings& s) { s.*field = *value; });
+}
+
+CLI::Option* settings_flags::add_address(const std::string& name,
+                                         std::string settings::*field,
+                                         const std::string& help) {
+  return add_text(name, field, help)->check(endpoint_validator());
+}
+
+CLI::Option*
+settings_flags::add_duration(const std::string& name,
+                             std::chrono::milliseconds settings::*field,
+                             const std::string& help) {
+  auto value = std::make_shared<std::string>();
+  auto* opt = app_->add_option(
+      name, *value,
+      help + default_note(config::format_duration(defaults_.*field)));
+  opt->check(duration_validator());
+  return add(opt, [value, field](settings& s) { s.*field = parse_ms(*value); });
+}
+
+CLI::Option* settings_flags::add_list(const std::string& name,
+                                      std::vector<std::string> settings::*field,
+                                      const std::string& help) {
+  auto value = std::make_shared<std::vector<std::string>>();
+  auto* opt = app_->add_option(name, *value, help);
+  return add(opt, [value, field](settings& s) { s.*field = *value; });
+}
+
+std::string settings_flags::apply(settings& s) const {
+  for (const auto& [opt, write] : overrides_)
+    if (*opt)
+      write(s);
+  if (s.connection_timeout <= s.heartbeat_interval)
+    return "the node timeout (" + config::format_duration(s.connection_timeout)
+           + ") must be longer than the heartbeat ("
+           + config::format_duration(s.heartbeat_interval) + ")";
+  return {};
+}
+
+std::optional<settings> settings_flags::load() const {
+  auto result = defaults_;
+  if (!runtime_file_->empty()) {
+    auto loaded = config::load_runtime_file(*runtime_file_, defaults_);
+    if (!loaded.ok()) {
+      for (const auto& d : loaded.errors)
+        std::cerr << to_string(d) << '\n';
+      std::cerr << std::flush;
+      return std::nullopt;
+    }
+    result = loaded.file.runtime;
+  }
+  if (auto err = apply(result); !err.empty()) {
+    std::cerr << "quiesce: " << err << std::endl;
+    return std::nullopt;
+  }
+  return result;
+}
+
+} // namespace quiesce::cli

@@ -1,0 +1,114 @@
+#pragma once
+
+// The settings of every Quiesce process, each default written once. A
+// runtime (embedded or `quiesce run`), a head and a worker node all start
+// from `settings{}`, take the `[runtime]` table of a runtime file or job file
+// over it (config/job_file.hpp), then the command line's flags; each uses
+// the fields it needs. docs/job-file.md lists the file's keys.
+
+#include "messages/ids.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace quiesce {
+
+/// How a Quiesce process is set up: scheduler, local node, supervisor, job
+/// defaults, client bounds and network. Plain data; `runtime_options` and
+/// `worker_options` are this type.
+struct settings {
+  // -- scheduler --------------------------------------------------------------
+
+  /// CAF scheduler threads; 0 picks the number of cores (at least 2). File
+  /// key `threads`.
+  uint32_t threads = 0;
+
+  /// CAF scheduler policy: "sharing" or "stealing". File key `scheduler`.
+  std::string scheduler = "sharing";
+
+  // -- local node -------------------------------------------------------------
+
+  /// Whether a runtime runs a node of its own (false for a head that only
+  /// has remote nodes). A worker always is a node.
+  bool local_node = true;
+
+  /// Concurrent attempts of this process's node; 0 means the number of
+  /// cores. File key `slots`.
+  uint32_t slots = 0;
+
+  /// The name of this process's node, unique among a head's nodes.
+  std::string node_name = "local";
+
+  /// Labels of this process's node that tasks may ask for.
+  std::vector<std::string> labels;
+
+  /// Directory for per-attempt stdout/stderr files of commands that set
+  /// none; a relative path set in a file is resolved against that file's
+  /// directory. File key `run_dir`.
+  std::string run_dir = ".quiesce/runs";
+
+  /// How long a killed attempt may take to be confirmed dead before the node
+  /// gives up on it.
+  std::chrono::milliseconds kill_bound{2000};
+
+  // -- supervisor -------------------------------------------------------------
+
+  /// Jobs running at once (0: no limit); more stay queued. File key
+  /// `max_running_jobs`.
+  uint32_t max_running_jobs = 0;
+
+  /// How long terminate_job waits for work to be confirmed dead before it
+  /// replies `terminate_failed`.
+  std::chrono::milliseconds terminate_bound{10000};
+
+  // -- job defaults -----------------------------------------------------------
+
+  /// Grace period of jobs loaded from a file that set none. File key `grace`.
+  std::chrono::milliseconds grace{5000};
+
+  /// Automatic requeues of a task whose node was lost, for jobs loaded from
+  /// a file that set none. File key `retries`.
+  uint32_t retries = 3;
+
+  // -- client -----------------------------------------------------------------
+
+  /// Upper bound on every synchronous call of a runtime except `wait`.
+  std::chrono::milliseconds request_timeout{30000};
+
+  // -- network ----------------------------------------------------------------
+
+  /// Whether a runtime loads CAF's network layer (`caf::io::middleman`) so
+  /// that its supervisor can be published to nodes and clients.
+  bool network = false;
+
+  /// Where a head listens, "HOST:PORT" (port 0 picks a free one). File key
+  /// `listen`.
+  std::string listen = "127.0.0.1:7700";
+
+  /// The head a worker node joins, "HOST:PORT".
+  std::string head = "127.0.0.1:7700";
+
+  /// Middleman heartbeat interval between head, nodes and clients. File key
+  /// `heartbeat`.
+  std::chrono::milliseconds heartbeat_interval{1000};
+
+  /// Silence after which a peer counts as lost; longer than
+  /// `heartbeat_interval`. File key `node_timeout`.
+  std::chrono::milliseconds connection_timeout{5000};
+
+  /// Pause of a worker node between attempts to reach its head.
+  std::chrono::milliseconds reconnect_delay{1000};
+
+  /// Bound on a worker node's connecting to its head and on the head's reply
+  /// to `node_hello`.
+  std::chrono::milliseconds connect_timeout{5000};
+
+  /// The protocol version a worker node announces in `node_hello`; only
+  /// tests and the hidden `--protocol-version` option of `quiesce node`
+  /// change it.
+  uint32_t protocol = protocol_version;
+};
+
+} // namespace quiesce
