@@ -80,11 +80,10 @@ int main(int argc, char** argv) {
       *remote_echo = nullptr;
     }
     {
-      connect_options copts;
-      copts.port = port;
-      copts.name = "client";
+      settings copts;
+      copts.head = "127.0.0.1:" + std::to_string(port);
       copts.request_timeout = std::chrono::seconds{10};
-      auto connected = connect(copts);
+      auto connected = connect(copts, "client");
       require(connected.client != nullptr, "connect: " + connected.error);
       auto& client = *connected.client;
       for (task_id t = 1; t <= opts.size; ++t) {

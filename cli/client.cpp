@@ -60,7 +60,7 @@ void add_client_options(CLI::App* sub, client_options& o,
   o.timeout = default_timeout;
   sub->add_option("--head", o.head,
                   "the head, HOST:PORT (default: $QUIESCE_HEAD, else "
-                      + std::string{default_head} + ")")
+                      + settings{}.head + ")")
       ->envname("QUIESCE_HEAD")
       ->check(endpoint_validator());
   sub->add_option("--timeout", o.timeout,
@@ -79,13 +79,12 @@ client_session::client_session(const client_options& o) : opts_(o) {
 }
 
 bool client_session::open() {
-  connect_options opts;
-  opts.host = where_.host;
-  opts.port = where_.port;
-  opts.name = client_name();
-  opts.connect_timeout = std::min(timeout_, default_connect_timeout);
-  opts.request_timeout = timeout_;
-  auto connected = connect(opts);
+  settings s;
+  s.head = opts_.head;
+  // A client never waits longer to connect than for its reply.
+  s.connect_timeout = std::min(timeout_, s.connect_timeout);
+  s.request_timeout = timeout_;
+  auto connected = connect(s, client_name());
   if (connected.client) {
     client_ = std::move(connected.client);
     return true;

@@ -20,13 +20,10 @@
 
 namespace quiesce::cli {
 
-/// The head used when neither `--head` nor `QUIESCE_HEAD` says otherwise.
-inline constexpr const char* default_head = "127.0.0.1:7700";
-
 /// The options every client command takes.
 struct client_options {
   /// The head, "HOST:PORT" (`--head`, else `QUIESCE_HEAD`).
-  std::string head = default_head;
+  std::string head = settings{}.head;
   /// The bound on the reply, as a duration ("30s").
   std::string timeout = "30s";
   /// Print JSON on stdout.

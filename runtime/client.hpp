@@ -8,6 +8,7 @@
 // middleman). No CAF type and no internal message appears here.
 
 #include "config/diagnostic.hpp"
+#include "config/settings.hpp"
 #include "messages/commands.hpp"
 #include "messages/events.hpp"
 
@@ -198,39 +199,24 @@ private:
   std::chrono::milliseconds terminate_timeout_;
 };
 
-/// Where a remote head listens and how to reach it.
-struct connect_options {
-  /// The head's host.
-  std::string host = "127.0.0.1";
-  /// The head's port.
-  uint16_t port = 0;
-  /// The name requests carry (`who` in events).
-  std::string name = "api";
-  /// Bound on TCP connect plus CAF's handshake.
-  std::chrono::milliseconds connect_timeout{5000};
-  /// Bound on every synchronous call except `wait`.
-  std::chrono::milliseconds request_timeout{30000};
-  /// Middleman heartbeat interval; a silent head is lost after
-  /// `connection_timeout`.
-  std::chrono::milliseconds heartbeat_interval{1000};
-  /// Middleman connection timeout.
-  std::chrono::milliseconds connection_timeout{5000};
-};
-
 /// The outcome of `connect`.
 struct connect_result {
   /// The client, or null when the connection failed.
   std::unique_ptr<quiesce::client> client;
-  /// `ok`, `unavailable` (nothing answered: worth retrying) or
+  /// `ok`, `unavailable` (nothing answered: worth retrying),
   /// `protocol_mismatch` (a peer that is not a Quiesce head of this
-  /// protocol).
+  /// protocol) or `invalid_argument` (not an address).
   result_code code = result_code::ok;
   /// A readable explanation when the connection failed.
   std::string error;
 };
 
-/// Connects to the head at `opts.host`:`opts.port`, in an actor system of
-/// the client's own (with CAF's network layer).
-connect_result connect(const connect_options& opts);
+/// Connects to the head at `s.head` ("HOST:PORT") within
+/// `s.connect_timeout`, in an actor system of the client's own (with CAF's
+/// network layer, `s.heartbeat_interval` and `s.connection_timeout`); the
+/// client's synchronous calls wait at most `s.request_timeout`, and its
+/// requests carry `name` (`who` in events). A malformed `s.head` fails with
+/// `invalid_argument`.
+connect_result connect(const settings& s, std::string name = "api");
 
 } // namespace quiesce

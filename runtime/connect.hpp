@@ -22,9 +22,9 @@ namespace quiesce {
 /// `incompatible_application_ids` (not a Quiesce program),
 /// `unexpected_actor_messaging_interface` (another protocol),
 /// `disconnect_during_handshake`, `request_timeout` (no handshake), ...
-caf::expected<supervisor_actor>
-connect_head(caf::actor_system& sys, const endpoint& where,
-             std::chrono::milliseconds timeout = default_connect_timeout);
+caf::expected<supervisor_actor> connect_head(caf::actor_system& sys,
+                                             const endpoint& where,
+                                             std::chrono::milliseconds timeout);
 
 /// Returns a readable explanation of a connection error to `where`.
 std::string explain_connect_error(const caf::error& err, const endpoint& where);

@@ -29,13 +29,6 @@ bool is(const caf::error& err, caf::sec code) {
          && err.code() == static_cast<uint8_t>(code);
 }
 
-void configure_client(caf::actor_system_config& cfg, uint32_t threads,
-                      std::chrono::milliseconds heartbeat,
-                      std::chrono::milliseconds timeout) {
-  configure(cfg, threads);
-  configure_network(cfg, heartbeat, timeout);
-}
-
 // Sleeps up to `total`, waking early when `stop` turns true.
 void pause(const std::atomic<bool>& stop, std::chrono::milliseconds total) {
   auto until = std::chrono::steady_clock::now() + total;
@@ -147,9 +140,9 @@ namespace {
 /// A client of a remote head; its transport owns the client's actor system.
 class remote_client : public client {
 public:
-  remote_client(std::shared_ptr<detail::transport> tr,
-                const connect_options& opts)
-      : client(std::move(tr), opts.name, opts.request_timeout,
+  remote_client(std::shared_ptr<detail::transport> tr, std::string name,
+                std::chrono::milliseconds request_timeout)
+      : client(std::move(tr), std::move(name), request_timeout,
                std::chrono::milliseconds{0}) {
     // nop
   }
@@ -157,20 +150,27 @@ public:
 
 } // namespace
 
-connect_result connect(const connect_options& opts) {
+connect_result connect(const settings& s, std::string name) {
   connect_result out;
+  endpoint where;
+  if (auto err = parse_endpoint(s.head, where); !err.empty()) {
+    out.code = result_code::invalid_argument;
+    out.error = "head " + err;
+    return out;
+  }
   auto cfg = std::make_unique<caf::actor_system_config>();
-  configure_client(*cfg, 2, opts.heartbeat_interval, opts.connection_timeout);
+  configure(*cfg, 2);
+  configure_network(*cfg, s.heartbeat_interval, s.connection_timeout);
   auto tr = std::make_shared<detail::transport>(std::move(cfg), true);
-  endpoint where{opts.host, opts.port};
-  auto hdl = connect_head(tr->sys, where, opts.connect_timeout);
+  auto hdl = connect_head(tr->sys, where, s.connect_timeout);
   if (!hdl) {
     out.code = classify_connect_error(hdl.error());
     out.error = explain_connect_error(hdl.error(), where);
     return out;
   }
   tr->start(std::move(*hdl));
-  out.client = std::make_unique<remote_client>(std::move(tr), opts);
+  out.client = std::make_unique<remote_client>(std::move(tr), std::move(name),
+                                               s.request_timeout);
   return out;
 }
 

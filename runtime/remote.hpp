@@ -32,10 +32,6 @@ std::string parse_endpoint(const std::string& text, endpoint& out);
 /// Returns "host:port".
 std::string to_string(const endpoint& x);
 
-/// The default bound on connecting to a head (TCP connect plus CAF's
-/// handshake).
-inline constexpr std::chrono::milliseconds default_connect_timeout{5000};
-
 /// Returns the name this process gives in requests' `who` and in node
 /// names: "HOSTNAME-PID".
 std::string default_process_name();

@@ -66,18 +66,12 @@ int run_client(int argc, char** argv) {
     std::cerr << "usage: --client HOST:PORT JOB\n";
     return 2;
   }
-  quiesce::endpoint where;
-  if (auto err = quiesce::parse_endpoint(argv[2], where); !err.empty()) {
-    std::cerr << err << '\n';
-    return 2;
-  }
-  quiesce::connect_options opts;
-  opts.host = where.host;
-  opts.port = where.port;
+  quiesce::settings opts;
+  opts.head = argv[2];
   auto connected = quiesce::connect(opts);
   if (!connected.client) {
     std::cerr << connected.error << '\n';
-    return 1;
+    return connected.code == quiesce::result_code::invalid_argument ? 2 : 1;
   }
   std::cout << "connected" << std::endl;
   auto reply

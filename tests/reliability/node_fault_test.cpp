@@ -244,8 +244,8 @@ struct head_fixture {
 
   /// Returns whether a fresh remote client can connect and list the jobs.
   bool serves() const {
-    connect_options opts;
-    opts.port = port;
+    settings opts;
+    opts.head = "127.0.0.1:" + std::to_string(port);
     opts.request_timeout = 5s;
     auto connected = connect(opts);
     if (!connected.client)
