@@ -250,7 +250,7 @@ void dispatch(supervisor_pointer self, job_entry& e, task_record& t,
   msg.spec = t.spec;
   msg.grace = grace;
   msg.stop_commands_on_cancel = e.books.job.policy.stop_commands_on_cancel;
-  msg.node = caf::actor_cast<caf::strong_actor_ptr>(n.hdl);
+  msg.node = n.hdl;
   msg.node_name = n.name;
   self->send(e.actor, std::move(msg));
 }
@@ -518,11 +518,10 @@ supervisor_actor::behavior_type supervisor_impl(supervisor_pointer self,
         return rp;
       },
       [=](const subscribe& req) -> op_reply {
-        auto hdl = caf::actor_cast<event_sink_actor>(req.sink);
-        if (!hdl)
+        if (!req.sink)
           return {result_code::invalid_argument, "no subscriber given"};
-        self->monitor(hdl);
-        self->state.subscribers.push_back(std::move(hdl));
+        self->monitor(req.sink);
+        self->state.subscribers.push_back(req.sink);
         return {};
       },
       [=](const list_nodes&) -> node_list {
@@ -542,8 +541,7 @@ supervisor_actor::behavior_type supervisor_impl(supervisor_pointer self,
                        + std::to_string(protocol_version);
           return out;
         }
-        auto hdl = caf::actor_cast<node_actor>(hello.node);
-        if (!hdl || hello.name.empty() || hello.slots == 0) {
+        if (!hello.node || hello.name.empty() || hello.slots == 0) {
           out.code = result_code::invalid_argument;
           out.detail = "a node needs a handle, a name and at least one slot";
           return out;
@@ -559,12 +557,12 @@ supervisor_actor::behavior_type supervisor_impl(supervisor_pointer self,
           n = &self->state.nodes.back();
         }
         n->name = std::move(hello.name);
-        n->hdl = hdl;
+        n->hdl = hello.node;
         n->slots = hello.slots;
         n->running = 0;
         n->labels = std::move(hello.labels);
         n->reachable = true;
-        self->monitor(hdl);
+        self->monitor(n->hdl);
         schedule(self);
         for (auto& x : self->state.nodes)
           out.nodes.push_back(

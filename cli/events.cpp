@@ -91,8 +91,7 @@ int run_events(const events_options& o) {
       caf::anon_send_exit(hdl, caf::exit_reason::user_shutdown);
     }
   } guard{sink};
-  auto reply = s.client().call<op_reply>(
-      subscribe{caf::actor_cast<caf::strong_actor_ptr>(sink)}, s.timeout());
+  auto reply = s.client().call<op_reply>(subscribe{sink}, s.timeout());
   if (reply.code != result_code::ok)
     return s.finish(reply.code, reply.detail);
   if (o.until_job != invalid_id) {

@@ -218,8 +218,7 @@ node_list worker::join() {
   }
   out = blocking_request<node_list>(
       *sys_, *hdl,
-      node_hello{opts_.protocol, opts_.name, opts_.slots, opts_.labels,
-                 caf::actor_cast<caf::strong_actor_ptr>(node_)},
+      node_hello{opts_.protocol, opts_.name, opts_.slots, opts_.labels, node_},
       opts_.connect_timeout);
   if (out.code == result_code::ok)
     head_ = std::move(*hdl);

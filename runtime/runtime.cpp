@@ -2,10 +2,10 @@
 
 #include "actors/interfaces.hpp"
 #include "actors/node.hpp"
-#include "execution/launcher.hpp"
 #include "actors/supervisor.hpp"
-#include "execution/work_registry.hpp"
 #include "config/job_file.hpp"
+#include "execution/launcher.hpp"
+#include "execution/work_registry.hpp"
 #include "runtime/runtime_impl.hpp"
 #include "runtime/system_config.hpp"
 
@@ -221,9 +221,9 @@ void runtime::impl::start() {
       nopts.kill_bound = opts.kill_bound;
       local_node = spawn_node(sys, nopts, registry, launcher);
       actor_tracker::watch(actors, local_node);
-      auto reply = call<node_list>(quiesce::node_hello{
-          protocol_version, opts.node_name, opts.slots, opts.labels,
-          caf::actor_cast<caf::strong_actor_ptr>(local_node)});
+      auto reply = call<node_list>(
+          quiesce::node_hello{protocol_version, opts.node_name, opts.slots,
+                              opts.labels, local_node});
       if (reply.code != result_code::ok)
         throw std::runtime_error("quiesce: the local node was refused: "
                                  + reply.detail);
@@ -516,8 +516,7 @@ subscription_id runtime::subscribe(event_callback cb) {
   if (!impl_->sink_subscribed) {
     // Events flow to the sink from the first subscription on: publishing
     // every change of every task to nobody costs throughput.
-    auto reply = impl_->call<op_reply>(quiesce::subscribe{
-        caf::actor_cast<caf::strong_actor_ptr>(impl_->sink)});
+    auto reply = impl_->call<op_reply>(quiesce::subscribe{impl_->sink});
     // Fails only once the runtime is shut down: then no event comes anyway.
     impl_->sink_subscribed = reply.code == result_code::ok;
   }

@@ -986,9 +986,7 @@ TEST_CASE("E7 every subscriber sees the same stream", "[supervisor][E7]") {
   deterministic_fixture f;
   auto second = std::make_shared<std::vector<event>>();
   auto sink = f.sys.spawn(event_recorder_impl, second);
-  CHECK(f.ask<op_reply>(subscribe{caf::actor_cast<caf::strong_actor_ptr>(sink)})
-            .code
-        == result_code::ok);
+  CHECK(f.ask<op_reply>(subscribe{sink}).code == result_code::ok);
   f.add_node("fake", 1);
   auto id = f.submit(fn_job({1}));
   f.end_attempt(f.started().at(0));
