@@ -527,9 +527,9 @@ supervisor_actor::behavior_type supervisor_impl(supervisor_pointer self,
       [=](const list_nodes&) -> node_list {
         node_list out;
         for (auto& n : self->state.nodes)
-          out.nodes.push_back(
-              node_record{n.name, n.slots, n.running, n.labels,
-                          n.reachable ? "ready" : "unreachable"});
+          out.nodes.push_back(node_record{
+              n.name, n.slots, n.running, n.labels,
+              n.reachable ? node_status::ready : node_status::unreachable});
         return out;
       },
       [=](node_hello& hello) -> node_list {
@@ -565,9 +565,9 @@ supervisor_actor::behavior_type supervisor_impl(supervisor_pointer self,
         self->monitor(n->hdl);
         schedule(self);
         for (auto& x : self->state.nodes)
-          out.nodes.push_back(
-              node_record{x.name, x.slots, x.running, x.labels,
-                          x.reachable ? "ready" : "unreachable"});
+          out.nodes.push_back(node_record{
+              x.name, x.slots, x.running, x.labels,
+              x.reachable ? node_status::ready : node_status::unreachable});
         return out;
       },
       [=](attempt_ended& end) {

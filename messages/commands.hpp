@@ -350,8 +350,8 @@ struct node_record {
   uint32_t slots = 0;
   uint32_t running = 0;
   std::vector<std::string> labels;
-  /// "ready" or "unreachable".
-  std::string status;
+  /// Whether it takes work.
+  node_status status = node_status::ready;
 };
 
 /// Inspects a node_record.

@@ -845,7 +845,7 @@ TEST_CASE("R8 a task whose node is lost is requeued with node_lost until its "
   CHECK(t.requeue_count == 1);
   auto nodes = f.ask<node_list>(list_nodes{});
   REQUIRE(nodes.nodes.size() == 1);
-  CHECK(nodes.nodes[0].status == "unreachable");
+  CHECK(nodes.nodes[0].status == node_status::unreachable);
   auto evs = f.events_of(id);
   auto requeued
       = transitions(evs, event_kind::task, 1, num(task_status::queued));

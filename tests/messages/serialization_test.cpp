@@ -586,7 +586,7 @@ TEST_CASE("replies survive a binary round trip", "[messages][serialization]") {
   f.check(task_list{result_code::job_not_found, {sample_task_record()}});
   f.check(job_status_reply{result_code::request_timeout, sample_job_record()});
   f.check(task_status_reply{result_code::task_not_found, sample_task_record()});
-  node_record n{"node-b", 4, 3, {"gpu", "big"}, "unreachable"};
+  node_record n{"node-b", 4, 3, {"gpu", "big"}, node_status::unreachable};
   f.check(n);
   f.check(node_list{result_code::protocol_mismatch, "v2", {n, n}});
 }
