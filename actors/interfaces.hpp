@@ -1,12 +1,15 @@
 #pragma once
 
-// Every typed actor interface of Quiesce in one place: the interfaces mention
-// each other's messages, and one header avoids include cycles.
+// Every typed actor interface of Quiesce: the interfaces mention each other's
+// messages, and one header avoids include cycles. The three whose handles
+// travel inside messages (event_sink_actor, task_actor, node_actor) are
+// declared in messages/handles.hpp, which this header re-exports.
 //
 //  clients ──► supervisor ──► job ──► assessment ──► task ──► node
 //              (rules, books)  per job  per running   per      local or
 //                                       assessment    attempt  remote
 
+#include "messages/handles.hpp"
 #include "messages/type_ids.hpp"
 
 #include <caf/replies_to.hpp>
@@ -63,11 +66,6 @@ using supervisor_actor = caf::typed_actor<
     /// A terminate_job's bound expired (from itself).
     caf::reacts_to<terminate_deadline>>;
 
-/// A subscriber of the event stream.
-using event_sink_actor = caf::typed_actor<
-    /// One status change.
-    caf::reacts_to<event>>;
-
 /// A job actor: one per started job; owns the actor of its current
 /// assessment and routes work and stop requests to it.
 using job_actor = caf::typed_actor<
@@ -91,31 +89,5 @@ using assessment_actor = caf::typed_actor<
     caf::reacts_to<attempt_ended>,
     /// A task actor's attempt reported progress.
     caf::reacts_to<attempt_progress>>;
-
-/// A task actor: owns one attempt of one task; talks to the node that runs
-/// it, enforces the grace period and the time limit.
-using task_actor = caf::typed_actor<
-    /// Stops this attempt (request, graceful or kill).
-    caf::reacts_to<stop_tasks>,
-    /// The node reports the attempt's end.
-    caf::reacts_to<attempt_ended>,
-    /// The node reports progress.
-    caf::reacts_to<attempt_progress>,
-    /// The grace period or the time limit expired.
-    caf::reacts_to<attempt_timer>>;
-
-/// A node: owns slots and executors (threads for functions, processes for
-/// commands); the local node and remote nodes speak this same interface.
-using node_actor = caf::typed_actor<
-    /// Starts an attempt; its progress and end go to `reply_to`.
-    caf::reacts_to<start_attempt>,
-    /// Sends a stop request or a kill to a running attempt.
-    caf::reacts_to<signal_attempt>,
-    /// One of its own executors reports an end (from an executor thread).
-    caf::reacts_to<attempt_ended>,
-    /// The bound after a kill expired: abandon what still runs.
-    caf::reacts_to<attempt_timer>,
-    /// The head is gone: kill every attempt.
-    caf::reacts_to<node_reset>>;
 
 } // namespace quiesce

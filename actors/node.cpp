@@ -20,7 +20,7 @@ namespace {
 
 /// One attempt running on this node.
 struct node_attempt {
-  caf::strong_actor_ptr reply_to;
+  task_actor reply_to;
   work_kind kind = work_kind::command;
   /// Id in the function executor or the launcher.
   uint64_t exec_id = 0;
@@ -84,7 +84,7 @@ void report_not_started(node_pointer self, const start_attempt& msg,
       = make_end(msg.key, attempt_outcome::not_started, code, std::move(why));
   end.node = self->state.opts.name;
   end.started = end.ended;
-  caf::anon_send(caf::actor_cast<task_actor>(msg.reply_to), std::move(end));
+  caf::anon_send(msg.reply_to, std::move(end));
 }
 
 void start_function(node_pointer self, start_attempt& msg) {
@@ -101,7 +101,7 @@ void start_function(node_pointer self, start_attempt& msg) {
   st->task = msg.key.task;
   st->attempt = msg.key.attempt;
   st->args = msg.spec.args;
-  auto reply_to = caf::actor_cast<task_actor>(msg.reply_to);
+  auto reply_to = msg.reply_to;
   auto key = msg.key;
   st->on_progress = [reply_to, key](int percent, std::string text) {
     caf::anon_send(reply_to,
@@ -235,7 +235,7 @@ node_actor::behavior_type node_impl(node_pointer self, node_options opts,
         end.node = self->state.opts.name;
         end.started = a.started;
         end.stop_requested = a.stop_requested;
-        auto hdl = caf::actor_cast<task_actor>(a.reply_to);
+        auto hdl = std::move(a.reply_to);
         self->state.attempts.erase(i);
         self->send(hdl, std::move(end));
       },
@@ -262,7 +262,7 @@ node_actor::behavior_type node_impl(node_pointer self, node_options opts,
         end.node = self->state.opts.name;
         end.started = a.started;
         end.stop_requested = true;
-        auto hdl = caf::actor_cast<task_actor>(a.reply_to);
+        auto hdl = std::move(a.reply_to);
         self->state.attempts.erase(i);
         self->send(hdl, std::move(end));
       },

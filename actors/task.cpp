@@ -101,7 +101,7 @@ void finish(task_pointer self, attempt_ended end) {
 task_actor::behavior_type task_impl(task_pointer self, run_task msg,
                                     assessment_actor parent) {
   auto& st = self->state;
-  st.node = caf::actor_cast<node_actor>(msg.node);
+  st.node = msg.node;
   st.parent = std::move(parent);
   st.run = std::move(msg);
   self->monitor(st.node);
@@ -117,9 +117,7 @@ task_actor::behavior_type task_impl(task_pointer self, run_task msg,
     end.ended = caf::make_timestamp();
     finish(self, std::move(end));
   });
-  self->send(st.node,
-             start_attempt{st.run.key, st.run.spec,
-                           caf::actor_cast<caf::strong_actor_ptr>(self)});
+  self->send(st.node, start_attempt{st.run.key, st.run.spec, self});
   if (st.run.spec.time_limit.count() > 0)
     self->delayed_send(self, st.run.spec.time_limit,
                        attempt_timer{st.run.key, true});

@@ -81,7 +81,7 @@ void await_nodes(runtime& rt, size_t count) {
     auto nodes = rt.nodes();
     size_t ready = 0;
     for (auto& n : nodes.nodes)
-      ready += n.status == "ready" ? 1 : 0;
+      ready += n.status == node_status::ready ? 1 : 0;
     if (ready >= count)
       return;
     require(std::chrono::steady_clock::now() < deadline,

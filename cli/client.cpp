@@ -546,9 +546,9 @@ int run_list_nodes(const query_options& o) {
                      {"slots", n.slots},
                      {"running", n.running},
                      {"labels", n.labels},
-                     {"status", n.status}});
+                     {"status", to_string(n.status)}});
     rows.push_back({n.name, std::to_string(n.slots), std::to_string(n.running),
-                    join_labels(n.labels), n.status});
+                    join_labels(n.labels), to_string(n.status)});
   }
   doc["nodes"] = std::move(nodes);
   return s.finish(reply.code, reply.detail, std::move(doc),

@@ -50,7 +50,8 @@ public:
         known_.emplace(n.name, n.status);
       } else if (i->second != n.status) {
         say("node " + n.name + " is "
-            + (n.status == "ready" ? "ready again" : n.status));
+            + (n.status == node_status::ready ? "ready again"
+                                              : to_string(n.status)));
         i->second = n.status;
       }
     }
@@ -61,7 +62,7 @@ private:
     std::cout << now_text() << ' ' << text << std::endl;
   }
 
-  std::map<std::string, std::string> known_;
+  std::map<std::string, node_status> known_;
 };
 
 int run_head(const settings_flags& flags) {

@@ -3,12 +3,12 @@
 // The client protocol: one struct per request the supervisor serves. Each
 // carries `who`, the name of the asking client or node, for the event stream.
 
+#include "messages/handles.hpp"
 #include "messages/ids.hpp"
 #include "messages/records.hpp"
 #include "messages/spec.hpp"
 #include "messages/status.hpp"
 
-#include <caf/actor_control_block.hpp>
 #include <caf/meta/type_name.hpp>
 
 #include <string>
@@ -350,8 +350,8 @@ struct node_record {
   uint32_t slots = 0;
   uint32_t running = 0;
   std::vector<std::string> labels;
-  /// "ready" or "unreachable".
-  std::string status;
+  /// Whether it takes work.
+  node_status status = node_status::ready;
 };
 
 /// Inspects a node_record.
@@ -387,7 +387,7 @@ typename Inspector::result_type inspect(Inspector& f, node_list& x) {
 /// Client → supervisor: deliver every future event to `sink`. Reply:
 /// `op_reply`.
 struct subscribe {
-  caf::strong_actor_ptr sink;
+  event_sink_actor sink;
 };
 
 /// Inspects a subscribe.

@@ -5,11 +5,11 @@
 // because nodes may be remote.
 
 #include "messages/commands.hpp"
+#include "messages/handles.hpp"
 #include "messages/ids.hpp"
 #include "messages/result_code.hpp"
 #include "messages/spec.hpp"
 
-#include <caf/actor_control_block.hpp>
 #include <caf/meta/type_name.hpp>
 #include <caf/timestamp.hpp>
 
@@ -70,7 +70,7 @@ struct run_task {
   /// Whether a `stop_mode::request` reaches commands too.
   bool stop_commands_on_cancel = false;
   /// The node actor that runs it.
-  caf::strong_actor_ptr node;
+  node_actor node;
   /// The node's name, for the books.
   std::string node_name;
 };
@@ -123,7 +123,7 @@ struct start_attempt {
   attempt_key key;
   task_spec spec;
   /// The task actor that receives `attempt_progress` and `attempt_ended`.
-  caf::strong_actor_ptr reply_to;
+  task_actor reply_to;
 };
 
 /// Inspects a start_attempt.
@@ -232,7 +232,7 @@ struct node_hello {
   uint32_t slots = 0;
   std::vector<std::string> labels;
   /// The node actor itself.
-  caf::strong_actor_ptr node;
+  node_actor node;
 };
 
 /// Inspects a node_hello.

@@ -36,6 +36,15 @@ enum class assessment_status : uint8_t {
   completed = 2,
 };
 
+/// Whether the supervisor can place work on a node.
+enum class node_status : uint8_t {
+  /// Joined and monitored: its free slots take work.
+  ready = 0,
+  /// Lost (down, or an attempt was lost with it): takes no work until it
+  /// joins again.
+  unreachable = 1,
+};
+
 /// Returns true if `x` is final (until a requeue).
 constexpr bool is_terminal(job_status x) noexcept {
   return x == job_status::finished || x == job_status::failed
@@ -57,11 +66,17 @@ std::string_view to_name(task_status x) noexcept;
 /// Returns the stable name of `x`, e.g. "not_yet_run".
 std::string_view to_name(assessment_status x) noexcept;
 
+/// Returns the stable name of `x`, e.g. "unreachable".
+std::string_view to_name(node_status x) noexcept;
+
 /// Parses a job status name; returns false if unknown.
 bool from_name(std::string_view name, job_status& x) noexcept;
 
 /// Parses a task status name; returns false if unknown.
 bool from_name(std::string_view name, task_status& x) noexcept;
+
+/// Parses a node status name; returns false if unknown.
+bool from_name(std::string_view name, node_status& x) noexcept;
 
 /// Returns the name of `x` (for CAF's `deep_to_string`).
 std::string to_string(job_status x);
@@ -71,5 +86,8 @@ std::string to_string(task_status x);
 
 /// Returns the name of `x` (for CAF's `deep_to_string`).
 std::string to_string(assessment_status x);
+
+/// Returns the name of `x` (for CAF's `deep_to_string`).
+std::string to_string(node_status x);
 
 } // namespace quiesce

@@ -6,6 +6,7 @@
 
 #include "messages/commands.hpp"
 #include "messages/events.hpp"
+#include "messages/handles.hpp"
 #include "messages/internal.hpp"
 #include "messages/records.hpp"
 #include "messages/spec.hpp"
@@ -77,6 +78,11 @@ CAF_ADD_TYPE_ID(quiesce, (quiesce::node_record))
 CAF_ADD_TYPE_ID(quiesce, (quiesce::terminate_deadline))
 CAF_ADD_TYPE_ID(quiesce, (quiesce::attempt_timer))
 CAF_ADD_TYPE_ID(quiesce, (quiesce::node_reset))
+
+// typed handles carried inside messages
+CAF_ADD_TYPE_ID(quiesce, (quiesce::event_sink_actor))
+CAF_ADD_TYPE_ID(quiesce, (quiesce::task_actor))
+CAF_ADD_TYPE_ID(quiesce, (quiesce::node_actor))
 
 CAF_END_TYPE_ID_BLOCK(quiesce)
 

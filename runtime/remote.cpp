@@ -230,8 +230,7 @@ node_list worker::join() {
   out = detail::request_blocking<node_list>(
       *impl_->sys, *hdl,
       node_hello{impl_->opts.protocol, impl_->opts.node_name, impl_->opts.slots,
-                 impl_->opts.labels,
-                 caf::actor_cast<caf::strong_actor_ptr>(impl_->node)},
+                 impl_->opts.labels, impl_->node},
       impl_->opts.connect_timeout);
   if (out.code == result_code::ok)
     impl_->head = std::move(*hdl);

@@ -94,9 +94,8 @@ void runtime::impl::start() {
           = spawn_node(tr.sys, node_options_from(opts), registry, launcher);
       detail::actor_tracker::watch(tr.actors, local_node);
       auto reply = tr.call<node_list>(
-          quiesce::node_hello{
-              protocol_version, opts.node_name, opts.slots, opts.labels,
-              caf::actor_cast<caf::strong_actor_ptr>(local_node)},
+          quiesce::node_hello{protocol_version, opts.node_name, opts.slots,
+                              opts.labels, local_node},
           opts.request_timeout);
       if (reply.code != result_code::ok)
         throw std::runtime_error("quiesce: the local node was refused: "

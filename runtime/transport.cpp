@@ -191,9 +191,7 @@ subscription_id transport::subscribe(event_callback cb,
   if (!sink_subscribed_) {
     // Events flow to the sink from the first subscription on: publishing
     // every change of every task to nobody costs throughput.
-    auto reply = call<op_reply>(
-        quiesce::subscribe{caf::actor_cast<caf::strong_actor_ptr>(sink_)},
-        timeout);
+    auto reply = call<op_reply>(quiesce::subscribe{sink_}, timeout);
     if (reply.code != result_code::ok)
       return 0;
     sink_subscribed_ = true;

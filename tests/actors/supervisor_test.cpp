@@ -845,7 +845,7 @@ TEST_CASE("R8 a task whose node is lost is requeued with node_lost until its "
   CHECK(t.requeue_count == 1);
   auto nodes = f.ask<node_list>(list_nodes{});
   REQUIRE(nodes.nodes.size() == 1);
-  CHECK(nodes.nodes[0].status == "unreachable");
+  CHECK(nodes.nodes[0].status == node_status::unreachable);
   auto evs = f.events_of(id);
   auto requeued
       = transitions(evs, event_kind::task, 1, num(task_status::queued));
@@ -986,9 +986,7 @@ TEST_CASE("E7 every subscriber sees the same stream", "[supervisor][E7]") {
   deterministic_fixture f;
   auto second = std::make_shared<std::vector<event>>();
   auto sink = f.sys.spawn(event_recorder_impl, second);
-  CHECK(f.ask<op_reply>(subscribe{caf::actor_cast<caf::strong_actor_ptr>(sink)})
-            .code
-        == result_code::ok);
+  CHECK(f.ask<op_reply>(subscribe{sink}).code == result_code::ok);
   f.add_node("fake", 1);
   auto id = f.submit(fn_job({1}));
   f.end_attempt(f.started().at(0));

@@ -64,7 +64,7 @@ struct task_fixture : deterministic_fixture {
     msg.spec = std::move(spec);
     msg.grace = grace;
     msg.stop_commands_on_cancel = stop_commands_on_cancel;
-    msg.node = caf::actor_cast<caf::strong_actor_ptr>(node);
+    msg.node = node;
     msg.node_name = "fake";
     task = spawn_task(sys, std::move(msg), parent);
     run();

@@ -413,8 +413,21 @@ struct fixture {
   fixture(const fixture&) = delete;
   fixture& operator=(const fixture&) = delete;
 
-  caf::strong_actor_ptr handle() const {
-    return caf::actor_cast<caf::strong_actor_ptr>(dummy);
+  // Returns the dummy as a handle of type `Handle` (serialization looks at
+  // the actor, not at its interface).
+  template <class Handle>
+  Handle handle() const {
+    return caf::actor_cast<Handle>(dummy);
+  }
+
+  // Returns the bytes of `x` as a message element.
+  template <class T>
+  std::vector<char> bytes(const T& x) {
+    std::vector<char> buf;
+    caf::binary_serializer sink{sys, buf};
+    auto copy = x;
+    REQUIRE(!sink(copy));
+    return buf;
   }
 
   // Serializes `x` as a message and loads it into a message of the same
@@ -463,6 +476,10 @@ using all_types = type_list<
     attempt_progress, attempt_ended, node_hello, node_record,
     terminate_deadline, attempt_timer, node_reset>;
 
+// The typed handles that messages carry: in the block too, but inspected as
+// the actor they point to, not as a named struct.
+using handle_types = type_list<event_sink_actor, task_actor, node_actor>;
+
 struct block_entry {
   caf::type_id_t id;
   std::string type_name;
@@ -482,18 +499,33 @@ std::vector<block_entry> entries(type_list<Ts...>) {
   return {entry_of<Ts>()...};
 }
 
+template <class... Ts>
+std::vector<block_entry> handle_entries(type_list<Ts...>) {
+  return {
+      block_entry{caf::type_id<Ts>::value, caf::type_name<Ts>::value, {}}...};
+}
+
 } // namespace
 
 TEST_CASE("every type of the block has a type ID in it and distinct names",
           "[messages][serialization]") {
   auto all = entries(all_types{});
+  auto handles = handle_entries(handle_types{});
   constexpr auto begin = caf::id_block::quiesce::begin;
   constexpr auto end = caf::id_block::quiesce::end;
-  // This list names every type of the block, no more and no fewer.
-  CHECK(all.size() == static_cast<size_t>(end - begin));
+  // These lists name every type of the block, no more and no fewer.
+  CHECK(all.size() + handles.size() == static_cast<size_t>(end - begin));
   std::set<caf::type_id_t> ids;
   std::set<std::string> type_names;
   std::set<std::string> inspect_names;
+  for (const auto& e : handles) {
+    INFO("type " << e.type_name);
+    CHECK(e.id >= begin);
+    CHECK(e.id < end);
+    CHECK(ids.insert(e.id).second);
+    CHECK(type_names.insert(e.type_name).second);
+    CHECK(e.type_name.rfind("quiesce::", 0) == 0);
+  }
   for (const auto& e : all) {
     INFO("type " << e.type_name);
     CHECK(e.id >= begin);
@@ -538,7 +570,7 @@ TEST_CASE("client requests survive a binary round trip",
   f.check(get_job_status{20});
   f.check(get_task_status{21, 22});
   f.check(wait_job{23});
-  f.check(subscribe{f.handle()});
+  f.check(subscribe{f.handle<event_sink_actor>()});
   // list_nodes has no field: it must still survive the trip.
   auto y = f.round_trip(list_nodes{});
   CHECK(y == list_nodes{});
@@ -559,7 +591,7 @@ TEST_CASE("replies survive a binary round trip", "[messages][serialization]") {
   f.check(task_list{result_code::job_not_found, {sample_task_record()}});
   f.check(job_status_reply{result_code::request_timeout, sample_job_record()});
   f.check(task_status_reply{result_code::task_not_found, sample_task_record()});
-  node_record n{"node-b", 4, 3, {"gpu", "big"}, "unreachable"};
+  node_record n{"node-b", 4, 3, {"gpu", "big"}, node_status::unreachable};
   f.check(n);
   f.check(node_list{result_code::protocol_mismatch, "v2", {n, n}});
 }
@@ -586,11 +618,12 @@ TEST_CASE("the internal protocol survives a binary round trip",
   fixture f;
   f.check(sample_key());
   f.check(run_task{sample_key(), sample_task_spec(), std::chrono::seconds{3},
-                   true, f.handle(), "node-d"});
+                   true, f.handle<node_actor>(), "node-d"});
   f.check(begin_assessment{26, 4});
   f.check(end_job{27});
   f.check(stop_tasks{28, {1, 2, 3}, stop_mode::kill});
-  f.check(start_attempt{sample_key(), sample_task_spec(), f.handle()});
+  f.check(
+      start_attempt{sample_key(), sample_task_spec(), f.handle<task_actor>()});
   f.check(signal_attempt{sample_key(), stop_mode::kill});
   f.check(attempt_progress{sample_key(), 42, "step 2/5"});
   attempt_ended e;
@@ -606,10 +639,41 @@ TEST_CASE("the internal protocol survives a binary round trip",
   e.started = at(5);
   e.ended = at(6);
   f.check(e);
-  f.check(node_hello{protocol_version + 1, "node-f", 8, {"x"}, f.handle()});
+  f.check(node_hello{
+      protocol_version + 1, "node-f", 8, {"x"}, f.handle<node_actor>()});
   f.check(terminate_deadline{29});
   f.check(attempt_timer{sample_key(), true});
   f.check(node_reset{"the head was lost"});
+}
+
+TEST_CASE("typed handles survive a binary round trip",
+          "[messages][serialization]") {
+  fixture f;
+  auto check_handle = [&](auto hdl) {
+    using handle = decltype(hdl);
+    INFO("type " << caf::type_name<handle>::value);
+    REQUIRE(hdl);
+    auto y = f.round_trip(hdl);
+    CHECK(y == hdl);
+    CHECK(y.address() == f.dummy.address());
+    // A null handle stays null.
+    CHECK_FALSE(f.round_trip(handle{}));
+  };
+  check_handle(f.handle<event_sink_actor>());
+  check_handle(f.handle<task_actor>());
+  check_handle(f.handle<node_actor>());
+}
+
+TEST_CASE("a typed handle has the wire form of an untyped actor pointer",
+          "[messages][serialization]") {
+  // A peer built before the handles were typed sent strong_actor_ptr in the
+  // same fields: the bytes must not have changed.
+  fixture f;
+  auto ptr = f.handle<caf::strong_actor_ptr>();
+  CHECK(f.bytes(f.handle<event_sink_actor>()) == f.bytes(ptr));
+  CHECK(f.bytes(f.handle<task_actor>()) == f.bytes(ptr));
+  CHECK(f.bytes(f.handle<node_actor>()) == f.bytes(ptr));
+  CHECK(f.bytes(subscribe{f.handle<event_sink_actor>()}) == f.bytes(ptr));
 }
 
 TEST_CASE("a truncated buffer fails to load instead of yielding a value",

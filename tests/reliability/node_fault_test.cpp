@@ -187,7 +187,7 @@ struct head_fixture {
     return wait_until(
         [&] {
           for (auto& n : rt->nodes().nodes)
-            if (n.name == name && n.status == status)
+            if (n.name == name && to_name(n.status) == status)
               return true;
           return false;
         },

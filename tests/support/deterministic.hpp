@@ -94,8 +94,7 @@ inline node_actor::behavior_type fake_node_impl(node_actor::pointer,
   return {
       [=](start_attempt& msg) {
         log->started.push_back(
-            started_attempt{name, msg.key, std::move(msg.spec),
-                            caf::actor_cast<task_actor>(msg.reply_to)});
+            started_attempt{name, msg.key, std::move(msg.spec), msg.reply_to});
       },
       [=](const signal_attempt& msg) {
         log->signals.push_back(signalled_attempt{name, msg.key, msg.mode});
@@ -142,8 +141,7 @@ struct deterministic_fixture {
     sup = spawn_supervisor(sys, opts);
     recorder = sys.spawn(event_recorder_impl, events);
     run();
-    auto r = ask<op_reply>(
-        subscribe{caf::actor_cast<caf::strong_actor_ptr>(recorder)});
+    auto r = ask<op_reply>(subscribe{recorder});
     REQUIRE(r.code == result_code::ok);
   }
 
@@ -241,8 +239,7 @@ struct deterministic_fixture {
     auto hdl = sys.spawn(fake_node_impl, name, nodes);
     node_handles.push_back(hdl);
     auto r = ask<node_list>(
-        node_hello{protocol_version, name, slots, std::move(labels),
-                   caf::actor_cast<caf::strong_actor_ptr>(hdl)});
+        node_hello{protocol_version, name, slots, std::move(labels), hdl});
     REQUIRE(r.code == result_code::ok);
     return hdl;
   }

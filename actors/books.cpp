@@ -1,0 +1,160 @@
+#include "actors/books.hpp"
+
+namespace quiesce {
+
+task_record make_task_record(job_id job, task_id id,
+                             assessment_index assessment, task_spec spec,
+                             caf::timestamp now) {
+  task_record t;
+  t.id = id;
+  t.job = job;
+  t.assessment = assessment;
+  t.created = now;
+  t.spec = std::move(spec);
+  return t;
+}
+
+event make_event(job_id job, const transition& c, uint64_t seq, std::string who,
+                 caf::timestamp now) {
+  event ev;
+  ev.seq = seq;
+  ev.job = job;
+  ev.kind = c.kind;
+  ev.subject = c.subject;
+  ev.previous = c.from;
+  ev.current = c.to;
+  ev.code = c.code;
+  ev.message = c.message;
+  ev.who = std::move(who);
+  ev.time = now;
+  return ev;
+}
+
+job_books* books::find(job_id id) noexcept {
+  auto i = jobs_.find(id);
+  return i != jobs_.end() ? &i->second : nullptr;
+}
+
+const job_books* books::find(job_id id) const noexcept {
+  auto i = jobs_.find(id);
+  return i != jobs_.end() ? &i->second : nullptr;
+}
+
+job_id books::add_job(job_spec spec, std::string owner, caf::timestamp now) {
+  auto id = next_job_++;
+  auto& b = jobs_[id];
+  auto& j = b.job;
+  j.id = id;
+  j.name = std::move(spec.name);
+  j.created = now;
+  j.owner = std::move(owner);
+  j.policy = spec.policy;
+  for (auto& a : spec.assessments) {
+    auto index = static_cast<assessment_index>(j.assessments.size());
+    j.assessments.emplace_back();
+    j.assessments.back().index = index;
+    j.assessments.back().name = std::move(a.name);
+    for (auto& t : a.tasks)
+      add_task(b, index, std::move(t), now);
+  }
+  return id;
+}
+
+task_id books::add_task(job_books& b, assessment_index index, task_spec spec,
+                        caf::timestamp now) {
+  auto& j = b.job;
+  if (index == j.assessments.size()) {
+    j.assessments.emplace_back();
+    j.assessments.back().index = index;
+  }
+  auto id = static_cast<task_id>(b.tasks.size() + 1);
+  b.tasks.push_back(make_task_record(j.id, id, index, std::move(spec), now));
+  j.assessments[index].tasks.push_back(id);
+  return id;
+}
+
+uint64_t books::commit(job_books& b, const transition& c, caf::timestamp now) {
+  apply(b, c, now);
+  return ++seq_;
+}
+
+void books::begin_attempt(job_books& b, task_record& t,
+                          const std::string& node) {
+  t.node = node;
+  b.live[t.id] = t.attempts;
+}
+
+bool books::end_attempt(job_books& b, const attempt_ended& end) {
+  auto i = b.live.find(end.key.task);
+  if (i == b.live.end() || i->second != end.key.attempt)
+    return false;
+  b.live.erase(i);
+  if (auto* t = b.find(end.key.task);
+      t != nullptr && t->attempts == end.key.attempt) {
+    t->exit_code = end.exit_code;
+    t->node = end.node;
+  }
+  return true;
+}
+
+caf::optional<event> books::progress(const attempt_progress& p,
+                                     caf::timestamp now) {
+  const auto* b = find(p.key.job);
+  if (b == nullptr)
+    return caf::none;
+  const auto* t = b->find(p.key.task);
+  if (t == nullptr || t->status != task_status::running
+      || t->attempts != p.key.attempt)
+    return caf::none;
+  event ev;
+  ev.seq = ++seq_;
+  ev.job = p.key.job;
+  ev.kind = event_kind::progress;
+  ev.subject = p.key.task;
+  ev.previous = ev.current = static_cast<uint8_t>(t->status);
+  ev.message = p.text;
+  ev.who = t->node;
+  ev.percent = p.percent;
+  ev.time = now;
+  return ev;
+}
+
+job_list books::list(const list_jobs& req) const {
+  job_list out;
+  for (const auto& [id, b] : jobs_)
+    if (!req.filter_by_status || b.job.status == req.status)
+      out.jobs.push_back(b.job);
+  return out;
+}
+
+task_list books::list(const list_tasks& req) const {
+  task_list out;
+  const auto* b = find(req.job);
+  if (b == nullptr) {
+    out.code = result_code::job_not_found;
+    return out;
+  }
+  for (const auto& t : b->tasks)
+    if (!req.filter_by_status || t.status == req.status)
+      out.tasks.push_back(t);
+  return out;
+}
+
+job_status_reply books::status(const get_job_status& req) const {
+  const auto* b = find(req.job);
+  if (b == nullptr)
+    return {result_code::job_not_found, {}};
+  return {result_code::ok, b->job};
+}
+
+task_status_reply books::status(const get_task_status& req) const {
+  const auto* b = find(req.job);
+  if (b == nullptr)
+    return {result_code::job_not_found, {}};
+  const auto* t = b->find(req.task);
+  if (t == nullptr)
+    return {result_code::task_not_found, {}};
+  return {result_code::ok, *t};
+}
+
+} // namespace quiesce

@@ -1,0 +1,88 @@
+#pragma once
+
+// The books of every job: records are built here, and every change to them
+// goes through `commit`, which numbers it for the event stream. Plain data
+// and functions, no CAF scheduling; the supervisor owns one and is its only
+// writer.
+
+#include "actors/rules.hpp"
+#include "messages/commands.hpp"
+#include "messages/events.hpp"
+#include "messages/internal.hpp"
+
+#include <caf/optional.hpp>
+#include <caf/timestamp.hpp>
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+namespace quiesce {
+
+/// Returns the record of a new task `id` of job `job`, created at `now`.
+task_record make_task_record(job_id job, task_id id,
+                             assessment_index assessment, task_spec spec,
+                             caf::timestamp now);
+
+/// Returns the event that reports change `c` of job `job` as change number
+/// `seq`, asked for by `who`.
+event make_event(job_id job, const transition& c, uint64_t seq, std::string who,
+                 caf::timestamp now);
+
+/// The books of every job, by id, and the count of their changes.
+class books {
+public:
+  /// Returns the books of job `id`, or nullptr.
+  job_books* find(job_id id) noexcept;
+
+  /// Returns the books of job `id`, or nullptr.
+  const job_books* find(job_id id) const noexcept;
+
+  /// Adds a job built from a valid `spec`, owned by `owner`; returns its id.
+  job_id add_job(job_spec spec, std::string owner, caf::timestamp now);
+
+  /// Adds a task the rules accepted to assessment `index` of `b` (an index
+  /// equal to the number of assessments appends one); returns its id.
+  static task_id add_task(job_books& b, assessment_index index, task_spec spec,
+                          caf::timestamp now);
+
+  /// Applies `c` to `b`; returns the number of the change in the stream.
+  uint64_t commit(job_books& b, const transition& c, caf::timestamp now);
+
+  /// Records that the current attempt of `t` starts on node `node`.
+  static void begin_attempt(job_books& b, task_record& t,
+                            const std::string& node);
+
+  /// Records the end of a live attempt: it is no longer live, and the task
+  /// keeps its exit code and node if it is the task's latest attempt. Returns
+  /// false, changing nothing, for a duplicate or stale report.
+  static bool end_attempt(job_books& b, const attempt_ended& end);
+
+  /// Returns the numbered event for `p`, or none if that attempt does not
+  /// run (any more).
+  caf::optional<event> progress(const attempt_progress& p, caf::timestamp now);
+
+  /// Returns the jobs `req` asks for.
+  job_list list(const list_jobs& req) const;
+
+  /// Returns the tasks `req` asks for.
+  task_list list(const list_tasks& req) const;
+
+  /// Returns the record of the job `req` names.
+  job_status_reply status(const get_job_status& req) const;
+
+  /// Returns the record of the task `req` names.
+  task_status_reply status(const get_task_status& req) const;
+
+  /// Returns every job, by id.
+  const std::map<job_id, job_books>& jobs() const noexcept {
+    return jobs_;
+  }
+
+private:
+  std::map<job_id, job_books> jobs_;
+  job_id next_job_ = 1;
+  uint64_t seq_ = 0;
+};
+
+} // namespace quiesce

@@ -1,0 +1,54 @@
+#pragma once
+
+// The typed actor handles that travel inside messages: a run_task names its
+// node, a start_attempt its task actor, a node_hello the node itself and a
+// subscribe its event sink. They live here, with forward declarations of the
+// messages they receive, so that messages/ can carry them without including
+// actors/; actors/interfaces.hpp declares every other interface.
+
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+namespace quiesce {
+
+struct event;
+struct stop_tasks;
+struct start_attempt;
+struct signal_attempt;
+struct attempt_progress;
+struct attempt_ended;
+struct attempt_timer;
+struct node_reset;
+
+/// A subscriber of the event stream.
+using event_sink_actor = caf::typed_actor<
+    /// One status change.
+    caf::reacts_to<event>>;
+
+/// A task actor: owns one attempt of one task; talks to the node that runs
+/// it, enforces the grace period and the time limit.
+using task_actor = caf::typed_actor<
+    /// Stops this attempt (request, graceful or kill).
+    caf::reacts_to<stop_tasks>,
+    /// The node reports the attempt's end.
+    caf::reacts_to<attempt_ended>,
+    /// The node reports progress.
+    caf::reacts_to<attempt_progress>,
+    /// The grace period or the time limit expired.
+    caf::reacts_to<attempt_timer>>;
+
+/// A node: owns slots and executors (threads for functions, processes for
+/// commands); the local node and remote nodes speak this same interface.
+using node_actor = caf::typed_actor<
+    /// Starts an attempt; its progress and end go to `reply_to`.
+    caf::reacts_to<start_attempt>,
+    /// Sends a stop request or a kill to a running attempt.
+    caf::reacts_to<signal_attempt>,
+    /// One of its own executors reports an end (from an executor thread).
+    caf::reacts_to<attempt_ended>,
+    /// The bound after a kill expired: abandon what still runs.
+    caf::reacts_to<attempt_timer>,
+    /// The head is gone: kill every attempt.
+    caf::reacts_to<node_reset>>;
+
+} // namespace quiesce
