@@ -321,15 +321,20 @@ TEST_CASE("command task that ignores SIGTERM is killed after the grace period",
   runtime rt{options(dir.path())};
   auto marker = unique_marker();
   auto term_file = dir / "term";
+  auto ready_file = dir / "ready";
   // The loop's sleep dies from the group's SIGTERM; the shell runs its trap
-  // and carries on, so only the SIGKILL ends it.
+  // and carries on, so only the SIGKILL ends it. The shell writes the ready
+  // file only after installing its trap: a SIGTERM sent before that would
+  // kill it at once (seen under load when the test waited for the process
+  // alone).
   auto job = start_job(
       rt, one_assessment({sh_task("trap 'echo term >> " + term_file
-                                      + "' TERM; while :; do sleep 0.05; "
-                                        "done",
+                                      + "' TERM; echo ready > " + ready_file
+                                      + "; while :; do sleep 0.05; done",
                                   marker)},
                          500ms));
-  REQUIRE(wait_until([&] { return marked_leader(marker).has_value(); }));
+  REQUIRE(wait_until([&] { return slurp(ready_file) == "ready\n"; }));
+  REQUIRE(marked_leader(marker).has_value());
   auto leader = *marked_leader(marker);
   // Each attempt runs in a process group of its own.
   CHECK(leader.pgrp == leader.pid);
