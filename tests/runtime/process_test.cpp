@@ -9,6 +9,7 @@
 // it, and a shell that execs its last command, as bash does, drops it).
 
 #include "runtime/runtime.hpp"
+#include "support/printers.hpp"
 #include "support/processes.hpp"
 #include "support/specs.hpp"
 
@@ -81,23 +82,6 @@ size_t marked_groups(const std::string& marker) {
     if (st.pid == st.pgrp)
       ++n;
   return n;
-}
-
-/// Returns every process (zombies included) in process group `pgid`.
-std::vector<proc_stat> group_members(pid_t pgid) {
-  std::vector<proc_stat> out;
-  for (auto& st : all_processes())
-    if (st.pgrp == pgid)
-      out.push_back(st);
-  return out;
-}
-
-/// Returns a command task running `script` with `sh -c`, marked by `marker`.
-task_spec sh_task(const std::string& script, const std::string& marker = {}) {
-  auto t = test::cmd_task({"sh", "-c", script, "quiesce-test-sh"});
-  if (!marker.empty())
-    t.command.env[marker_var] = marker;
-  return t;
 }
 
 /// Returns a job of one assessment holding `tasks`, with `grace`.
