@@ -575,6 +575,15 @@ TEST_CASE("distributed: a node whose head is killed kills its tasks and "
   auto first = out.find("joined the head");
   CHECK(first != std::string::npos);
   CHECK(out.find("joined the head", first + 1) != std::string::npos);
+  // The head prints joins from a poll of its node list every 200 ms, and a
+  // stop ends that loop: wait until it has printed this one before stopping
+  // anything (seen missing under load when the node and head were stopped
+  // right after the node was listed ready).
+  CHECK(eventually(
+      [&] {
+        return c.head().output().find("node n1 joined") != std::string::npos;
+      },
+      5s));
   // SIGTERM stops the node and the head with status 0.
   n.signal(SIGTERM);
   CHECK(n.wait(10s).status == exit_ok);
