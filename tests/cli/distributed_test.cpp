@@ -425,6 +425,14 @@ TEST_CASE("distributed: cancel and terminate reach the processes on remote "
                                     "grace = \"1s\"\nstop_commands_on_cancel = "
                                     "true\n"));
   REQUIRE(c.running(job_a, 4));
+  // Dispatched is not yet spawned: wait for each task's processes, or the
+  // checks of task 1's end and task 2's survival below would look at nothing.
+  for (int i = 1; i <= 4; ++i)
+    REQUIRE(eventually(
+        [&] {
+          return !processes_with_env(a + "-" + std::to_string(i)).empty();
+        },
+        10s));
   auto one = c.client({"cancel", "task", std::to_string(job_a), "1",
                        "--message", "not needed", "--json"});
   CHECK(one.status == exit_ok);
@@ -533,7 +541,11 @@ TEST_CASE("distributed: a node whose head is killed kills its tasks and "
   sweep.add(mark);
   auto job = c.submit("h.toml", job_file("orphan", 2, "sleep 30", mark));
   REQUIRE(c.running(job, 2));
-  REQUIRE(processes_with_env(mark).size() >= 2);
+  // `running` is the head's books: the task was dispatched. The node spawns
+  // its command after that, so wait (bounded) for the processes themselves
+  // (reading /proc at once found none under load).
+  REQUIRE(
+      eventually([&] { return processes_with_env(mark).size() >= 2; }, 10s));
   // Clients waiting on the head when it dies.
   child waiting{dir, {"wait", std::to_string(job), "--head", c.address()}};
   child following{dir, {"events", "--head", c.address()}};
@@ -565,6 +577,15 @@ TEST_CASE("distributed: a node whose head is killed kills its tasks and "
   auto first = out.find("joined the head");
   CHECK(first != std::string::npos);
   CHECK(out.find("joined the head", first + 1) != std::string::npos);
+  // The head prints joins from a poll of its node list every 200 ms, and a
+  // stop ends that loop: wait until it has printed this one before stopping
+  // anything (seen missing under load when the node and head were stopped
+  // right after the node was listed ready).
+  CHECK(eventually(
+      [&] {
+        return c.head().output().find("node n1 joined") != std::string::npos;
+      },
+      5s));
   // SIGTERM stops the node and the head with status 0.
   n.signal(SIGTERM);
   CHECK(n.wait(10s).status == exit_ok);

@@ -2,6 +2,7 @@
 // bounded: a timeout fails the test instead of hanging it.
 
 #include "execution/launcher.hpp"
+#include "support/processes.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -26,6 +27,10 @@
 #include <vector>
 
 using namespace quiesce::process;
+using quiesce::test::group_members;
+using quiesce::test::slurp;
+using quiesce::test::temp_dir;
+using quiesce::test::zombie_children;
 using namespace std::chrono_literals;
 
 namespace {
@@ -71,45 +76,6 @@ launch_spec command(std::vector<std::string> argv) {
   launch_spec spec;
   spec.argv = std::move(argv);
   return spec;
-}
-
-/// A fresh directory, removed with everything in it at the end of the test.
-class temp_dir {
-public:
-  temp_dir() {
-    auto base = std::filesystem::temp_directory_path() / "quiesce-proc-XXXXXX";
-    std::string pattern = base.string();
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    path_ = pattern;
-  }
-
-  ~temp_dir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-
-  /// Returns the directory's path.
-  const std::string& path() const {
-    return path_;
-  }
-
-  /// Returns the path of `name` inside the directory.
-  std::string file(const std::string& name) const {
-    return path_ + '/' + name;
-  }
-
-private:
-  std::string path_;
-};
-
-std::string read_file(const std::string& path) {
-  std::ifstream in{path};
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
 }
 
 void write_file(const std::string& path, const std::string& text, int mode) {
@@ -172,56 +138,8 @@ private:
   std::string buffer_;
 };
 
-/// One line of /proc/<pid>/stat.
-struct proc_entry {
-  pid_t pid = 0;
-  char state = '?';
-  pid_t ppid = 0;
-  pid_t pgrp = 0;
-};
-
-std::vector<proc_entry> processes() {
-  std::vector<proc_entry> result;
-  for (const auto& entry : std::filesystem::directory_iterator{"/proc"}) {
-    auto name = entry.path().filename().string();
-    if (name.empty() || !std::all_of(name.begin(), name.end(), [](char c) {
-          return c >= '0' && c <= '9';
-        }))
-      continue;
-    auto stat = read_file(entry.path().string() + "/stat");
-    auto close = stat.rfind(')');
-    if (close == std::string::npos)
-      continue; // the process went away meanwhile
-    std::istringstream fields{stat.substr(close + 1)};
-    proc_entry proc;
-    proc.pid = std::stoi(name);
-    fields >> proc.state >> proc.ppid >> proc.pgrp;
-    if (fields)
-      result.push_back(proc);
-  }
-  return result;
-}
-
-/// Returns the processes (zombies included) still in group `pgid`.
-std::vector<pid_t> group_members(pid_t pgid) {
-  std::vector<pid_t> result;
-  for (const auto& proc : processes())
-    if (proc.pgrp == pgid)
-      result.push_back(proc.pid);
-  return result;
-}
-
 bool group_gone(pid_t pgid) {
   return ::kill(-pgid, 0) != 0 && errno == ESRCH && group_members(pgid).empty();
-}
-
-/// Returns the zombies among this process's children.
-std::vector<pid_t> zombie_children() {
-  std::vector<pid_t> result;
-  for (const auto& proc : processes())
-    if (proc.ppid == ::getpid() && proc.state == 'Z')
-      result.push_back(proc.pid);
-  return result;
 }
 
 bool contains(const std::string& text, const std::string& part) {
@@ -305,7 +223,7 @@ TEST_CASE("launcher refuses a command that does not exist", "[process]") {
 
 TEST_CASE("launcher refuses a file that is not executable", "[process]") {
   temp_dir dir;
-  write_file(dir.file("script"), "#!/bin/sh\nexit 0\n", 0644);
+  write_file(dir / "script", "#!/bin/sh\nexit 0\n", 0644);
   auto done = make_slot();
   {
     launcher procs;
@@ -314,9 +232,9 @@ TEST_CASE("launcher refuses a file that is not executable", "[process]") {
     auto res = procs.launch(spec, record(done));
     CHECK_FALSE(res);
     CHECK(res.error == "permission denied: ./script");
-    auto abs = procs.launch(command({dir.file("script")}), record(done));
+    auto abs = procs.launch(command({dir / "script"}), record(done));
     CHECK_FALSE(abs);
-    CHECK(abs.error == "permission denied: " + dir.file("script"));
+    CHECK(abs.error == "permission denied: " + (dir / "script"));
     auto directory = procs.launch(command({dir.path()}), record(done));
     CHECK_FALSE(directory);
     CHECK(contains(directory.error, dir.path()));
@@ -327,7 +245,7 @@ TEST_CASE("launcher refuses a file that is not executable", "[process]") {
 TEST_CASE("launcher refuses a working directory that does not exist",
           "[process]") {
   temp_dir dir;
-  write_file(dir.file("plain"), "", 0644);
+  write_file(dir / "plain", "", 0644);
   auto done = make_slot();
   {
     launcher procs;
@@ -337,11 +255,11 @@ TEST_CASE("launcher refuses a working directory that does not exist",
     CHECK_FALSE(res);
     CHECK(res.error
           == "working directory does not exist: /nonexistent-quiesce-dir");
-    spec.workdir = dir.file("plain");
+    spec.workdir = dir / "plain";
     auto file = procs.launch(spec, record(done));
     CHECK_FALSE(file);
     CHECK(file.error
-          == "working directory is not a directory: " + dir.file("plain"));
+          == "working directory is not a directory: " + (dir / "plain"));
   }
   CHECK(done->count() == 0);
 }
@@ -386,30 +304,30 @@ TEST_CASE("launcher names an output file it cannot open", "[process]") {
 
 TEST_CASE("launcher writes stdout and stderr to the given files", "[process]") {
   temp_dir dir;
-  write_file(dir.file("out"), "stale content that must be truncated\n", 0600);
+  write_file(dir / "out", "stale content that must be truncated\n", 0600);
   launcher procs;
   auto spec = command({"sh", "-c", "echo to-out; echo to-err >&2"});
-  spec.stdout_path = dir.file("out");
-  spec.stderr_path = dir.file("err");
+  spec.stdout_path = dir / "out";
+  spec.stderr_path = dir / "err";
   auto done = make_slot();
   REQUIRE(procs.launch(spec, record(done)));
   auto status = done->wait(wait_bound);
   REQUIRE(status);
   CHECK(status->code == 0);
-  CHECK(read_file(dir.file("out")) == "to-out\n");
-  CHECK(read_file(dir.file("err")) == "to-err\n");
+  CHECK(slurp(dir / "out") == "to-out\n");
+  CHECK(slurp(dir / "err") == "to-err\n");
   struct stat st {};
-  REQUIRE(::stat(dir.file("err").c_str(), &st) == 0);
+  REQUIRE(::stat((dir / "err").c_str(), &st) == 0);
   auto mask = ::umask(0);
   ::umask(mask);
   CHECK((st.st_mode & 0777) == (0644 & ~mask));
   SECTION("one path for both streams shares the descriptor") {
-    spec.stdout_path = dir.file("both");
-    spec.stderr_path = dir.file("both");
+    spec.stdout_path = dir / "both";
+    spec.stderr_path = dir / "both";
     auto both = make_slot();
     REQUIRE(procs.launch(spec, record(both)));
     REQUIRE(both->wait(wait_bound));
-    CHECK(read_file(dir.file("both")) == "to-out\nto-err\n");
+    CHECK(slurp(dir / "both") == "to-out\nto-err\n");
   }
 }
 
@@ -419,33 +337,32 @@ TEST_CASE("launcher creates missing output directories only when asked",
   launcher procs;
   auto spec = command({"sh", "-c", "echo to-out; echo to-err >&2"});
   spec.workdir = dir.path();
-  spec.stdout_path = dir.file("a/b/out");
+  spec.stdout_path = dir / "a/b/out";
   // Relative to the working directory, as the file itself is.
   spec.stderr_path = "logs/err";
   auto refused = procs.launch(spec, record(make_slot()));
   CHECK_FALSE(refused);
   CHECK(refused.error
-        == "cannot open stdout file " + dir.file("a/b/out")
+        == "cannot open stdout file " + (dir / "a/b/out")
                + ": No such file or directory");
-  CHECK_FALSE(std::filesystem::exists(dir.file("a")));
+  CHECK_FALSE(std::filesystem::exists(dir / "a"));
   spec.create_output_dirs = true;
   auto done = make_slot();
   REQUIRE(procs.launch(spec, record(done)));
   auto status = done->wait(wait_bound);
   REQUIRE(status);
   CHECK(status->code == 0);
-  CHECK(read_file(dir.file("a/b/out")) == "to-out\n");
-  CHECK(read_file(dir.file("logs/err")) == "to-err\n");
+  CHECK(slurp(dir / "a/b/out") == "to-out\n");
+  CHECK(slurp(dir / "logs/err") == "to-err\n");
   SECTION("a directory that cannot be created is named") {
     // A dangling symlink: opening finds the directory missing, creating it
     // finds the name taken (whoever runs the test, root included).
-    REQUIRE(::symlink(dir.file("missing").c_str(), dir.file("link").c_str())
-            == 0);
-    spec.stdout_path = dir.file("link/sub/out");
+    REQUIRE(::symlink((dir / "missing").c_str(), (dir / "link").c_str()) == 0);
+    spec.stdout_path = dir / "link/sub/out";
     auto res = procs.launch(spec, record(make_slot()));
     CHECK_FALSE(res);
     CHECK(contains(res.error, "cannot create output directory "
-                                  + dir.file("link/sub") + ": "));
+                                  + (dir / "link/sub") + ": "));
   }
 }
 
@@ -455,22 +372,22 @@ TEST_CASE("launcher adds and replaces environment variables", "[process]") {
   auto spec = command({"sh", "-c", "echo \"$QUIESCE_FOO|$HOME|$PATH\""});
   spec.env["QUIESCE_FOO"] = "bar baz";
   spec.env["HOME"] = "/quiesce-home";
-  spec.stdout_path = dir.file("out");
+  spec.stdout_path = dir / "out";
   auto done = make_slot();
   REQUIRE(procs.launch(spec, record(done)));
   REQUIRE(done->wait(wait_bound));
   const char* path = ::getenv("PATH");
   REQUIRE(path != nullptr);
-  CHECK(read_file(dir.file("out"))
+  CHECK(slurp(dir / "out")
         == std::string{"bar baz|/quiesce-home|"} + path + "\n");
 }
 
 TEST_CASE("launcher searches the PATH of the spec's environment", "[process]") {
   temp_dir dir;
-  write_file(dir.file("quiesce-test-tool"), "#!/bin/sh\necho tool\n", 0755);
+  write_file(dir / "quiesce-test-tool", "#!/bin/sh\necho tool\n", 0755);
   launcher procs;
   auto spec = command({"quiesce-test-tool"});
-  spec.stdout_path = dir.file("out");
+  spec.stdout_path = dir / "out";
   auto refused = procs.launch(spec, exit_callback{});
   CHECK_FALSE(refused);
   CHECK(refused.error == "command not found: quiesce-test-tool");
@@ -480,28 +397,28 @@ TEST_CASE("launcher searches the PATH of the spec's environment", "[process]") {
   auto status = done->wait(wait_bound);
   REQUIRE(status);
   CHECK(status->code == 0);
-  CHECK(read_file(dir.file("out")) == "tool\n");
+  CHECK(slurp(dir / "out") == "tool\n");
 }
 
 TEST_CASE("launcher runs the command in the working directory", "[process]") {
   temp_dir dir;
-  std::filesystem::create_directory(dir.file("work"));
+  std::filesystem::create_directory(dir / "work");
   launcher procs;
   auto spec = command({"sh", "-c", "pwd -P"});
-  spec.workdir = dir.file("work");
+  spec.workdir = dir / "work";
   // Relative to the working directory, like the command itself.
   spec.stdout_path = "out";
   auto done = make_slot();
   REQUIRE(procs.launch(spec, record(done)));
   REQUIRE(done->wait(wait_bound));
-  auto expected = std::filesystem::canonical(dir.file("work")).string();
-  CHECK(read_file(dir.file("work/out")) == expected + "\n");
+  auto expected = std::filesystem::canonical(dir / "work").string();
+  CHECK(slurp(dir / "work/out") == expected + "\n");
 }
 
 TEST_CASE("launcher signal does not end a command that ignores it, kill does",
           "[process]") {
   temp_dir dir;
-  fifo ready{dir.file("ready")};
+  fifo ready{dir / "ready"};
   launcher procs;
   auto spec = command({"sh", "-c", "trap '' TERM; echo ready; sleep 100"});
   spec.stdout_path = ready.path();
@@ -525,7 +442,7 @@ TEST_CASE("launcher signal does not end a command that ignores it, kill does",
 TEST_CASE("launcher signal ends the whole process group and reaps it",
           "[process]") {
   temp_dir dir;
-  fifo ready{dir.file("ready")};
+  fifo ready{dir / "ready"};
   launcher procs;
   auto spec = command({"sh", "-c", "sleep 100 & echo $!; sleep 100"});
   spec.stdout_path = ready.path();
@@ -554,7 +471,7 @@ TEST_CASE("launcher kills grandchildren left behind by an exited leader",
   temp_dir dir;
   launcher procs;
   auto spec = command({"sh", "-c", "sleep 100 & echo $!; exit 0"});
-  spec.stdout_path = dir.file("out");
+  spec.stdout_path = dir / "out";
   auto done = make_slot();
   auto start = steady::now();
   auto res = procs.launch(spec, record(done));
@@ -565,7 +482,7 @@ TEST_CASE("launcher kills grandchildren left behind by an exited leader",
   CHECK(status->how == exit_status::kind::exited);
   CHECK(status->code == 0);
   CHECK(status->confirmed);
-  auto grandchild = read_file(dir.file("out"));
+  auto grandchild = slurp(dir / "out");
   REQUIRE_FALSE(grandchild.empty());
   CHECK(::kill(static_cast<pid_t>(std::stoi(grandchild)), 0) != 0);
   CHECK(group_gone(res.pid));
@@ -645,18 +562,18 @@ TEST_CASE("launcher does not leak descriptors into the command", "[process]") {
   ::close(leaky);
   launcher procs;
   auto spec = command({"sh", "-c", "ls /proc/self/fd"});
-  spec.stdout_path = dir.file("fds");
+  spec.stdout_path = dir / "fds";
   auto done = make_slot();
   REQUIRE(procs.launch(spec, record(done)));
   auto status = done->wait(wait_bound);
   ::close(100);
   REQUIRE(status);
   CHECK(status->code == 0);
-  std::istringstream lines{read_file(dir.file("fds"))};
+  std::istringstream lines{slurp(dir / "fds")};
   std::vector<int> fds;
   for (std::string line; std::getline(lines, line);)
     fds.push_back(std::stoi(line));
-  INFO("descriptors seen by the command: " << read_file(dir.file("fds")));
+  INFO("descriptors seen by the command: " << slurp(dir / "fds"));
   // 0-2 plus the one ls opens to read the directory.
   CHECK(fds.size() <= 4);
   CHECK(std::count(fds.begin(), fds.end(), 0) == 1);
@@ -667,7 +584,7 @@ TEST_CASE("launcher does not leak descriptors into the command", "[process]") {
 
 TEST_CASE("launcher destructor kills and reaps live processes", "[process]") {
   temp_dir dir;
-  fifo ready{dir.file("ready")};
+  fifo ready{dir / "ready"};
   auto plain = make_slot();
   auto stubborn = make_slot();
   pid_t plain_pid = 0;

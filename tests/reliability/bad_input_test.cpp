@@ -58,13 +58,6 @@ work_result quick(const work_context&) {
   return work_result::success();
 }
 
-task_spec fn(std::string work) {
-  task_spec t;
-  t.kind = work_kind::function;
-  t.work = std::move(work);
-  return t;
-}
-
 job_spec job_of(std::vector<std::vector<task_spec>> assessments,
                 std::string name = "bad-input") {
   job_spec j;
@@ -125,11 +118,12 @@ struct populated_runtime {
       REQUIRE(r.code == result_code::ok);
       return r.job;
     };
-    fresh = add(job_of({{fn("quick"), fn("quick")}, {fn("quick")}}, "fresh"));
-    done = add(job_of({{fn("quick")}}, "done"));
+    fresh = add(job_of(
+        {{fn_task("quick"), fn_task("quick")}, {fn_task("quick")}}, "fresh"));
+    done = add(job_of({{fn_task("quick")}}, "done"));
     REQUIRE(rt->submit(done).code == result_code::ok);
     REQUIRE(rt->wait(done, 10s).job.status == job_status::finished);
-    running = add(job_of({{fn("block")}, {fn("quick")}}, "running"));
+    running = add(job_of({{fn_task("block")}, {fn_task("quick")}}, "running"));
     REQUIRE(rt->submit(running).code == result_code::ok);
     REQUIRE(wait_until(
         [&] {
@@ -137,7 +131,7 @@ struct populated_runtime {
                  == task_status::running;
         },
         10s));
-    cancelled = add(job_of({{fn("quick")}}, "cancelled"));
+    cancelled = add(job_of({{fn_task("quick")}}, "cancelled"));
     REQUIRE(rt->cancel_job(cancelled, "before it ran").code == result_code::ok);
     rt->subscribe([this](const event&) {
       std::lock_guard<std::mutex> guard{mtx};
@@ -207,7 +201,8 @@ TEST_CASE("bad input: unknown, zero and huge ids are refused by every "
     auto n = " (job " + std::to_string(id) + ")";
     auto jnf = result_code::job_not_found;
     catalogue.push_back({"add_task" + n, jnf, [&, id] {
-                           return with_detail(rt.add_task(id, 0, fn("quick")));
+                           return with_detail(
+                               rt.add_task(id, 0, fn_task("quick")));
                          }});
     catalogue.push_back({"submit" + n, jnf, [&, id] {
                            return with_detail(rt.submit(id));
@@ -286,17 +281,17 @@ TEST_CASE("bad input: unknown, zero and huge ids are refused by every "
                        }});
   catalogue.push_back(
       {"add_task to a running job", result_code::invalid_state, [&] {
-         return with_detail(rt.add_task(p.running, 0, fn("quick")));
+         return with_detail(rt.add_task(p.running, 0, fn_task("quick")));
        }});
   catalogue.push_back(
       {"add_task past the next assessment", result_code::invalid_argument, [&] {
-         return with_detail(rt.add_task(p.fresh, 3, fn("quick")));
+         return with_detail(rt.add_task(p.fresh, 3, fn_task("quick")));
        }});
   catalogue.push_back(
       {"add_task at a huge index", result_code::invalid_argument, [&] {
          return with_detail(
              rt.add_task(p.fresh, std::numeric_limits<assessment_index>::max(),
-                         fn("quick")));
+                         fn_task("quick")));
        }});
   catalogue.push_back(
       {"cancel_tasks with an empty list", result_code::invalid_argument, [&] {
@@ -460,22 +455,22 @@ TEST_CASE("bad input: invalid job and task specs are refused with "
   };
   std::vector<job_case> job_cases;
   for (auto& c : task_cases) {
-    auto t = fn("quick");
+    auto t = fn_task("quick");
     c.break_task(t);
     // The broken task is the last of the second assessment.
-    job_cases.push_back(
-        {"a task with " + c.what, job_of({{fn("quick")}, {fn("quick"), t}})});
+    job_cases.push_back({"a task with " + c.what,
+                         job_of({{fn_task("quick")}, {fn_task("quick"), t}})});
   }
-  auto named = job_of({{fn("quick")}});
+  auto named = job_of({{fn_task("quick")}});
   named.name = code_points(321);
   job_cases.push_back({"a 321-code-point job name", named});
   named.name = "\xff\xfe";
   job_cases.push_back({"a job name that is not UTF-8", named});
-  auto graceless = job_of({{fn("quick")}});
+  auto graceless = job_of({{fn_task("quick")}});
   graceless.policy.grace = -1ms;
   job_cases.push_back({"a negative job grace", graceless});
   job_cases.push_back({"an assessment without tasks",
-                       job_of({{fn("quick")}, {}, {fn("quick")}})});
+                       job_of({{fn_task("quick")}, {}, {fn_task("quick")}})});
 
   auto before = p.snapshot();
   for (auto& c : job_cases) {
@@ -484,7 +479,7 @@ TEST_CASE("bad input: invalid job and task specs are refused with "
     CHECK(r.code == result_code::invalid_argument);
     CHECK_FALSE(r.detail.empty());
     CHECK(r.job == invalid_id);
-    auto many = rt.add_jobs({job_of({{fn("quick")}}), c.spec});
+    auto many = rt.add_jobs({job_of({{fn_task("quick")}}), c.spec});
     // add_jobs stops at the refusal; the first job was added, so take it
     // out again (it is the only way this catalogue changes the books).
     CHECK(many.code == result_code::invalid_argument);
@@ -492,7 +487,7 @@ TEST_CASE("bad input: invalid job and task specs are refused with "
   }
   for (auto& c : task_cases) {
     INFO("add_task: " << c.what);
-    auto t = fn("quick");
+    auto t = fn_task("quick");
     c.break_task(t);
     auto r = rt.add_task(p.fresh, 1, t);
     CHECK(r.code == result_code::invalid_argument);

@@ -290,6 +290,18 @@ TEST_CASE("node fault: a node SIGKILLed mid-job loses its attempts, which run "
     CHECK(t.attempts == 2);
   }
   // Each loss is published: running -> queued with node_lost, once a task.
+  // The records above come from the supervisor; its events reach the
+  // subscriber later, on the event thread, in order. So wait until the
+  // second start of both tasks is delivered: the losses come before it in
+  // the stream, so both are delivered by then (reading at once missed them
+  // under load).
+  REQUIRE(wait_until([&] {
+    return head.task_events(job, task_status::queued, task_status::running)
+               .size()
+           >= 4;
+  }));
+  CHECK(head.task_events(job, task_status::queued, task_status::running).size()
+        == 4);
   auto lost = head.task_events(job, task_status::running, task_status::queued);
   REQUIRE(lost.size() == 2);
   for (auto& ev : lost)

@@ -35,21 +35,6 @@ work_result stubborn(const work_context&) {
   return work_result::success();
 }
 
-task_spec fn(std::string work) {
-  task_spec t;
-  t.kind = work_kind::function;
-  t.work = std::move(work);
-  return t;
-}
-
-task_spec sh(const std::string& script, const std::string& marker) {
-  task_spec t;
-  t.kind = work_kind::command;
-  t.command.argv = {"sh", "-c", script, "quiesce-shutdown-test"};
-  t.command.env[marker_var] = marker;
-  return t;
-}
-
 } // namespace
 
 TEST_CASE("shutdown under load returns within its bound and leaves no "
@@ -68,12 +53,12 @@ TEST_CASE("shutdown under load returns within its bound and leaves no "
   rt->register_work("obedient", obedient);
   rt->register_work("stubborn", stubborn);
   std::vector<task_spec> kinds{
-      fn("obedient"),
-      fn("stubborn"),
-      sh("sleep 30", marker),
-      sh("trap '' TERM; sleep 30", marker),
-      sh("sleep 30 & sleep 30 & wait", marker),
-      sh("exit 0", marker),
+      fn_task("obedient"),
+      fn_task("stubborn"),
+      sh_task("sleep 30", marker),
+      sh_task("trap '' TERM; sleep 30", marker),
+      sh_task("sleep 30 & sleep 30 & wait", marker),
+      sh_task("exit 0", marker),
   };
   // 60 jobs of 2 assessments of 5 tasks: 600 tasks, 16 running at a time.
   std::vector<job_id> ids;
@@ -168,7 +153,7 @@ TEST_CASE("destroying a runtime in the middle of submitting returns within "
       job_spec spec;
       spec.name = "burst";
       assessment_spec as;
-      as.tasks = {fn("obedient"), sh("sleep 30", marker)};
+      as.tasks = {fn_task("obedient"), sh_task("sleep 30", marker)};
       spec.assessments.push_back(as);
       auto added = rt.add_job(std::move(spec));
       REQUIRE(added.code == result_code::ok);

@@ -2,14 +2,17 @@
 
 // Helpers shared by the reliability tests: the process helpers of
 // support/processes.hpp (temporary directory, markers, /proc scan, bounded
-// polling), the allowed status edges of docs/semantics.md, and record
-// fingerprints for "nothing changed" checks.
+// polling), the enum printers of support/printers.hpp and the task builders
+// of support/specs.hpp, the allowed status edges of docs/semantics.md, and
+// record fingerprints for "nothing changed" checks.
 
 #include "messages/commands.hpp"
 #include "messages/events.hpp"
 #include "messages/records.hpp"
 #include "messages/status.hpp"
+#include "support/printers.hpp"
 #include "support/processes.hpp"
+#include "support/specs.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -33,11 +36,14 @@
 namespace quiesce::reliability {
 
 using test::all_processes;
+using test::cmd_task;
+using test::fn_task;
 using test::has_marker;
 using test::marked;
 using test::marker_var;
 using test::proc_stat;
 using test::read_stat;
+using test::sh_task;
 using test::slurp;
 using test::temp_dir;
 using test::unique_marker;

@@ -5,6 +5,7 @@
 #include "messages/type_ids.hpp"
 #include "runtime/runtime.hpp"
 #include "runtime/system_config.hpp"
+#include "support/runtime_options.hpp"
 #include "support/specs.hpp"
 
 #include <caf/actor_system.hpp>
@@ -28,16 +29,6 @@ using namespace quiesce;
 using namespace std::chrono_literals;
 
 namespace {
-
-runtime_options async_options() {
-  runtime_options opts;
-  opts.threads = 2;
-  opts.slots = 2;
-  opts.run_dir
-      = (std::filesystem::temp_directory_path() / "quiesce-test-runs").string();
-  opts.request_timeout = 10s;
-  return opts;
-}
 
 /// A gate a work function blocks on until the test opens it (or a stop).
 struct gate {
@@ -103,7 +94,7 @@ std::string write_temp(const std::string& name, const std::string& text) {
 
 TEST_CASE("runtime submit_async future delivers submit's reply",
           "[runtime][async]") {
-  runtime rt{async_options()};
+  runtime rt{test::small_options()};
   rt.register_work("noop",
                    [](const work_context&) { return work_result::success(); });
   auto added = rt.add_job(test::uniform_job({1}, test::fn_task("noop")));
@@ -122,7 +113,7 @@ TEST_CASE("runtime submit_async future delivers submit's reply",
 
 TEST_CASE("runtime wait_async does not block the caller before the work ends",
           "[runtime][async]") {
-  runtime rt{async_options()};
+  runtime rt{test::small_options()};
   gate g;
   rt.register_work("gated", g.work());
   auto id = start_job(rt, "gated");
@@ -142,7 +133,7 @@ TEST_CASE("runtime wait_async does not block the caller before the work ends",
 
 TEST_CASE("runtime wait_async reports request_timeout after its timeout",
           "[runtime][async]") {
-  runtime rt{async_options()};
+  runtime rt{test::small_options()};
   gate g;
   rt.register_work("gated", g.work());
   auto id = start_job(rt, "gated");
@@ -155,7 +146,7 @@ TEST_CASE("runtime wait_async reports request_timeout after its timeout",
 
 TEST_CASE("runtime terminate_job_async ends a running job",
           "[runtime][async]") {
-  runtime rt{async_options()};
+  runtime rt{test::small_options()};
   gate g; // never opened: only the stop request ends the work
   rt.register_work("gated", g.work());
   auto id = start_job(rt, "gated");
@@ -174,7 +165,7 @@ TEST_CASE("runtime terminate_job_async ends a running job",
 
 TEST_CASE("runtime reply callbacks run on the event thread",
           "[runtime][async]") {
-  runtime rt{async_options()};
+  runtime rt{test::small_options()};
   gate g;
   rt.register_work("gated", g.work());
   std::promise<std::thread::id> event_thread;
@@ -218,7 +209,7 @@ TEST_CASE("runtime reply callbacks run on the event thread",
 
 TEST_CASE("runtime shutdown answers pending and later asynchronous calls",
           "[runtime][async]") {
-  runtime rt{async_options()};
+  runtime rt{test::small_options()};
   gate g; // never opened
   rt.register_work("gated", g.work());
   auto id = start_job(rt, "gated");
@@ -248,7 +239,7 @@ TEST_CASE("runtime shutdown answers pending and later asynchronous calls",
 
 TEST_CASE("runtime serves synchronous calls from callbacks and work functions",
           "[runtime][async]") {
-  runtime rt{async_options()};
+  runtime rt{test::small_options()};
   std::promise<result_code> from_work;
   std::promise<result_code> own_wait;
   rt.register_work("ask", [&](const work_context& ctx) {
@@ -279,7 +270,7 @@ TEST_CASE("runtime serves synchronous calls from callbacks and work functions",
 
 TEST_CASE("runtime load_jobs adds the jobs of a valid file",
           "[runtime][async]") {
-  runtime rt{async_options()};
+  runtime rt{test::small_options()};
   rt.register_work("noop",
                    [](const work_context&) { return work_result::success(); });
   auto path = write_temp("good.toml", R"([[job]]
@@ -310,7 +301,7 @@ name = "two"
 
 TEST_CASE("runtime load_jobs adds nothing from a file with errors",
           "[runtime][async]") {
-  runtime rt{async_options()};
+  runtime rt{test::small_options()};
   auto path = write_temp("bad.toml", R"([[job]]
 name = "one"
   [[job.assessment]]
@@ -330,7 +321,7 @@ name = "one"
 }
 
 TEST_CASE("runtime add_jobs stops at the first refusal", "[runtime][async]") {
-  runtime rt{async_options()};
+  runtime rt{test::small_options()};
   auto good = test::uniform_job({1}, test::cmd_task({"true"}), "good");
   job_spec bad; // an assessment without tasks is refused
   bad.name = "bad";
@@ -353,7 +344,7 @@ TEST_CASE("runtime attaches to a host's actor system", "[runtime][attach]") {
     }};
   });
   {
-    runtime rt{sys, async_options()};
+    runtime rt{sys, test::small_options()};
     rt.register_work(
         "noop", [](const work_context&) { return work_result::success(); });
     auto id = start_job(rt, "noop");
@@ -372,5 +363,5 @@ TEST_CASE("runtime refuses a host's actor system without Quiesce's type IDs",
   caf::actor_system_config cfg;
   cfg.set("scheduler.max-threads", size_t{2});
   caf::actor_system sys{cfg};
-  CHECK_THROWS_AS(runtime(sys, async_options()), std::invalid_argument);
+  CHECK_THROWS_AS(runtime(sys, test::small_options()), std::invalid_argument);
 }

@@ -9,6 +9,7 @@
 // it, and a shell that execs its last command, as bash does, drops it).
 
 #include "runtime/runtime.hpp"
+#include "support/printers.hpp"
 #include "support/processes.hpp"
 #include "support/specs.hpp"
 
@@ -81,23 +82,6 @@ size_t marked_groups(const std::string& marker) {
     if (st.pid == st.pgrp)
       ++n;
   return n;
-}
-
-/// Returns every process (zombies included) in process group `pgid`.
-std::vector<proc_stat> group_members(pid_t pgid) {
-  std::vector<proc_stat> out;
-  for (auto& st : all_processes())
-    if (st.pgrp == pgid)
-      out.push_back(st);
-  return out;
-}
-
-/// Returns a command task running `script` with `sh -c`, marked by `marker`.
-task_spec sh_task(const std::string& script, const std::string& marker = {}) {
-  auto t = test::cmd_task({"sh", "-c", script, "quiesce-test-sh"});
-  if (!marker.empty())
-    t.command.env[marker_var] = marker;
-  return t;
 }
 
 /// Returns a job of one assessment holding `tasks`, with `grace`.
@@ -321,15 +305,20 @@ TEST_CASE("command task that ignores SIGTERM is killed after the grace period",
   runtime rt{options(dir.path())};
   auto marker = unique_marker();
   auto term_file = dir / "term";
+  auto ready_file = dir / "ready";
   // The loop's sleep dies from the group's SIGTERM; the shell runs its trap
-  // and carries on, so only the SIGKILL ends it.
+  // and carries on, so only the SIGKILL ends it. The shell writes the ready
+  // file only after installing its trap: a SIGTERM sent before that would
+  // kill it at once (seen under load when the test waited for the process
+  // alone).
   auto job = start_job(
       rt, one_assessment({sh_task("trap 'echo term >> " + term_file
-                                      + "' TERM; while :; do sleep 0.05; "
-                                        "done",
+                                      + "' TERM; echo ready > " + ready_file
+                                      + "; while :; do sleep 0.05; done",
                                   marker)},
                          500ms));
-  REQUIRE(wait_until([&] { return marked_leader(marker).has_value(); }));
+  REQUIRE(wait_until([&] { return slurp(ready_file) == "ready\n"; }));
+  REQUIRE(marked_leader(marker).has_value());
   auto leader = *marked_leader(marker);
   // Each attempt runs in a process group of its own.
   CHECK(leader.pgrp == leader.pid);

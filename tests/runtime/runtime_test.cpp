@@ -1,11 +1,11 @@
 #include "runtime/runtime.hpp"
+#include "support/runtime_options.hpp"
 #include "support/specs.hpp"
 
 #include <catch2/catch.hpp>
 
 #include <atomic>
 #include <chrono>
-#include <filesystem>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
@@ -15,16 +15,6 @@ using namespace quiesce;
 using namespace std::chrono_literals;
 
 namespace {
-
-runtime_options small_options() {
-  runtime_options opts;
-  opts.threads = 2;
-  opts.slots = 2;
-  opts.run_dir
-      = (std::filesystem::temp_directory_path() / "quiesce-test-runs").string();
-  opts.request_timeout = 10s;
-  return opts;
-}
 
 work_result wait_for_stop(const work_context& ctx) {
   if (ctx.wait_for_stop(20s))
@@ -36,7 +26,7 @@ work_result wait_for_stop(const work_context& ctx) {
 
 TEST_CASE("runtime runs a job of function tasks to finished",
           "[runtime][smoke]") {
-  runtime rt{small_options()};
+  runtime rt{test::small_options()};
   std::atomic<int> calls{0};
   rt.register_work("count", [&](const work_context&) {
     ++calls;
@@ -62,7 +52,7 @@ TEST_CASE("runtime runs a job of function tasks to finished",
 TEST_CASE("J3 runtime cancel_job lets the current assessment finish and "
           "starts no further one",
           "[runtime][J3]") {
-  runtime rt{small_options()};
+  runtime rt{test::small_options()};
   std::atomic<int> started{0};
   rt.register_work("block", [&](const work_context& ctx) {
     ++started;
@@ -101,7 +91,7 @@ TEST_CASE("J3 runtime cancel_job lets the current assessment finish and "
 
 TEST_CASE("runtime runs command tasks and records exit codes",
           "[runtime][process]") {
-  runtime rt{small_options()};
+  runtime rt{test::small_options()};
   job_spec spec;
   spec.assessments.resize(1);
   spec.assessments[0].tasks
@@ -124,7 +114,7 @@ TEST_CASE("runtime runs command tasks and records exit codes",
 
 TEST_CASE("runtime terminate_job returns after the work is dead",
           "[runtime][J6]") {
-  runtime rt{small_options()};
+  runtime rt{test::small_options()};
   std::atomic<int> started{0};
   rt.register_work("block", [&](const work_context& ctx) {
     ++started;
@@ -150,7 +140,7 @@ TEST_CASE("runtime terminate_job returns after the work is dead",
 
 TEST_CASE("runtime turns a throwing work function into a failed task",
           "[runtime][work]") {
-  runtime rt{small_options()};
+  runtime rt{test::small_options()};
   rt.register_work("boom", [](const work_context&) -> work_result {
     throw std::runtime_error("boom");
   });
@@ -170,7 +160,7 @@ TEST_CASE("runtime turns a throwing work function into a failed task",
 
 TEST_CASE("runtime fails a task whose work name is not registered",
           "[runtime][work]") {
-  runtime rt{small_options()};
+  runtime rt{test::small_options()};
   job_spec spec;
   spec.assessments.resize(1);
   spec.assessments[0].tasks = {test::fn_task("nobody-registered-this")};
@@ -189,7 +179,7 @@ TEST_CASE("runtime publishes progress and every status change as events",
   std::vector<event> seen;
   std::mutex mtx;
   {
-    runtime rt{small_options()};
+    runtime rt{test::small_options()};
     rt.register_work("progress", [](const work_context& ctx) {
       ctx.report_progress(50, "half way");
       ctx.report_progress(150, "clamped");
@@ -226,7 +216,7 @@ TEST_CASE("runtime publishes progress and every status change as events",
 TEST_CASE("runtime shutdown does not hang on a function that ignores the "
           "stop request",
           "[runtime][shutdown]") {
-  auto opts = small_options();
+  auto opts = test::small_options();
   opts.kill_bound = 200ms;
   opts.terminate_bound = 500ms;
   // Shared with the abandoned thread, which outlives the runtime.
@@ -263,7 +253,7 @@ TEST_CASE("runtime shutdown does not hang on a function that ignores the "
 TEST_CASE("runtime wait on a job that outlives the timeout replies "
           "request_timeout, and a later wait still sees the end",
           "[runtime]") {
-  runtime rt{small_options()};
+  runtime rt{test::small_options()};
   rt.register_work("block",
                    [](const work_context& ctx) { return wait_for_stop(ctx); });
   auto added = rt.add_job(test::uniform_job({1}, test::fn_task("block")));

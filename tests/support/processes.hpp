@@ -1,18 +1,15 @@
 #pragma once
 
-// Helpers for tests that run real processes (tests/runtime/process_test.cpp
-// and the reliability tests): a temporary directory, process markers and a
-// /proc scan for processes left behind, bounded polling, and readable Catch2
-// output for Quiesce's enums.
+// Helpers for tests that run real processes (execution/launcher_test.cpp,
+// runtime/process_test.cpp and the reliability tests): a temporary directory,
+// process markers and a /proc scan for processes left behind, and bounded
+// polling. Plain POSIX and the standard library only, so that a test binary
+// that links no Quiesce message (the launcher's) can use it too;
+// support/printers.hpp has the Catch2 output of Quiesce's enums.
 //
 // Processes are found by an environment marker, which every descendant of a
 // command inherits (an argv marker is not: a grandchild does not carry it,
 // and a shell that execs its last command, as bash does, drops it).
-
-#include "messages/result_code.hpp"
-#include "messages/status.hpp"
-
-#include <catch2/catch.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -27,31 +24,6 @@
 #include <thread>
 #include <unistd.h>
 #include <vector>
-
-namespace Catch {
-
-template <>
-struct StringMaker<quiesce::task_status> {
-  static std::string convert(quiesce::task_status x) {
-    return quiesce::to_string(x);
-  }
-};
-
-template <>
-struct StringMaker<quiesce::job_status> {
-  static std::string convert(quiesce::job_status x) {
-    return quiesce::to_string(x);
-  }
-};
-
-template <>
-struct StringMaker<quiesce::result_code> {
-  static std::string convert(quiesce::result_code x) {
-    return quiesce::to_string(x);
-  }
-};
-
-} // namespace Catch
 
 namespace quiesce::test {
 
@@ -182,6 +154,15 @@ inline std::vector<proc_stat> marked(const std::string& marker) {
   std::vector<proc_stat> out;
   for (auto& st : all_processes())
     if (has_marker(st.pid, marker))
+      out.push_back(st);
+  return out;
+}
+
+/// Returns every process (zombies included) in process group `pgid`.
+inline std::vector<proc_stat> group_members(pid_t pgid) {
+  std::vector<proc_stat> out;
+  for (auto& st : all_processes())
+    if (st.pgrp == pgid)
       out.push_back(st);
   return out;
 }

@@ -3,6 +3,7 @@
 // Small builders for job specs used across the tests.
 
 #include "messages/spec.hpp"
+#include "support/processes.hpp"
 
 #include <string>
 #include <vector>
@@ -27,6 +28,16 @@ inline task_spec cmd_task(std::vector<std::string> argv,
   t.name = std::move(name);
   t.kind = work_kind::command;
   t.command.argv = std::move(argv);
+  return t;
+}
+
+/// Returns a command task running `script` with `sh -c`; with a `marker`, its
+/// processes carry it in their environment (support/processes.hpp).
+inline task_spec sh_task(const std::string& script,
+                         const std::string& marker = {}) {
+  auto t = cmd_task({"sh", "-c", script, "quiesce-test-sh"});
+  if (!marker.empty())
+    t.command.env[marker_var] = marker;
   return t;
 }
 
