@@ -208,10 +208,18 @@ inline reply(id, code) {
   s2c!id, code
 }
 
+/* terminate_job says ok only when no attempt of the job is alive */
+inline terminate_ok(id) {
+  assert(wk[0] != 1 && wk[1] != 1 && wk[2] != 1 && wk[3] != 1 && wk[4] != 1
+         && wk[5] != 1 && wk[6] != 1 && wk[7] != 1 && wk[8] != 1);
+  reply(id, RC_OK)
+}
+
 /* -- the supervisor --------------------------------------------------------- */
 
 #define DISPATCHABLE(t) (ts[t] == TS_QUEUED && js == JS_RUNNING && cur == ASMT(t) && live[t] == 0)
 #ifdef MUTANT_DISPATCH_WHILE_LIVE
+/* seeded bug: a requeued task is dispatched while its last attempt lives */
 #undef DISPATCHABLE
 #define DISPATCHABLE(t) (ts[t] == TS_QUEUED && js == JS_RUNNING && cur == ASMT(t))
 #endif
@@ -310,12 +318,7 @@ inline settle() {
         :: terminators & (1 << k) ->
            if
            :: unconfirmed -> reply(k, RC_TERMINATE_FAILED)
-           :: else ->
-              /* terminate_job says ok only when no attempt is alive */
-              assert(wk[0] != 1 && wk[1] != 1 && wk[2] != 1 && wk[3] != 1
-                     && wk[4] != 1 && wk[5] != 1 && wk[6] != 1 && wk[7] != 1
-                     && wk[8] != 1);
-              reply(k, RC_OK)
+           :: else -> terminate_ok(k)
            fi
         :: else
         fi; k++
@@ -432,6 +435,10 @@ end:
           if
           :: r == REQ_TERMINATE && code == RC_OK ->
              unconfirmed = false; terminators = terminators | (1 << id)
+#ifdef MUTANT_TERMINATE_EARLY
+             /* seeded bug: terminate_job answers before its work is dead */
+             ; terminators = 0; terminate_ok(id)
+#endif
           :: else -> reply(id, code)
           fi;
           settle();
@@ -447,6 +454,7 @@ end:
              code = rq_code[idx];
              if :: code == RC_OK && (n & (1 << t)) -> code = RC_INVALID_STATE :: else fi;
 #ifdef MUTANT_CANCEL_AFTER_END
+             /* seeded bug: a cancel accepted after the end was processed */
              if
              :: r == REQ_CANCEL_TASK && code == RC_INVALID_STATE && ts[t] == TS_FINISHED ->
                 code = RC_OK; idx = RQI(r, js, as[ASMT(t)], TS_QUEUED)
