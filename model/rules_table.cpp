@@ -34,7 +34,7 @@ enum req_kind {
   n_req,
 };
 
-const char* req_names[] = {"SUBMIT",      "CANCEL_JOB",    "TERMINATE",
+const char* req_names[] = {"SUBMIT",      "CANCEL_JOB",   "TERMINATE",
                            "CANCEL_TASK", "REQUEUE_TASK", "REQUEUE_JOB"};
 
 // Every (from, to) pair of a job or task change the rules produced.
@@ -160,8 +160,8 @@ void print_requests() {
                               static_cast<assessment_status>(as),
                               static_cast<task_status>(ts));
           auto e = observe(b, decide_kind(b, req));
-          std::printf("  {%d,%d,%d,%d, %d,%d,%d,%d,%d,%d,%d},\n", req, js,
-                      as, ts, e.code, e.task_to, e.stop, e.job_to, e.as_to,
+          std::printf("  {%d,%d,%d,%d, %d,%d,%d,%d,%d,%d,%d},\n", req, js, as,
+                      ts, e.code, e.task_to, e.stop, e.job_to, e.as_to,
                       e.as_out, e.next_to);
         }
   }
@@ -184,8 +184,8 @@ void print_cancel_assessment() {
                               static_cast<task_status>(ts));
           if (pre)
             b.job.assessments[0].outcome = result_code::assessment_cancelled;
-          cancel_assessment req{1, static_cast<assessment_index>(cur ? 0 : 1),
-                                {}};
+          cancel_assessment req{
+              1, static_cast<assessment_index>(cur ? 0 : 1), {}};
           auto e = observe(b, decide(b, req));
           std::printf("  {%d,%d,%d,%d, %d,%d,%d,%d},\n", js, cur, pre, ts,
                       e.code, e.task_to, e.stop, e.as_out);
@@ -199,9 +199,9 @@ void print_attempt_ended() {
               "after}. Outcomes: 0 succeeded,\n   1 failed, 2 stopped, 5 "
               "lost. */\n");
   std::printf("static const unsigned char rules_ae[][6] = {\n");
-  const attempt_outcome outcomes[] = {
-      attempt_outcome::succeeded, attempt_outcome::failed,
-      attempt_outcome::stopped, attempt_outcome::lost};
+  const attempt_outcome outcomes[]
+      = {attempt_outcome::succeeded, attempt_outcome::failed,
+         attempt_outcome::stopped, attempt_outcome::lost};
   for (auto out : outcomes)
     for (int sr = 0; sr < 2; ++sr)
       for (int js = 0; js < n_js; ++js)
@@ -219,12 +219,12 @@ void print_attempt_ended() {
             end.outcome = out;
             end.code = out == attempt_outcome::lost ? result_code::node_lost
                        : out == attempt_outcome::failed
-                         ? result_code::task_failed
-                         : result_code::ok;
+                           ? result_code::task_failed
+                           : result_code::ok;
             end.stop_requested = sr != 0;
             auto e = observe(b, decide(b, end));
-            std::printf("  {%d,%d,%d,%d,%d, %d},\n", static_cast<int>(out),
-                        sr, js, ts, left, e.task_to);
+            std::printf("  {%d,%d,%d,%d,%d, %d},\n", static_cast<int>(out), sr,
+                        js, ts, left, e.task_to);
           }
   std::printf("};\n\n");
 }
@@ -261,8 +261,8 @@ void print_advance() {
                 }
                 auto d = advance(b);
                 auto e = observe(b, d);
-                auto begins = e.next_to
-                              == static_cast<int>(assessment_status::running);
+                auto begins
+                    = e.next_to == static_cast<int>(assessment_status::running);
                 std::printf("  {%d,%d,%d,%d,%d,%d,%d, %d,%d,%d},\n", js, done,
                             fin, canc, pre, next, bad, e.as_out, e.job_to,
                             begins ? 1 : 0);
@@ -287,9 +287,9 @@ void print_start() {
             = bad ? result_code::assessment_failed : result_code::ok;
         auto d = start(b);
         auto e = observe(b, d);
-        std::printf("  {%d,%d,%d, %d,%d},\n", js, left, bad, e.job_to,
-                    e.as_to == static_cast<int>(assessment_status::running) ? 1
-                                                                            : 0);
+        std::printf(
+            "  {%d,%d,%d, %d,%d},\n", js, left, bad, e.job_to,
+            e.as_to == static_cast<int>(assessment_status::running) ? 1 : 0);
       }
   std::printf("};\n\n");
 }
