@@ -1,8 +1,11 @@
 #pragma once
 
+#include <caf/variant.hpp>
+
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 namespace quiesce {
 
@@ -44,6 +47,18 @@ enum class node_status : uint8_t {
   /// joins again.
   unreachable = 1,
 };
+
+/// The status of a job, an assessment or a task: what an event or a rules
+/// transition carries as "before" and "after". The alternative says which
+/// kind of entity the status belongs to.
+using entity_status = caf::variant<job_status, assessment_status, task_status>;
+
+/// Returns true if `x` holds the status `y` (of the same entity kind).
+template <class Status>
+bool is(const entity_status& x, Status y) noexcept {
+  auto p = caf::get_if<Status>(&x);
+  return p != nullptr && *p == y;
+}
 
 /// Returns true if `x` is final (until a requeue).
 constexpr bool is_terminal(job_status x) noexcept {
@@ -89,5 +104,26 @@ std::string to_string(assessment_status x);
 
 /// Returns the name of `x` (for CAF's `deep_to_string`).
 std::string to_string(node_status x);
+
+// caf::variant converts implicitly from any type, so a plain overload taking
+// an entity_status would match every argument (and CAF's has_to_string would
+// find a to_string for every Quiesce type). These templates match an
+// entity_status and nothing else.
+
+/// Returns the stable name of the status `x` holds, e.g. "not_yet_run".
+template <class T, class = std::enable_if_t<std::is_same_v<T, entity_status>>>
+std::string_view to_name(const T& x) noexcept {
+  if (auto s = caf::get_if<job_status>(&x))
+    return to_name(*s);
+  if (auto s = caf::get_if<assessment_status>(&x))
+    return to_name(*s);
+  return to_name(caf::get<task_status>(x));
+}
+
+/// Returns the name of the status `x` holds (for CAF's `deep_to_string`).
+template <class T, class = std::enable_if_t<std::is_same_v<T, entity_status>>>
+std::string to_string(const T& x) {
+  return std::string{to_name(x)};
+}
 
 } // namespace quiesce

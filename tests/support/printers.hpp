@@ -27,6 +27,20 @@ struct StringMaker<quiesce::job_status> {
 };
 
 template <>
+struct StringMaker<quiesce::assessment_status> {
+  static std::string convert(quiesce::assessment_status x) {
+    return quiesce::to_string(x);
+  }
+};
+
+template <>
+struct StringMaker<quiesce::entity_status> {
+  static std::string convert(const quiesce::entity_status& x) {
+    return quiesce::to_string(x);
+  }
+};
+
+template <>
 struct StringMaker<quiesce::result_code> {
   static std::string convert(quiesce::result_code x) {
     return quiesce::to_string(x);
