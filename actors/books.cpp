@@ -111,7 +111,7 @@ caf::optional<event> books::progress(const attempt_progress& p,
   ev.job = p.key.job;
   ev.kind = event_kind::progress;
   ev.subject = p.key.task;
-  ev.previous = ev.current = static_cast<uint8_t>(t->status);
+  ev.previous = ev.current = t->status;
   ev.message = p.text;
   ev.who = t->node;
   ev.percent = p.percent;

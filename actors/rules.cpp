@@ -3,15 +3,11 @@
 #include "messages/text.hpp"
 
 #include <algorithm>
+#include <cassert>
 
 namespace quiesce {
 
 namespace {
-
-template <class Enum>
-uint8_t num(Enum x) {
-  return static_cast<uint8_t>(x);
-}
 
 decision refuse(result_code code, std::string detail) {
   decision d;
@@ -73,17 +69,17 @@ task_record* job_books::find(task_id id) noexcept {
 
 transition job_change(job_status from, job_status to, result_code code,
                       std::string message) {
-  return {event_kind::job, 0, num(from), num(to), code, std::move(message)};
+  return {event_kind::job, 0, from, to, code, std::move(message)};
 }
 
 transition assessment_change(assessment_index index, assessment_status from,
                              assessment_status to, result_code code) {
-  return {event_kind::assessment, index, num(from), num(to), code, {}};
+  return {event_kind::assessment, index, from, to, code, {}};
 }
 
 transition task_change(task_id id, task_status from, task_status to,
                        result_code code, std::string message) {
-  return {event_kind::task, id, num(from), num(to), code, std::move(message)};
+  return {event_kind::task, id, from, to, code, std::move(message)};
 }
 
 // -- validation
@@ -511,10 +507,13 @@ bool dispatchable(const job_books& b, const task_record& t) noexcept {
 // -------------------------------------------------------------------
 
 void apply(job_books& b, const transition& c, caf::timestamp now) {
+  // The rules build transitions with job_change, assessment_change and
+  // task_change only, so the statuses always match the kind.
+  assert(fits(c.kind, c.from) && fits(c.kind, c.to));
   switch (c.kind) {
     case event_kind::job: {
-      auto from = static_cast<job_status>(c.from);
-      auto to = static_cast<job_status>(c.to);
+      auto from = caf::get<job_status>(c.from);
+      auto to = caf::get<job_status>(c.to);
       auto& j = b.job;
       j.status = to;
       if (!c.message.empty())
@@ -539,10 +538,10 @@ void apply(job_books& b, const transition& c, caf::timestamp now) {
     }
     case event_kind::assessment: {
       auto& a = b.job.assessments[c.subject];
-      auto to = static_cast<assessment_status>(c.to);
+      auto to = caf::get<assessment_status>(c.to);
       a.status = to;
       if (to == assessment_status::running) {
-        if (c.from == num(assessment_status::not_yet_run)) {
+        if (is(c.from, assessment_status::not_yet_run)) {
           a.started = now;
           a.outcome = result_code::ok;
           b.job.current = static_cast<int32_t>(c.subject);
@@ -562,8 +561,8 @@ void apply(job_books& b, const transition& c, caf::timestamp now) {
     }
     case event_kind::task: {
       auto& t = b.tasks[c.subject - 1];
-      auto from = static_cast<task_status>(c.from);
-      auto to = static_cast<task_status>(c.to);
+      auto from = caf::get<task_status>(c.from);
+      auto to = caf::get<task_status>(c.to);
       t.status = to;
       if (!c.message.empty())
         t.error_message = c.message;

@@ -39,9 +39,9 @@ struct transition {
   event_kind kind = event_kind::job;
   /// 0 for the job, the assessment index or the task id.
   uint64_t subject = 0;
-  /// Status before and after (numeric value of the entity's status enum).
-  uint8_t from = 0;
-  uint8_t to = 0;
+  /// Status before and after, of the entity `kind` names (see `fits`).
+  entity_status from;
+  entity_status to;
   /// End code or outcome that goes with the change.
   result_code code = result_code::ok;
   /// Error message to store (empty keeps the current one).

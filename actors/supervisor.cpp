@@ -72,21 +72,20 @@ void follow(supervisor_pointer self, job_books& b, const transition& c,
       } else if (!active && was_active) {
         st.plan.job_deactivated();
       }
-      if (static_cast<job_status>(c.to) == job_status::queued)
+      if (is(c.to, job_status::queued))
         st.plan.job_queued(id);
       break;
     }
     case event_kind::assessment:
-      if (static_cast<assessment_status>(c.to) == assessment_status::running
-          && static_cast<assessment_status>(c.from)
-                 == assessment_status::not_yet_run) {
+      if (is(c.to, assessment_status::running)
+          && is(c.from, assessment_status::not_yet_run)) {
         auto index = static_cast<assessment_index>(c.subject);
         self->send(st.actors[id], begin_assessment{id, index});
         st.plan.begin_assessment(b, index);
       }
       break;
     case event_kind::task:
-      if (static_cast<task_status>(c.to) == task_status::queued
+      if (is(c.to, task_status::queued)
           && dispatchable(b, b.tasks[c.subject - 1]))
         st.plan.ready(id, static_cast<task_id>(c.subject));
       break;

@@ -34,11 +34,11 @@ int main(int argc, char** argv) {
     uint64_t finished = 0;
     rt.subscribe([&](const event& ev) {
       if (ev.kind != event_kind::job
-          || !is_terminal(static_cast<job_status>(ev.current)))
+          || !is_terminal(caf::get<job_status>(ev.current)))
         return;
       std::lock_guard<std::mutex> guard{mtx};
       ++ended;
-      if (static_cast<job_status>(ev.current) == job_status::finished)
+      if (is(ev.current, job_status::finished))
         ++finished;
       cv.notify_all();
     });

@@ -29,11 +29,10 @@ struct watcher {
     std::lock_guard<std::mutex> guard{mtx};
     if (ev.job != job)
       return;
-    if (ev.kind == event_kind::task
-        && ev.current == static_cast<uint8_t>(task_status::running))
+    if (ev.kind == event_kind::task && is(ev.current, task_status::running))
       running = true;
     if (ev.kind == event_kind::job
-        && is_terminal(static_cast<job_status>(ev.current))) {
+        && is_terminal(caf::get<job_status>(ev.current))) {
       ended = true;
       ended_at = stopwatch::clock::now();
     }

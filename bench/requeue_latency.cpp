@@ -24,8 +24,7 @@ struct watcher {
   stopwatch::clock::time_point started_at;
 
   void on(const event& ev) {
-    if (ev.kind != event_kind::task
-        || ev.current != static_cast<uint8_t>(task_status::running))
+    if (ev.kind != event_kind::task || !is(ev.current, task_status::running))
       return;
     std::lock_guard<std::mutex> guard{mtx};
     ++starts;

@@ -29,7 +29,8 @@ struct events_options {
 
 bool ends_job(const event& ev, job_id id) {
   return ev.kind == event_kind::job && ev.job == id
-         && is_terminal(static_cast<job_status>(ev.current));
+         && caf::holds_alternative<job_status>(ev.current)
+         && is_terminal(caf::get<job_status>(ev.current));
 }
 
 /// Set by the event thread when the command has printed enough.

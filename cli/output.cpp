@@ -36,17 +36,8 @@ std::pair<std::time_t, int> split(caf::timestamp x) {
   return {static_cast<std::time_t>(secs), static_cast<int>(rem)};
 }
 
-std::string status_name(event_kind kind, uint8_t x) {
-  switch (kind) {
-    case event_kind::job:
-      return name_of(to_name(static_cast<job_status>(x)));
-    case event_kind::assessment:
-      return name_of(to_name(static_cast<assessment_status>(x)));
-    case event_kind::task:
-    case event_kind::progress:
-      return name_of(to_name(static_cast<task_status>(x)));
-  }
-  return std::to_string(x);
+std::string status_name(const entity_status& x) {
+  return name_of(to_name(x));
 }
 
 std::string task_label(const task_record& t) {
@@ -292,8 +283,8 @@ json to_json(const event& x) {
       out["task"] = x.subject;
       break;
   }
-  out["previous"] = status_name(x.kind, x.previous);
-  out["current"] = status_name(x.kind, x.current);
+  out["previous"] = status_name(x.previous);
+  out["current"] = status_name(x.current);
   out["code"] = name_of(to_name(x.code));
   out["message"] = x.message;
   out["who"] = x.who;

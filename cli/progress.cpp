@@ -74,7 +74,11 @@ bool run_model::apply(const event& ev) {
     auto& j = *i;
     switch (ev.kind) {
       case event_kind::job: {
-        auto to = static_cast<job_status>(ev.current);
+        // An event from the head fits its kind; skip one that does not.
+        auto p = caf::get_if<job_status>(&ev.current);
+        if (p == nullptr)
+          break;
+        auto to = *p;
         j.status = to;
         if (to == job_status::running && !is_set(j.started))
           j.started = ev.time;
@@ -87,13 +91,13 @@ bool run_model::apply(const event& ev) {
         break;
       }
       case event_kind::assessment:
-        if (static_cast<assessment_status>(ev.current)
-            == assessment_status::running)
+        if (is(ev.current, assessment_status::running))
           j.current = static_cast<int32_t>(ev.subject);
         break;
       case event_kind::task:
-        if (auto t = j.tasks.find(ev.subject); t != j.tasks.end())
-          t->second.status = static_cast<task_status>(ev.current);
+        if (auto to = caf::get_if<task_status>(&ev.current))
+          if (auto t = j.tasks.find(ev.subject); t != j.tasks.end())
+            t->second.status = *to;
         break;
       case event_kind::progress:
         break;
@@ -120,16 +124,14 @@ std::string run_model::describe(const event& ev) const {
   };
   switch (ev.kind) {
     case event_kind::job:
-      transition(to_name(static_cast<job_status>(ev.previous)),
-                 to_name(static_cast<job_status>(ev.current)));
+      transition(to_name(ev.previous), to_name(ev.current));
       break;
     case event_kind::assessment:
       out += " assessment ";
       out += std::to_string(ev.subject);
       if (i != jobs_.end() && ev.subject < i->assessments.size())
         out += quoted(i->assessments[ev.subject]);
-      transition(to_name(static_cast<assessment_status>(ev.previous)),
-                 to_name(static_cast<assessment_status>(ev.current)));
+      transition(to_name(ev.previous), to_name(ev.current));
       break;
     case event_kind::task:
     case event_kind::progress: {
@@ -143,10 +145,8 @@ std::string run_model::describe(const event& ev) const {
         out += std::to_string(ev.percent);
         out += '%';
       } else {
-        transition(to_name(static_cast<task_status>(ev.previous)),
-                   to_name(static_cast<task_status>(ev.current)));
-        if (static_cast<task_status>(ev.current) == task_status::running
-            && !ev.who.empty())
+        transition(to_name(ev.previous), to_name(ev.current));
+        if (is(ev.current, task_status::running) && !ev.who.empty())
           out += " on " + ev.who;
       }
       break;

@@ -2,6 +2,7 @@
 
 #include "messages/ids.hpp"
 #include "messages/result_code.hpp"
+#include "messages/status.hpp"
 
 #include <caf/meta/type_name.hpp>
 #include <caf/timestamp.hpp>
@@ -26,6 +27,11 @@ enum class event_kind : uint8_t {
 /// Returns the stable name of `x`.
 std::string to_string(event_kind x);
 
+/// Returns true if `x` is a status of the entity an event of kind `kind` is
+/// about: a job_status for job events, an assessment_status for assessment
+/// events and a task_status for task and progress events.
+bool fits(event_kind kind, const entity_status& x) noexcept;
+
 /// One status change, published once, in order per job.
 struct event {
   /// Position in the supervisor's stream (strictly increasing).
@@ -37,11 +43,11 @@ struct event {
   /// The assessment index (assessment events) or task id (task and
   /// progress events); 0 for job events.
   uint64_t subject = 0;
-  /// Status before and after, as the numeric value of the entity's status
-  /// enum (job_status, assessment_status or task_status). For progress
-  /// events both are the task's status and `percent` says how far it is.
-  uint8_t previous = 0;
-  uint8_t current = 0;
+  /// Status before and after: a job_status, assessment_status or
+  /// task_status as `kind` says (see `fits`). For progress events both are
+  /// the task's status and `percent` says how far it is.
+  entity_status previous;
+  entity_status current;
   /// The code that goes with the change (end code, outcome, refusal).
   result_code code = result_code::ok;
   /// The message that goes with the change (cancel reason, error, progress

@@ -23,6 +23,19 @@ std::string to_string(event_kind x) {
   return "invalid";
 }
 
+bool fits(event_kind kind, const entity_status& x) noexcept {
+  switch (kind) {
+    case event_kind::job:
+      return caf::holds_alternative<job_status>(x);
+    case event_kind::assessment:
+      return caf::holds_alternative<assessment_status>(x);
+    case event_kind::task:
+    case event_kind::progress:
+      return caf::holds_alternative<task_status>(x);
+  }
+  return false;
+}
+
 std::string to_string(stop_mode x) {
   switch (x) {
     case stop_mode::request:
@@ -63,25 +76,25 @@ std::string describe(const event& x) {
   switch (x.kind) {
     case event_kind::job:
       out += ": ";
-      out += to_name(static_cast<job_status>(x.previous));
+      out += to_name(x.previous);
       out += " -> ";
-      out += to_name(static_cast<job_status>(x.current));
+      out += to_name(x.current);
       break;
     case event_kind::assessment:
       out += " assessment ";
       out += std::to_string(x.subject);
       out += ": ";
-      out += to_name(static_cast<assessment_status>(x.previous));
+      out += to_name(x.previous);
       out += " -> ";
-      out += to_name(static_cast<assessment_status>(x.current));
+      out += to_name(x.current);
       break;
     case event_kind::task:
       out += " task ";
       out += std::to_string(x.subject);
       out += ": ";
-      out += to_name(static_cast<task_status>(x.previous));
+      out += to_name(x.previous);
       out += " -> ";
-      out += to_name(static_cast<task_status>(x.current));
+      out += to_name(x.current);
       break;
     case event_kind::progress:
       out += " task ";

@@ -41,6 +41,13 @@ const char* req_names[] = {"SUBMIT",      "CANCEL_JOB",   "TERMINATE",
 std::set<std::pair<int, int>> job_moves;
 std::set<std::pair<int, int>> task_moves;
 
+// Returns the numeric value of the status `x` holds, which must be a
+// `Status`: the model numbers statuses as the enums do.
+template <class Status>
+int num(const entity_status& x) {
+  return static_cast<int>(caf::get<Status>(x));
+}
+
 bool active(job_status js) {
   return js == job_status::running || js == job_status::cancelling;
 }
@@ -109,19 +116,19 @@ effect observe(const job_books& b, const decision& d) {
       e.stop = 1 + static_cast<int>(d.mode);
   for (const auto& c : d.changes) {
     if (c.kind == event_kind::job) {
-      e.job_to = c.to;
-      job_moves.emplace(c.from, c.to);
+      e.job_to = num<job_status>(c.to);
+      job_moves.emplace(num<job_status>(c.from), num<job_status>(c.to));
     } else if (c.kind == event_kind::task) {
       if (c.from != c.to)
-        task_moves.emplace(c.from, c.to);
+        task_moves.emplace(num<task_status>(c.from), num<task_status>(c.to));
       if (c.subject == 1)
-        e.task_to = c.to;
+        e.task_to = num<task_status>(c.to);
     } else if (c.kind == event_kind::assessment) {
       if (c.subject == 0) {
-        e.as_to = c.to;
+        e.as_to = num<assessment_status>(c.to);
         e.as_out = static_cast<int>(c.code);
       } else if (c.subject == 1) {
-        e.next_to = c.to;
+        e.next_to = num<assessment_status>(c.to);
       }
     }
   }

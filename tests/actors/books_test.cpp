@@ -2,6 +2,7 @@
 // change is applied and numbered.
 
 #include "actors/books.hpp"
+#include "support/printers.hpp"
 #include "support/specs.hpp"
 
 #include <catch2/catch.hpp>
@@ -111,6 +112,10 @@ TEST_CASE("make_event reports a change with its number and asker",
   CHECK(ev.subject == 4);
   CHECK(ev.previous == c.from);
   CHECK(ev.current == c.to);
+  CHECK(ev.previous == entity_status{task_status::running});
+  CHECK(ev.current == entity_status{task_status::cancelled});
+  CHECK(fits(ev.kind, ev.previous));
+  CHECK(fits(ev.kind, ev.current));
   CHECK(ev.code == result_code::task_cancelled);
   CHECK(ev.message == "stop");
   CHECK(ev.who == "bob");
@@ -155,7 +160,8 @@ TEST_CASE("books turn progress of a running attempt into a numbered event",
   CHECK(ev->seq == last + 1);
   CHECK(ev->kind == event_kind::progress);
   CHECK(ev->subject == 1);
-  CHECK(ev->previous == static_cast<uint8_t>(task_status::running));
+  CHECK(ev->previous == entity_status{task_status::running});
+  CHECK(fits(ev->kind, ev->previous));
   CHECK(ev->current == ev->previous);
   CHECK(ev->percent == 50);
   CHECK(ev->message == "half");

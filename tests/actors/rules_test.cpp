@@ -4,6 +4,7 @@
 
 #include "actors/rules.hpp"
 #include "messages/text.hpp"
+#include "support/printers.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -265,16 +266,10 @@ size_t count_changes(const decision& d, event_kind kind) {
                     [&](const transition& c) { return c.kind == kind; }));
 }
 
-uint8_t num(task_status x) {
-  return static_cast<uint8_t>(x);
-}
-
-uint8_t num(job_status x) {
-  return static_cast<uint8_t>(x);
-}
-
-uint8_t num(assessment_status x) {
-  return static_cast<uint8_t>(x);
+/// Returns `x` as a transition carries it.
+template <class Status>
+entity_status status(Status x) {
+  return x;
 }
 
 // A refused decision carries nothing to apply (rule G2).
@@ -557,10 +552,10 @@ TEST_CASE("J4 J5 J9 J10 cancel_job answers each of the 7 job statuses",
     }
     const auto* j = change_of(d, event_kind::job, 0);
     REQUIRE(j != nullptr);
-    CHECK(j->from == num(s));
+    CHECK(j->from == status(s));
     CHECK(j->to
-          == num(s == job_status::running ? job_status::cancelling
-                                          : job_status::cancelled));
+          == status(s == job_status::running ? job_status::cancelling
+                                             : job_status::cancelled));
     CHECK(j->code == result_code::job_cancelled);
   }
 }
@@ -602,8 +597,8 @@ TEST_CASE("J5 cancel_job on a running job cancels later tasks and asks "
   REQUIRE(d);
   const auto* j = change_of(d, event_kind::job, 0);
   REQUIRE(j != nullptr);
-  CHECK(j->from == num(job_status::running));
-  CHECK(j->to == num(job_status::cancelling));
+  CHECK(j->from == status(job_status::running));
+  CHECK(j->to == status(job_status::cancelling));
   CHECK(j->code == result_code::job_cancelled);
   // The queued task of the current assessment and the later task.
   CHECK(change_of(d, event_kind::task, 4) != nullptr);
@@ -753,16 +748,16 @@ TEST_CASE("J11 E4 terminate_job kills running work and ends task, "
     CHECK(d.mode == stop_mode::kill);
     const auto* t3 = change_of(d, event_kind::task, 3);
     REQUIRE(t3 != nullptr);
-    CHECK(t3->from == num(task_status::running));
-    CHECK(t3->to == num(task_status::cancelled));
+    CHECK(t3->from == status(task_status::running));
+    CHECK(t3->to == status(task_status::cancelled));
     CHECK(t3->message == "terminated with job 7");
     const auto* a = change_of(d, event_kind::assessment, 1);
     REQUIRE(a != nullptr);
-    CHECK(a->to == num(assessment_status::completed));
+    CHECK(a->to == status(assessment_status::completed));
     CHECK(a->code == result_code::assessment_terminated);
     const auto& last = d.changes.back();
     CHECK(last.kind == event_kind::job);
-    CHECK(last.to == num(job_status::cancelled));
+    CHECK(last.to == status(job_status::cancelled));
     CHECK(last.code == result_code::job_cancelled);
     apply_all(b, d);
     // Terminal at once, while the killed attempt is still live.
@@ -799,7 +794,7 @@ TEST_CASE("J14 requeue_job answers each of the 7 job statuses",
       REQUIRE(d);
       const auto* j = change_of(d, event_kind::job, 0);
       REQUIRE(j != nullptr);
-      CHECK(j->to == num(job_status::queued));
+      CHECK(j->to == status(job_status::queued));
     } else {
       check_refused(d, result_code::invalid_state);
     }
@@ -926,10 +921,10 @@ TEST_CASE("J16 start runs a queued job from its first assessment",
   auto d = start(b);
   REQUIRE(d.changes.size() == 2);
   CHECK(d.changes[0].kind == event_kind::job);
-  CHECK(d.changes[0].to == num(job_status::running));
+  CHECK(d.changes[0].to == status(job_status::running));
   CHECK(d.changes[1].kind == event_kind::assessment);
   CHECK(d.changes[1].subject == 0);
-  CHECK(d.changes[1].to == num(assessment_status::running));
+  CHECK(d.changes[1].to == status(assessment_status::running));
   apply_all(b, d);
   CHECK(b.job.current == 0);
   CHECK(b.job.started == t0);
@@ -1120,8 +1115,8 @@ TEST_CASE("A6 A7 E3 cancel_assessment fixes the outcome, cancels its tasks "
   const auto& first = d.changes.front();
   CHECK(first.kind == event_kind::assessment);
   CHECK(first.subject == 1);
-  CHECK(first.from == num(assessment_status::running));
-  CHECK(first.to == num(assessment_status::running));
+  CHECK(first.from == status(assessment_status::running));
+  CHECK(first.to == status(assessment_status::running));
   CHECK(first.code == result_code::assessment_cancelled);
   CHECK(d.stop == std::vector<task_id>{3});
   CHECK(d.mode == stop_mode::graceful);
@@ -1205,8 +1200,8 @@ TEST_CASE("T1 T3 cancel_task answers each of the 6 task statuses",
     }
     REQUIRE(d);
     REQUIRE(d.changes.size() == 1);
-    CHECK(d.changes[0].from == num(s));
-    CHECK(d.changes[0].to == num(task_status::cancelled));
+    CHECK(d.changes[0].from == status(s));
+    CHECK(d.changes[0].to == status(task_status::cancelled));
     CHECK(d.changes[0].code == result_code::task_cancelled);
     CHECK(d.changes[0].message == "cancelled");
     if (s == task_status::running)
@@ -1368,7 +1363,7 @@ TEST_CASE("T10 T11 T12 T13 requeue_task answers each of the 6 task statuses, "
       }
       REQUIRE(d);
       CHECK(d.changes.size() == (s == task_status::running ? 2u : 1u));
-      CHECK(d.changes.back().to == num(task_status::queued));
+      CHECK(d.changes.back().to == status(task_status::queued));
       apply_all(b, d);
       CHECK(task(b, 1).status == task_status::queued);
       CHECK(task(b, 1).requeue_count == 1);
@@ -1383,11 +1378,11 @@ TEST_CASE("T11 requeue of a running task cancels it, queues it again and "
   auto d = decide(b, requeue_task{the_job, 3, "t"});
   REQUIRE(d);
   REQUIRE(d.changes.size() == 2);
-  CHECK(d.changes[0].from == num(task_status::running));
-  CHECK(d.changes[0].to == num(task_status::cancelled));
+  CHECK(d.changes[0].from == status(task_status::running));
+  CHECK(d.changes[0].to == status(task_status::cancelled));
   CHECK(d.changes[0].code == result_code::task_cancelled);
-  CHECK(d.changes[1].from == num(task_status::cancelled));
-  CHECK(d.changes[1].to == num(task_status::queued));
+  CHECK(d.changes[1].from == status(task_status::cancelled));
+  CHECK(d.changes[1].to == status(task_status::queued));
   CHECK(d.stop == std::vector<task_id>{3});
   CHECK(d.mode == stop_mode::graceful);
   apply_all(b, d);
@@ -1558,8 +1553,8 @@ TEST_CASE("R3 R4 R5 R6 R7 a matching attempt_ended sets the task's end",
     r.message = repeat("x", 400); // R9: clamped to 320 code points
     auto d = decide(b, r);
     REQUIRE(d.changes.size() == 1);
-    CHECK(d.changes[0].from == num(task_status::running));
-    CHECK(d.changes[0].to == num(e.status));
+    CHECK(d.changes[0].from == status(task_status::running));
+    CHECK(d.changes[0].to == status(e.status));
     CHECK(d.changes[0].code == e.end_code);
     apply_all(b, d);
     CHECK(task(b, 3).status == e.status);
@@ -1582,7 +1577,7 @@ TEST_CASE("R8 a lost attempt is requeued while retries are left, then fails",
       INFO("loss " << i);
       auto d = end_attempt(b, 3, attempt_outcome::lost, result_code::node_lost);
       REQUIRE(d.changes.size() == 1);
-      CHECK(d.changes[0].to == num(task_status::queued));
+      CHECK(d.changes[0].to == status(task_status::queued));
       CHECK(d.changes[0].code == result_code::node_lost);
       CHECK(task(b, 3).status == task_status::queued);
       CHECK(task(b, 3).node_losses == i);
@@ -1592,7 +1587,7 @@ TEST_CASE("R8 a lost attempt is requeued while retries are left, then fails",
     }
     auto d = end_attempt(b, 3, attempt_outcome::lost, result_code::node_lost);
     REQUIRE(d.changes.size() == 1);
-    CHECK(d.changes[0].to == num(task_status::failed));
+    CHECK(d.changes[0].to == status(task_status::failed));
     CHECK(task(b, 3).status == task_status::failed);
     CHECK(task(b, 3).end_code == result_code::node_lost);
     CHECK(task(b, 3).node_losses == 3);

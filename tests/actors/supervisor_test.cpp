@@ -6,6 +6,7 @@
 // when (and in which order relative to a request) each attempt ends.
 
 #include "support/deterministic.hpp"
+#include "support/printers.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -20,9 +21,10 @@ using namespace std::chrono_literals;
 
 namespace {
 
-template <class Enum>
-uint8_t num(Enum x) {
-  return static_cast<uint8_t>(x);
+/// Returns `x` as an event carries it.
+template <class Status>
+entity_status status(Status x) {
+  return x;
 }
 
 /// Returns a job of uniform function tasks with a short grace period.
@@ -34,7 +36,7 @@ job_spec fn_job(std::vector<size_t> sizes, caf::timespan grace = 1s) {
 
 /// Returns the events of `evs` about `kind` / `subject` going to `to`.
 std::vector<event> transitions(const std::vector<event>& evs, event_kind kind,
-                               uint64_t subject, uint8_t to) {
+                               uint64_t subject, const entity_status& to) {
   std::vector<event> out;
   for (auto& ev : evs)
     if (ev.kind == kind && ev.subject == subject && ev.current == to)
@@ -47,7 +49,7 @@ size_t terminal_transitions(const std::vector<event>& evs, task_id task) {
   return static_cast<size_t>(
       std::count_if(evs.begin(), evs.end(), [&](const event& ev) {
         return ev.kind == event_kind::task && ev.subject == task
-               && is_terminal(static_cast<task_status>(ev.current))
+               && is_terminal(caf::get<task_status>(ev.current))
                && ev.previous != ev.current;
       }));
 }
@@ -56,8 +58,8 @@ size_t terminal_transitions(const std::vector<event>& evs, task_id task) {
 bool has_job_event(const std::vector<event>& evs, job_status from,
                    job_status to, result_code code) {
   return std::any_of(evs.begin(), evs.end(), [&](const event& ev) {
-    return ev.kind == event_kind::job && ev.previous == num(from)
-           && ev.current == num(to) && ev.code == code;
+    return ev.kind == event_kind::job && ev.previous == status(from)
+           && ev.current == status(to) && ev.code == code;
   });
 }
 
@@ -67,7 +69,7 @@ bool has_assessment_event(const std::vector<event>& evs, assessment_index index,
                           result_code code) {
   return std::any_of(evs.begin(), evs.end(), [&](const event& ev) {
     return ev.kind == event_kind::assessment && ev.subject == index
-           && ev.previous == num(from) && ev.current == num(to)
+           && ev.previous == status(from) && ev.current == status(to)
            && ev.code == code;
   });
 }
@@ -87,13 +89,13 @@ void check_replay(deterministic_fixture& f, job_id id) {
   auto evs = f.events_of(id);
   auto books = f.job(id);
   auto tasks = f.tasks(id);
-  uint8_t job_st = num(job_status::not_submitted);
-  std::map<uint64_t, uint8_t> assessment_st;
-  std::map<uint64_t, uint8_t> task_st;
+  entity_status job_st = job_status::not_submitted;
+  std::map<uint64_t, entity_status> assessment_st;
+  std::map<uint64_t, entity_status> task_st;
   for (auto& a : books.assessments)
-    assessment_st[a.index] = num(assessment_status::not_yet_run);
+    assessment_st[a.index] = assessment_status::not_yet_run;
   for (auto& t : tasks)
-    task_st[t.id] = num(task_status::not_submitted);
+    task_st[t.id] = task_status::not_submitted;
   uint64_t last_seq = 0;
   for (auto& ev : evs) {
     INFO("event " << describe(ev));
@@ -122,12 +124,12 @@ void check_replay(deterministic_fixture& f, job_id id) {
         break;
     }
   }
-  CHECK(job_st == num(books.status));
+  CHECK(job_st == status(books.status));
   for (auto& a : books.assessments)
-    CHECK(assessment_st[a.index] == num(a.status));
+    CHECK(assessment_st[a.index] == status(a.status));
   for (auto& t : tasks) {
     INFO("task " << t.id);
-    CHECK(task_st[t.id] == num(t.status));
+    CHECK(task_st[t.id] == status(t.status));
   }
 }
 
@@ -449,9 +451,10 @@ TEST_CASE("J13 J11 E4 terminate_job kills at once, sets every status, and "
                              result_code::assessment_terminated));
   CHECK(has_job_event(evs, job_status::running, job_status::cancelled,
                       result_code::job_cancelled));
-  CHECK(
-      transitions(evs, event_kind::job, 0, num(job_status::cancelled)).at(0).who
-      == "carol");
+  CHECK(transitions(evs, event_kind::job, 0, status(job_status::cancelled))
+            .at(0)
+            .who
+        == "carol");
   // J12: a second terminate finds nothing running.
   CHECK(f.ask<op_reply>(terminate_job{id, "carol"}).code
         == result_code::no_job_running);
@@ -721,11 +724,12 @@ TEST_CASE("T11 T16 T17 requeue_task of a running task cancels it, queues it, "
   CHECK(r.status == task_status::queued);
   auto evs = f.events_of(id);
   auto to_cancelled
-      = transitions(evs, event_kind::task, 1, num(task_status::cancelled));
+      = transitions(evs, event_kind::task, 1, status(task_status::cancelled));
   REQUIRE(to_cancelled.size() == 1);
   CHECK(to_cancelled[0].message == "cancelled for requeue");
-  CHECK(transitions(evs, event_kind::task, 1, num(task_status::queued)).size()
-        == 2); // submit, requeue
+  CHECK(
+      transitions(evs, event_kind::task, 1, status(task_status::queued)).size()
+      == 2); // submit, requeue
   CHECK(f.signals_of(id, 1) == std::vector<stop_mode>{stop_mode::request});
   // A free slot, but the old attempt is live: nothing starts.
   f.advance(2s);
@@ -776,8 +780,9 @@ TEST_CASE("J11 J13 terminate_job of a cancelling job kills the work that "
   auto evs = f.events_of(id);
   CHECK(has_job_event(evs, job_status::cancelling, job_status::cancelled,
                       result_code::job_cancelled));
-  CHECK(transitions(evs, event_kind::job, 0, num(job_status::cancelled)).size()
-        == 1);
+  CHECK(
+      transitions(evs, event_kind::job, 0, status(job_status::cancelled)).size()
+      == 1);
   CHECK(f.started().size() == 1);
   check_replay(f, id);
 }
@@ -848,9 +853,9 @@ TEST_CASE("R8 a task whose node is lost is requeued with node_lost until its "
   CHECK(nodes.nodes[0].status == node_status::unreachable);
   auto evs = f.events_of(id);
   auto requeued
-      = transitions(evs, event_kind::task, 1, num(task_status::queued));
+      = transitions(evs, event_kind::task, 1, status(task_status::queued));
   REQUIRE(requeued.size() == 2);
-  CHECK(requeued[1].previous == num(task_status::running));
+  CHECK(requeued[1].previous == status(task_status::running));
   CHECK(requeued[1].code == result_code::node_lost);
   // No node: it waits.
   CHECK(f.started().size() == 1);
@@ -930,26 +935,27 @@ TEST_CASE("E1 E2 every change is published once, in order, and replaying "
   auto evs = f.events_of(id);
   // E2: the fields of a request's event and of a node's event.
   auto cancelled
-      = transitions(evs, event_kind::task, 3, num(task_status::cancelled));
+      = transitions(evs, event_kind::task, 3, status(task_status::cancelled));
   REQUIRE(cancelled.size() == 1);
   CHECK(cancelled[0].who == "frank");
   CHECK(cancelled[0].message == "skip");
   CHECK(cancelled[0].code == result_code::task_cancelled);
   CHECK(cancelled[0].job == id);
   CHECK(cancelled[0].time.time_since_epoch().count() > 0);
-  auto failed = transitions(evs, event_kind::task, 1, num(task_status::failed));
+  auto failed
+      = transitions(evs, event_kind::task, 1, status(task_status::failed));
   REQUIRE(failed.size() == 1);
   CHECK(failed[0].who == "fake");
   CHECK(failed[0].code == result_code::task_failed);
   CHECK(failed[0].message == "exit 2");
   // E1: job begin and end once each, assessments in order.
-  CHECK(transitions(evs, event_kind::job, 0, num(job_status::running)).size()
+  CHECK(transitions(evs, event_kind::job, 0, status(job_status::running)).size()
         == 1);
   std::vector<uint64_t> begun;
   for (auto& ev : evs)
     if (ev.kind == event_kind::assessment
-        && ev.current == num(assessment_status::running)
-        && ev.previous == num(assessment_status::not_yet_run))
+        && ev.current == status(assessment_status::running)
+        && ev.previous == status(assessment_status::not_yet_run))
       begun.push_back(ev.subject);
   CHECK(begun == std::vector<uint64_t>{0, 1});
   // The whole stream is strictly ordered, across jobs too.
@@ -974,7 +980,7 @@ TEST_CASE("E5 progress reports are published as progress events and change "
   CHECK(ev.subject == 1);
   CHECK(ev.percent == 50);
   CHECK(ev.message == "half way");
-  CHECK(ev.current == num(task_status::running));
+  CHECK(ev.current == status(task_status::running));
   CHECK(f.task(id, 1).status == task_status::running);
   f.end_attempt(a);
   auto before = f.events->size();

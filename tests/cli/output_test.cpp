@@ -134,8 +134,8 @@ TEST_CASE("event JSON names statuses of the entity's enum", "[cli][json]") {
   ev.job = 2;
   ev.kind = event_kind::task;
   ev.subject = 3;
-  ev.previous = static_cast<uint8_t>(task_status::queued);
-  ev.current = static_cast<uint8_t>(task_status::running);
+  ev.previous = task_status::queued;
+  ev.current = task_status::running;
   ev.who = "local";
   auto j = to_json(ev);
   CHECK(j["task"] == 3);
@@ -143,7 +143,8 @@ TEST_CASE("event JSON names statuses of the entity's enum", "[cli][json]") {
   CHECK(j["current"] == "running");
   CHECK(j["code"] == "ok");
   ev.kind = event_kind::assessment;
-  ev.current = static_cast<uint8_t>(assessment_status::completed);
+  ev.previous = assessment_status::running;
+  ev.current = assessment_status::completed;
   CHECK(to_json(ev)["current"] == "completed");
 }
 
@@ -180,8 +181,8 @@ TEST_CASE("run model names events and counts tasks", "[cli][progress]") {
   ev.job = 7;
   ev.kind = event_kind::task;
   ev.subject = 3;
-  ev.previous = static_cast<uint8_t>(task_status::queued);
-  ev.current = static_cast<uint8_t>(task_status::running);
+  ev.previous = task_status::queued;
+  ev.current = task_status::running;
   ev.who = "local";
   ev.time = at_ms(1'700'000'000'000);
   CHECK(model.apply(ev));
@@ -200,8 +201,8 @@ TEST_CASE("run model names events and counts tasks", "[cli][progress]") {
   event end;
   end.job = 7;
   end.kind = event_kind::job;
-  end.previous = static_cast<uint8_t>(job_status::running);
-  end.current = static_cast<uint8_t>(job_status::finished);
+  end.previous = job_status::running;
+  end.current = job_status::finished;
   end.time = at_ms(1'700'000'003'000);
   model.apply(end);
   CHECK(model.all_terminal());

@@ -134,34 +134,45 @@ struct tally {
 
 /// Replays events per entity and checks each against the allowed edges.
 struct replay {
-  std::map<job_id, uint8_t> jobs;
-  std::map<std::pair<job_id, uint64_t>, uint8_t> assessments;
-  std::map<std::pair<job_id, uint64_t>, uint8_t> tasks;
+  std::map<job_id, entity_status> jobs;
+  std::map<std::pair<job_id, uint64_t>, entity_status> assessments;
+  std::map<std::pair<job_id, uint64_t>, entity_status> tasks;
   std::map<edge, uint64_t> seen;
   std::vector<std::string> errors;
 
   void feed(const event& ev) {
     if (ev.kind == event_kind::progress)
       return;
-    uint8_t* cur = nullptr;
+    entity_status* cur = nullptr;
     if (ev.kind == event_kind::job)
-      cur = &jobs.try_emplace(ev.job, uint8_t{0}).first->second;
+      cur = &jobs.try_emplace(ev.job, job_status::not_submitted).first->second;
     else if (ev.kind == event_kind::assessment)
-      cur = &assessments.try_emplace({ev.job, ev.subject}, uint8_t{0})
+      cur = &assessments
+                 .try_emplace({ev.job, ev.subject},
+                              assessment_status::not_yet_run)
                  .first->second;
     else
-      cur = &tasks.try_emplace({ev.job, ev.subject}, uint8_t{0}).first->second;
+      cur = &tasks.try_emplace({ev.job, ev.subject}, task_status::not_submitted)
+                 .first->second;
     auto what = to_string(ev.kind) + " " + std::to_string(ev.subject)
                 + " of job " + std::to_string(ev.job) + ": "
-                + status_name(ev.kind, ev.previous) + " -> "
-                + status_name(ev.kind, ev.current);
+                + status_name(ev.previous) + " -> " + status_name(ev.current);
     if (*cur != ev.previous && errors.size() < 50)
-      errors.push_back(what + ", but it was " + status_name(ev.kind, *cur));
+      errors.push_back(what + ", but it was " + status_name(*cur));
     edge e{ev.kind, ev.previous, ev.current};
     if (allowed_edges().count(e) == 0 && errors.size() < 50)
       errors.push_back("edge not in the rules: " + what);
     ++seen[e];
     *cur = ev.current;
+  }
+
+  /// Returns the status the events left `key` in, or `initial` without any.
+  template <class Map>
+  static entity_status last(const Map& statuses,
+                            const typename Map::key_type& key,
+                            entity_status initial) {
+    auto i = statuses.find(key);
+    return i != statuses.end() ? i->second : initial;
   }
 };
 
@@ -418,10 +429,10 @@ TEST_CASE("chaos soak keeps every job and task in one terminal status, every "
     ++ends[j.status];
     if (!is_terminal(j.status))
       mismatch(jname + " is " + std::string{to_name(j.status)});
-    if (r.jobs[j.id] != static_cast<uint8_t>(j.status))
-      mismatch(jname + ": events end at "
-               + status_name(event_kind::job, r.jobs[j.id]) + ", books say "
-               + std::string{to_name(j.status)});
+    auto job_end = r.last(r.jobs, j.id, job_status::not_submitted);
+    if (job_end != entity_status{j.status})
+      mismatch(jname + ": events end at " + status_name(job_end)
+               + ", books say " + std::string{to_name(j.status)});
     auto want_code = j.status == job_status::finished ? result_code::ok
                      : j.status == job_status::failed
                          ? result_code::job_failed
@@ -435,7 +446,8 @@ TEST_CASE("chaos soak keeps every job and task in one terminal status, every "
       if (a.status == assessment_status::running)
         mismatch(jname + " assessment " + std::to_string(a.index)
                  + " is still running");
-      if (r.assessments[{j.id, a.index}] != static_cast<uint8_t>(a.status))
+      if (r.last(r.assessments, {j.id, a.index}, assessment_status::not_yet_run)
+          != entity_status{a.status})
         mismatch(jname + " assessment " + std::to_string(a.index)
                  + ": events and books disagree");
     }
@@ -447,9 +459,10 @@ TEST_CASE("chaos soak keeps every job and task in one terminal status, every "
       ++task_ends[tk.status];
       if (!is_terminal(tk.status))
         mismatch(tname + " is " + std::string{to_name(tk.status)});
-      if (r.tasks[{j.id, tk.id}] != static_cast<uint8_t>(tk.status))
-        mismatch(tname + ": events end at "
-                 + status_name(event_kind::task, r.tasks[{j.id, tk.id}])
+      auto task_end
+          = r.last(r.tasks, {j.id, tk.id}, task_status::not_submitted);
+      if (task_end != entity_status{tk.status})
+        mismatch(tname + ": events end at " + status_name(task_end)
                  + ", books say " + std::string{to_name(tk.status)});
       if (tk.status == task_status::finished && tk.end_code != result_code::ok)
         mismatch(tname + " finished with " + std::string{to_name(tk.end_code)});
@@ -479,14 +492,13 @@ TEST_CASE("chaos soak keeps every job and task in one terminal status, every "
   // And the interesting edges really happened.
   using ts = task_status;
   auto task_edge = [](ts from, ts to) {
-    return edge{event_kind::task, static_cast<uint8_t>(from),
-                static_cast<uint8_t>(to)};
+    return edge{event_kind::task, from, to};
   };
   CHECK(r.seen[task_edge(ts::running, ts::cancelled)] > 0);
   CHECK(r.seen[task_edge(ts::cancelled, ts::queued)] > 0);
-  CHECK(r.seen[edge{event_kind::job, static_cast<uint8_t>(job_status::running),
-                    static_cast<uint8_t>(job_status::cancelling)}]
-        > 0);
+  CHECK(
+      r.seen[edge{event_kind::job, job_status::running, job_status::cancelling}]
+      > 0);
 
   // -- nothing left behind ---------------------------------------------------
   // Every job is terminal and the runtime is gone: no process may carry the

@@ -235,9 +235,8 @@ struct head_fixture {
     std::lock_guard<std::mutex> guard{events_mtx};
     std::vector<event> out;
     for (auto& ev : events)
-      if (ev.job == job && ev.kind == event_kind::task
-          && ev.previous == static_cast<uint8_t>(from)
-          && ev.current == static_cast<uint8_t>(to))
+      if (ev.job == job && ev.kind == event_kind::task && is(ev.previous, from)
+          && is(ev.current, to))
         out.push_back(ev);
     return out;
   }

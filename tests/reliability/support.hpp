@@ -64,7 +64,7 @@ inline uint64_t env_or(const char* name, uint64_t fallback) {
 // -- allowed edges ------------------------------------------------------------
 
 /// One status change of one kind of entity: (kind, from, to).
-using edge = std::tuple<event_kind, uint8_t, uint8_t>;
+using edge = std::tuple<event_kind, entity_status, entity_status>;
 
 /// Returns every status change docs/semantics.md allows (sections 3 to 6),
 /// per kind of entity. Anything else in an event stream is a defect.
@@ -72,16 +72,13 @@ inline const std::set<edge>& allowed_edges() {
   static const std::set<edge> edges = [] {
     std::set<edge> out;
     auto job = [&](job_status from, job_status to) {
-      out.emplace(event_kind::job, static_cast<uint8_t>(from),
-                  static_cast<uint8_t>(to));
+      out.emplace(event_kind::job, from, to);
     };
     auto as = [&](assessment_status from, assessment_status to) {
-      out.emplace(event_kind::assessment, static_cast<uint8_t>(from),
-                  static_cast<uint8_t>(to));
+      out.emplace(event_kind::assessment, from, to);
     };
     auto task = [&](task_status from, task_status to) {
-      out.emplace(event_kind::task, static_cast<uint8_t>(from),
-                  static_cast<uint8_t>(to));
+      out.emplace(event_kind::task, from, to);
     };
     using js = job_status;
     using as_ = assessment_status;
@@ -116,16 +113,9 @@ inline const std::set<edge>& allowed_edges() {
   return edges;
 }
 
-/// Returns a readable name of status `value` of an entity of kind `kind`.
-inline std::string status_name(event_kind kind, uint8_t value) {
-  switch (kind) {
-    case event_kind::job:
-      return std::string{to_name(static_cast<job_status>(value))};
-    case event_kind::assessment:
-      return std::string{to_name(static_cast<assessment_status>(value))};
-    default:
-      return std::string{to_name(static_cast<task_status>(value))};
-  }
+/// Returns a readable name of status `x`.
+inline std::string status_name(const entity_status& x) {
+  return std::string{to_name(x)};
 }
 
 // -- fingerprints

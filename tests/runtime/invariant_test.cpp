@@ -4,6 +4,7 @@
 // status and the event stream, replayed, must end where the books are.
 
 #include "runtime/runtime.hpp"
+#include "support/printers.hpp"
 #include "support/specs.hpp"
 #include "support/work.hpp"
 
@@ -47,26 +48,28 @@ job_spec random_job(std::mt19937& rng, int index) {
 
 // Replays events per entity and checks each one starts where the last ended.
 struct replay {
-  std::map<job_id, uint8_t> jobs;
-  std::map<std::pair<job_id, uint64_t>, uint8_t> tasks;
+  std::map<job_id, entity_status> jobs;
+  std::map<std::pair<job_id, uint64_t>, entity_status> tasks;
   std::vector<std::string> errors;
 
   void feed(const event& ev) {
     if (ev.kind == event_kind::job) {
-      auto& cur = jobs.try_emplace(ev.job, uint8_t{0}).first->second;
+      auto& cur
+          = jobs.try_emplace(ev.job, job_status::not_submitted).first->second;
       if (cur != ev.previous)
         errors.push_back("job " + std::to_string(ev.job) + " event from "
-                         + std::to_string(ev.previous) + " but was "
-                         + std::to_string(cur));
+                         + to_string(ev.previous) + " but was "
+                         + to_string(cur));
       cur = ev.current;
     } else if (ev.kind == event_kind::task) {
       auto& cur
-          = tasks.try_emplace({ev.job, ev.subject}, uint8_t{0}).first->second;
+          = tasks.try_emplace({ev.job, ev.subject}, task_status::not_submitted)
+                .first->second;
       if (cur != ev.previous)
         errors.push_back("job " + std::to_string(ev.job) + " task "
                          + std::to_string(ev.subject) + " event from "
-                         + std::to_string(ev.previous) + " but was "
-                         + std::to_string(cur));
+                         + to_string(ev.previous) + " but was "
+                         + to_string(cur));
       cur = ev.current;
     }
   }
@@ -169,11 +172,11 @@ TEST_CASE("runtime keeps every task in exactly one terminal status under "
     UNSCOPED_INFO(e);
   for (auto& j : final_jobs) {
     CHECK(is_terminal(j.status));
-    CHECK(r.jobs[j.id] == static_cast<uint8_t>(j.status));
+    CHECK(r.jobs[j.id] == entity_status{j.status});
     for (auto& t : final_tasks[j.id]) {
       INFO("job " << j.id << " task " << t.id);
       CHECK(is_terminal(t.status));
-      CHECK(r.tasks[{j.id, t.id}] == static_cast<uint8_t>(t.status));
+      CHECK(r.tasks[{j.id, t.id}] == entity_status{t.status});
     }
   }
   // The runs ended in every way, not just one.

@@ -153,8 +153,7 @@ struct event_log {
     std::lock_guard<std::mutex> guard{mtx};
     std::map<uint64_t, int> out;
     for (auto& ev : events)
-      if (ev.job == job && ev.kind == event_kind::task
-          && ev.current == static_cast<uint8_t>(to))
+      if (ev.job == job && ev.kind == event_kind::task && is(ev.current, to))
         ++out[ev.subject];
     return out;
   }
@@ -164,7 +163,7 @@ struct event_log {
     std::lock_guard<std::mutex> guard{mtx};
     for (auto& ev : events)
       if (ev.job == job && ev.kind == event_kind::job
-          && is_terminal(static_cast<job_status>(ev.current)))
+          && is_terminal(caf::get<job_status>(ev.current)))
         return true;
     return false;
   }

@@ -199,16 +199,19 @@ TEST_CASE("runtime publishes progress and every status change as events",
   std::vector<std::string> kinds;
   std::vector<int> percents;
   for (auto& ev : seen) {
-    kinds.push_back(to_string(ev.kind) + ":" + std::to_string(ev.previous) + ">"
-                    + std::to_string(ev.current));
+    kinds.push_back(to_string(ev.kind) + ":" + to_string(ev.previous) + ">"
+                    + to_string(ev.current));
     if (ev.kind == event_kind::progress)
       percents.push_back(ev.percent);
   }
   // submit: job and task queued; start: job running, assessment begins;
   // dispatch; (progress x2); finish; assessment completes; job finishes.
   std::vector<std::string> expected{
-      "job:0>1",      "task:0>1",     "job:1>2",  "assessment:0>1", "task:1>2",
-      "progress:2>2", "progress:2>2", "task:2>3", "assessment:1>2", "job:2>3"};
+      "job:not_submitted>queued",     "task:not_submitted>queued",
+      "job:queued>running",           "assessment:not_yet_run>running",
+      "task:queued>running",          "progress:running>running",
+      "progress:running>running",     "task:running>finished",
+      "assessment:running>completed", "job:running>finished"};
   CHECK(kinds == expected);
   CHECK(percents == std::vector<int>{50, 100});
 }
