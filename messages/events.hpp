@@ -4,6 +4,8 @@
 #include "messages/result_code.hpp"
 #include "messages/status.hpp"
 
+#include <caf/error.hpp>
+#include <caf/meta/load_callback.hpp>
 #include <caf/meta/type_name.hpp>
 #include <caf/timestamp.hpp>
 
@@ -61,12 +63,19 @@ struct event {
   caf::timestamp time{};
 };
 
-/// Inspects an event.
+/// Inspects an event. Loading refuses an event whose statuses do not fit
+/// its kind, so readers may take the alternative `kind` names.
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, event& x) {
+  auto check = [&x]() -> caf::error {
+    if (!fits(x.kind, x.previous) || !fits(x.kind, x.current))
+      return make_error(result_code::invalid_argument,
+                        "event statuses do not fit its kind");
+    return caf::none;
+  };
   return f(caf::meta::type_name("quiesce.event"), x.seq, x.job, x.kind,
            x.subject, x.previous, x.current, x.code, x.message, x.who,
-           x.percent, x.time);
+           x.percent, x.time, caf::meta::load_callback(check));
 }
 
 /// Returns a one-line readable rendering of `x`.

@@ -661,6 +661,21 @@ TEST_CASE("events keep the type of their statuses over the wire",
   }
 }
 
+TEST_CASE("an event whose statuses do not fit its kind fails to load",
+          "[messages][serialization]") {
+  fixture f;
+  event x;
+  x.kind = event_kind::assessment;
+  x.previous = task_status::running;
+  x.current = task_status::finished;
+  std::vector<char> buf;
+  caf::binary_serializer sink{f.sys, buf};
+  REQUIRE(!sink(x));
+  event y;
+  caf::binary_deserializer source{f.sys, buf};
+  CHECK(source(y));
+}
+
 TEST_CASE("the internal protocol survives a binary round trip",
           "[messages][serialization]") {
   fixture f;
