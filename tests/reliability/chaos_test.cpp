@@ -304,6 +304,17 @@ TEST_CASE("chaos soak keeps every job and task in one terminal status, every "
           case 6: {
             auto r = rt.cancel_task(job, task, who + " cancels a task");
             t.record("cancel_task", r.code, r.detail);
+            // Half the time the client changes its mind at once: a task
+            // cancelled while its job still runs goes back to the queue
+            // (T10). Without this, `cancelled -> queued` came only from a
+            // requeue_task that hit a task in its few milliseconds of
+            // running (T11), and under CPU load some soaks had none.
+            auto change_mind = rng() % 2 == 0;
+            if (r.code == result_code::ok && change_mind) {
+              ++t.sent;
+              auto back = rt.requeue_task(job, task);
+              t.record("requeue_task", back.code, back.detail);
+            }
             break;
           }
           case 7: {
