@@ -1,5 +1,9 @@
 #include "actors/books.hpp"
 
+#include "actors/journal.hpp"
+
+#include <algorithm>
+
 namespace quiesce {
 
 task_record make_task_record(job_id job, task_id id,
@@ -57,6 +61,7 @@ job_id books::add_job(job_spec spec, std::string owner, caf::timestamp now) {
     for (auto& t : a.tasks)
       add_task(b, index, std::move(t), now);
   }
+  touch(id);
   return id;
 }
 
@@ -70,18 +75,26 @@ task_id books::add_task(job_books& b, assessment_index index, task_spec spec,
   auto id = static_cast<task_id>(b.tasks.size() + 1);
   b.tasks.push_back(make_task_record(j.id, id, index, std::move(spec), now));
   j.assessments[index].tasks.push_back(id);
+  touch(j.id, id);
   return id;
 }
 
-uint64_t books::commit(job_books& b, const transition& c, caf::timestamp now) {
+uint64_t books::commit(job_books& b, const transition& c, caf::timestamp now,
+                       const std::string& who) {
   apply(b, c, now);
-  return ++seq_;
+  ++seq_;
+  if (tracking_) {
+    touch(b.job.id, c.kind == event_kind::task ? c.subject : invalid_id);
+    changes_.push_back(journal_change{seq_, b.job.id, c, who, now});
+  }
+  return seq_;
 }
 
 void books::begin_attempt(job_books& b, task_record& t,
                           const std::string& node) {
   t.node = node;
   b.live[t.id] = t.attempts;
+  touch(b.job.id, t.id);
 }
 
 bool books::end_attempt(job_books& b, const attempt_ended& end) {
@@ -93,8 +106,54 @@ bool books::end_attempt(job_books& b, const attempt_ended& end) {
       t != nullptr && t->attempts == end.key.attempt) {
     t->exit_code = end.exit_code;
     t->node = end.node;
+    touch(b.job.id, t->id);
   }
   return true;
+}
+
+void books::touch(job_id job, task_id task) {
+  if (!tracking_)
+    return;
+  dirty_jobs_.insert(job);
+  if (task != invalid_id)
+    dirty_tasks_.emplace(job, task);
+}
+
+void books::flush(journal& j) {
+  if (!dirty())
+    return;
+  j.begin();
+  try {
+    for (auto id : dirty_jobs_)
+      if (const auto* b = find(id))
+        j.put_job(b->job);
+    for (const auto& [job, task] : dirty_tasks_)
+      if (const auto* b = find(job); b != nullptr)
+        if (const auto* t = b->find(task))
+          j.put_task(*t);
+    for (const auto& c : changes_)
+      j.put_change(c);
+    j.put_counters(next_job_, seq_);
+    j.commit();
+  } catch (...) {
+    j.rollback();
+    throw;
+  }
+  dirty_jobs_.clear();
+  dirty_tasks_.clear();
+  changes_.clear();
+}
+
+void books::restore(journal_contents contents) {
+  next_job_ = std::max(next_job_, contents.next_job);
+  seq_ = std::max(seq_, contents.seq);
+  for (auto& b : contents.jobs) {
+    for (const auto& t : b.tasks)
+      if (t.status == task_status::running)
+        b.live[t.id] = t.attempts;
+    auto id = b.job.id;
+    jobs_[id] = std::move(b);
+  }
 }
 
 caf::optional<event> books::progress(const attempt_progress& p,

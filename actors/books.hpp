@@ -5,6 +5,7 @@
 // and functions, no CAF scheduling; the supervisor owns one and is its only
 // writer.
 
+#include "actors/journal.hpp"
 #include "actors/rules.hpp"
 #include "messages/commands.hpp"
 #include "messages/events.hpp"
@@ -15,7 +16,10 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace quiesce {
 
@@ -43,20 +47,21 @@ public:
 
   /// Adds a task the rules accepted to assessment `index` of `b` (an index
   /// equal to the number of assessments appends one); returns its id.
-  static task_id add_task(job_books& b, assessment_index index, task_spec spec,
-                          caf::timestamp now);
+  task_id add_task(job_books& b, assessment_index index, task_spec spec,
+                   caf::timestamp now);
 
-  /// Applies `c` to `b`; returns the number of the change in the stream.
-  uint64_t commit(job_books& b, const transition& c, caf::timestamp now);
+  /// Applies `c`, asked for by `who`, to `b`; returns the number of the
+  /// change in the stream.
+  uint64_t commit(job_books& b, const transition& c, caf::timestamp now,
+                  const std::string& who = {});
 
   /// Records that the current attempt of `t` starts on node `node`.
-  static void begin_attempt(job_books& b, task_record& t,
-                            const std::string& node);
+  void begin_attempt(job_books& b, task_record& t, const std::string& node);
 
   /// Records the end of a live attempt: it is no longer live, and the task
   /// keeps its exit code and node if it is the task's latest attempt. Returns
   /// false, changing nothing, for a duplicate or stale report.
-  static bool end_attempt(job_books& b, const attempt_ended& end);
+  bool end_attempt(job_books& b, const attempt_ended& end);
 
   /// Returns the numbered event for `p`, or none if that attempt does not
   /// run (any more).
@@ -74,15 +79,48 @@ public:
   /// Returns the record of the task `req` names.
   task_status_reply status(const get_task_status& req) const;
 
+  /// From now on, keeps what changes for `flush` (a head with a journal).
+  void track() noexcept {
+    tracking_ = true;
+  }
+
+  /// Returns true if something changed since the last `flush`.
+  bool dirty() const noexcept {
+    return !dirty_jobs_.empty() || !dirty_tasks_.empty() || !changes_.empty();
+  }
+
+  /// Writes every record and change made since the last flush to `j` in one
+  /// transaction. Throws journal_error when it fails; what changed stays
+  /// for the next flush then.
+  void flush(journal& j);
+
+  /// Takes over what a journal holds: its jobs (every running task's
+  /// attempt counts as live until its end is reported), the next job id and
+  /// the change count.
+  void restore(journal_contents contents);
+
+  /// Returns the id the next job will get.
+  job_id next_job() const noexcept {
+    return next_job_;
+  }
+
   /// Returns every job, by id.
   const std::map<job_id, job_books>& jobs() const noexcept {
     return jobs_;
   }
 
 private:
+  // Notes that `job` (and its task `task`, unless invalid_id) changed.
+  void touch(job_id job, task_id task = invalid_id);
+
   std::map<job_id, job_books> jobs_;
   job_id next_job_ = 1;
   uint64_t seq_ = 0;
+  // What changed since the last flush, when tracking.
+  bool tracking_ = false;
+  std::set<job_id> dirty_jobs_;
+  std::set<std::pair<job_id, task_id>> dirty_tasks_;
+  std::vector<journal_change> changes_;
 };
 
 } // namespace quiesce

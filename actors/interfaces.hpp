@@ -64,7 +64,10 @@ using supervisor_actor = caf::typed_actor<
     /// An attempt reported progress (from an assessment actor).
     caf::reacts_to<attempt_progress>,
     /// A terminate_job's bound expired (from itself).
-    caf::reacts_to<terminate_deadline>>;
+    caf::reacts_to<terminate_deadline>,
+    /// Attempts from before a head restart that no node reported are lost
+    /// (from itself).
+    caf::reacts_to<reconcile_deadline>>;
 
 /// A job actor: one per started job; owns the actor of its current
 /// assessment and routes work and stop requests to it.

@@ -205,8 +205,24 @@ node_actor::behavior_type node_impl(node_pointer self, node_options opts,
   self->state.launcher = std::move(lnch);
   return {
       [=](start_attempt& msg) {
-        if (self->state.attempts.count(msg.key) > 0)
-          return; // duplicate delivery
+        if (auto i = self->state.attempts.find(msg.key);
+            i != self->state.attempts.end()) {
+          // A duplicate delivery, or a restarted head taking the attempt
+          // over: its end goes to the new task actor.
+          if (msg.adopt)
+            i->second.reply_to = std::move(msg.reply_to);
+          return;
+        }
+        if (msg.adopt) {
+          // It ended while the head was away and its end was lost with the
+          // head: lost, so the requeue rules of a lost node apply.
+          auto end
+              = make_end(msg.key, attempt_outcome::lost, result_code::node_lost,
+                         "the attempt ended while the head was away");
+          end.node = self->state.opts.name;
+          caf::anon_send(msg.reply_to, std::move(end));
+          return;
+        }
         if (msg.spec.kind == work_kind::function)
           start_function(self, msg);
         else

@@ -2,6 +2,7 @@
 
 #include "actors/books.hpp"
 #include "actors/job.hpp"
+#include "actors/journal.hpp"
 #include "actors/nodes.hpp"
 #include "actors/pending.hpp"
 #include "actors/placement.hpp"
@@ -14,7 +15,9 @@
 #include <caf/typed_response_promise.hpp>
 
 #include <algorithm>
+#include <iostream>
 #include <map>
+#include <set>
 #include <vector>
 
 namespace quiesce {
@@ -38,6 +41,14 @@ struct supervisor_state {
   /// The actor of each job, from its start until its end.
   std::map<job_id, job_actor> actors;
   std::vector<event_sink_actor> subscribers;
+  /// With a journal: events and job settlements of the message being
+  /// served, held until its changes are durable.
+  std::vector<event> outbox;
+  std::set<job_id> unsettled;
+  /// Why the journal could not be written; new work is refused meanwhile.
+  std::string journal_failure;
+  /// Attempts that ran before a restart and no node reported yet.
+  std::set<std::pair<job_id, task_id>> orphans;
 
   static inline const char* name = "quiesce.supervisor";
 };
@@ -53,8 +64,57 @@ std::string no_job(job_id id) {
 }
 
 void publish(supervisor_pointer self, const event& ev) {
+  if (self->state.opts.log) {
+    self->state.outbox.push_back(ev);
+    return;
+  }
   for (auto& sub : self->state.subscribers)
     self->send(sub, ev);
+}
+
+// With a journal: writes what the message being served changed in one
+// transaction, then lets its events and waiting replies go. Called at the
+// end of every handler that may change the books, so nothing leaves the
+// supervisor before the change it reports is durable.
+void make_durable(supervisor_pointer self) {
+  auto& st = self->state;
+  if (!st.opts.log)
+    return;
+  try {
+    st.jobs.flush(*st.opts.log);
+    if (!st.journal_failure.empty())
+      std::cerr << "quiesce: the journal is written again" << std::endl;
+    st.journal_failure.clear();
+  } catch (const journal_error& e) {
+    // What changed stays for the next flush; new work is refused until one
+    // succeeds (docs/durability.md).
+    if (st.journal_failure.empty())
+      std::cerr << "quiesce: " << e.what() << std::endl;
+    st.journal_failure = e.what();
+    return;
+  }
+  for (auto& ev : st.outbox)
+    for (auto& sub : st.subscribers)
+      self->send(sub, ev);
+  st.outbox.clear();
+  for (auto id : st.unsettled)
+    if (const auto* b = st.jobs.find(id))
+      st.replies.settle(*b);
+  st.unsettled.clear();
+}
+
+// Makes the changes of the message being served durable, then returns
+// `reply`, which may leave now.
+template <class Reply>
+Reply durably(supervisor_pointer self, Reply reply) {
+  make_durable(self);
+  return reply;
+}
+
+// Returns the refusal of new work while the journal cannot be written.
+std::string refusal(supervisor_pointer self) {
+  const auto& why = self->state.journal_failure;
+  return why.empty() ? why : "no new work while the journal fails: " + why;
 }
 
 // Performs in the execution tree what follows from change `c` of `b`.
@@ -101,7 +161,7 @@ void commit(supervisor_pointer self, job_books& b, const transition& c,
   auto& st = self->state;
   auto now = caf::make_timestamp();
   auto was_active = is_active(b.job.status);
-  auto seq = st.jobs.commit(b, c, now);
+  auto seq = st.jobs.commit(b, c, now, who);
   // Building events nobody receives costs throughput.
   if (!st.subscribers.empty())
     publish(self, make_event(b.job.id, c, seq, who, now));
@@ -129,7 +189,10 @@ void settle(supervisor_pointer self, job_books& b) {
       break;
     commit_all(self, b, d, {});
   }
-  st.replies.settle(b);
+  if (st.opts.log)
+    st.unsettled.insert(b.job.id);
+  else
+    st.replies.settle(b);
   if (!is_terminal(b.job.status) || !b.live.empty())
     return;
   if (auto i = st.actors.find(b.job.id); i != st.actors.end()) {
@@ -145,7 +208,7 @@ void dispatch(supervisor_pointer self, const placement::choice& x) {
   auto& n = *x.node;
   commit(self, b, task_change(t.id, task_status::queued, task_status::running),
          n.name);
-  books::begin_attempt(b, t, n.name);
+  self->state.jobs.begin_attempt(b, t, n.name);
   self->state.nodes.occupy(n, attempt_key{b.job.id, t.id, t.attempts});
   self->send(self->state.actors[b.job.id], make_run_task(b, t, n));
 }
@@ -229,12 +292,17 @@ void run_terminate(supervisor_pointer self, const terminate_job& req,
 }
 
 // Takes the end of an attempt into the books, the nodes and the rules.
-void run_end(supervisor_pointer self, const attempt_ended& end) {
+// `placed`: the attempt holds a slot of a node of this head (false for an
+// attempt from before a restart that no node reported).
+void run_end(supervisor_pointer self, const attempt_ended& end,
+             bool placed = true) {
   auto& st = self->state;
   auto* b = st.jobs.find(end.key.job);
-  if (b == nullptr || !books::end_attempt(*b, end))
+  if (b == nullptr || !st.jobs.end_attempt(*b, end))
     return; // an unknown job or a duplicate report
-  st.nodes.release(end);
+  st.orphans.erase({end.key.job, end.key.task});
+  if (placed)
+    st.nodes.release(end);
   if (!end.confirmed_dead)
     st.replies.unconfirmed(end.key.job);
   commit_all(self, *b, decide(*b, end), end.node);
@@ -245,10 +313,101 @@ void run_end(supervisor_pointer self, const attempt_ended& end) {
   schedule(self);
 }
 
+// Takes over the jobs of the journal: queued jobs wait for a start again,
+// running and cancelling jobs get their actors back, and the attempts that
+// ran have until the reconcile timeout to be reported by their nodes.
+void recover(supervisor_pointer self) {
+  auto& st = self->state;
+  st.jobs.restore(st.opts.log->load());
+  st.jobs.track();
+  for (auto& [id, b] : st.jobs.jobs()) {
+    switch (b.job.status) {
+      case job_status::queued:
+        st.plan.job_queued(id);
+        break;
+      case job_status::running:
+      case job_status::cancelling: {
+        st.plan.job_activated();
+        auto a = spawn_job(self->system(), id, self);
+        st.actors[id] = a;
+        if (b.job.current >= 0) {
+          auto index = static_cast<assessment_index>(b.job.current);
+          self->send(a, begin_assessment{id, index});
+          st.plan.begin_assessment(b, index);
+        }
+        for (const auto& [task, attempt] : b.live)
+          st.orphans.emplace(id, task);
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  for (auto& [id, b] : st.jobs.jobs())
+    if (is_active(b.job.status))
+      settle(self, *st.jobs.find(id));
+  schedule(self);
+  make_durable(self);
+  if (!st.orphans.empty())
+    self->delayed_send(self, st.opts.reconcile_timeout, reconcile_deadline{});
+}
+
+// Returns the end of an orphan attempt that no node reported in time.
+attempt_ended orphan_lost(const job_books& b, task_id task) {
+  attempt_ended end;
+  end.key = attempt_key{b.job.id, task, b.live.at(task)};
+  end.outcome = attempt_outcome::lost;
+  end.code = result_code::node_lost;
+  end.message = "the head restarted and no node reported the attempt";
+  end.confirmed_dead = false;
+  if (const auto* t = b.find(task))
+    end.node = t->node;
+  end.ended = caf::make_timestamp();
+  return end;
+}
+
+// Every attempt from before the restart that no node reported is lost: it
+// follows the requeue rules of a lost node.
+void reconcile(supervisor_pointer self) {
+  auto& st = self->state;
+  auto orphans = std::move(st.orphans);
+  st.orphans.clear();
+  for (const auto& [job, task] : orphans)
+    if (const auto* b = st.jobs.find(job); b != nullptr && b->live.count(task))
+      run_end(self, orphan_lost(*b, task), false);
+}
+
+// A node that joins reports the attempts it still runs: those the books know
+// as running with the same attempt number are taken over (their task actors
+// come back, their ends count); any other is stale and killed.
+void adopt(supervisor_pointer self, const node_hello& hello) {
+  auto& st = self->state;
+  auto* n = st.nodes.find(hello.name);
+  for (const auto& key : hello.running) {
+    auto* b = st.jobs.find(key.job);
+    const task_record* t = b ? b->find(key.task) : nullptr;
+    auto i = st.orphans.find({key.job, key.task});
+    if (n == nullptr || t == nullptr || i == st.orphans.end()
+        || t->status != task_status::running || t->attempts != key.attempt
+        || b->live.count(key.task) == 0
+        || b->live.at(key.task) != key.attempt) {
+      self->send(hello.node, signal_attempt{key, stop_mode::kill});
+      continue;
+    }
+    st.orphans.erase(i);
+    st.nodes.occupy(*n, key);
+    auto msg = make_run_task(*b, *t, *n);
+    msg.adopt = true;
+    self->send(st.actors[key.job], std::move(msg));
+  }
+}
+
 supervisor_actor::behavior_type supervisor_impl(supervisor_pointer self,
                                                 supervisor_options opts) {
   self->state.opts = opts;
   self->state.plan = placement{opts.max_running_jobs};
+  if (opts.log)
+    recover(self);
   self->set_exit_handler([self](const caf::exit_msg& msg) {
     // Nobody waits forever: every pending request learns the runtime left.
     self->state.replies.fail_all("the supervisor is shutting down");
@@ -269,32 +428,52 @@ supervisor_actor::behavior_type supervisor_impl(supervisor_pointer self,
   });
   return {
       [=](add_job& req) -> add_job_reply {
+        if (auto why = refusal(self); !why.empty())
+          return {result_code::unavailable, why, invalid_id};
         if (auto d = validate(req.spec); !d)
           return {d.code, d.detail, invalid_id};
         auto id = self->state.jobs.add_job(
             std::move(req.spec), std::move(req.who), caf::make_timestamp());
+        make_durable(self);
+        if (auto why = refusal(self); !why.empty())
+          return {result_code::unavailable, why, invalid_id};
         return {result_code::ok, {}, id};
       },
       [=](add_task& req) -> add_task_reply {
+        if (auto why = refusal(self); !why.empty())
+          return {result_code::unavailable, why, invalid_id};
         auto* b = self->state.jobs.find(req.job);
         if (b == nullptr)
           return {result_code::job_not_found, no_job(req.job), invalid_id};
         if (auto d = decide(*b, req); !d)
           return {d.code, d.detail, invalid_id};
-        return {result_code::ok,
-                {},
-                books::add_task(*b, req.assessment, std::move(req.spec),
-                                caf::make_timestamp())};
+        auto id = self->state.jobs.add_task(
+            *b, req.assessment, std::move(req.spec), caf::make_timestamp());
+        make_durable(self);
+        if (auto why = refusal(self); !why.empty())
+          return {result_code::unavailable, why, invalid_id};
+        return {result_code::ok, {}, id};
       },
-      [=](const submit_job& req) { return run_job_request(self, req); },
-      [=](const cancel_job& req) { return run_job_request(self, req); },
-      [=](const cancel_assessment& req) { return run_job_request(self, req); },
+      [=](const submit_job& req) {
+        if (auto why = refusal(self); !why.empty())
+          return op_reply{result_code::unavailable, why};
+        return durably(self, run_job_request(self, req));
+      },
+      [=](const cancel_job& req) {
+        return durably(self, run_job_request(self, req));
+      },
+      [=](const cancel_assessment& req) {
+        return durably(self, run_job_request(self, req));
+      },
       [=](const terminate_job& req) {
         auto rp = self->make_response_promise<op_reply>();
         run_terminate(self, req, rp);
+        make_durable(self);
         return rp;
       },
-      [=](const cancel_task& req) { return run_task_request(self, req); },
+      [=](const cancel_task& req) {
+        return durably(self, run_task_request(self, req));
+      },
       [=](const cancel_tasks& req) -> cancel_tasks_reply {
         auto* b = self->state.jobs.find(req.job);
         if (b == nullptr)
@@ -304,10 +483,19 @@ supervisor_actor::behavior_type supervisor_impl(supervisor_pointer self,
         decision d;
         auto reply = run_request<cancel_tasks_reply>(self, *b, req, d);
         reply.codes = std::move(d.codes);
-        return reply;
+        return durably(self, std::move(reply));
       },
-      [=](const requeue_task& req) { return run_task_request(self, req); },
-      [=](const requeue_job& req) { return run_job_request(self, req); },
+      [=](const requeue_task& req) {
+        if (auto why = refusal(self); !why.empty())
+          return task_op_reply{result_code::unavailable, why,
+                               task_status::not_submitted};
+        return durably(self, run_task_request(self, req));
+      },
+      [=](const requeue_job& req) {
+        if (auto why = refusal(self); !why.empty())
+          return op_reply{result_code::unavailable, why};
+        return durably(self, run_job_request(self, req));
+      },
       [=](const list_jobs& req) { return self->state.jobs.list(req); },
       [=](const list_tasks& req) { return self->state.jobs.list(req); },
       [=](const get_job_status& req) { return self->state.jobs.status(req); },
@@ -336,18 +524,28 @@ supervisor_actor::behavior_type supervisor_impl(supervisor_pointer self,
         if (out.code != result_code::ok)
           return out;
         self->monitor(hdl);
+        adopt(self, hello);
         schedule(self);
+        make_durable(self);
         out.nodes = self->state.nodes.records();
         return out;
       },
-      [=](const attempt_ended& end) { run_end(self, end); },
+      [=](const attempt_ended& end) {
+        run_end(self, end);
+        make_durable(self);
+      },
       [=](const attempt_progress& p) {
         if (auto ev = self->state.jobs.progress(p, caf::make_timestamp()))
           publish(self, *ev);
+        make_durable(self);
       },
       [=](const terminate_deadline& msg) {
         if (const auto* b = self->state.jobs.find(msg.job))
           self->state.replies.deadline(*b, self->clock().now());
+      },
+      [=](const reconcile_deadline&) {
+        reconcile(self);
+        make_durable(self);
       },
   };
 }

@@ -137,12 +137,16 @@ installed_command install_head(CLI::App& app) {
                    "tasks the head runs itself (0: only nodes run tasks)");
   flags->add_runtime_file(
       "runtime file ([runtime] table: listen, slots, threads, scheduler, "
-      "run_dir, max_running_jobs, heartbeat, node_timeout); the options "
+      "run_dir, max_running_jobs, heartbeat, node_timeout, state_dir); the "
+      "options "
       "override it");
   flags->add_count("--threads", &settings::threads, 1024,
                    "CAF scheduler threads (0: one per core)");
   flags->add_text("--run-dir", &settings::run_dir,
                   "directory for output files of tasks of the local node");
+  flags->add_text("--state-dir", &settings::state_dir,
+                  "directory of the journal: jobs survive a restart of the "
+                  "head (default: in memory only)");
   flags->add_duration("--heartbeat", &settings::heartbeat_interval,
                       "heartbeat interval towards nodes and clients");
   flags->add_duration("--node-timeout", &settings::connection_timeout,

@@ -13,7 +13,7 @@ const std::vector<std::string_view>& runtime_keys() {
   static const std::vector<std::string_view> keys{
       "threads",   "slots",     "grace",        "run_dir",
       "listen",    "nodes",     "retries",      "max_running_jobs",
-      "scheduler", "heartbeat", "node_timeout",
+      "scheduler", "heartbeat", "node_timeout", "state_dir",
   };
   return keys;
 }
@@ -36,6 +36,8 @@ settings read_runtime_table(reader& in, const toml::table& table,
     base.grace = ms(*x);
   if (auto x = in.read_path(table, "run_dir"))
     base.run_dir = *x;
+  if (auto x = in.read_path(table, "state_dir"))
+    base.state_dir = *x;
   if (auto node = table.get("listen"))
     if (auto x = in.read_address(*node, "'listen'", true))
       base.listen = *x;

@@ -63,6 +63,11 @@ struct settings {
   /// replies `terminate_failed`.
   std::chrono::milliseconds terminate_bound{10000};
 
+  /// Directory of the journal (quiesce.db, docs/durability.md); empty keeps
+  /// the books in memory only. A head started again on the same directory
+  /// takes its jobs over. File key `state_dir`.
+  std::string state_dir;
+
   // -- job defaults -----------------------------------------------------------
 
   /// Grace period of jobs loaded from a file that set none. File key `grace`.

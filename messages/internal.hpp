@@ -73,13 +73,16 @@ struct run_task {
   node_actor node;
   /// The node's name, for the books.
   std::string node_name;
+  /// The attempt already runs there (reported in `node_hello` after a head
+  /// restart): take its reports over instead of starting it.
+  bool adopt = false;
 };
 
 /// Inspects a run_task.
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, run_task& x) {
   return f(caf::meta::type_name("quiesce.run_task"), x.key, x.spec, x.grace,
-           x.stop_commands_on_cancel, x.node, x.node_name);
+           x.stop_commands_on_cancel, x.node, x.node_name, x.adopt);
 }
 
 /// Supervisor → job: assessment `index` begins; spawn its actor.
@@ -124,13 +127,16 @@ struct start_attempt {
   task_spec spec;
   /// The task actor that receives `attempt_progress` and `attempt_ended`.
   task_actor reply_to;
+  /// Do not start: the attempt runs already (a head restarted); its ends
+  /// now go to `reply_to`. If it no longer runs, the node reports it lost.
+  bool adopt = false;
 };
 
 /// Inspects a start_attempt.
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, start_attempt& x) {
   return f(caf::meta::type_name("quiesce.start_attempt"), x.key, x.spec,
-           x.reply_to);
+           x.reply_to, x.adopt);
 }
 
 /// Task actor → node: signal a running attempt.
@@ -233,13 +239,29 @@ struct node_hello {
   std::vector<std::string> labels;
   /// The node actor itself.
   node_actor node;
+  /// The attempts the node still runs (after a head restart); the head
+  /// takes over those it knows as running with the same attempt number and
+  /// has the others killed.
+  std::vector<attempt_key> running;
 };
 
 /// Inspects a node_hello.
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, node_hello& x) {
   return f(caf::meta::type_name("quiesce.node_hello"), x.version, x.name,
-           x.slots, x.labels, x.node);
+           x.slots, x.labels, x.node, x.running);
+}
+
+/// Supervisor-internal: the time nodes had to report the attempts that ran
+/// before a head restart is over.
+struct reconcile_deadline {
+  uint64_t round = 0;
+};
+
+/// Inspects a reconcile_deadline.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, reconcile_deadline& x) {
+  return f(caf::meta::type_name("quiesce.reconcile_deadline"), x.round);
 }
 
 /// Supervisor-internal: a terminate_job's bound expired.

@@ -78,6 +78,7 @@ CAF_ADD_TYPE_ID(quiesce, (quiesce::node_record))
 CAF_ADD_TYPE_ID(quiesce, (quiesce::terminate_deadline))
 CAF_ADD_TYPE_ID(quiesce, (quiesce::attempt_timer))
 CAF_ADD_TYPE_ID(quiesce, (quiesce::node_reset))
+CAF_ADD_TYPE_ID(quiesce, (quiesce::reconcile_deadline))
 
 // typed handles carried inside messages
 CAF_ADD_TYPE_ID(quiesce, (quiesce::event_sink_actor))

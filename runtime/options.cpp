@@ -30,6 +30,7 @@ supervisor_options supervisor_options_from(const settings& s) {
   supervisor_options out;
   out.max_running_jobs = s.max_running_jobs;
   out.terminate_bound = s.terminate_bound;
+  out.reconcile_timeout = s.connection_timeout;
   return out;
 }
 

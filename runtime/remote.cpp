@@ -227,11 +227,14 @@ node_list worker::join() {
     out.detail = explain_connect_error(hdl.error(), impl_->head_address);
     return out;
   }
-  out = detail::request_blocking<node_list>(
-      *impl_->sys, *hdl,
-      node_hello{impl_->opts.protocol, impl_->opts.node_name, impl_->opts.slots,
-                 impl_->opts.labels, impl_->node},
-      impl_->opts.connect_timeout);
+  out = detail::request_blocking<node_list>(*impl_->sys, *hdl,
+                                            node_hello{impl_->opts.protocol,
+                                                       impl_->opts.node_name,
+                                                       impl_->opts.slots,
+                                                       impl_->opts.labels,
+                                                       impl_->node,
+                                                       {}},
+                                            impl_->opts.connect_timeout);
   if (out.code == result_code::ok)
     impl_->head = std::move(*hdl);
   return out;

@@ -1,6 +1,7 @@
 #include "runtime/runtime.hpp"
 
 #include "actors/interfaces.hpp"
+#include "actors/journal.hpp"
 #include "actors/node.hpp"
 #include "actors/supervisor.hpp"
 #include "config/job_file.hpp"
@@ -86,17 +87,23 @@ struct runtime::impl {
 
 void runtime::impl::start() {
   try {
-    supervisor = spawn_supervisor(tr.sys, supervisor_options_from(opts));
+    auto sopts = supervisor_options_from(opts);
+    if (!opts.state_dir.empty())
+      sopts.log = std::make_shared<journal>(opts.state_dir);
+    supervisor = spawn_supervisor(tr.sys, std::move(sopts));
     detail::actor_tracker::watch(tr.actors, supervisor);
     tr.start(supervisor);
     if (opts.local_node) {
       local_node
           = spawn_node(tr.sys, node_options_from(opts), registry, launcher);
       detail::actor_tracker::watch(tr.actors, local_node);
-      auto reply = tr.call<node_list>(
-          quiesce::node_hello{protocol_version, opts.node_name, opts.slots,
-                              opts.labels, local_node},
-          opts.request_timeout);
+      auto reply = tr.call<node_list>(quiesce::node_hello{protocol_version,
+                                                          opts.node_name,
+                                                          opts.slots,
+                                                          opts.labels,
+                                                          local_node,
+                                                          {}},
+                                      opts.request_timeout);
       if (reply.code != result_code::ok)
         throw std::runtime_error("quiesce: the local node was refused: "
                                  + reply.detail);

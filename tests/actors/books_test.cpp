@@ -32,7 +32,7 @@ uint64_t run_first_task(books& bk, job_books& b) {
     bk.commit(b, c, t0);
   auto seq = bk.commit(
       b, task_change(1, task_status::queued, task_status::running), t0);
-  books::begin_attempt(b, b.tasks[0], "n1");
+  bk.begin_attempt(b, b.tasks[0], "n1");
   return seq;
 }
 
@@ -72,8 +72,8 @@ TEST_CASE("books add a task and append an assessment one past the last",
           "[actors][books]") {
   books bk;
   auto& b = add_sample(bk);
-  CHECK(books::add_task(b, 0, cmd_task({"a"}, "x"), t1) == 4);
-  CHECK(books::add_task(b, 2, cmd_task({"b"}, "y"), t1) == 5);
+  CHECK(bk.add_task(b, 0, cmd_task({"a"}, "x"), t1) == 4);
+  CHECK(bk.add_task(b, 2, cmd_task({"b"}, "y"), t1) == 5);
   REQUIRE(b.job.assessments.size() == 3);
   CHECK(b.job.assessments[0].tasks == std::vector<task_id>{1, 2, 4});
   CHECK(b.job.assessments[2].index == 2);
@@ -135,14 +135,14 @@ TEST_CASE("books take an attempt's end once and ignore stale reports",
   end.key = attempt_key{1, 1, 2}; // not the live attempt
   end.exit_code = 3;
   end.node = "n2";
-  CHECK_FALSE(books::end_attempt(b, end));
+  CHECK_FALSE(bk.end_attempt(b, end));
   CHECK(b.live.count(1) == 1);
   end.key.attempt = 1;
-  CHECK(books::end_attempt(b, end));
+  CHECK(bk.end_attempt(b, end));
   CHECK(b.live.empty());
   CHECK(t.exit_code == 3);
   CHECK(t.node == "n2");
-  CHECK_FALSE(books::end_attempt(b, end)); // a duplicate
+  CHECK_FALSE(bk.end_attempt(b, end)); // a duplicate
 }
 
 TEST_CASE("books turn progress of a running attempt into a numbered event",

@@ -74,7 +74,7 @@ struct fixture {
       auto& t = *x->task;
       jobs.commit(
           b, task_change(t.id, task_status::queued, task_status::running), t0);
-      books::begin_attempt(b, t, x->node->name);
+      jobs.begin_attempt(b, t, x->node->name);
       nodes.occupy(*x->node, attempt_key{b.job.id, t.id, t.attempts});
       out.emplace_back(b.job.id, t.id, x->node->name);
     }

@@ -211,7 +211,8 @@ bool operator==(const event& x, const event& y) {
 bool operator==(const run_task& x, const run_task& y) {
   return x.key == y.key && x.spec == y.spec && x.grace == y.grace
          && x.stop_commands_on_cancel == y.stop_commands_on_cancel
-         && x.node == y.node && x.node_name == y.node_name;
+         && x.node == y.node && x.node_name == y.node_name
+         && x.adopt == y.adopt;
 }
 
 bool operator==(const begin_assessment& x, const begin_assessment& y) {
@@ -227,7 +228,8 @@ bool operator==(const stop_tasks& x, const stop_tasks& y) {
 }
 
 bool operator==(const start_attempt& x, const start_attempt& y) {
-  return x.key == y.key && x.spec == y.spec && x.reply_to == y.reply_to;
+  return x.key == y.key && x.spec == y.spec && x.reply_to == y.reply_to
+         && x.adopt == y.adopt;
 }
 
 bool operator==(const signal_attempt& x, const signal_attempt& y) {
@@ -248,11 +250,15 @@ bool operator==(const attempt_ended& x, const attempt_ended& y) {
 
 bool operator==(const node_hello& x, const node_hello& y) {
   return x.version == y.version && x.name == y.name && x.slots == y.slots
-         && x.labels == y.labels && x.node == y.node;
+         && x.labels == y.labels && x.node == y.node && x.running == y.running;
 }
 
 bool operator==(const terminate_deadline& x, const terminate_deadline& y) {
   return x.job == y.job;
+}
+
+bool operator==(const reconcile_deadline& x, const reconcile_deadline& y) {
+  return x.round == y.round;
 }
 
 bool operator==(const attempt_timer& x, const attempt_timer& y) {
@@ -681,12 +687,12 @@ TEST_CASE("the internal protocol survives a binary round trip",
   fixture f;
   f.check(sample_key());
   f.check(run_task{sample_key(), sample_task_spec(), std::chrono::seconds{3},
-                   true, f.handle<node_actor>(), "node-d"});
+                   true, f.handle<node_actor>(), "node-d", true});
   f.check(begin_assessment{26, 4});
   f.check(end_job{27});
   f.check(stop_tasks{28, {1, 2, 3}, stop_mode::kill});
-  f.check(
-      start_attempt{sample_key(), sample_task_spec(), f.handle<task_actor>()});
+  f.check(start_attempt{sample_key(), sample_task_spec(),
+                        f.handle<task_actor>(), true});
   f.check(signal_attempt{sample_key(), stop_mode::kill});
   f.check(attempt_progress{sample_key(), 42, "step 2/5"});
   attempt_ended e;
@@ -702,8 +708,13 @@ TEST_CASE("the internal protocol survives a binary round trip",
   e.started = at(5);
   e.ended = at(6);
   f.check(e);
-  f.check(node_hello{
-      protocol_version + 1, "node-f", 8, {"x"}, f.handle<node_actor>()});
+  f.check(node_hello{protocol_version + 1,
+                     "node-f",
+                     8,
+                     {"x"},
+                     f.handle<node_actor>(),
+                     {sample_key(), attempt_key{1, 2, 3}}});
+  f.check(reconcile_deadline{30});
   f.check(terminate_deadline{29});
   f.check(attempt_timer{sample_key(), true});
   f.check(node_reset{"the head was lost"});

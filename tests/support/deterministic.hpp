@@ -239,7 +239,7 @@ struct deterministic_fixture {
     auto hdl = sys.spawn(fake_node_impl, name, nodes);
     node_handles.push_back(hdl);
     auto r = ask<node_list>(
-        node_hello{protocol_version, name, slots, std::move(labels), hdl});
+        node_hello{protocol_version, name, slots, std::move(labels), hdl, {}});
     REQUIRE(r.code == result_code::ok);
     return hdl;
   }

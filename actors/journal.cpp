@@ -1,0 +1,534 @@
+#include "actors/journal.hpp"
+
+#include <caf/binary_deserializer.hpp>
+#include <caf/binary_serializer.hpp>
+
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <sqlite3.h>
+#include <sys/stat.h>
+
+namespace quiesce {
+
+namespace {
+
+// Version 1: the tables below. A journal with another version is refused.
+constexpr int schema_version = 1;
+
+const char* schema_sql = R"sql(
+CREATE TABLE meta (
+  key   TEXT PRIMARY KEY,
+  value INTEGER NOT NULL
+);
+CREATE TABLE jobs (
+  id                       INTEGER PRIMARY KEY,
+  name                     TEXT NOT NULL,
+  status                   TEXT NOT NULL,
+  end_code                 TEXT NOT NULL,
+  error_message            TEXT NOT NULL,
+  current                  INTEGER NOT NULL,
+  created                  INTEGER NOT NULL,
+  submitted                INTEGER NOT NULL,
+  started                  INTEGER NOT NULL,
+  ended                    INTEGER NOT NULL,
+  requeue_count            INTEGER NOT NULL,
+  owner                    TEXT NOT NULL,
+  stop_on_assessment_error INTEGER NOT NULL,
+  grace_ns                 INTEGER NOT NULL,
+  retries                  INTEGER NOT NULL,
+  stop_commands_on_cancel  INTEGER NOT NULL
+);
+CREATE INDEX jobs_by_status ON jobs (status);
+CREATE TABLE assessments (
+  job     INTEGER NOT NULL,
+  idx     INTEGER NOT NULL,
+  name    TEXT NOT NULL,
+  status  TEXT NOT NULL,
+  outcome TEXT NOT NULL,
+  started INTEGER NOT NULL,
+  ended   INTEGER NOT NULL,
+  PRIMARY KEY (job, idx)
+) WITHOUT ROWID;
+CREATE TABLE tasks (
+  job           INTEGER NOT NULL,
+  id            INTEGER NOT NULL,
+  assessment    INTEGER NOT NULL,
+  name          TEXT NOT NULL,
+  kind          TEXT NOT NULL,
+  status        TEXT NOT NULL,
+  end_code      TEXT NOT NULL,
+  error_message TEXT NOT NULL,
+  exit_code     INTEGER NOT NULL,
+  node          TEXT NOT NULL,
+  created       INTEGER NOT NULL,
+  submitted     INTEGER NOT NULL,
+  started       INTEGER NOT NULL,
+  ended         INTEGER NOT NULL,
+  requeue_count INTEGER NOT NULL,
+  attempts      INTEGER NOT NULL,
+  node_losses   INTEGER NOT NULL,
+  spec          BLOB NOT NULL,
+  PRIMARY KEY (job, id)
+) WITHOUT ROWID;
+CREATE TABLE changes (
+  seq         INTEGER PRIMARY KEY,
+  job         INTEGER NOT NULL,
+  kind        TEXT NOT NULL,
+  subject     INTEGER NOT NULL,
+  from_status TEXT NOT NULL,
+  to_status   TEXT NOT NULL,
+  code        TEXT NOT NULL,
+  message     TEXT NOT NULL,
+  who         TEXT NOT NULL,
+  time        INTEGER NOT NULL
+);
+CREATE INDEX changes_by_job ON changes (job, seq);
+INSERT INTO meta VALUES ('application', 1364543827), ('schema_version', 1),
+                        ('next_job', 1), ('seq', 0);
+)sql";
+
+// 'QUIE' as an integer: marks the database as a Quiesce journal.
+constexpr int64_t application_mark = 1364543827;
+
+int64_t to_ns(caf::timestamp t) {
+  return t.time_since_epoch().count();
+}
+
+caf::timestamp from_ns(int64_t ns) {
+  return caf::timestamp{caf::timestamp::duration{ns}};
+}
+
+std::string text(sqlite3_stmt* st, int col) {
+  auto p = sqlite3_column_text(st, col);
+  return p ? std::string{reinterpret_cast<const char*>(p),
+                         static_cast<size_t>(sqlite3_column_bytes(st, col))}
+           : std::string{};
+}
+
+void bind(sqlite3_stmt* st, int i, const std::string& s) {
+  sqlite3_bind_text(st, i, s.data(), static_cast<int>(s.size()),
+                    SQLITE_TRANSIENT);
+}
+
+void bind(sqlite3_stmt* st, int i, std::string_view s) {
+  sqlite3_bind_text(st, i, s.data(), static_cast<int>(s.size()),
+                    SQLITE_TRANSIENT);
+}
+
+void bind(sqlite3_stmt* st, int i, int64_t x) {
+  sqlite3_bind_int64(st, i, x);
+}
+
+void bind(sqlite3_stmt* st, int i, caf::timestamp t) {
+  sqlite3_bind_int64(st, i, to_ns(t));
+}
+
+template <class Status>
+Status status_of(const std::string& name, const char* what) {
+  Status x{};
+  if (!from_name(name, x))
+    throw journal_error(std::string{"unknown "} + what + " '" + name + "'");
+  return x;
+}
+
+result_code code_of(const std::string& name) {
+  result_code x{};
+  if (!from_name(name, x))
+    throw journal_error("unknown result code '" + name + "'");
+  return x;
+}
+
+assessment_status assessment_status_of(const std::string& name) {
+  for (auto x : {assessment_status::not_yet_run, assessment_status::running,
+                 assessment_status::completed})
+    if (to_name(x) == name)
+      return x;
+  throw journal_error("unknown assessment status '" + name + "'");
+}
+
+std::string_view kind_name(event_kind k) {
+  switch (k) {
+    case event_kind::job:
+      return "job";
+    case event_kind::assessment:
+      return "assessment";
+    case event_kind::task:
+      return "task";
+    case event_kind::progress:
+      break;
+  }
+  return "progress";
+}
+
+// Reads one job row (columns in the order of `job_columns`).
+constexpr const char* job_columns
+    = "id, name, status, end_code, error_message, current, created, "
+      "submitted, started, ended, requeue_count, owner, "
+      "stop_on_assessment_error, grace_ns, retries, stop_commands_on_cancel";
+
+job_record read_job(sqlite3_stmt* st) {
+  job_record j;
+  j.id = static_cast<job_id>(sqlite3_column_int64(st, 0));
+  j.name = text(st, 1);
+  j.status = status_of<job_status>(text(st, 2), "job status");
+  j.end_code = code_of(text(st, 3));
+  j.error_message = text(st, 4);
+  j.current = sqlite3_column_int(st, 5);
+  j.created = from_ns(sqlite3_column_int64(st, 6));
+  j.submitted = from_ns(sqlite3_column_int64(st, 7));
+  j.started = from_ns(sqlite3_column_int64(st, 8));
+  j.ended = from_ns(sqlite3_column_int64(st, 9));
+  j.requeue_count = static_cast<uint32_t>(sqlite3_column_int64(st, 10));
+  j.owner = text(st, 11);
+  j.policy.stop_on_assessment_error = sqlite3_column_int(st, 12) != 0;
+  j.policy.grace = caf::timespan{sqlite3_column_int64(st, 13)};
+  j.policy.retries = static_cast<uint32_t>(sqlite3_column_int64(st, 14));
+  j.policy.stop_commands_on_cancel = sqlite3_column_int(st, 15) != 0;
+  return j;
+}
+
+constexpr const char* task_columns
+    = "job, id, assessment, status, end_code, error_message, exit_code, node, "
+      "created, submitted, started, ended, requeue_count, attempts, "
+      "node_losses, spec";
+
+task_record read_task(sqlite3_stmt* st) {
+  task_record t;
+  t.job = static_cast<job_id>(sqlite3_column_int64(st, 0));
+  t.id = static_cast<task_id>(sqlite3_column_int64(st, 1));
+  t.assessment = static_cast<assessment_index>(sqlite3_column_int64(st, 2));
+  t.status = status_of<task_status>(text(st, 3), "task status");
+  t.end_code = code_of(text(st, 4));
+  t.error_message = text(st, 5);
+  t.exit_code = sqlite3_column_int(st, 6);
+  t.node = text(st, 7);
+  t.created = from_ns(sqlite3_column_int64(st, 8));
+  t.submitted = from_ns(sqlite3_column_int64(st, 9));
+  t.started = from_ns(sqlite3_column_int64(st, 10));
+  t.ended = from_ns(sqlite3_column_int64(st, 11));
+  t.requeue_count = static_cast<uint32_t>(sqlite3_column_int64(st, 12));
+  t.attempts = static_cast<uint32_t>(sqlite3_column_int64(st, 13));
+  t.node_losses = static_cast<uint32_t>(sqlite3_column_int64(st, 14));
+  auto p = static_cast<const char*>(sqlite3_column_blob(st, 15));
+  std::vector<char> buf(p, p + sqlite3_column_bytes(st, 15));
+  caf::binary_deserializer source{nullptr, buf};
+  if (auto err = source(t.spec))
+    throw journal_error("the definition of task " + std::to_string(t.id)
+                        + " of job " + std::to_string(t.job)
+                        + " cannot be read");
+  return t;
+}
+
+// Finalizes a statement when it goes out of scope.
+struct statement {
+  sqlite3_stmt* st = nullptr;
+  ~statement() {
+    sqlite3_finalize(st);
+  }
+};
+
+} // namespace
+
+std::string journal::file_of(const std::string& state_dir) {
+  return state_dir + "/quiesce.db";
+}
+
+journal::journal(const std::string& state_dir) : file_(file_of(state_dir)) {
+  struct stat info;
+  bool exists = ::stat(file_.c_str(), &info) == 0;
+  if (!exists) {
+    if (::mkdir(state_dir.c_str(), 0700) != 0 && errno != EEXIST)
+      throw journal_error("cannot create the state directory " + state_dir
+                          + ": " + std::strerror(errno));
+  }
+  auto flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX
+               | (exists ? 0 : SQLITE_OPEN_CREATE);
+  if (sqlite3_open_v2(file_.c_str(), &db_, flags, nullptr) != SQLITE_OK)
+    fail("cannot open");
+  try {
+    if (exists) {
+      // Checks before anything is written: a damaged file stays as it is.
+      // A truncated or overwritten file fails here ("file is not a
+      // database", "database disk image is malformed").
+      statement check;
+      if (sqlite3_prepare_v2(db_, "PRAGMA quick_check", -1, &check.st, nullptr)
+          != SQLITE_OK)
+        fail("is damaged");
+      auto rc = sqlite3_step(check.st);
+      if (rc != SQLITE_ROW)
+        fail("is damaged");
+      if (auto result = text(check.st, 0); result != "ok")
+        throw journal_error(file_ + " is damaged: " + result);
+      statement mark;
+      if (sqlite3_prepare_v2(db_,
+                             "SELECT value FROM meta WHERE key IN "
+                             "('application','schema_version') ORDER BY key",
+                             -1, &mark.st, nullptr)
+          != SQLITE_OK)
+        fail("is not a Quiesce journal");
+      int64_t values[2] = {0, 0};
+      for (int i = 0; i < 2 && sqlite3_step(mark.st) == SQLITE_ROW; ++i)
+        values[i] = sqlite3_column_int64(mark.st, 0);
+      if (values[0] != application_mark)
+        throw journal_error(file_ + " is not a Quiesce journal");
+      if (values[1] != schema_version)
+        throw journal_error(file_ + " has schema version "
+                            + std::to_string(values[1]) + ", this head reads "
+                            + std::to_string(schema_version));
+    }
+    exec("PRAGMA journal_mode=WAL");
+    // In WAL mode, NORMAL syncs at checkpoints only: a committed
+    // transaction survives a crash of the process (SIGKILL), not
+    // necessarily one of the machine (docs/durability.md).
+    exec("PRAGMA synchronous=NORMAL");
+    if (!exists) {
+      exec("BEGIN");
+      exec(schema_sql);
+      exec("COMMIT");
+    }
+    put_job_
+        = prepare("INSERT OR REPLACE INTO jobs VALUES "
+                  "(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16)");
+    put_assessment_ = prepare("INSERT OR REPLACE INTO assessments VALUES "
+                              "(?1,?2,?3,?4,?5,?6,?7)");
+    put_task_ = prepare("INSERT OR REPLACE INTO tasks VALUES "
+                        "(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,"
+                        "?16,?17,?18)");
+    put_change_ = prepare(
+        "INSERT INTO changes VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)");
+    put_counters_ = prepare("UPDATE meta SET value = CASE key WHEN 'next_job' "
+                            "THEN ?1 ELSE ?2 END WHERE key IN "
+                            "('next_job','seq')");
+    begin_ = prepare("BEGIN");
+    commit_ = prepare("COMMIT");
+  } catch (...) {
+    for (auto st : {put_job_, put_assessment_, put_task_, put_change_,
+                    put_counters_, begin_, commit_})
+      sqlite3_finalize(st);
+    sqlite3_close(db_);
+    throw;
+  }
+}
+
+journal::~journal() {
+  rollback();
+  for (auto st : {put_job_, put_assessment_, put_task_, put_change_,
+                  put_counters_, begin_, commit_})
+    sqlite3_finalize(st);
+  sqlite3_close(db_);
+}
+
+void journal::fail(const std::string& what) {
+  throw journal_error(file_ + " " + what + ": "
+                      + (db_ ? sqlite3_errmsg(db_) : "out of memory"));
+}
+
+sqlite3_stmt* journal::prepare(const char* sql) {
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(db_, sql, -1, &st, nullptr) != SQLITE_OK)
+    fail("cannot be read");
+  return st;
+}
+
+void journal::exec(const char* sql) {
+  char* msg = nullptr;
+  if (sqlite3_exec(db_, sql, nullptr, nullptr, &msg) != SQLITE_OK) {
+    std::string why = msg ? msg : "unknown error";
+    sqlite3_free(msg);
+    throw journal_error(file_ + ": " + why);
+  }
+}
+
+namespace {
+
+void step_done(sqlite3_stmt* st, journal& j, sqlite3* db) {
+  auto rc = sqlite3_step(st);
+  sqlite3_reset(st);
+  if (rc != SQLITE_DONE)
+    throw journal_error(j.file() + " cannot be written: " + sqlite3_errmsg(db));
+}
+
+} // namespace
+
+void journal::begin() {
+  step_done(begin_, *this, db_);
+  in_transaction_ = true;
+}
+
+void journal::commit() {
+  auto rc = sqlite3_step(commit_);
+  sqlite3_reset(commit_);
+  if (rc != SQLITE_DONE) {
+    std::string why = sqlite3_errmsg(db_);
+    rollback();
+    throw journal_error(file_ + " cannot be written: " + why);
+  }
+  in_transaction_ = false;
+}
+
+void journal::rollback() noexcept {
+  if (in_transaction_ && sqlite3_get_autocommit(db_) == 0)
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  in_transaction_ = false;
+}
+
+void journal::put_job(const job_record& j) {
+  auto st = put_job_;
+  bind(st, 1, static_cast<int64_t>(j.id));
+  bind(st, 2, j.name);
+  bind(st, 3, to_name(j.status));
+  bind(st, 4, to_name(j.end_code));
+  bind(st, 5, j.error_message);
+  bind(st, 6, int64_t{j.current});
+  bind(st, 7, j.created);
+  bind(st, 8, j.submitted);
+  bind(st, 9, j.started);
+  bind(st, 10, j.ended);
+  bind(st, 11, int64_t{j.requeue_count});
+  bind(st, 12, j.owner);
+  bind(st, 13, int64_t{j.policy.stop_on_assessment_error});
+  bind(st, 14, static_cast<int64_t>(j.policy.grace.count()));
+  bind(st, 15, int64_t{j.policy.retries});
+  bind(st, 16, int64_t{j.policy.stop_commands_on_cancel});
+  step_done(st, *this, db_);
+  for (const auto& a : j.assessments) {
+    auto sa = put_assessment_;
+    bind(sa, 1, static_cast<int64_t>(j.id));
+    bind(sa, 2, int64_t{a.index});
+    bind(sa, 3, a.name);
+    bind(sa, 4, to_name(a.status));
+    bind(sa, 5, to_name(a.outcome));
+    bind(sa, 6, a.started);
+    bind(sa, 7, a.ended);
+    step_done(sa, *this, db_);
+  }
+}
+
+void journal::put_task(const task_record& t) {
+  auto st = put_task_;
+  bind(st, 1, static_cast<int64_t>(t.job));
+  bind(st, 2, static_cast<int64_t>(t.id));
+  bind(st, 3, int64_t{t.assessment});
+  bind(st, 4, t.spec.name);
+  bind(st, 5,
+       t.spec.kind == work_kind::function ? std::string_view{"function"}
+                                          : std::string_view{"command"});
+  bind(st, 6, to_name(t.status));
+  bind(st, 7, to_name(t.end_code));
+  bind(st, 8, t.error_message);
+  bind(st, 9, int64_t{t.exit_code});
+  bind(st, 10, t.node);
+  bind(st, 11, t.created);
+  bind(st, 12, t.submitted);
+  bind(st, 13, t.started);
+  bind(st, 14, t.ended);
+  bind(st, 15, int64_t{t.requeue_count});
+  bind(st, 16, int64_t{t.attempts});
+  bind(st, 17, int64_t{t.node_losses});
+  std::vector<char> buf;
+  caf::binary_serializer sink{nullptr, buf};
+  auto spec = t.spec;
+  if (auto err = sink(spec))
+    throw journal_error(file_ + ": cannot encode the definition of task "
+                        + std::to_string(t.id));
+  sqlite3_bind_blob(st, 18, buf.data(), static_cast<int>(buf.size()),
+                    SQLITE_TRANSIENT);
+  step_done(st, *this, db_);
+}
+
+void journal::put_change(const journal_change& c) {
+  auto st = put_change_;
+  bind(st, 1, static_cast<int64_t>(c.seq));
+  bind(st, 2, static_cast<int64_t>(c.job));
+  bind(st, 3, kind_name(c.change.kind));
+  bind(st, 4, static_cast<int64_t>(c.change.subject));
+  bind(st, 5, to_name(c.change.from));
+  bind(st, 6, to_name(c.change.to));
+  bind(st, 7, to_name(c.change.code));
+  bind(st, 8, c.change.message);
+  bind(st, 9, c.who);
+  bind(st, 10, c.time);
+  step_done(st, *this, db_);
+}
+
+void journal::put_counters(job_id next_job, uint64_t seq) {
+  bind(put_counters_, 1, static_cast<int64_t>(next_job));
+  bind(put_counters_, 2, static_cast<int64_t>(seq));
+  step_done(put_counters_, *this, db_);
+}
+
+journal_contents journal::load() {
+  journal_contents out;
+  try {
+    {
+      statement st{prepare("SELECT key, value FROM meta")};
+      while (sqlite3_step(st.st) == SQLITE_ROW) {
+        auto key = text(st.st, 0);
+        auto value = static_cast<uint64_t>(sqlite3_column_int64(st.st, 1));
+        if (key == "next_job")
+          out.next_job = value;
+        else if (key == "seq")
+          out.seq = value;
+      }
+    }
+    // Every job for now: terminal ones too, so that a restarted head lists
+    // what it listed before.
+    std::string where;
+    std::map<job_id, size_t> index;
+    {
+      auto sql = std::string{"SELECT "} + job_columns + " FROM jobs" + where
+                 + " ORDER BY id";
+      statement st{prepare(sql.c_str())};
+      while (sqlite3_step(st.st) == SQLITE_ROW) {
+        index[static_cast<job_id>(sqlite3_column_int64(st.st, 0))]
+            = out.jobs.size();
+        out.jobs.emplace_back();
+        out.jobs.back().job = read_job(st.st);
+      }
+    }
+    std::string in_jobs;
+    {
+      auto sql = std::string{"SELECT job, idx, name, status, outcome, started, "
+                             "ended FROM assessments"}
+                 + in_jobs + " ORDER BY job, idx";
+      statement st{prepare(sql.c_str())};
+      while (sqlite3_step(st.st) == SQLITE_ROW) {
+        auto& j = out.jobs[index.at(static_cast<job_id>(
+                               sqlite3_column_int64(st.st, 0)))]
+                      .job;
+        assessment_record a;
+        a.index = static_cast<assessment_index>(sqlite3_column_int64(st.st, 1));
+        a.name = text(st.st, 2);
+        a.status = assessment_status_of(text(st.st, 3));
+        a.outcome = code_of(text(st.st, 4));
+        a.started = from_ns(sqlite3_column_int64(st.st, 5));
+        a.ended = from_ns(sqlite3_column_int64(st.st, 6));
+        j.assessments.push_back(std::move(a));
+      }
+    }
+    {
+      auto sql = std::string{"SELECT "} + task_columns + " FROM tasks" + in_jobs
+                 + " ORDER BY job, id";
+      statement st{prepare(sql.c_str())};
+      while (sqlite3_step(st.st) == SQLITE_ROW) {
+        auto t = read_task(st.st);
+        auto& b = out.jobs[index.at(t.job)];
+        if (t.id != b.tasks.size() + 1
+            || t.assessment >= b.job.assessments.size())
+          throw journal_error("task " + std::to_string(t.id) + " of job "
+                              + std::to_string(t.job) + " does not fit");
+        b.job.assessments[t.assessment].tasks.push_back(t.id);
+        b.tasks.push_back(std::move(t));
+      }
+    }
+  } catch (const journal_error& e) {
+    std::string why = e.what();
+    if (why.rfind(file_, 0) == 0)
+      throw;
+    throw journal_error(file_ + " is damaged: " + why);
+  }
+  return out;
+}
+
+} // namespace quiesce

@@ -1,0 +1,115 @@
+#pragma once
+
+// The journal: the books written to an SQLite database (WAL mode) under a
+// state directory, so that a head that restarts finds its jobs again. Plain
+// SQL tables a user can query (docs/durability.md has the schema); no CAF
+// scheduling. The books (actors/books.hpp) collect what changed while the
+// supervisor serves one message; the supervisor writes it here in one
+// transaction before any reply or event of that message leaves.
+
+#include "actors/rules.hpp"
+
+#include <caf/timestamp.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace quiesce {
+
+/// A journal that cannot be opened, read or written; the message names the
+/// file and says why.
+class journal_error : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+/// One status change as the journal keeps it (table `changes`).
+struct journal_change {
+  uint64_t seq = 0;
+  job_id job = invalid_id;
+  transition change;
+  std::string who;
+  caf::timestamp time{};
+};
+
+/// What a journal holds when it is opened.
+struct journal_contents {
+  /// Every job, with its tasks (live attempts empty).
+  std::vector<job_books> jobs;
+  /// The next job id to hand out: above every id ever handed out.
+  job_id next_job = 1;
+  /// The number of the last change.
+  uint64_t seq = 0;
+};
+
+/// An open journal: one SQLite database file, one writer.
+class journal {
+public:
+  /// The database file under `state_dir`.
+  static std::string file_of(const std::string& state_dir);
+
+  /// Opens the journal under `state_dir` (creating the directory and an
+  /// empty journal when there is none). Throws journal_error, naming the
+  /// file, if the file is not a Quiesce journal, is corrupted or truncated,
+  /// or cannot be opened; nothing is written then.
+  explicit journal(const std::string& state_dir);
+
+  ~journal();
+
+  journal(const journal&) = delete;
+  journal& operator=(const journal&) = delete;
+
+  /// Returns the path of the database file.
+  const std::string& file() const noexcept {
+    return file_;
+  }
+
+  /// Reads what the journal holds.
+  journal_contents load();
+
+  /// Starts a transaction.
+  void begin();
+
+  /// Commits the transaction; throws journal_error (then it is rolled back
+  /// and nothing of it is kept).
+  void commit();
+
+  /// Rolls back the transaction, if one is open.
+  void rollback() noexcept;
+
+  /// Writes the record of a job (and its assessments).
+  void put_job(const job_record& j);
+
+  /// Writes the record of a task.
+  void put_task(const task_record& t);
+
+  /// Appends a change.
+  void put_change(const journal_change& c);
+
+  /// Writes the next job id and the last change number.
+  void put_counters(job_id next_job, uint64_t seq);
+
+private:
+  sqlite3_stmt* prepare(const char* sql);
+  void exec(const char* sql);
+  [[noreturn]] void fail(const std::string& what);
+
+  std::string file_;
+  sqlite3* db_ = nullptr;
+  bool in_transaction_ = false;
+  sqlite3_stmt* put_job_ = nullptr;
+  sqlite3_stmt* put_assessment_ = nullptr;
+  sqlite3_stmt* put_task_ = nullptr;
+  sqlite3_stmt* put_change_ = nullptr;
+  sqlite3_stmt* put_counters_ = nullptr;
+  sqlite3_stmt* begin_ = nullptr;
+  sqlite3_stmt* commit_ = nullptr;
+};
+
+} // namespace quiesce
