@@ -1,0 +1,197 @@
+// The journal (actors/journal.hpp) on a real SQLite file: what the books
+// flush comes back after a reopen, ids continue, and a damaged file is
+// refused with its name and left as it was.
+
+#include "actors/books.hpp"
+#include "actors/journal.hpp"
+#include "support.hpp"
+#include "support/specs.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <sqlite3.h>
+
+using namespace quiesce;
+using namespace quiesce::test;
+
+namespace {
+
+const caf::timestamp t0{caf::timespan{1'000'000'000}};
+
+// Submits and starts the job of `b` and dispatches its first task to node
+// "n1" as the supervisor does.
+void run_first_task(books& bk, job_books& b) {
+  for (const auto& c : decide(b, submit_job{b.job.id, "alice"}).changes)
+    bk.commit(b, c, t0, "alice");
+  for (const auto& c : start(b).changes)
+    bk.commit(b, c, t0);
+  bk.commit(b, task_change(1, task_status::queued, task_status::running), t0,
+            "n1");
+  bk.begin_attempt(b, b.tasks[0], "n1");
+}
+
+// Returns a count from the journal file at `path`, read with plain SQL.
+int64_t count(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr)
+          == SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK);
+  REQUIRE(sqlite3_step(st) == SQLITE_ROW);
+  auto n = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return n;
+}
+
+// Writes a journal with one running job (3 tasks, the first one running), a
+// finished job and a job not yet submitted; closes it.
+void write_sample(const std::string& dir) {
+  journal j{dir};
+  books bk;
+  bk.track();
+  auto spec = uniform_job({2, 1}, cmd_task({"true"}, "t"), "nightly");
+  spec.policy.retries = 4;
+  auto id = bk.add_job(std::move(spec), "alice", t0);
+  run_first_task(bk, *bk.find(id));
+  bk.flush(j);
+  auto done = bk.add_job(uniform_job({1}, fn_task("ok")), "bob", t0);
+  auto& d = *bk.find(done);
+  run_first_task(bk, d);
+  attempt_ended end;
+  end.key = attempt_key{done, 1, 1};
+  end.exit_code = 0;
+  end.node = "n1";
+  REQUIRE(bk.end_attempt(d, end));
+  for (const auto& c : decide(d, end).changes)
+    bk.commit(d, c, t0, "n1");
+  for (auto step = advance(d); !step.changes.empty(); step = advance(d))
+    for (const auto& c : step.changes)
+      bk.commit(d, c, t0);
+  REQUIRE(d.job.status == job_status::finished);
+  bk.add_job(uniform_job({1}, cmd_task({"echo", "hi"}, "x")), "carol", t0);
+  bk.flush(j);
+  CHECK_FALSE(bk.dirty());
+}
+
+std::string bytes_of(const std::string& path) {
+  return read_file(path);
+}
+
+} // namespace
+
+TEST_CASE("the journal gives back what the books flushed", "[durability]") {
+  scratch_dir dir;
+  auto state = dir.path("state");
+  write_sample(state);
+  auto file = journal::file_of(state);
+  // A plain SQL database a user can query.
+  CHECK(count(file, "SELECT count(*) FROM jobs") == 3);
+  CHECK(count(file, "SELECT count(*) FROM tasks") == 5);
+  CHECK(count(file, "SELECT count(*) FROM jobs WHERE status = 'finished'")
+        == 1);
+  CHECK(count(file, "SELECT count(*) FROM changes WHERE who = 'n1' AND "
+                    "to_status = 'running' AND kind = 'task'")
+        == 2);
+  journal j{state};
+  auto got = j.load();
+  // Ids are never handed out again.
+  CHECK(got.next_job == 4);
+  CHECK(static_cast<int64_t>(got.seq)
+        == count(file, "SELECT max(seq) FROM changes"));
+  REQUIRE(got.jobs.size() == 3);
+  const auto& b = got.jobs[0];
+  CHECK(b.job.id == 1);
+  CHECK(b.job.name == "nightly");
+  CHECK(b.job.owner == "alice");
+  CHECK(b.job.status == job_status::running);
+  CHECK(b.job.current == 0);
+  CHECK(b.job.policy.retries == 4);
+  CHECK(b.job.created == t0);
+  REQUIRE(b.job.assessments.size() == 2);
+  CHECK(b.job.assessments[0].status == assessment_status::running);
+  CHECK(b.job.assessments[0].tasks == std::vector<task_id>{1, 2});
+  CHECK(b.job.assessments[1].tasks == std::vector<task_id>{3});
+  REQUIRE(b.tasks.size() == 3);
+  CHECK(b.tasks[0].status == task_status::running);
+  CHECK(b.tasks[0].attempts == 1);
+  CHECK(b.tasks[0].node == "n1");
+  CHECK(b.tasks[0].spec.command.argv == std::vector<std::string>{"true"});
+  CHECK(b.tasks[1].status == task_status::queued);
+  CHECK(got.jobs[1].job.id == 2);
+  CHECK(got.jobs[1].job.status == job_status::finished);
+  CHECK(got.jobs[1].tasks.at(0).exit_code == 0);
+  CHECK(got.jobs[2].job.id == 3);
+  CHECK(got.jobs[2].job.status == job_status::not_submitted);
+  // Restored books count the running attempt as live and continue the ids.
+  books bk;
+  bk.restore(std::move(got));
+  CHECK(bk.find(1)->live.at(1) == 1);
+  CHECK(bk.find(2)->live.empty());
+  CHECK(bk.add_job(uniform_job({1}, cmd_task({"true"})), "dave", t0) == 4);
+}
+
+TEST_CASE("a damaged journal is refused with its name and left as it was",
+          "[durability]") {
+  scratch_dir dir;
+  auto state = dir.path("state");
+  write_sample(state);
+  auto file = journal::file_of(state);
+  auto intact = bytes_of(file);
+  REQUIRE(intact.size() > 4096);
+  auto refused = [&](const std::string& why) {
+    auto before = bytes_of(file);
+    try {
+      journal j{state};
+      FAIL("a damaged journal was opened: " << why);
+    } catch (const journal_error& e) {
+      INFO(why);
+      CHECK_THAT(e.what(), Catch::StartsWith(file));
+    }
+    CHECK(bytes_of(file) == before);
+  };
+  SECTION("truncated") {
+    std::filesystem::resize_file(file, intact.size() / 2);
+    refused("truncated to half");
+  }
+  SECTION("truncated to nothing") {
+    std::filesystem::resize_file(file, 0);
+    refused("empty");
+  }
+  SECTION("overwritten in the middle") {
+    auto text = intact;
+    for (size_t i = 4096; i < text.size() && i < 4096 + 2048; ++i)
+      text[i] = static_cast<char>(0x5a);
+    std::ofstream{file, std::ios::binary | std::ios::trunc} << text;
+    refused("garbage in the second page");
+  }
+  SECTION("not a database") {
+    std::ofstream{file, std::ios::binary | std::ios::trunc}
+        << "this is not an SQLite file, not at all, no";
+    refused("text");
+  }
+  SECTION("another program's database") {
+    std::filesystem::remove(file);
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(file.c_str(), &db) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(db, "CREATE TABLE x (y); INSERT INTO x VALUES (1)",
+                         nullptr, nullptr, nullptr)
+            == SQLITE_OK);
+    sqlite3_close(db);
+    refused("no meta table");
+  }
+}
+
+TEST_CASE("a state directory that cannot be created is an error naming it",
+          "[durability]") {
+  scratch_dir dir;
+  dir.write("plain", "a file, not a directory");
+  try {
+    journal j{dir.path("plain/state")};
+    FAIL("a journal was opened under a file");
+  } catch (const journal_error& e) {
+    CHECK_THAT(e.what(), Catch::Contains(dir.path("plain/state")));
+  }
+}

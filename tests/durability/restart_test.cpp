@@ -1,0 +1,105 @@
+// A real `quiesce head` restarted on its state directory: jobs come back,
+// ids continue, attempts no node reports become node_lost and are requeued,
+// and a damaged journal stops the start with an error naming the file.
+
+#include "actors/journal.hpp"
+#include "cli/exit_status.hpp"
+#include "head_cluster.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <signal.h>
+
+using namespace quiesce;
+using namespace quiesce::test;
+using nlohmann::json;
+
+TEST_CASE("a head restarted on its state directory keeps its jobs, never "
+          "reuses an id and requeues the attempts nobody reports",
+          "[durability]") {
+  scratch_dir dir;
+  head_cluster c{dir};
+  REQUIRE(c.start_head({"--local-slots", "0"}));
+  c.start_node("n1", 2);
+  auto done = c.submit("done.toml", job_file("done", 1, "true"));
+  REQUIRE(done.size() == 1);
+  REQUIRE(eventually([&] { return c.jobs()[done[0]]["status"] == "finished"; },
+                     20s));
+  auto busy = c.submit("busy.toml", job_file("busy", 2, "sleep 30"));
+  REQUIRE(busy.size() == 1);
+  REQUIRE(eventually(
+      [&] {
+        auto ts = c.tasks(busy[0]);
+        return ts.size() == 2 && ts[0]["status"] == "running"
+               && ts[1]["status"] == "running";
+      },
+      20s));
+  auto waiting = c.submit("waiting.toml", job_file("waiting", 1, "true"));
+  REQUIRE(waiting.size() == 1);
+  auto before = c.jobs();
+  REQUIRE(before.size() == 3);
+  c.head().signal(SIGKILL);
+  c.head().wait(10s);
+  REQUIRE(c.start_head({"--local-slots", "0"}));
+  // Every job is back with its id, name and status.
+  auto after = c.jobs();
+  REQUIRE(after.size() == 3);
+  for (const auto& [id, j] : before) {
+    CHECK(after[id]["name"] == j["name"]);
+    CHECK(after[id]["status"] == j["status"]);
+    CHECK(after[id]["owner"] == j["owner"]);
+  }
+  // Ids continue.
+  auto next = c.submit("next.toml", job_file("next", 1, "true"));
+  REQUIRE(next.size() == 1);
+  CHECK(next[0] == waiting[0] + 1);
+  // Today a node kills its attempts when it loses the head, so it reports
+  // none: after the node timeout they are node_lost and run again.
+  REQUIRE(eventually(
+      [&] {
+        auto ts = c.tasks(busy[0]);
+        return ts.size() == 2 && ts[0]["requeue_count"] == 1
+               && ts[1]["requeue_count"] == 1 && ts[0]["status"] == "running"
+               && ts[1]["status"] == "running";
+      },
+      30s));
+  auto t = c.tasks(busy[0])[0];
+  CHECK(t["attempts"] == 2);
+  CHECK(t["node_losses"] == 1);
+  CHECK_THAT(t["error_message"].get<std::string>(),
+             Catch::Contains("no node reported"));
+  // The rest of the work goes on: cancelled, the job ends cancelled.
+  CHECK(c.client({"terminate", "job", std::to_string(busy[0])}).status == 0);
+  CHECK(eventually(
+      [&] {
+        auto js = c.jobs();
+        return js[busy[0]]["status"] == "cancelled"
+               && js[waiting[0]]["status"] == "finished"
+               && js[next[0]]["status"] == "finished";
+      },
+      30s));
+  c.head().signal(SIGKILL);
+}
+
+TEST_CASE("a head refuses to start on a damaged journal, names it and "
+          "leaves it as it was",
+          "[durability]") {
+  scratch_dir dir;
+  head_cluster c{dir};
+  REQUIRE(c.start_head({"--local-slots", "0"}));
+  REQUIRE(c.submit("a.toml", job_file("a", 3, "true")).size() == 1);
+  c.head().signal(SIGTERM);
+  REQUIRE(c.head().wait(20s).status == 0);
+  auto file = journal::file_of(c.state());
+  auto size = std::filesystem::file_size(file);
+  REQUIRE(size > 4096);
+  std::filesystem::resize_file(file, size / 2);
+  auto damaged = read_file(file);
+  CHECK_FALSE(c.start_head({"--local-slots", "0"}));
+  auto h = c.head().wait(20s);
+  CHECK(h.status == cli::exit_runtime_error);
+  CHECK_THAT(h.err, Catch::Contains(file));
+  CHECK_THAT(h.err, Catch::Contains("damaged"));
+  CHECK(read_file(file) == damaged);
+}
