@@ -6,11 +6,13 @@
 #include "messages/text.hpp"
 
 #include <caf/actor_system.hpp>
+#include <caf/node_id.hpp>
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
 #include <filesystem>
+#include <fstream>
 #include <system_error>
 #include <unordered_map>
 
@@ -37,6 +39,8 @@ struct node_state {
   std::shared_ptr<process::launcher> launcher;
   std::unique_ptr<function_executor> functions;
   std::unordered_map<attempt_key, node_attempt, attempt_key_hash> attempts;
+  /// The output directory of each job seen, with the head it belongs to.
+  std::unordered_map<job_id, std::pair<std::string, std::string>> job_dirs;
 
   static inline const char* name = "quiesce.node";
 };
@@ -57,16 +61,42 @@ attempt_ended make_end(const attempt_key& key, attempt_outcome outcome,
 // Returns the directory of the default output files of `key`'s job, with a
 // trailing '/'. It is absolute: the launcher resolves a relative output path
 // against the command's working directory, but the run directory is relative
-// to ours.
-std::string job_dir(const node_options& opts, const attempt_key& key) {
-  std::filesystem::path run_dir{opts.run_dir};
+// to ours. A job id is unique within one head only (a head without a journal
+// starts again at 1), so the directory is `job-<J>` of the head `head` that
+// created it (its file `.head` says which); a job of another head with the
+// same id gets `job-<J>.2`, `job-<J>.3`, ...: no output is ever overwritten.
+std::string job_dir(node_state& st, const attempt_key& key,
+                    const std::string& head) {
+  auto& cached = st.job_dirs[key.job];
+  if (!cached.second.empty() && cached.first == head)
+    return cached.second;
+  std::filesystem::path run_dir{st.opts.run_dir};
+  std::error_code ec;
   if (!run_dir.is_absolute()) {
-    std::error_code ec;
     auto abs = std::filesystem::absolute(run_dir, ec);
     if (!ec)
       run_dir = std::move(abs);
   }
-  return (run_dir / ("job-" + std::to_string(key.job))).string() + '/';
+  auto base = "job-" + std::to_string(key.job);
+  std::filesystem::path dir;
+  for (int i = 1; i <= 1000; ++i) {
+    dir = run_dir / (i == 1 ? base : base + "." + std::to_string(i));
+    auto marker = (dir / ".head").string();
+    if (std::filesystem::create_directories(dir, ec) && !ec) {
+      std::ofstream{marker} << head;
+      break;
+    }
+    std::ifstream in{marker};
+    std::string owner;
+    std::getline(in, owner);
+    if (owner == head || ec)
+      break; // ours, or a directory we cannot create: the launcher reports
+  }
+  if (st.job_dirs.size() > 4096)
+    st.job_dirs.clear();
+  auto out = dir.string() + '/';
+  st.job_dirs[key.job] = {head, out};
+  return out;
 }
 
 // Returns the default output file of `stream` for `key` in `dir` (from
@@ -139,7 +169,8 @@ void start_command(node_pointer self, start_attempt& msg) {
   process::launch_spec spec;
   static_cast<process::command_line&>(spec) = std::move(msg.spec.command);
   if (spec.stdout_path.empty() || spec.stderr_path.empty()) {
-    auto dir = job_dir(self->state.opts, msg.key);
+    auto dir = job_dir(self->state, msg.key,
+                       to_string(msg.reply_to.address().node()));
     if (spec.stdout_path.empty())
       spec.stdout_path = attempt_file(dir, msg.key, "stdout");
     if (spec.stderr_path.empty())

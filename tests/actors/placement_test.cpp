@@ -44,8 +44,12 @@ struct fixture {
 
   void add_node(std::string name, uint32_t slots,
                 std::vector<std::string> labels = {}) {
-    node_hello h{protocol_version, std::move(name), slots, std::move(labels),
-                 dummies.make<node_actor>()};
+    node_hello h{protocol_version,
+                 std::move(name),
+                 slots,
+                 std::move(labels),
+                 dummies.make<node_actor>(),
+                 {}};
     REQUIRE(nodes.join(h).code == result_code::ok);
   }
 

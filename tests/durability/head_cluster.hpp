@@ -42,14 +42,19 @@ public:
     return dir_.path("state");
   }
 
-  /// Starts a head on the state directory (port 0 first, then the port of
-  /// the first head) with `extra` options; returns false if it printed no
+  /// Starts a head on the state directory (unless not `with_state`; port 0
+  /// first, then the port of the first head) with `extra` options; returns
+  /// false if it printed no
   /// "listening on" line within the bound.
-  bool start_head(std::vector<std::string> extra = {}) {
+  bool start_head(std::vector<std::string> extra = {}, bool with_state = true) {
     std::vector<std::string> args{
-        "head",        "--listen",       "127.0.0.1:" + std::to_string(port_),
-        "--state-dir", state(),          "--heartbeat",
-        "200ms",       "--node-timeout", "1500ms"};
+        "head",        "--listen", "127.0.0.1:" + std::to_string(port_),
+        "--heartbeat", "200ms",    "--node-timeout",
+        "1500ms"};
+    if (with_state) {
+      args.push_back("--state-dir");
+      args.push_back(state());
+    }
     args.insert(args.end(), extra.begin(), extra.end());
     heads_.push_back(std::make_unique<child>(dir_, args));
     auto& h = *heads_.back();

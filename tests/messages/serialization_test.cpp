@@ -480,7 +480,7 @@ using all_types = type_list<
     task_status_reply, node_list, event, attempt_key, run_task,
     begin_assessment, end_job, stop_tasks, start_attempt, signal_attempt,
     attempt_progress, attempt_ended, node_hello, node_record,
-    terminate_deadline, attempt_timer, node_reset>;
+    terminate_deadline, attempt_timer, node_reset, reconcile_deadline>;
 
 // The typed handles that messages carry: in the block too, but inspected as
 // the actor they point to, not as a named struct.

@@ -1,0 +1,158 @@
+// The cost of the journal (docs/durability.md), each figure beside the same
+// workload in memory, in the same run:
+// - no-op function tasks in one assessment, tasks/s (target: journal >= 50%
+//   of in memory);
+// - jobs of one no-op task each, all submitted at once, jobs/s (target:
+//   >= 5,000 with the journal);
+// - a restart on a journal of 100,000 queued tasks (1,000 jobs of 100):
+//   from starting the runtime to the first reply to list_jobs (target < 2 s).
+//
+//   journal --size 20000 --policy sharing --json out.json
+
+#include "actors/journal.hpp"
+
+#include "actors/books.hpp"
+#include "actors/rules.hpp"
+#include "bench/common.hpp"
+
+#include <condition_variable>
+#include <cstdlib>
+#include <filesystem>
+#include <future>
+#include <mutex>
+#include <unistd.h>
+
+using namespace quiesce;
+using namespace quiesce::bench;
+
+namespace {
+
+// A fresh state directory under /tmp, removed at the end.
+struct state_dir {
+  std::string path;
+  state_dir() {
+    char tmpl[] = "/tmp/quiesce-bench-journal-XXXXXX";
+    require(::mkdtemp(tmpl) != nullptr, "mkdtemp");
+    path = tmpl;
+  }
+  ~state_dir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+};
+
+runtime_options with_journal(runtime_options opts, const std::string& dir) {
+  opts.state_dir = dir;
+  return opts;
+}
+
+// Adds `n` one-task jobs, submits them all without waiting, returns jobs/s
+// to the last job end.
+double one_task_jobs(runtime_options ropts, uint64_t n) {
+  runtime rt{std::move(ropts)};
+  rt.register_work(noop, noop_work());
+  std::mutex mtx;
+  std::condition_variable cv;
+  uint64_t ended = 0;
+  rt.subscribe([&](const event& ev) {
+    if (ev.kind != event_kind::job
+        || !is_terminal(caf::get<job_status>(ev.current)))
+      return;
+    std::lock_guard<std::mutex> guard{mtx};
+    ++ended;
+    cv.notify_all();
+  });
+  std::vector<job_spec> specs(n, one_assessment(1, noop_task()));
+  stopwatch sw;
+  auto added = rt.add_jobs(std::move(specs));
+  require(added.code == result_code::ok, "add_jobs: " + added.detail);
+  std::vector<std::future<op_reply>> submitted;
+  submitted.reserve(added.jobs.size());
+  for (auto id : added.jobs)
+    submitted.push_back(rt.submit_async(id));
+  for (auto& f : submitted)
+    require(f.get().code == result_code::ok, "submit");
+  std::unique_lock<std::mutex> guard{mtx};
+  require(
+      cv.wait_for(guard, std::chrono::minutes{10}, [&] { return ended >= n; }),
+      "the jobs did not end");
+  return static_cast<double>(n) / sw.seconds();
+}
+
+// Writes a journal of `jobs` submitted jobs of `tasks` queued tasks each
+// into `dir`, as a head that crashed would have left it.
+void write_queued(const std::string& dir, uint64_t jobs, uint64_t tasks) {
+  journal j{dir};
+  books bk;
+  bk.track();
+  auto now = caf::make_timestamp();
+  for (uint64_t i = 0; i < jobs; ++i) {
+    auto id = bk.add_job(one_assessment(tasks, noop_task()), "bench", now);
+    auto& b = *bk.find(id);
+    for (const auto& c : decide(b, submit_job{id, "bench"}).changes)
+      bk.commit(b, c, now, "bench");
+  }
+  bk.flush(j);
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  auto opts = parse(argc, argv, "the journal's cost beside memory");
+  if (opts.size == 0)
+    opts.size = 20000;
+  auto slots = opts.slots == 0 ? opts.threads : opts.slots;
+  report rep{"journal", opts};
+  // Function tasks in one assessment.
+  auto tasks = opts.size * 5;
+  double mem_tasks = 0;
+  double log_tasks = 0;
+  {
+    runtime rt{runtime_opts(opts, slots)};
+    rt.register_work(noop, noop_work());
+    mem_tasks = run_one_job(rt, tasks, noop_task());
+  }
+  {
+    state_dir dir;
+    runtime rt{with_journal(runtime_opts(opts, slots), dir.path)};
+    rt.register_work(noop, noop_work());
+    log_tasks = run_one_job(rt, tasks, noop_task());
+  }
+  rep.at_least("tasks/s", log_tasks, "tasks/s", mem_tasks, "the same in memory",
+               -1, 0.5)
+      .note
+      = std::to_string(tasks) + " tasks, " + std::to_string(slots) + " slots";
+  // One-task jobs.
+  double mem_jobs = one_task_jobs(runtime_opts(opts, slots), opts.size);
+  double log_jobs = 0;
+  {
+    state_dir dir;
+    log_jobs = one_task_jobs(with_journal(runtime_opts(opts, slots), dir.path),
+                             opts.size);
+  }
+  rep.at_least("jobs/s", log_jobs, "jobs/s", mem_jobs, "the same in memory",
+               opts.size >= 20000 ? 5000 : -1)
+      .note
+      = std::to_string(opts.size) + " one-task jobs";
+  // Restart with queued tasks: 100 tasks per job.
+  uint64_t queued = opts.size * 5;
+  uint64_t per_job = 100;
+  double restart = 0;
+  {
+    state_dir dir;
+    write_queued(dir.path, std::max<uint64_t>(1, queued / per_job), per_job);
+    auto ropts = with_journal(runtime_opts(opts, slots), dir.path);
+    ropts.local_node = false;
+    stopwatch sw;
+    runtime rt{ropts};
+    auto jobs = rt.list_jobs();
+    restart = sw.seconds();
+    require(jobs.code == result_code::ok
+                && jobs.jobs.size() == std::max<uint64_t>(1, queued / per_job),
+            "the restarted runtime lists its jobs");
+  }
+  rep.at_most("restart", restart * 1000, "ms", 0, "", 2000).note
+      = std::to_string(queued) + " queued tasks in "
+        + std::to_string(queued / per_job) + " jobs";
+  return rep.finish();
+}
