@@ -428,8 +428,8 @@ void journal::put_task(const task_record& t) {
   bind(st, 17, int64_t{t.node_losses});
   std::vector<char> buf;
   caf::binary_serializer sink{nullptr, buf};
-  auto spec = t.spec;
-  if (auto err = sink(spec))
+  // Serializing reads the spec only; CAF's inspect wants a mutable one.
+  if (auto err = sink(const_cast<task_spec&>(t.spec)))
     throw journal_error(file_ + ": cannot encode the definition of task "
                         + std::to_string(t.id));
   sqlite3_bind_blob(st, 18, buf.data(), static_cast<int>(buf.size()),

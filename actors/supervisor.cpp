@@ -49,6 +49,8 @@ struct supervisor_state {
   std::string journal_failure;
   /// Attempts that ran before a restart and no node reported yet.
   std::set<std::pair<job_id, task_id>> orphans;
+  /// A flush tick is in the mailbox (group commit of reports).
+  bool flush_pending = false;
 
   static inline const char* name = "quiesce.supervisor";
 };
@@ -101,6 +103,22 @@ void make_durable(supervisor_pointer self) {
     if (const auto* b = st.jobs.find(id))
       st.replies.settle(*b);
   st.unsettled.clear();
+}
+
+// The round of a reconcile_deadline that is a flush tick, not a reconcile.
+constexpr uint64_t flush_tick = UINT64_MAX;
+
+// With a journal: makes the changes of a report from a node (which gets no
+// reply) durable later, in one transaction with every message already in the
+// mailbox (group commit): a flush tick goes to the back of the mailbox once.
+// Its events and the replies it releases are held until then.
+void make_durable_later(supervisor_pointer self) {
+  auto& st = self->state;
+  if (!st.opts.log || st.flush_pending
+      || (!st.jobs.dirty() && st.outbox.empty() && st.unsettled.empty()))
+    return;
+  st.flush_pending = true;
+  self->send(self, reconcile_deadline{flush_tick});
 }
 
 // Makes the changes of the message being served durable, then returns
@@ -532,19 +550,22 @@ supervisor_actor::behavior_type supervisor_impl(supervisor_pointer self,
       },
       [=](const attempt_ended& end) {
         run_end(self, end);
-        make_durable(self);
+        make_durable_later(self);
       },
       [=](const attempt_progress& p) {
         if (auto ev = self->state.jobs.progress(p, caf::make_timestamp()))
           publish(self, *ev);
-        make_durable(self);
+        make_durable_later(self);
       },
       [=](const terminate_deadline& msg) {
         if (const auto* b = self->state.jobs.find(msg.job))
           self->state.replies.deadline(*b, self->clock().now());
       },
-      [=](const reconcile_deadline&) {
-        reconcile(self);
+      [=](const reconcile_deadline& msg) {
+        if (msg.round == flush_tick)
+          self->state.flush_pending = false;
+        else
+          reconcile(self);
         make_durable(self);
       },
   };
