@@ -315,6 +315,18 @@ bool cgroup_tree::populated(uint64_t id) const {
   return cgroup_populated(leaf_dir(id));
 }
 
+uint64_t cgroup_tree::cpu_usage_usec(uint64_t id) const {
+  auto text = line_after(leaf_dir(id) + "/cpu.stat", "usage_usec ");
+  return text.empty() ? 0 : std::stoull(text);
+}
+
+uint64_t cgroup_tree::memory_peak(uint64_t id) const {
+  std::ifstream in{leaf_dir(id) + "/memory.peak"};
+  uint64_t bytes = 0;
+  in >> bytes;
+  return in ? bytes : 0;
+}
+
 bool cgroup_tree::remove(uint64_t id) const {
   return ::rmdir(leaf_dir(id).c_str()) == 0 || errno == ENOENT;
 }

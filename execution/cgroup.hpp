@@ -113,6 +113,13 @@ public:
   /// Returns whether the leaf group of `id` still holds a live process.
   bool populated(uint64_t id) const;
 
+  /// Returns the CPU time in microseconds the leaf group of `id` used
+  /// (`usage_usec` of its `cpu.stat`), or 0.
+  uint64_t cpu_usage_usec(uint64_t id) const;
+
+  /// Returns the leaf group's `memory.peak` in bytes, or 0 without one.
+  uint64_t memory_peak(uint64_t id) const;
+
   /// Removes the (empty) leaf group of `id`; false while it is not empty.
   bool remove(uint64_t id) const;
 

@@ -553,9 +553,6 @@ private:
   }
 
   void start_containment(const containment_options& opts);
-  int spawn(const launch_spec& spec, const std::string& exe, char** argv,
-            char** envp, int out_fd, int err_fd, uint64_t id, pid_t& pid,
-            unique_fd& pidfd, bool& in_cgroup);
   bool drained(pid_t pgid, uint64_t leaf);
   void release(pid_t pgid, uint64_t leaf);
   void run();
@@ -874,6 +871,16 @@ bool launcher::impl::drained(pid_t pgid, uint64_t leaf) {
 
 void launcher::impl::release(pid_t pgid, uint64_t leaf) {
   if (leaf != 0) {
+    // The id of a reported command is not reused, so `leaf` still names it.
+    auto cpu = std::chrono::microseconds{tree_->cpu_usage_usec(leaf)};
+    auto peak = tree_->memory_peak(leaf);
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      if (auto i = children_.find(leaf); i != children_.end()) {
+        i->second.status.cpu_time = cpu;
+        i->second.status.peak_memory = peak;
+      }
+    }
     tree_->remove(leaf);
     // A dying parent hands its zombie children to us only after it left the
     // cgroup: look for such late orphans once more in a moment.

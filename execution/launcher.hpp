@@ -60,6 +60,15 @@ struct exit_status {
 
   /// When the launcher observed the end of the process.
   std::chrono::steady_clock::time_point ended;
+
+  /// CPU time (user + system) of everything the command ran, from its
+  /// cgroup's `cpu.stat`; zero without cgroups.
+  std::chrono::microseconds cpu_time{0};
+
+  /// Peak memory of the command's cgroup in bytes (`memory.peak`, which needs
+  /// the memory controller in the cgroup v2 tree and Linux 5.19); 0 when
+  /// unknown.
+  uint64_t peak_memory = 0;
 };
 
 /// Returns a human-readable text such as "exit code 3" or

@@ -740,6 +740,23 @@ TEST_CASE("launcher waits for a cgroup to empty after the leader exits",
   CHECK(zombie_children().empty());
 }
 
+TEST_CASE("launcher reports the CPU time of a command's cgroup",
+          "[process][cgroup]") {
+  launcher procs;
+  if (!procs.uses_cgroups())
+    return;
+  // A child and a grandchild spin; both count.
+  auto spec = command({"sh", "-c",
+                       "spin() { i=0; while [ $i -lt 20000 ]; do "
+                       "i=$((i+1)); done; }; spin & spin; wait"});
+  auto done = make_slot();
+  REQUIRE(procs.launch(spec, record(done)));
+  auto status = done->wait(wait_bound);
+  REQUIRE(status);
+  CHECK(status->code == 0);
+  CHECK(status->cpu_time > 0us);
+}
+
 TEST_CASE("launcher without cgroups says it falls back to process groups",
           "[process][cgroup]") {
   launcher procs{5s, containment_options{"plain", false, true}};
