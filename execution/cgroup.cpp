@@ -308,8 +308,17 @@ int cgroup_tree::make_leaf(uint64_t id, std::string& error) {
   return fd;
 }
 
-bool cgroup_tree::kill(uint64_t id) const {
+bool cgroup_tree::kill(uint64_t id) {
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    killed_.insert(id);
+  }
   return kill_cgroup(leaf_dir(id).c_str());
+}
+
+bool cgroup_tree::reusable(uint64_t id) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return killed_.erase(id) == 0;
 }
 
 bool cgroup_tree::populated(uint64_t id) const {

@@ -8,8 +8,10 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <sys/types.h>
+#include <unordered_set>
 #include <vector>
 
 namespace quiesce::process {
@@ -108,7 +110,14 @@ public:
   int make_leaf(uint64_t id, std::string& error);
 
   /// Kills everything in the leaf group of `id`; see `kill_cgroup`.
-  bool kill(uint64_t id) const;
+  bool kill(uint64_t id);
+
+  /// Returns whether the leaf group of `id` may start another command: it
+  /// was never killed. Linux 6.18 (at least) SIGKILLs every process that
+  /// clone3 starts in a group once killed through `cgroup.kill` (the fork
+  /// compares the group's kill count with the parent's), so such a group is
+  /// removed instead. Forgets the mark.
+  bool reusable(uint64_t id);
 
   /// Returns whether the leaf group of `id` still holds a live process.
   bool populated(uint64_t id) const;
@@ -137,8 +146,10 @@ public:
 private:
   cgroup_tree() = default;
 
-  std::string dir_; // absolute directory of the parent group
-  std::string rel_; // the parent as /proc/PID/cgroup shows it
+  std::mutex mtx_;
+  std::unordered_set<uint64_t> killed_; // guarded by mtx_
+  std::string dir_;                     // the parent's directory
+  std::string rel_;                     // the parent as /proc shows it
   bool has_kill_file_ = false;
 };
 

@@ -721,6 +721,9 @@ launch_result launcher::impl::launch(const launch_spec& spec,
                        spec.env.empty() ? environ : env_ptrs.data());
     if (rc != 0)
       return fail(spawn_error(name, rc));
+    // At once: the keeper cannot kill a group it has not heard of.
+    if (keeper_)
+      keeper_->watch_group(pid);
     pidfd = unique_fd{::pidfd_open(pid, 0)};
   }
   if (pidfd.get() < 0) {
@@ -731,6 +734,8 @@ launch_result launcher::impl::launch(const launch_spec& spec,
     ::kill(pid, SIGKILL);
     siginfo_t info{};
     ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED);
+    if (keeper_ && leaf == 0)
+      keeper_->forget_group(pid);
     return fail("cannot watch " + name + ": " + errno_text(code));
   }
   std::lock_guard<std::mutex> guard{mtx_};
@@ -744,11 +749,11 @@ launch_result launcher::impl::launch(const launch_spec& spec,
       tree_->kill(leaf);
     siginfo_t info{};
     ::waitid(P_PIDFD, static_cast<id_t>(pidfd.get()), &info, WEXITED);
+    if (keeper_ && leaf == 0)
+      keeper_->forget_group(pid);
     return fail("cannot watch " + name + ": " + errno_text(code));
   }
   reg.leaders.insert(pid);
-  if (keeper_ && leaf == 0)
-    keeper_->watch_group(pid);
   auto& proc = children_[id];
   proc.pid = pid;
   proc.leaf = leaf;
@@ -896,8 +901,15 @@ void launcher::impl::release(uint64_t id, pid_t pgid, uint64_t leaf) {
         i->second.status.cpu_time = std::chrono::microseconds{used};
         i->second.status.peak_memory = peak;
       }
-      // Empty, its orphans reaped: ready for the next command.
+    }
+    // Empty, its orphans reaped: ready for the next command, unless it was
+    // killed (see cgroup_tree::reusable); a group rmdir refuses stays until
+    // the tree goes.
+    if (tree_->reusable(leaf)) {
+      std::lock_guard<std::mutex> guard{mtx_};
       free_leaves_.push_back(leaf);
+    } else {
+      tree_->remove(leaf);
     }
     // A dying parent hands its zombie children to us only after it left the
     // cgroup: look for such late orphans once more in a moment.

@@ -740,6 +740,29 @@ TEST_CASE("launcher waits for a cgroup to empty after the leader exits",
   CHECK(zombie_children().empty());
 }
 
+TEST_CASE("launcher starts commands normally after one was killed in its "
+          "cgroup",
+          "[process][cgroup]") {
+  // Linux 6.18 SIGKILLs what clone3 starts in a group once cgroup.kill was
+  // written to it: killed groups must not be used again.
+  launcher procs;
+  for (int round = 0; round < 3; ++round) {
+    auto killed = make_slot();
+    auto res = procs.launch(command({"sleep", "100"}), record(killed));
+    REQUIRE(res);
+    CHECK(procs.kill(res.id));
+    REQUIRE(killed->wait(wait_bound));
+    for (int i = 0; i < 3; ++i) {
+      auto done = make_slot();
+      REQUIRE(procs.launch(command({"sh", "-c", "exit 5"}), record(done)));
+      auto status = done->wait(wait_bound);
+      REQUIRE(status);
+      CHECK(status->how == exit_status::kind::exited);
+      CHECK(status->code == 5);
+    }
+  }
+}
+
 TEST_CASE("launcher reports the CPU time of a command's cgroup",
           "[process][cgroup]") {
   launcher procs;
@@ -815,9 +838,11 @@ TEST_CASE("launcher removes the cgroups a dead process left, killing what "
 namespace {
 
 /// Forks a child that starts `spec` under a launcher of its own (with or
-/// without cgroups) and then waits forever; returns its pid once the command
-/// printed "ready" to the FIFO.
+/// without cgroups) and then waits forever; returns its pid once the launch
+/// returned there and the command printed "ready" to the FIFO.
 pid_t doomed_launcher(launch_spec spec, fifo& ready, bool cgroups) {
+  int launched[2];
+  REQUIRE(::pipe2(launched, O_CLOEXEC) == 0);
   pid_t pid = ::fork();
   if (pid == 0) {
     {
@@ -825,11 +850,17 @@ pid_t doomed_launcher(launch_spec spec, fifo& ready, bool cgroups) {
       auto res = procs.launch(spec, [](const exit_status&) {});
       if (!res)
         ::_exit(1);
+      // Only now does the keeper know the process group (without cgroups).
+      [[maybe_unused]] auto n = ::write(launched[1], "x", 1);
       for (;;)
         ::pause();
     }
   }
+  ::close(launched[1]);
   REQUIRE(pid > 0);
+  pollfd pfd{launched[0], POLLIN, 0};
+  REQUIRE(::poll(&pfd, 1, static_cast<int>(wait_bound.count() * 1000)) == 1);
+  ::close(launched[0]);
   REQUIRE(ready.read_line(wait_bound) == std::optional<std::string>{"ready"});
   return pid;
 }
