@@ -9,38 +9,11 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-extern char** environ;
 
 using namespace quiesce;
 using namespace quiesce::bench;
 
 namespace {
-
-// Spawns /bin/true `n` times, `width` at a time; returns processes/s.
-double by_hand(uint64_t n, uint32_t width) {
-  char prog[] = "/bin/true";
-  char* args[] = {prog, nullptr};
-  stopwatch sw;
-  uint64_t started = 0;
-  uint64_t running = 0;
-  while (started < n || running > 0) {
-    while (running < width && started < n) {
-      pid_t pid = 0;
-      require(posix_spawn(&pid, prog, nullptr, nullptr, args, environ) == 0,
-              "posix_spawn");
-      ++started;
-      ++running;
-    }
-    int status = 0;
-    require(waitpid(-1, &status, 0) > 0, "waitpid");
-    --running;
-  }
-  return static_cast<double>(n) / sw.seconds();
-}
 
 // Runs `n` /bin/true tasks on a fresh runtime; returns tasks/s. With
 // `discard`, the tasks send stdout and stderr to /dev/null instead of the
@@ -60,7 +33,7 @@ int main(int argc, char** argv) {
   if (opts.size == 0)
     opts.size = 1000;
   auto slots = opts.slots == 0 ? 2 : opts.slots;
-  auto baseline = by_hand(opts.size, slots);
+  auto baseline = spawn_true_by_hand(opts.size, slots);
   auto ro = runtime_opts(opts, slots);
   auto rate = through_runtime(ro, opts.size, false);
   auto discarded = through_runtime(ro, opts.size, true);

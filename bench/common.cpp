@@ -22,8 +22,12 @@
 #include <iomanip>
 #include <iostream>
 #include <malloc.h>
+#include <spawn.h>
 #include <sstream>
+#include <sys/wait.h>
 #include <unistd.h>
+
+extern char** environ;
 
 namespace quiesce::bench {
 
@@ -94,6 +98,27 @@ echo_actor::behavior_type echo_impl() {
 }
 
 } // namespace
+
+double spawn_true_by_hand(uint64_t n, uint32_t width) {
+  char prog[] = "/bin/true";
+  char* args[] = {prog, nullptr};
+  stopwatch sw;
+  uint64_t started = 0;
+  uint64_t running = 0;
+  while (started < n || running > 0) {
+    while (running < width && started < n) {
+      pid_t pid = 0;
+      require(posix_spawn(&pid, prog, nullptr, nullptr, args, environ) == 0,
+              "posix_spawn");
+      ++started;
+      ++running;
+    }
+    int status = 0;
+    require(waitpid(-1, &status, 0) > 0, "waitpid");
+    --running;
+  }
+  return static_cast<double>(n) / sw.seconds();
+}
 
 // -- options ------------------------------------------------------------------
 

@@ -95,6 +95,11 @@ private:
   std::vector<result> results_;
 };
 
+/// Starts /bin/true `n` times by hand (posix_spawn + waitpid), `width` at a
+/// time; returns processes/s. The raw baseline of command workloads. Uses
+/// waitpid(-1): call it before anything else in the process has children.
+double spawn_true_by_hand(uint64_t n, uint32_t width);
+
 /// Prints `rows` as a table on standard output.
 void print_table(const std::vector<result>& rows);
 

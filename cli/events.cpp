@@ -131,10 +131,11 @@ installed_command install_events(CLI::App& app) {
   sub->add_option("--count", o->count, "stop after N events");
   sub->add_option("--until-job-ends", o->until_job,
                   "stop once job ID has ended (at once if it already has)");
-  sub->footer("Runs until SIGINT or SIGTERM (exit 0), or until the head is "
-              "lost (exit 6).\nWith --json, one JSON object per line.\n\n"
-              "Examples:\n  quiesce events\n"
-              "  quiesce events --json --until-job-ends 3 > events.jsonl\n");
+  sub->footer(
+      "Runs until SIGINT, SIGTERM or SIGHUP (exit 0), or until the head is "
+      "lost (exit 6).\nWith --json, one JSON object per line.\n\n"
+      "Examples:\n  quiesce events\n"
+      "  quiesce events --json --until-job-ends 3 > events.jsonl\n");
   return {sub, [o] {
             return run_events(*o);
           }};

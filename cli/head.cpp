@@ -1,7 +1,7 @@
 // `quiesce head --listen HOST:PORT`: runs the supervisor (and, with
 // `--local-slots N`, a local node), publishes it with CAF's middleman for
 // worker nodes and clients, prints node joins and losses, and serves until
-// SIGINT or SIGTERM, which terminate the running jobs before it exits.
+// SIGINT, SIGTERM or SIGHUP, which terminate the running jobs before it exits.
 
 #include "cli/client.hpp"
 #include "cli/commands.hpp"
@@ -115,8 +115,7 @@ int run_head(const settings_flags& flags) {
   size_t live = 0;
   for (const auto& j : running.jobs)
     live += is_terminal(j.status) ? 0 : 1;
-  std::cout << now_text() << " stopping ("
-            << (stop_signal == SIGINT ? "SIGINT" : "SIGTERM")
+  std::cout << now_text() << " stopping (" << stop_signal_name(stop_signal)
             << "): terminating " << live << (live == 1 ? " job" : " jobs")
             << std::endl;
   watcher.stop();
@@ -151,16 +150,17 @@ installed_command install_head(CLI::App& app) {
                       "heartbeat interval towards nodes and clients");
   flags->add_duration("--node-timeout", &settings::connection_timeout,
                       "silence after which a node is lost");
-  sub->footer("Prints \"listening on HOST:PORT\" (the real port when 0 was "
-              "given), then "
-              "a line\nper node that joins or is lost. SIGINT or SIGTERM "
-              "terminates the "
-              "running jobs\nand stops the head (exit 0).\n\n"
-              "There is no authentication and no encryption: keep the default "
-              "127.0.0.1 or a\nprivate network, or tunnel with SSH "
-              "(docs/distributed.md).\n\n"
-              "Examples:\n  quiesce head\n  quiesce head --listen 127.0.0.1:0\n"
-              "  quiesce head --listen 10.0.0.5:7700 --local-slots 2\n");
+  sub->footer(
+      "Prints \"listening on HOST:PORT\" (the real port when 0 was "
+      "given), then "
+      "a line\nper node that joins or is lost. SIGINT, SIGTERM or SIGHUP "
+      "terminates the "
+      "running jobs\nand stops the head (exit 0).\n\n"
+      "There is no authentication and no encryption: keep the default "
+      "127.0.0.1 or a\nprivate network, or tunnel with SSH "
+      "(docs/distributed.md).\n\n"
+      "Examples:\n  quiesce head\n  quiesce head --listen 127.0.0.1:0\n"
+      "  quiesce head --listen 10.0.0.5:7700 --local-slots 2\n");
   return {sub, [flags] {
             return run_head(*flags);
           }};

@@ -1,7 +1,8 @@
 // `quiesce node --head HOST:PORT`: a worker node. It registers its slots with
 // the head, runs the command tasks the head places on it, reports their ends
 // and obeys stop and kill requests. When the head goes away it kills its
-// tasks and reconnects; SIGINT or SIGTERM stops it (its tasks are killed).
+// tasks and reconnects; SIGINT, SIGTERM or SIGHUP stops it (its tasks are
+// killed).
 
 #include "cli/client.hpp"
 #include "cli/commands.hpp"
@@ -104,7 +105,8 @@ installed_command install_node(CLI::App& app) {
   sub->footer(
       "Prints a line when it joins the head, loses it or cannot reach it. When "
       "the\nhead goes away, the node kills its tasks and keeps trying to "
-      "rejoin. SIGINT or\nSIGTERM kills its tasks and stops it (exit 0). A "
+      "rejoin. SIGINT,\nSIGTERM or SIGHUP kills its tasks and stops it (exit "
+      "0). A "
       "peer "
       "that is not a Quiesce\nhead, or a head of another protocol version, "
       "stops it with exit status 6.\n\n"

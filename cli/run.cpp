@@ -61,7 +61,7 @@ private:
 };
 
 /// Reacts to stop signals: the first SIGINT cancels every job that is not
-/// terminal, any later SIGINT and every SIGTERM terminates them.
+/// terminal, any later SIGINT and every SIGTERM or SIGHUP terminates them.
 class interrupter {
 public:
   interrupter(runtime& rt, const std::vector<job_id>& jobs, notifier& notes)
@@ -73,7 +73,7 @@ public:
     bool terminate = sig != SIGINT;
     {
       std::lock_guard<std::mutex> guard{mtx_};
-      signals_.push_back(sig == SIGINT ? "SIGINT" : "SIGTERM");
+      signals_.push_back(stop_signal_name(sig));
       if (sig == SIGINT && ++sigints_ > 1)
         terminate = true;
     }
@@ -351,7 +351,7 @@ installed_command install_run(CLI::App& app) {
           "(or the --json report).\n\n"
           "Ctrl-C once cancels every job that has not ended: the current "
           "assessment\nfinishes, no further one starts. Ctrl-C again (or "
-          "SIGTERM) "
+          "SIGTERM, or SIGHUP) "
           "terminates them:\ntheir work is killed at once.\n\n"
           "Examples:\n"
           "  quiesce run examples/nightly.toml\n"

@@ -1,8 +1,9 @@
 #pragma once
 
-// Stop signals for `quiesce run`: SIGINT and SIGTERM are blocked in every
-// thread before the runtime starts (its threads inherit the mask; the process
-// launcher resets the mask for tasks) and taken by one thread with
+// Stop signals for `quiesce run`, `head` and `node`: SIGINT, SIGTERM and
+// SIGHUP (the terminal or SSH session closed; handled like SIGTERM) are blocked
+// in every thread before the runtime starts (its threads inherit the mask; the
+// process launcher resets the mask for tasks) and taken by one thread with
 // sigtimedwait, so handling them may call anything, including the runtime.
 
 #include <atomic>
@@ -11,11 +12,15 @@
 
 namespace quiesce::cli {
 
-/// Blocks SIGINT and SIGTERM in the calling thread, and so in every thread
-/// it creates afterwards. Call it before creating any thread.
+/// Blocks SIGINT, SIGTERM and SIGHUP in the calling thread, and so in every
+/// thread it creates afterwards. Call it before creating any thread.
 void block_stop_signals();
 
-/// A thread that waits for SIGINT and SIGTERM and calls a handler with each.
+/// Returns "SIGINT", "SIGTERM" or "SIGHUP" for a stop signal.
+const char* stop_signal_name(int sig);
+
+/// A thread that waits for SIGINT, SIGTERM and SIGHUP and calls a handler with
+/// each.
 class signal_watcher {
 public:
   /// Receives the number of each stop signal, on the watcher's thread.

@@ -1,5 +1,8 @@
 #include "execution/launcher.hpp"
 
+#include "execution/cgroup.hpp"
+#include "execution/keeper.hpp"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -44,6 +47,9 @@ constexpr uint64_t wake_tag = 0;
 /// First and largest pause between scans of a group that is still emptying.
 constexpr milliseconds first_scan_delay{1};
 constexpr milliseconds max_scan_delay{100};
+
+/// Pause before looking once more for late orphans of an emptied cgroup.
+constexpr milliseconds sweep_delay{100};
 
 /// Pause between scans of a group that outlived the bound (already reported).
 constexpr milliseconds lingering_scan_delay{1000};
@@ -418,9 +424,17 @@ std::string describe(const exit_status& status) {
   return result;
 }
 
+/// Returns whether `pid` is a leader whose end the launcher has not observed
+/// yet (its zombie carries a status someone waits for). Requires the
+/// registry mutex.
+bool is_live_leader(pid_t pid) {
+  return registry().leaders.count(pid) != 0;
+}
+
 class launcher::impl {
 public:
-  explicit impl(milliseconds bound) : bound_(bound) {
+  impl(milliseconds bound, const containment_options& opts) : bound_(bound) {
+    start_containment(opts);
     // Orphaned grandchildren then come back to us instead of init, so we can
     // reap them; nothing else changes for the host.
     ::prctl(PR_SET_CHILD_SUBREAPER, 1);
@@ -449,9 +463,34 @@ public:
       for (auto& [id, proc] : children_)
         if (!proc.observed)
           ::kill(-proc.pid, SIGKILL);
+      if (tree_)
+        kill_cgroup(tree_->dir().c_str());
     }
     wake();
     reaper_.join();
+    // In this order: the keeper finds nothing left, then the tree goes.
+    keeper_.reset();
+    tree_.reset();
+  }
+
+  std::string containment() const {
+    return containment_;
+  }
+
+  bool uses_cgroups() const {
+    return tree_ != nullptr;
+  }
+
+  size_t leftovers_removed() const {
+    return leftovers_;
+  }
+
+  std::string cgroup_dir(uint64_t id) const {
+    std::lock_guard<std::mutex> guard{mtx_};
+    auto i = children_.find(id);
+    if (!tree_ || i == children_.end() || i->second.leaf == 0)
+      return {};
+    return tree_->leaf_dir(i->second.leaf);
   }
 
   launch_result launch(const launch_spec& spec, exit_callback on_exit);
@@ -468,6 +507,10 @@ public:
     if (::getpgid(proc.pid) != proc.pid)
       sent
           = ::pidfd_send_signal(proc.pidfd.get(), sig, nullptr, 0) == 0 || sent;
+    // The stop signal goes to the process group, as without cgroups; a kill
+    // reaches the whole cgroup, so processes that left the group die too.
+    if (sig == SIGKILL && proc.leaf != 0)
+      sent = tree_->kill(proc.leaf) || sent;
     return sent;
   }
 
@@ -480,6 +523,8 @@ private:
   /// A launched process not yet reported.
   struct child {
     pid_t pid = 0;
+    uint64_t leaf = 0;     // the command's cgroup, 0 without
+    uint64_t cpu_base = 0; // the cgroup's CPU time before it started
     unique_fd pidfd;
     exit_callback on_exit;
     bool observed = false;
@@ -490,6 +535,7 @@ private:
   struct draining_group {
     uint64_t id = 0; // 0 once reported
     pid_t pgid = 0;
+    uint64_t leaf = 0; // the command's cgroup, 0 without
     steady::time_point deadline;
     steady::time_point next_scan;
     milliseconds delay{0};
@@ -507,6 +553,9 @@ private:
     [[maybe_unused]] auto n = ::write(wake_.get(), &one, sizeof(one));
   }
 
+  void start_containment(const containment_options& opts);
+  bool drained(pid_t pgid, uint64_t leaf);
+  void release(uint64_t id, pid_t pgid, uint64_t leaf);
   void run();
   void observe(uint64_t id, std::vector<report>& out);
   void scan(steady::time_point now, std::vector<report>& out);
@@ -523,6 +572,13 @@ private:
   bool stopping_ = false;                        // guarded by mtx_
   steady::time_point stop_deadline_;             // guarded by mtx_
   std::vector<draining_group> draining_;         // reaper thread only
+  std::optional<steady::time_point> sweep_at_;   // reaper thread only
+  std::vector<uint64_t> free_leaves_;            // guarded by mtx_
+  uint64_t next_leaf_ = 1;                       // guarded by mtx_
+  std::unique_ptr<cgroup_tree> tree_;            // null: process groups only
+  std::unique_ptr<keeper> keeper_;               // null: none
+  std::string containment_;
+  size_t leftovers_ = 0;
   std::thread reaper_;
 };
 
@@ -618,18 +674,58 @@ launch_result launcher::impl::launch(const launch_spec& spec,
   }
   auto& reg = registry();
   std::lock_guard<std::mutex> spawn_guard{reg.mtx};
+  uint64_t id = 0;
+  uint64_t leaf = 0;
   {
     std::lock_guard<std::mutex> guard{mtx_};
     if (stopping_)
       return fail("cannot start " + name + ": the launcher is shutting down");
+    id = next_id_++;
+    // An emptied cgroup is used again: mkdir and rmdir cost more than the
+    // rest of a launch.
+    if (tree_ && !free_leaves_.empty()) {
+      leaf = free_leaves_.back();
+      free_leaves_.pop_back();
+    } else if (tree_) {
+      leaf = next_leaf_++;
+    }
   }
   pid_t pid = 0;
-  rc = ::posix_spawn(&pid, exe.path.c_str(), fa.get(), attr.get(),
-                     arg_ptrs.data(),
-                     spec.env.empty() ? environ : env_ptrs.data());
-  if (rc != 0)
-    return fail(spawn_error(name, rc));
-  unique_fd pidfd{::pidfd_open(pid, 0)};
+  unique_fd pidfd;
+  uint64_t cpu_base = 0;
+  if (tree_) {
+    std::string cg_error;
+    unique_fd cg{tree_->make_leaf(leaf, cg_error)};
+    if (cg.get() < 0)
+      return fail("cannot start " + name + ": " + cg_error);
+    cpu_base = tree_->cpu_usage_usec(leaf);
+    cgroup_spawn req;
+    req.exe = exe.path.c_str();
+    req.argv = arg_ptrs.data();
+    req.envp = spec.env.empty() ? environ : env_ptrs.data();
+    req.out_fd = out.get();
+    req.err_fd = err_fd;
+    req.workdir = spec.workdir.empty() ? nullptr : spec.workdir.c_str();
+    req.cgroup_fd = cg.get();
+    int fd = -1;
+    rc = spawn_in_cgroup(req, pid, fd);
+    if (rc != 0) {
+      std::lock_guard<std::mutex> guard{mtx_};
+      free_leaves_.push_back(leaf);
+      return fail(spawn_error(name, rc));
+    }
+    pidfd = unique_fd{fd};
+  } else {
+    rc = ::posix_spawn(&pid, exe.path.c_str(), fa.get(), attr.get(),
+                       arg_ptrs.data(),
+                       spec.env.empty() ? environ : env_ptrs.data());
+    if (rc != 0)
+      return fail(spawn_error(name, rc));
+    // At once: the keeper cannot kill a group it has not heard of.
+    if (keeper_)
+      keeper_->watch_group(pid);
+    pidfd = unique_fd{::pidfd_open(pid, 0)};
+  }
   if (pidfd.get() < 0) {
     auto code = errno;
     // Without a pidfd we cannot watch it: take it down again at once. The
@@ -638,23 +734,30 @@ launch_result launcher::impl::launch(const launch_spec& spec,
     ::kill(pid, SIGKILL);
     siginfo_t info{};
     ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED);
+    if (keeper_ && leaf == 0)
+      keeper_->forget_group(pid);
     return fail("cannot watch " + name + ": " + errno_text(code));
   }
   std::lock_guard<std::mutex> guard{mtx_};
-  auto id = next_id_++;
   epoll_event ev{};
   ev.events = EPOLLIN;
   ev.data.u64 = id;
   if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, pidfd.get(), &ev) != 0) {
     auto code = errno;
     ::kill(-pid, SIGKILL);
+    if (leaf != 0)
+      tree_->kill(leaf);
     siginfo_t info{};
     ::waitid(P_PIDFD, static_cast<id_t>(pidfd.get()), &info, WEXITED);
+    if (keeper_ && leaf == 0)
+      keeper_->forget_group(pid);
     return fail("cannot watch " + name + ": " + errno_text(code));
   }
   reg.leaders.insert(pid);
   auto& proc = children_[id];
   proc.pid = pid;
+  proc.leaf = leaf;
+  proc.cpu_base = cpu_base;
   proc.pidfd = std::move(pidfd);
   proc.on_exit = std::move(on_exit);
   launch_result result;
@@ -706,6 +809,7 @@ void launcher::impl::observe(uint64_t id, std::vector<report>& out) {
   int fd = -1;
   pid_t pid = 0;
   bool lost = false;
+  uint64_t leaf = 0;
   {
     std::lock_guard<std::mutex> guard{mtx_};
     auto i = children_.find(id);
@@ -714,6 +818,9 @@ void launcher::impl::observe(uint64_t id, std::vector<report>& out) {
     auto& proc = i->second;
     fd = proc.pidfd.get();
     pid = proc.pid;
+    // The cgroup is ours whatever became of the leader: drained() kills
+    // what is left in it (most often nothing: a write saved).
+    leaf = proc.leaf;
     siginfo_t info{};
     // WNOWAIT leaves the leader a zombie: its pid, and so the group id, stay
     // reserved while we kill the rest of the group.
@@ -743,24 +850,90 @@ void launcher::impl::observe(uint64_t id, std::vector<report>& out) {
     children_[id].pidfd.reset();
   }
   if (lost) {
+    // The group id may be recycled, the cgroup is still ours alone.
+    if (leaf != 0)
+      tree_->kill(leaf);
     std::lock_guard<std::mutex> spawn_guard{registry().mtx};
     registry().leaders.erase(pid);
     take_report(id, false, out);
     return;
   }
-  bool drained = false;
+  bool done = false;
   {
     std::lock_guard<std::mutex> spawn_guard{registry().mtx};
     registry().leaders.erase(pid);
-    drained = drain_group(pid);
+    done = drained(pid, leaf);
   }
-  if (drained) {
+  if (done) {
+    release(id, pid, leaf);
     take_report(id, true, out);
     return;
   }
   auto now = steady::now();
   draining_.push_back(
-      {id, pid, now + bound_, now + first_scan_delay, first_scan_delay});
+      {id, pid, leaf, now + bound_, now + first_scan_delay, first_scan_delay});
+}
+
+bool launcher::impl::drained(pid_t pgid, uint64_t leaf) {
+  // A live leader with this pid means the old group emptied and its id was
+  // handed out again: scanning it would reap the new leader.
+  bool group_done = is_live_leader(pgid) || drain_group(pgid);
+  if (leaf == 0)
+    return group_done;
+  if (tree_->populated(leaf)) {
+    // Something forked after the last kill: kill again.
+    tree_->kill(leaf);
+    return false;
+  }
+  // Orphans (of a setsid, a double fork) came back to us as zombies.
+  reap_orphans(tree_->leaf_path(leaf), is_live_leader);
+  return group_done;
+}
+
+void launcher::impl::release(uint64_t id, pid_t pgid, uint64_t leaf) {
+  if (leaf != 0) {
+    auto cpu = tree_->cpu_usage_usec(leaf);
+    auto peak = tree_->memory_peak(leaf);
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      if (auto i = children_.find(id); id != 0 && i != children_.end()) {
+        auto used = cpu > i->second.cpu_base ? cpu - i->second.cpu_base : 0;
+        i->second.status.cpu_time = std::chrono::microseconds{used};
+        i->second.status.peak_memory = peak;
+      }
+    }
+    // Empty, its orphans reaped: ready for the next command, unless it was
+    // killed (see cgroup_tree::reusable); a group rmdir refuses stays until
+    // the tree goes.
+    if (tree_->reusable(leaf)) {
+      std::lock_guard<std::mutex> guard{mtx_};
+      free_leaves_.push_back(leaf);
+    } else {
+      tree_->remove(leaf);
+    }
+    // A dying parent hands its zombie children to us only after it left the
+    // cgroup: look for such late orphans once more in a moment.
+    sweep_at_ = steady::now() + sweep_delay;
+  } else if (keeper_) {
+    keeper_->forget_group(pgid);
+  }
+}
+
+void launcher::impl::start_containment(const containment_options& opts) {
+  std::string why_not = "disabled by the launcher's options";
+  if (opts.cgroups) {
+    leftovers_ = cgroup_tree::remove_leftovers();
+    tree_ = cgroup_tree::create(opts.name, why_not);
+  }
+  if (tree_)
+    containment_
+        = "cgroup v2 at " + tree_->dir()
+          + (tree_->has_kill_file() ? ""
+                                    : " (no cgroup.kill: killed pid by pid)");
+  else
+    containment_ = "process groups (cgroups unavailable: " + why_not + ")";
+  if (opts.keeper)
+    keeper_ = std::make_unique<keeper>(tree_ ? tree_->dir() : std::string{});
 }
 
 void launcher::impl::scan(steady::time_point now, std::vector<report>& out) {
@@ -772,10 +945,8 @@ void launcher::impl::scan(steady::time_point now, std::vector<report>& out) {
       ++i;
       continue;
     }
-    // A live leader with this pid means the old group emptied and its id was
-    // handed out again: scanning it would reap the new leader.
-    bool drained = reg.leaders.count(i->pgid) != 0 || drain_group(i->pgid);
-    if (drained) {
+    if (drained(i->pgid, i->leaf)) {
+      release(i->id, i->pgid, i->leaf);
       if (i->id != 0)
         take_report(i->id, true, out);
       i = draining_.erase(i);
@@ -790,6 +961,10 @@ void launcher::impl::scan(steady::time_point now, std::vector<report>& out) {
     }
     i->next_scan = now + i->delay;
     ++i;
+  }
+  if (sweep_at_ && now >= *sweep_at_) {
+    sweep_at_.reset();
+    reap_orphans(tree_->path(), is_live_leader);
   }
 }
 
@@ -838,6 +1013,8 @@ int launcher::impl::next_timeout(steady::time_point now) {
   for (const auto& group : draining_)
     if (!wake_at || group.next_scan < *wake_at)
       wake_at = group.next_scan;
+  if (sweep_at_ && (!wake_at || *sweep_at_ < *wake_at))
+    wake_at = sweep_at_;
   {
     std::lock_guard<std::mutex> guard{mtx_};
     if (stopping_ && (!wake_at || stop_deadline_ < *wake_at))
@@ -848,7 +1025,24 @@ int launcher::impl::next_timeout(steady::time_point now) {
   return static_cast<int>(until(now, *wake_at).count());
 }
 
-launcher::launcher(milliseconds bound) : impl_(std::make_unique<impl>(bound)) {}
+launcher::launcher(milliseconds bound, containment_options containment)
+    : impl_(std::make_unique<impl>(bound, containment)) {}
+
+std::string launcher::containment() const {
+  return impl_->containment();
+}
+
+bool launcher::uses_cgroups() const {
+  return impl_->uses_cgroups();
+}
+
+size_t launcher::leftovers_removed() const {
+  return impl_->leftovers_removed();
+}
+
+std::string launcher::cgroup_dir(uint64_t id) const {
+  return impl_->cgroup_dir(id);
+}
 
 launcher::~launcher() = default;
 

@@ -23,6 +23,21 @@ struct launch_spec : command_line {
   bool create_output_dirs = false;
 };
 
+/// How a launcher contains what it starts.
+struct containment_options {
+  /// Names the launcher's cgroup (`quiesce/NAME.PID.N`); a node passes its
+  /// node name. Empty means "launcher".
+  std::string name;
+
+  /// Whether to use cgroup v2 where it is available and writable. False,
+  /// or no usable cgroup v2 hierarchy, means process groups alone.
+  bool cgroups = true;
+
+  /// Whether to fork a keeper process that kills everything the launcher
+  /// started when the launcher's process dies (even by SIGKILL).
+  bool keeper = true;
+};
+
 /// How a launched process ended.
 struct exit_status {
   /// Distinguishes a normal exit from a death by signal.
@@ -45,6 +60,15 @@ struct exit_status {
 
   /// When the launcher observed the end of the process.
   std::chrono::steady_clock::time_point ended;
+
+  /// CPU time (user + system) of everything the command ran, from its
+  /// cgroup's `cpu.stat`; zero without cgroups.
+  std::chrono::microseconds cpu_time{0};
+
+  /// Peak memory of the command's cgroup in bytes (`memory.peak`, which needs
+  /// the memory controller in the cgroup v2 tree and Linux 5.19); 0 when
+  /// unknown.
+  uint64_t peak_memory = 0;
 };
 
 /// Returns a human-readable text such as "exit code 3" or
@@ -81,8 +105,16 @@ struct launch_result {
 /// orphaned grandchildren come back to it and can be reaped; it never calls
 /// `waitpid(-1)`, so children of an embedding host are left alone.
 ///
-/// Limitations: a descendant that calls `setsid` (or moves to another group)
-/// escapes the group kill, and the launcher never reaps it. A host that sets
+/// Containment: where cgroup v2 is mounted and writable, each command starts
+/// inside a cgroup of its own under the launcher's parent group (see
+/// execution/cgroup.hpp); a kill then ends everything in that cgroup at once,
+/// including descendants that called `setsid` or double-forked, and the end
+/// is reported once the cgroup is empty and its orphans are reaped. Without
+/// cgroups, a descendant that calls `setsid` (or moves to another group)
+/// escapes the group kill, and the launcher never reaps it. A keeper process
+/// (execution/keeper.hpp) kills what is left when this process dies.
+///
+/// Limitations: a host that sets
 /// SIGCHLD to SIG_IGN or reaps with `waitpid(-1)` takes exit statuses away;
 /// such ends are reported with `confirmed == false`.
 class launcher {
@@ -90,7 +122,10 @@ public:
   /// Starts the reaper thread and makes this process a child subreaper.
   /// `bound` limits how long the reaper waits for a group to empty after its
   /// leader ended, and how long the destructor waits for all groups.
-  explicit launcher(std::chrono::milliseconds bound = std::chrono::seconds{5});
+  /// `containment` says whether to use cgroups and a keeper. Leftovers of
+  /// dead processes under this process's `quiesce/` cgroup are removed first.
+  explicit launcher(std::chrono::milliseconds bound = std::chrono::seconds{5},
+                    containment_options containment = {});
 
   /// Kills every live process group, reaps everything within the bound,
   /// reports every process not yet reported and joins the reaper thread.
@@ -111,6 +146,21 @@ public:
 
   /// Sends SIGKILL to the whole process group of `id`; as `signal`.
   bool kill(uint64_t id);
+
+  /// Returns one line saying how commands are contained: "cgroup v2 at DIR"
+  /// or "process groups (cgroups unavailable: WHY)".
+  std::string containment() const;
+
+  /// Returns whether commands run in cgroups of their own.
+  bool uses_cgroups() const;
+
+  /// Returns how many leftover cgroups of dead processes the constructor
+  /// removed.
+  size_t leftovers_removed() const;
+
+  /// Returns the cgroup directory of command `id` (empty without cgroups or
+  /// once reported).
+  std::string cgroup_dir(uint64_t id) const;
 
   /// Returns the number of processes launched and not yet reported.
   size_t live() const;

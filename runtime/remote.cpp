@@ -201,7 +201,11 @@ worker::worker(worker_options opts) : impl_(std::make_unique<impl>()) {
                     impl_->opts.connection_timeout);
   impl_->sys = std::make_unique<caf::actor_system>(impl_->cfg);
   impl_->registry = std::make_shared<work_registry>();
-  impl_->launcher = std::make_shared<process::launcher>(impl_->opts.kill_bound);
+  // Before the node registers: leftovers of a previous incarnation (its
+  // cgroups) are killed and removed here.
+  impl_->launcher = std::make_shared<process::launcher>(
+      impl_->opts.kill_bound,
+      process::containment_options{impl_->opts.node_name});
   impl_->node = spawn_node(*impl_->sys, node_options_from(impl_->opts),
                            impl_->registry, impl_->launcher);
 }
@@ -247,6 +251,12 @@ worker::serve(const std::atomic<bool>& stop,
     if (on_status)
       on_status(line);
   };
+  say("tasks contained by " + impl_->launcher->containment()
+      + (impl_->launcher->leftovers_removed() > 0
+             ? "; removed "
+                   + std::to_string(impl_->launcher->leftovers_removed())
+                   + " cgroup(s) left by dead processes"
+             : ""));
   bool joined_once = false;
   std::string last_failure;
   while (!stop) {

@@ -65,7 +65,8 @@ struct runtime::impl {
   impl(runtime_options options, detail::transport& transport)
       : opts(std::move(options)), tr(transport),
         registry(std::make_shared<work_registry>()),
-        launcher(std::make_shared<process::launcher>(opts.kill_bound)) {
+        launcher(std::make_shared<process::launcher>(
+            opts.kill_bound, process::containment_options{opts.node_name})) {
     // nop
   }
 

@@ -1,6 +1,6 @@
 // Ctrl-C on a real `quiesce run` process: SIGINT once cancels (the current
-// assessment finishes, no further one starts), twice terminates, SIGTERM
-// terminates.
+// assessment finishes, no further one starts), twice terminates, SIGTERM and
+// SIGHUP terminate; SIGKILL leaves its keeper to kill the tasks.
 
 #include "cli/exit_status.hpp"
 #include "support.hpp"
@@ -8,7 +8,9 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
 #include <signal.h>
+#include <string>
 #include <thread>
 #include <unistd.h>
 
@@ -164,4 +166,86 @@ TEST_CASE("Ctrl-C on examples/cancellation.toml cancels the job",
   auto tasks = job["assessments"][0]["tasks"];
   CHECK(tasks[0]["status"] == "finished");
   CHECK(job["assessments"][1]["tasks"][0]["status"] == "cancelled");
+}
+
+namespace {
+
+// A job of one task whose processes leave its process group: a `setsid`
+// child and, below it, a double-forked grandchild. Every process of it
+// carries `marker` in its environment; the task touches STARTED.
+std::string escaping_job(const scratch_dir& dir, const std::string& marker) {
+  return "[[job]]\nname = \"escapes\"\ngrace = \"5s\"\n\n"
+         "  [[job.assessment]]\n\n    [[job.assessment.task]]\n"
+         "    command = [\"sh\", \"-c\", \"setsid sh -c '(sleep 300 &); exec "
+         "sleep 300' & touch "
+         + dir.path("STARTED")
+         + "; exec sleep 300\"]\n"
+           "    env = { QUIESCE_TEST_MARKER = \""
+         + marker + "\" }\n";
+}
+
+// Returns how many live processes (zombies aside) carry `marker` in their
+// environment.
+size_t alive_with(const std::string& marker) {
+  auto wanted = "QUIESCE_TEST_MARKER=" + marker + '\0';
+  size_t n = 0;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator{"/proc", ec}) {
+    auto name = entry.path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != name.npos)
+      continue;
+    auto env = read_file(entry.path().string() + "/environ");
+    n += (env + '\0').find(wanted) != std::string::npos ? 1 : 0;
+  }
+  return n;
+}
+
+// Polls `pred` until it holds or `bound` passes.
+template <class Pred>
+bool eventually(Pred pred, std::chrono::milliseconds bound) {
+  auto deadline = std::chrono::steady_clock::now() + bound;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() >= deadline)
+      return false;
+    std::this_thread::sleep_for(10ms);
+  }
+  return true;
+}
+
+} // namespace
+
+TEST_CASE("SIGHUP terminates like SIGTERM, prints the summary and leaves "
+          "nothing running",
+          "[cli][signals]") {
+  scratch_dir dir;
+  auto marker = unique_mark("sighup");
+  auto file = dir.write("job.toml", escaping_job(dir, marker));
+  child proc{dir, {"run", "--run-dir", dir.path("runs"), file}};
+  REQUIRE(wait_for_file(dir.path("STARTED"), 20s));
+  REQUIRE(eventually([&] { return alive_with(marker) == 3; }, 10s));
+  proc.signal(SIGHUP);
+  auto r = proc.wait(30s);
+  CHECK_FALSE(r.timed_out);
+  CHECK(r.status == exit_cancelled);
+  CHECK_THAT(r.err, Catch::Contains("terminating 1 job"));
+  // The summary table.
+  CHECK_THAT(r.out, Catch::Contains("job_cancelled"));
+  // terminate_job replies once every process of the job is dead and reaped,
+  // the setsid and double-forked ones included (they share its cgroup).
+  CHECK(eventually([&] { return alive_with(marker) == 0; }, 6s));
+}
+
+TEST_CASE("SIGKILL of quiesce run kills its tasks within the grace period "
+          "+ 1 s",
+          "[cli][signals]") {
+  scratch_dir dir;
+  auto marker = unique_mark("sigkill");
+  auto file = dir.write("job.toml", escaping_job(dir, marker));
+  child proc{dir, {"run", "--run-dir", dir.path("runs"), file}};
+  REQUIRE(wait_for_file(dir.path("STARTED"), 20s));
+  REQUIRE(eventually([&] { return alive_with(marker) == 3; }, 10s));
+  proc.signal(SIGKILL);
+  proc.wait(30s);
+  // Its keeper process sees it die and kills its cgroups.
+  CHECK(eventually([&] { return alive_with(marker) == 0; }, 6s));
 }

@@ -1,6 +1,7 @@
 // Tests of quiesce::process::launcher with real processes. Every wait is
 // bounded: a timeout fails the test instead of hanging it.
 
+#include "execution/cgroup.hpp"
 #include "execution/launcher.hpp"
 #include "support/processes.hpp"
 
@@ -22,6 +23,7 @@
 #include <sstream>
 #include <string>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
 #include <vector>
@@ -647,4 +649,256 @@ TEST_CASE("launcher lets an exit callback launch the next command",
   REQUIRE(status);
   CHECK(status->code == 7);
   CHECK(*chained);
+}
+
+// -- containment: cgroups and the keeper --------------------------------------
+
+namespace {
+
+using quiesce::test::marked;
+using quiesce::test::marker_var;
+using quiesce::test::none_alive;
+using quiesce::test::unique_marker;
+using quiesce::test::wait_until;
+
+/// A command whose descendants leave its process group: a `setsid` child
+/// and, below it, a double-forked grandchild re-parented away from it. It
+/// prints "ready" once all three sleepers exist.
+launch_spec escaping_command(const std::string& marker) {
+  auto spec = command(
+      {"sh", "-c",
+       "setsid sh -c '(sleep 300 &); echo ready; exec sleep 300' & exec sleep "
+       "300"});
+  spec.env[marker_var] = marker;
+  return spec;
+}
+
+/// Returns how many live processes carry `marker` outside process group
+/// `pgid`.
+size_t outside_group(const std::string& marker, pid_t pgid) {
+  size_t n = 0;
+  for (auto& p : marked(marker))
+    n += p.pgrp != pgid && p.state != 'Z' ? 1 : 0;
+  return n;
+}
+
+} // namespace
+
+TEST_CASE("launcher kill ends descendants that left the process group "
+          "(setsid, double fork) when commands run in cgroups",
+          "[process][cgroup]") {
+  temp_dir dir;
+  fifo ready{dir / "ready"};
+  launcher procs;
+  if (!procs.uses_cgroups()) {
+    WARN("no cgroup v2 here: " << procs.containment());
+    return;
+  }
+  CHECK(contains(procs.containment(), "cgroup v2 at "));
+  auto marker = unique_marker();
+  auto spec = escaping_command(marker);
+  spec.stdout_path = ready.path();
+  auto done = make_slot();
+  auto res = procs.launch(spec, record(done));
+  REQUIRE(res);
+  REQUIRE(ready.read_line(wait_bound) == std::optional<std::string>{"ready"});
+  // Two of them really escaped the group: a group kill would miss them.
+  REQUIRE(wait_until([&] { return outside_group(marker, res.pid) == 2; }));
+  auto cg = procs.cgroup_dir(res.id);
+  REQUIRE_FALSE(cg.empty());
+  auto members = slurp(cg + "/cgroup.procs");
+  CHECK(std::count(members.begin(), members.end(), '\n') >= 3);
+  CHECK(procs.kill(res.id));
+  auto status = done->wait(wait_bound);
+  REQUIRE(status);
+  CHECK(status->how == exit_status::kind::signaled);
+  CHECK(status->code == SIGKILL);
+  CHECK(status->confirmed);
+  // Reported only once all of them are dead and reaped, and the cgroup gone.
+  CHECK(marked(marker).empty());
+  CHECK(zombie_children().empty());
+  CHECK(wait_until([&] { return !std::filesystem::exists(cg); }));
+}
+
+TEST_CASE("launcher waits for a cgroup to empty after the leader exits",
+          "[process][cgroup]") {
+  launcher procs;
+  if (!procs.uses_cgroups())
+    return;
+  auto marker = unique_marker();
+  auto spec = command({"sh", "-c", "setsid sleep 300 & exit 4"});
+  spec.env[marker_var] = marker;
+  auto done = make_slot();
+  auto res = procs.launch(spec, record(done));
+  REQUIRE(res);
+  auto status = done->wait(wait_bound);
+  REQUIRE(status);
+  CHECK(status->how == exit_status::kind::exited);
+  CHECK(status->code == 4);
+  CHECK(status->confirmed);
+  CHECK(marked(marker).empty());
+  CHECK(zombie_children().empty());
+}
+
+TEST_CASE("launcher starts commands normally after one was killed in its "
+          "cgroup",
+          "[process][cgroup]") {
+  // Linux 6.18 SIGKILLs what clone3 starts in a group once cgroup.kill was
+  // written to it: killed groups must not be used again.
+  launcher procs;
+  for (int round = 0; round < 3; ++round) {
+    auto killed = make_slot();
+    auto res = procs.launch(command({"sleep", "100"}), record(killed));
+    REQUIRE(res);
+    CHECK(procs.kill(res.id));
+    REQUIRE(killed->wait(wait_bound));
+    for (int i = 0; i < 3; ++i) {
+      auto done = make_slot();
+      REQUIRE(procs.launch(command({"sh", "-c", "exit 5"}), record(done)));
+      auto status = done->wait(wait_bound);
+      REQUIRE(status);
+      CHECK(status->how == exit_status::kind::exited);
+      CHECK(status->code == 5);
+    }
+  }
+}
+
+TEST_CASE("launcher reports the CPU time of a command's cgroup",
+          "[process][cgroup]") {
+  launcher procs;
+  if (!procs.uses_cgroups())
+    return;
+  // A child and a grandchild spin; both count.
+  auto spec = command({"sh", "-c",
+                       "spin() { i=0; while [ $i -lt 20000 ]; do "
+                       "i=$((i+1)); done; }; spin & spin; wait"});
+  auto done = make_slot();
+  REQUIRE(procs.launch(spec, record(done)));
+  auto status = done->wait(wait_bound);
+  REQUIRE(status);
+  CHECK(status->code == 0);
+  CHECK(status->cpu_time > 0us);
+}
+
+TEST_CASE("launcher without cgroups says it falls back to process groups",
+          "[process][cgroup]") {
+  launcher procs{5s, containment_options{"plain", false, true}};
+  CHECK_FALSE(procs.uses_cgroups());
+  CHECK(contains(procs.containment(), "process groups (cgroups unavailable: "));
+  auto done = make_slot();
+  auto res = procs.launch(command({"sh", "-c", "exit 3"}), record(done));
+  REQUIRE(res);
+  CHECK(procs.cgroup_dir(res.id).empty());
+  auto status = done->wait(wait_bound);
+  REQUIRE(status);
+  CHECK(status->code == 3);
+}
+
+TEST_CASE("launcher removes the cgroups a dead process left, killing what "
+          "runs in them",
+          "[process][cgroup]") {
+  std::string why_not;
+  auto own = own_cgroup_dir(why_not);
+  {
+    launcher probe;
+    if (!probe.uses_cgroups())
+      return;
+  }
+  // A pid that is surely dead: a child of ours, reaped.
+  pid_t dead = ::fork();
+  if (dead == 0)
+    ::_exit(0);
+  REQUIRE(dead > 0);
+  REQUIRE(::waitpid(dead, nullptr, 0) == dead);
+  auto left = own + "/quiesce/ghost." + std::to_string(dead) + ".1";
+  REQUIRE(::mkdir(left.c_str(), 0755) == 0);
+  REQUIRE(::mkdir((left + "/a1").c_str(), 0755) == 0);
+  auto marker = unique_marker();
+  auto spec = command({"sleep", "300"});
+  spec.env[marker_var] = marker;
+  // Start a process and move it into the leftover group, as a previous
+  // incarnation would have left it.
+  launcher other{5s, containment_options{"other", false, false}};
+  auto done = make_slot();
+  auto res = other.launch(spec, record(done));
+  REQUIRE(res);
+  {
+    std::ofstream procs_file{left + "/a1/cgroup.procs"};
+    procs_file << res.pid;
+  }
+  REQUIRE(marked(marker).size() == 1);
+  launcher procs{5s, containment_options{"ghost"}};
+  CHECK(procs.leftovers_removed() >= 1);
+  CHECK_FALSE(std::filesystem::exists(left));
+  auto status = done->wait(wait_bound);
+  REQUIRE(status);
+  CHECK(status->code == SIGKILL);
+}
+
+namespace {
+
+/// Forks a child that starts `spec` under a launcher of its own (with or
+/// without cgroups) and then waits forever; returns its pid once the launch
+/// returned there and the command printed "ready" to the FIFO.
+pid_t doomed_launcher(launch_spec spec, fifo& ready, bool cgroups) {
+  int launched[2];
+  REQUIRE(::pipe2(launched, O_CLOEXEC) == 0);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    {
+      launcher procs{5s, containment_options{"doomed", cgroups, true}};
+      auto res = procs.launch(spec, [](const exit_status&) {});
+      if (!res)
+        ::_exit(1);
+      // Only now does the keeper know the process group (without cgroups).
+      [[maybe_unused]] auto n = ::write(launched[1], "x", 1);
+      for (;;)
+        ::pause();
+    }
+  }
+  ::close(launched[1]);
+  REQUIRE(pid > 0);
+  pollfd pfd{launched[0], POLLIN, 0};
+  REQUIRE(::poll(&pfd, 1, static_cast<int>(wait_bound.count() * 1000)) == 1);
+  ::close(launched[0]);
+  REQUIRE(ready.read_line(wait_bound) == std::optional<std::string>{"ready"});
+  return pid;
+}
+
+} // namespace
+
+TEST_CASE("a keeper kills the commands of a launcher whose process was "
+          "SIGKILLed, setsid and double-forked ones included",
+          "[process][cgroup][keeper]") {
+  {
+    launcher probe;
+    if (!probe.uses_cgroups())
+      return;
+  }
+  temp_dir dir;
+  fifo ready{dir / "ready"};
+  auto marker = unique_marker();
+  auto spec = escaping_command(marker);
+  spec.stdout_path = ready.path();
+  auto pid = doomed_launcher(spec, ready, true);
+  REQUIRE(wait_until([&] { return outside_group(marker, 0) >= 3; }));
+  REQUIRE(::kill(pid, SIGKILL) == 0);
+  REQUIRE(::waitpid(pid, nullptr, 0) == pid);
+  // The default grace (5 s) + 1 s bounds it; it takes milliseconds.
+  CHECK(wait_until([&] { return none_alive(marker); }, 6s));
+}
+
+TEST_CASE("a keeper kills the process groups of a launcher without cgroups "
+          "whose process was SIGKILLed",
+          "[process][keeper]") {
+  temp_dir dir;
+  fifo ready{dir / "ready"};
+  auto marker = unique_marker();
+  auto spec = command({"sh", "-c", "sleep 300 & echo ready; exec sleep 300"});
+  spec.env[marker_var] = marker;
+  spec.stdout_path = ready.path();
+  auto pid = doomed_launcher(spec, ready, false);
+  REQUIRE(::kill(pid, SIGKILL) == 0);
+  REQUIRE(::waitpid(pid, nullptr, 0) == pid);
+  CHECK(wait_until([&] { return none_alive(marker); }, 6s));
 }

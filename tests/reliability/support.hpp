@@ -35,12 +35,14 @@
 
 namespace quiesce::reliability {
 
+using test::alive_count;
 using test::all_processes;
 using test::cmd_task;
 using test::fn_task;
 using test::has_marker;
 using test::marked;
 using test::marker_var;
+using test::none_alive;
 using test::proc_stat;
 using test::read_stat;
 using test::sh_task;

@@ -466,6 +466,7 @@ TEST_CASE("cancel_assessment stops running command tasks with signal, grace "
   CHECK(rec.assessments[0].outcome == result_code::assessment_cancelled);
   CHECK(task_of(rt, job, 1).status == task_status::cancelled);
   CHECK(task_of(rt, job, 2).status == task_status::cancelled);
+  INFO("task 3: " << task_of(rt, job, 3).error_message);
   CHECK(task_of(rt, job, 3).status == task_status::finished);
   CHECK(zombie_children().empty());
 }

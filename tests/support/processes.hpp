@@ -21,6 +21,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
 #include <vector>
@@ -174,6 +175,23 @@ inline std::vector<proc_stat> zombie_children() {
     if (st.state == 'Z' && st.ppid == ::getpid())
       out.push_back(st);
   return out;
+}
+
+/// Returns how many live processes (zombies aside) carry `marker`.
+inline size_t alive_count(const std::string& marker) {
+  size_t n = 0;
+  for (auto& p : marked(marker))
+    n += p.state != 'Z' ? 1 : 0;
+  return n;
+}
+
+/// Returns whether no live process carries `marker`. Reaps the zombie
+/// children of this process meanwhile: orphans of killed commands come back
+/// to it when it is a subreaper (it ran a launcher).
+inline bool none_alive(const std::string& marker) {
+  for (auto& z : zombie_children())
+    ::waitpid(z.pid, nullptr, WNOHANG);
+  return alive_count(marker) == 0;
 }
 
 } // namespace quiesce::test

@@ -1,0 +1,113 @@
+// What containment costs: /bin/true started through the process launcher,
+// 2 at a time, with each command in a cgroup of its own (clone3 into the
+// cgroup, cgroup.kill, wait for it to empty, rmdir) and with process groups
+// only, beside fork, exec and wait by hand (posix_spawn + waitpid) in the same
+// run; and creating plus removing one attempt's cgroup alone.
+//
+//   containment --size 1000 --json out.json
+
+#include "bench/common.hpp"
+#include "execution/cgroup.hpp"
+#include "execution/launcher.hpp"
+
+#include <algorithm>
+#include <condition_variable>
+#include <iostream>
+#include <mutex>
+#include <unistd.h>
+
+using namespace quiesce;
+using namespace quiesce::bench;
+
+namespace {
+
+// Starts /bin/true `n` times through `procs`, `width` at a time; returns
+// the seconds it took.
+double through_launcher(process::launcher& procs, uint64_t n, uint32_t width) {
+  process::launch_spec spec;
+  spec.argv = {"/bin/true"};
+  std::mutex mtx;
+  std::condition_variable cv;
+  uint64_t running = 0;
+  stopwatch sw;
+  for (uint64_t i = 0; i < n; ++i) {
+    {
+      std::unique_lock<std::mutex> guard{mtx};
+      cv.wait(guard, [&] { return running < width; });
+      ++running;
+    }
+    auto res = procs.launch(spec, [&](const process::exit_status&) {
+      std::lock_guard<std::mutex> guard{mtx};
+      --running;
+      cv.notify_all();
+    });
+    require(static_cast<bool>(res), "launch: " + res.error);
+  }
+  std::unique_lock<std::mutex> guard{mtx};
+  cv.wait(guard, [&] { return running == 0; });
+  return sw.seconds();
+}
+
+// Creates and removes `n` attempt cgroups; returns microseconds per pair, or
+// a negative value without cgroups.
+double cgroup_cost(uint64_t n) {
+  std::string why_not;
+  auto tree = process::cgroup_tree::create("bench-cost", why_not);
+  if (!tree)
+    return -1;
+  stopwatch sw;
+  for (uint64_t i = 1; i <= n; ++i) {
+    std::string error;
+    int fd = tree->make_leaf(i, error);
+    require(fd >= 0, error);
+    ::close(fd);
+    require(tree->remove(i), "rmdir of a cgroup");
+  }
+  return sw.seconds() * 1e6 / static_cast<double>(n);
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  auto opts = parse(argc, argv, "/bin/true through the launcher, 2 at a time");
+  if (opts.size == 0)
+    opts.size = 1000;
+  auto width = opts.slots == 0 ? 2 : opts.slots;
+  // The three variants take turns in rounds of 1/10 of the size, so that a
+  // change of the machine's load meanwhile weighs on all of them alike.
+  process::launcher cg{std::chrono::seconds{5},
+                       process::containment_options{"bench", true}};
+  process::launcher pg{std::chrono::seconds{5},
+                       process::containment_options{"bench", false}};
+  auto round = std::max<uint64_t>(opts.size / 10, 1);
+  double hand_s = 0;
+  double cg_s = 0;
+  double pg_s = 0;
+  uint64_t done = 0;
+  for (; done < opts.size; done += round) {
+    hand_s += static_cast<double>(round) / spawn_true_by_hand(round, width);
+    cg_s += through_launcher(cg, round, width);
+    pg_s += through_launcher(pg, round, width);
+  }
+  auto baseline = static_cast<double>(done) / hand_s;
+  auto with_cgroups = static_cast<double>(done) / cg_s;
+  auto with_groups = static_cast<double>(done) / pg_s;
+  auto cg_mode = cg.containment();
+  auto pg_mode = pg.containment();
+  auto cost = cgroup_cost(opts.size);
+  report rep{"containment", opts};
+  auto what = "posix_spawn + waitpid of /bin/true by hand, "
+              + std::to_string(width) + " at a time";
+  rep.at_least("processes/s, cgroups", with_cgroups, "processes/s", baseline,
+               what, -1, 0.8)
+      .note
+      = cg_mode;
+  rep.at_least("processes/s, process groups", with_groups, "processes/s",
+               baseline, what, -1, 0.8)
+      .note
+      = pg_mode;
+  if (cost >= 0)
+    rep.at_most("cgroup create + remove", cost, "us", 0, "", -1).note
+        = "mkdir, open, close, rmdir of one attempt cgroup";
+  return rep.finish();
+}
