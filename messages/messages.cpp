@@ -1,3 +1,4 @@
+#include "messages/text.hpp"
 #include "messages/type_ids.hpp"
 
 #include <caf/actor_system_config.hpp>
@@ -111,12 +112,12 @@ std::string describe(const event& x) {
   }
   if (!x.message.empty()) {
     out += " \"";
-    out += x.message;
+    out += escape_controls(x.message);
     out += '"';
   }
   if (!x.who.empty()) {
     out += " by ";
-    out += x.who;
+    out += escape_controls(x.who);
   }
   return out;
 }
