@@ -10,6 +10,27 @@ void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_types<caf::id_block::quiesce>();
 }
 
+std::string to_string(peer_role x) {
+  switch (x) {
+    case peer_role::user:
+      return "user";
+    case peer_role::node:
+      return "node";
+    case peer_role::admin:
+      return "admin";
+  }
+  return "user";
+}
+
+bool from_name(const std::string& name, peer_role& x) noexcept {
+  for (auto r : {peer_role::user, peer_role::node, peer_role::admin})
+    if (to_string(r) == name) {
+      x = r;
+      return true;
+    }
+  return false;
+}
+
 std::string to_string(event_kind x) {
   switch (x) {
     case event_kind::job:

@@ -251,6 +251,11 @@ bool operator==(const node_hello& x, const node_hello& y) {
          && x.labels == y.labels && x.node == y.node;
 }
 
+bool operator==(const authenticate_reply& x, const authenticate_reply& y) {
+  return x.code == y.code && x.detail == y.detail && x.who.name == y.who.name
+         && x.who.role == y.who.role;
+}
+
 bool operator==(const terminate_deadline& x, const terminate_deadline& y) {
   return x.job == y.job;
 }
@@ -464,17 +469,19 @@ struct fixture {
 template <class... Ts>
 struct type_list {};
 
-using all_types = type_list<
-    command_spec, task_spec, assessment_spec, job_policy, job_spec, task_record,
-    assessment_record, job_record, add_job, add_task, submit_job, cancel_job,
-    cancel_assessment, terminate_job, cancel_task, cancel_tasks, requeue_task,
-    requeue_job, list_jobs, list_tasks, get_job_status, get_task_status,
-    wait_job, subscribe, list_nodes, op_reply, add_job_reply, add_task_reply,
-    task_op_reply, cancel_tasks_reply, job_list, task_list, job_status_reply,
-    task_status_reply, node_list, event, attempt_key, run_task,
-    begin_assessment, end_job, stop_tasks, start_attempt, signal_attempt,
-    attempt_progress, attempt_ended, node_hello, node_record,
-    terminate_deadline, attempt_timer, node_reset>;
+using all_types
+    = type_list<command_spec, task_spec, assessment_spec, job_policy, job_spec,
+                task_record, assessment_record, job_record, add_job, add_task,
+                submit_job, cancel_job, cancel_assessment, terminate_job,
+                cancel_task, cancel_tasks, requeue_task, requeue_job, list_jobs,
+                list_tasks, get_job_status, get_task_status, wait_job,
+                subscribe, list_nodes, op_reply, add_job_reply, add_task_reply,
+                task_op_reply, cancel_tasks_reply, job_list, task_list,
+                job_status_reply, task_status_reply, node_list, event,
+                attempt_key, run_task, begin_assessment, end_job, stop_tasks,
+                start_attempt, signal_attempt, attempt_progress, attempt_ended,
+                node_hello, node_record, terminate_deadline, attempt_timer,
+                node_reset, authenticate, authenticate_reply, verify_peer>;
 
 // The typed handles that messages carry: in the block too, but inspected as
 // the actor they point to, not as a named struct.
@@ -707,6 +714,8 @@ TEST_CASE("the internal protocol survives a binary round trip",
   f.check(terminate_deadline{29});
   f.check(attempt_timer{sample_key(), true});
   f.check(node_reset{"the head was lost"});
+  f.check(authenticate_reply{result_code::permission_denied, "not yours",
+                             identity{"alice", peer_role::admin}});
 }
 
 TEST_CASE("typed handles survive a binary round trip",
