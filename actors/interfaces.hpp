@@ -57,6 +57,8 @@ using supervisor_actor = caf::typed_actor<
     caf::replies_to<list_nodes>::with<node_list>,
     /// Registers a node (checks its protocol version).
     caf::replies_to<node_hello>::with<node_list>,
+    /// Binds the identity of the sending process (docs/security.md).
+    caf::replies_to<authenticate>::with<authenticate_reply>,
     // -- reports from the execution tree
     // ---------------------------------------
     /// An attempt ended (from an assessment actor).
@@ -68,6 +70,12 @@ using supervisor_actor = caf::typed_actor<
     /// Attempts from before a head restart that no node reported are lost
     /// (from itself).
     caf::reacts_to<reconcile_deadline>>;
+
+/// The head's authenticator: finds who is behind a peer's connection (the
+/// mechanism lives in runtime/, the policy in the supervisor).
+using authenticator_actor = caf::typed_actor<
+    /// Returns the identity of the process behind `peer`'s connection.
+    caf::replies_to<verify_peer>::with<authenticate_reply>>;
 
 /// A job actor: one per started job; owns the actor of its current
 /// assessment and routes work and stop requests to it.

@@ -1,5 +1,6 @@
 #include "actors/supervisor.hpp"
 
+#include "actors/access.hpp"
 #include "actors/books.hpp"
 #include "actors/job.hpp"
 #include "actors/journal.hpp"
@@ -9,6 +10,7 @@
 #include "actors/rules.hpp"
 
 #include <caf/actor_clock.hpp>
+#include <caf/actor_registry.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -17,6 +19,7 @@
 #include <algorithm>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <set>
 #include <vector>
 
@@ -51,6 +54,13 @@ struct supervisor_state {
   std::set<std::pair<job_id, task_id>> orphans;
   /// A flush tick is in the mailbox (group commit of reports).
   bool flush_pending = false;
+  /// The identity bound to each remote peer process, and the actor of that
+  /// peer whose end (or the loss of its connection) ends the binding.
+  struct bound_peer {
+    identity who;
+    caf::actor_addr session;
+  };
+  std::map<caf::node_id, bound_peer> peers;
 
   static inline const char* name = "quiesce.supervisor";
 };
@@ -63,6 +73,41 @@ bool is_active(job_status x) {
 
 std::string no_job(job_id id) {
   return "no job " + std::to_string(id);
+}
+
+constexpr const char* unauthenticated
+    = "not authenticated: this connection has not proved who it is "
+      "(docs/security.md)";
+
+// Returns whether the current message comes from an actor of this process
+// (the embedding program, the runtime's own client or local node). A message
+// without a sender may come from anywhere (BASP carries anonymous messages):
+// it is not from here. Nor is one whose sender is in the actor registry: CAF
+// 0.17's BASP takes a message's source node and actor from the peer's header
+// unchecked, and a header naming this node yields the *registered* local
+// actor of that id (docs/security.md). Only actors whose handles went over
+// the network are registered; a genuine in-process asker never is.
+bool from_here(supervisor_pointer self) {
+  const auto& src = self->current_sender();
+  return src && src->node() == self->node()
+         && self->system().registry().get(src->id()) == nullptr;
+}
+
+// Returns who sent the current message: an in-process sender is who it says
+// (`who`), a remote one is the identity bound to its connection, if any;
+// the `who` a remote peer chose is never trusted.
+std::optional<identity> requester(supervisor_pointer self,
+                                  const std::string& who) {
+  auto& st = self->state;
+  if (from_here(self))
+    return identity{who, local_role(who, st.opts.local_admin, st.opts.admins)};
+  const auto& src = self->current_sender();
+  if (!src)
+    return std::nullopt;
+  auto i = st.peers.find(src->node());
+  if (i == st.peers.end())
+    return std::nullopt;
+  return i->second.who;
 }
 
 void publish(supervisor_pointer self, const event& ev) {
@@ -262,10 +307,18 @@ Reply run_request(supervisor_pointer self, job_books& b, const Request& req,
 
 // Serves a request about a whole job that replies with a code only.
 template <class Request>
-op_reply run_job_request(supervisor_pointer self, const Request& req) {
+op_reply run_job_request(supervisor_pointer self, Request req) {
+  auto who = requester(self, req.who);
+  if (!who)
+    return {result_code::permission_denied, unauthenticated};
+  req.who = who->name;
   auto* b = self->state.jobs.find(req.job);
   if (b == nullptr)
     return {result_code::job_not_found, no_job(req.job)};
+  op_reply refused;
+  if (refused.code = check_manage(b->job, *who, refused.detail);
+      refused.code != result_code::ok)
+    return refused;
   decision d;
   return run_request<op_reply>(self, *b, req, d);
 }
@@ -273,11 +326,23 @@ op_reply run_job_request(supervisor_pointer self, const Request& req) {
 // Serves a request about one task; the reply names the task's status after
 // the request (its current status when refused).
 template <class Request>
-task_op_reply run_task_request(supervisor_pointer self, const Request& req) {
+task_op_reply run_task_request(supervisor_pointer self, Request req) {
+  auto who = requester(self, req.who);
+  if (!who)
+    return {result_code::permission_denied, unauthenticated,
+            task_status::not_submitted};
+  req.who = who->name;
   auto* b = self->state.jobs.find(req.job);
   if (b == nullptr)
     return {result_code::job_not_found, no_job(req.job),
             task_status::not_submitted};
+  task_op_reply refused;
+  if (refused.code = check_manage(b->job, *who, refused.detail);
+      refused.code != result_code::ok) {
+    if (const auto* t = b->find(req.task))
+      refused.status = t->status;
+    return refused;
+  }
   decision d;
   auto reply = run_request<task_op_reply>(self, *b, req, d);
   if (const auto* t = b->find(req.task))
@@ -285,14 +350,27 @@ task_op_reply run_task_request(supervisor_pointer self, const Request& req) {
   return reply;
 }
 
-// Serves a terminate_job: the reply waits until the job's work is dead or
+// Serves a terminate_job for `who` (read before the response promise took
+// the sender): the reply waits until the job's work is dead or
 // the bound expires.
-void run_terminate(supervisor_pointer self, const terminate_job& req,
+void run_terminate(supervisor_pointer self, terminate_job req,
+                   const std::optional<identity>& who,
                    caf::typed_response_promise<op_reply> rp) {
   auto& st = self->state;
+  if (!who) {
+    rp.deliver(op_reply{result_code::permission_denied, unauthenticated});
+    return;
+  }
+  req.who = who->name;
   auto* b = st.jobs.find(req.job);
   if (b == nullptr) {
     rp.deliver(op_reply{result_code::job_not_found, no_job(req.job)});
+    return;
+  }
+  op_reply refused;
+  if (refused.code = check_manage(b->job, *who, refused.detail);
+      refused.code != result_code::ok) {
+    rp.deliver(refused);
     return;
   }
   auto d = decide(*b, req);
@@ -420,6 +498,52 @@ void adopt(supervisor_pointer self, const node_hello& hello) {
   }
 }
 
+// Binds the identity of a remote peer to its process (node id) once the
+// authenticator found who is behind its connection; the binding lasts as
+// long as the peer's session actor.
+caf::result<authenticate_reply> run_authenticate(supervisor_pointer self,
+                                                 const authenticate& req) {
+  auto& st = self->state;
+  if (from_here(self))
+    return authenticate_reply{
+        result_code::ok, "in-process",
+        identity{{}, st.opts.local_admin ? peer_role::admin : peer_role::user}};
+  if (!self->current_sender())
+    return authenticate_reply{result_code::permission_denied,
+                              "an anonymous message cannot authenticate",
+                              {}};
+  auto peer = self->current_sender()->node();
+  if (!req.session || req.session->node() != peer)
+    return authenticate_reply{result_code::permission_denied,
+                              "the session actor must live in the "
+                              "authenticating process",
+                              {}};
+  if (!st.opts.authenticator)
+    return authenticate_reply{result_code::permission_denied,
+                              "this head accepts no remote identities",
+                              {}};
+  auto rp = self->make_response_promise<authenticate_reply>();
+  auto session = req.session;
+  self->request(st.opts.authenticator, std::chrono::seconds{10},
+                verify_peer{peer})
+      .then(
+          [self, rp, peer, session](authenticate_reply& reply) mutable {
+            if (reply.code == result_code::ok) {
+              self->state.peers[peer]
+                  = supervisor_state::bound_peer{reply.who, session->address()};
+              self->monitor(session);
+            }
+            rp.deliver(std::move(reply));
+          },
+          [rp](caf::error& err) mutable {
+            rp.deliver(
+                authenticate_reply{result_code::permission_denied,
+                                   "cannot verify the peer: " + render(err),
+                                   {}});
+          });
+  return rp;
+}
+
 supervisor_actor::behavior_type supervisor_impl(supervisor_pointer self,
                                                 supervisor_options opts) {
   self->state.opts = opts;
@@ -443,15 +567,28 @@ supervisor_actor::behavior_type supervisor_impl(supervisor_pointer self,
                subs.end());
     // Its task actors report their attempts lost.
     self->state.nodes.lost(dm.source);
+    // A peer's session ended (or its connection was lost): so does the
+    // identity bound to it.
+    auto& peers = self->state.peers;
+    for (auto i = peers.begin(); i != peers.end();)
+      i = i->second.session == dm.source ? peers.erase(i) : std::next(i);
   });
   return {
       [=](add_job& req) -> add_job_reply {
         if (auto why = refusal(self); !why.empty())
           return {result_code::unavailable, why, invalid_id};
+        // The owner is who asked, as the head knows it.
+        auto who = requester(self, req.who);
+        if (!who)
+          return {result_code::permission_denied, unauthenticated, invalid_id};
+        if (who->role == peer_role::node)
+          return {result_code::permission_denied,
+                  who->name + " has the node role, which submits no jobs",
+                  invalid_id};
         if (auto d = validate(req.spec); !d)
           return {d.code, d.detail, invalid_id};
         auto id = self->state.jobs.add_job(
-            std::move(req.spec), std::move(req.who), caf::make_timestamp());
+            std::move(req.spec), std::move(who->name), caf::make_timestamp());
         make_durable(self);
         if (auto why = refusal(self); !why.empty())
           return {result_code::unavailable, why, invalid_id};
@@ -460,9 +597,15 @@ supervisor_actor::behavior_type supervisor_impl(supervisor_pointer self,
       [=](add_task& req) -> add_task_reply {
         if (auto why = refusal(self); !why.empty())
           return {result_code::unavailable, why, invalid_id};
+        auto who = requester(self, req.who);
+        if (!who)
+          return {result_code::permission_denied, unauthenticated, invalid_id};
+        req.who = who->name;
         auto* b = self->state.jobs.find(req.job);
         if (b == nullptr)
           return {result_code::job_not_found, no_job(req.job), invalid_id};
+        if (std::string why; check_manage(b->job, *who, why) != result_code::ok)
+          return {result_code::permission_denied, why, invalid_id};
         if (auto d = decide(*b, req); !d)
           return {d.code, d.detail, invalid_id};
         auto id = self->state.jobs.add_task(
@@ -484,20 +627,28 @@ supervisor_actor::behavior_type supervisor_impl(supervisor_pointer self,
         return durably(self, run_job_request(self, req));
       },
       [=](const terminate_job& req) {
+        // Who asks is read before the promise takes the sender away.
+        auto who = requester(self, req.who);
         auto rp = self->make_response_promise<op_reply>();
-        run_terminate(self, req, rp);
+        run_terminate(self, req, who, rp);
         make_durable(self);
         return rp;
       },
       [=](const cancel_task& req) {
         return durably(self, run_task_request(self, req));
       },
-      [=](const cancel_tasks& req) -> cancel_tasks_reply {
+      [=](cancel_tasks req) -> cancel_tasks_reply {
+        std::vector<result_code> none(req.tasks.size(),
+                                      result_code::not_attempted);
+        auto who = requester(self, req.who);
+        if (!who)
+          return {result_code::permission_denied, unauthenticated, none};
+        req.who = who->name;
         auto* b = self->state.jobs.find(req.job);
         if (b == nullptr)
-          return {result_code::job_not_found, no_job(req.job),
-                  std::vector<result_code>(req.tasks.size(),
-                                           result_code::not_attempted)};
+          return {result_code::job_not_found, no_job(req.job), none};
+        if (std::string why; check_manage(b->job, *who, why) != result_code::ok)
+          return {result_code::permission_denied, why, none};
         decision d;
         auto reply = run_request<cancel_tasks_reply>(self, *b, req, d);
         reply.codes = std::move(d.codes);
@@ -514,19 +665,50 @@ supervisor_actor::behavior_type supervisor_impl(supervisor_pointer self,
           return op_reply{result_code::unavailable, why};
         return durably(self, run_job_request(self, req));
       },
-      [=](const list_jobs& req) { return self->state.jobs.list(req); },
-      [=](const list_tasks& req) { return self->state.jobs.list(req); },
-      [=](const get_job_status& req) { return self->state.jobs.status(req); },
-      [=](const get_task_status& req) { return self->state.jobs.status(req); },
+      [=](const list_jobs& req) {
+        if (!requester(self, {}))
+          return job_list{result_code::permission_denied, {}};
+        return self->state.jobs.list(req);
+      },
+      [=](const list_tasks& req) {
+        auto who = requester(self, {});
+        if (!who)
+          return task_list{result_code::permission_denied, {}};
+        auto out = self->state.jobs.list(req);
+        // Environments hold secrets: only the owner and admins see them.
+        if (const auto* b = self->state.jobs.find(req.job))
+          redact_for(out, b->job, *who);
+        return out;
+      },
+      [=](const get_job_status& req) {
+        if (!requester(self, {}))
+          return job_status_reply{result_code::permission_denied, {}};
+        return self->state.jobs.status(req);
+      },
+      [=](const get_task_status& req) {
+        auto who = requester(self, {});
+        if (!who)
+          return task_status_reply{result_code::permission_denied, {}};
+        auto out = self->state.jobs.status(req);
+        if (const auto* b = self->state.jobs.find(req.job);
+            b != nullptr && !may_manage(b->job, *who))
+          redact(out.task);
+        return out;
+      },
       [=](const wait_job& req) {
+        auto who = requester(self, {});
         auto rp = self->make_response_promise<job_status_reply>();
-        if (const auto* b = self->state.jobs.find(req.job); b == nullptr)
+        if (!who)
+          rp.deliver(job_status_reply{result_code::permission_denied, {}});
+        else if (const auto* b = self->state.jobs.find(req.job); b == nullptr)
           rp.deliver(job_status_reply{result_code::job_not_found, {}});
         else
           self->state.replies.wait(*b, rp);
         return rp;
       },
       [=](const subscribe& req) -> op_reply {
+        if (!requester(self, {}))
+          return {result_code::permission_denied, unauthenticated};
         if (!req.sink)
           return {result_code::invalid_argument, "no subscriber given"};
         self->monitor(req.sink);
@@ -534,9 +716,26 @@ supervisor_actor::behavior_type supervisor_impl(supervisor_pointer self,
         return {};
       },
       [=](const list_nodes&) {
+        if (!requester(self, {}))
+          return node_list{result_code::permission_denied, unauthenticated, {}};
         return node_list{result_code::ok, {}, self->state.nodes.records()};
       },
       [=](node_hello& hello) -> node_list {
+        if (!from_here(self)) {
+          auto who = requester(self, {});
+          if (!who)
+            return {result_code::permission_denied, unauthenticated, {}};
+          if (!may_join_as_node(*who))
+            return {result_code::permission_denied,
+                    who->name + " has the " + to_string(who->role)
+                        + " role; joining as a node needs node or admin",
+                    {}};
+          if (!hello.node
+              || hello.node.node() != self->current_sender()->node())
+            return {result_code::permission_denied,
+                    "a node joins with an actor of its own process",
+                    {}};
+        }
         auto hdl = hello.node;
         auto out = self->state.nodes.join(hello);
         if (out.code != result_code::ok)
@@ -548,25 +747,38 @@ supervisor_actor::behavior_type supervisor_impl(supervisor_pointer self,
         out.nodes = self->state.nodes.records();
         return out;
       },
+      // Reports of the execution tree come from this process only: a remote
+      // peer cannot end or advance attempts by sending them here.
       [=](const attempt_ended& end) {
-        run_end(self, end);
-        make_durable_later(self);
+        if (from_here(self)) {
+          run_end(self, end);
+          make_durable_later(self);
+        }
       },
       [=](const attempt_progress& p) {
+        if (!from_here(self))
+          return;
         if (auto ev = self->state.jobs.progress(p, caf::make_timestamp()))
           publish(self, *ev);
         make_durable_later(self);
       },
       [=](const terminate_deadline& msg) {
+        if (!from_here(self))
+          return;
         if (const auto* b = self->state.jobs.find(msg.job))
           self->state.replies.deadline(*b, self->clock().now());
       },
       [=](const reconcile_deadline& msg) {
+        if (!from_here(self))
+          return;
         if (msg.round == flush_tick)
           self->state.flush_pending = false;
         else
           reconcile(self);
         make_durable(self);
+      },
+      [=](const authenticate& req) -> caf::result<authenticate_reply> {
+        return run_authenticate(self, req);
       },
   };
 }

@@ -5,6 +5,8 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <vector>
 
 namespace quiesce {
 
@@ -24,6 +26,16 @@ struct supervisor_options {
   /// After a restart on a journal: how long nodes have to report the
   /// attempts they still run before those attempts count as lost.
   std::chrono::milliseconds reconcile_timeout{5000};
+  /// Whether in-process requests (the embedding program's own clients) act
+  /// as admin. When false, an in-process request acts as the user named by
+  /// its `who`, admin only if listed in `admins` (a host serving several
+  /// users).
+  bool local_admin = true;
+  /// Names that have the admin role when they ask in-process.
+  std::vector<std::string> admins;
+  /// Finds who is behind a remote peer's connection; without one, remote
+  /// peers cannot authenticate and every request of theirs is refused.
+  authenticator_actor authenticator;
 };
 
 /// Spawns the supervisor: the only writer of the books. Nodes join it with

@@ -12,6 +12,7 @@
 #include "cli/output.hpp"
 #include "config/duration.hpp"
 #include "messages/status.hpp"
+#include "messages/text.hpp"
 
 #include <algorithm>
 #include <iostream>
@@ -117,7 +118,8 @@ int client_session::finish(result_code code, const std::string& detail,
     doc["detail"] = text;
     std::cout << doc.dump(2) << std::endl;
   } else {
-    std::cout << to_name(code) << (text.empty() ? "" : ": " + text) << '\n';
+    std::cout << to_name(code)
+              << (text.empty() ? "" : ": " + escape_controls(text)) << '\n';
     if (!human.empty())
       std::cout << human;
     std::cout << std::flush;

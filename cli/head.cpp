@@ -9,6 +9,7 @@
 #include "cli/output.hpp"
 #include "cli/settings_flags.hpp"
 #include "cli/signals.hpp"
+#include "messages/text.hpp"
 #include "runtime/remote.hpp"
 #include "runtime/runtime.hpp"
 
@@ -59,7 +60,7 @@ public:
 
 private:
   static void say(const std::string& text) {
-    std::cout << now_text() << ' ' << text << std::endl;
+    std::cout << now_text() << ' ' << escape_controls(text) << std::endl;
   }
 
   std::map<std::string, node_status> known_;

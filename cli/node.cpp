@@ -10,6 +10,7 @@
 #include "cli/output.hpp"
 #include "cli/settings_flags.hpp"
 #include "cli/signals.hpp"
+#include "messages/text.hpp"
 #include "runtime/remote.hpp"
 
 #include <atomic>
@@ -48,8 +49,8 @@ int run_node(const settings_flags& flags) {
   {
     worker node{w};
     code = node.serve(stop, [](const std::string& line) {
-      std::cout << format_clock(caf::make_timestamp()) << ' ' << line
-                << std::endl;
+      std::cout << format_clock(caf::make_timestamp()) << ' '
+                << escape_controls(line) << std::endl;
     });
     if (code == result_code::ok)
       std::cout << format_clock(caf::make_timestamp())

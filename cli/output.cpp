@@ -353,7 +353,16 @@ std::string truncate_to_width(std::string_view text, size_t width) {
   return std::string{text};
 }
 
-std::string render_table(const std::vector<std::vector<std::string>>& rows) {
+std::string render_table(const std::vector<std::vector<std::string>>& cells) {
+  // Cells may hold text from other users (messages, names): printed escaped.
+  std::vector<std::vector<std::string>> rows;
+  rows.reserve(cells.size());
+  for (const auto& row : cells) {
+    auto& out = rows.emplace_back();
+    out.reserve(row.size());
+    for (const auto& cell : row)
+      out.push_back(escape_controls(cell));
+  }
   std::vector<size_t> widths;
   for (const auto& row : rows) {
     if (widths.size() < row.size())
@@ -410,7 +419,8 @@ std::string render_summary(const std::vector<job_report>& jobs,
     }
     if (trows.size() == 1 && hidden == 0)
       continue;
-    out += "\njob " + std::to_string(j.id) + " (" + j.name + "): ";
+    out += "\njob " + std::to_string(j.id) + " (" + escape_controls(j.name)
+           + "): ";
     out += std::to_string(r.tasks.size());
     out += r.tasks.size() == 1 ? " task" : " tasks";
     if (hidden > 0 && hidden == r.tasks.size())

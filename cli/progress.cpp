@@ -2,6 +2,7 @@
 
 #include "cli/output.hpp"
 #include "messages/status.hpp"
+#include "messages/text.hpp"
 
 #include <algorithm>
 #include <sys/ioctl.h>
@@ -12,7 +13,7 @@ namespace quiesce::cli {
 namespace {
 
 std::string quoted(const std::string& name) {
-  return name.empty() ? std::string{} : " (" + name + ")";
+  return name.empty() ? std::string{} : " (" + escape_controls(name) + ")";
 }
 
 } // namespace
@@ -147,7 +148,7 @@ std::string run_model::describe(const event& ev) const {
       } else {
         transition(to_name(ev.previous), to_name(ev.current));
         if (is(ev.current, task_status::running) && !ev.who.empty())
-          out += " on " + ev.who;
+          out += " on " + escape_controls(ev.who);
       }
       break;
     }
@@ -159,7 +160,7 @@ std::string run_model::describe(const event& ev) const {
   }
   if (!ev.message.empty()) {
     out += " \"";
-    out += ev.message;
+    out += escape_controls(ev.message);
     out += '"';
   }
   return out;

@@ -1,3 +1,4 @@
+#include "messages/text.hpp"
 #include "messages/type_ids.hpp"
 
 #include <caf/actor_system_config.hpp>
@@ -7,6 +8,27 @@ namespace quiesce {
 
 void add_message_types(caf::actor_system_config& cfg) {
   cfg.add_message_types<caf::id_block::quiesce>();
+}
+
+std::string to_string(peer_role x) {
+  switch (x) {
+    case peer_role::user:
+      return "user";
+    case peer_role::node:
+      return "node";
+    case peer_role::admin:
+      return "admin";
+  }
+  return "user";
+}
+
+bool from_name(const std::string& name, peer_role& x) noexcept {
+  for (auto r : {peer_role::user, peer_role::node, peer_role::admin})
+    if (to_string(r) == name) {
+      x = r;
+      return true;
+    }
+  return false;
 }
 
 std::string to_string(event_kind x) {
@@ -111,12 +133,12 @@ std::string describe(const event& x) {
   }
   if (!x.message.empty()) {
     out += " \"";
-    out += x.message;
+    out += escape_controls(x.message);
     out += '"';
   }
   if (!x.who.empty()) {
     out += " by ";
-    out += x.who;
+    out += escape_controls(x.who);
   }
   return out;
 }

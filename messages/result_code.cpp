@@ -59,11 +59,15 @@ constexpr std::array<code_info, result_code_count> code_table{{
      ""},
     {"node_not_found", "no node with that name is known", 0u, ""},
     {"internal_error", "an internal invariant failed", 0u, ""},
+    {"permission_denied",
+     "the asking identity may not do this (not authenticated, or neither the "
+     "job's owner nor an admin)",
+     0x80070005u, "E_ACCESSDENIED"},
 }};
 
 static_assert(code_table.size() == result_code_count,
               "one table row per result code");
-static_assert(static_cast<size_t>(result_code::internal_error) + 1
+static_assert(static_cast<size_t>(result_code::permission_denied) + 1
                   == result_code_count,
               "result_code_count must follow the last code");
 

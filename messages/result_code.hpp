@@ -71,10 +71,13 @@ enum class result_code : uint8_t {
   node_not_found = 26,
   /// An internal invariant failed; the message says which.
   internal_error = 27,
+  /// The asking identity may not do this: not authenticated, or neither the
+  /// job's owner nor an admin.
+  permission_denied = 28,
 };
 
 /// The number of result codes; `static_assert`ed against the string tables.
-inline constexpr size_t result_code_count = 28;
+inline constexpr size_t result_code_count = 29;
 
 /// Returns the stable name of `x`, e.g. "job_cancelled".
 std::string_view to_name(result_code x) noexcept;

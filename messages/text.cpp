@@ -83,4 +83,60 @@ std::string clamp_message(std::string_view text, size_t max_code_points) {
   return out;
 }
 
+std::string escape_controls(std::string_view text) {
+  static constexpr char hex[] = "0123456789abcdef";
+  auto hex2 = [](std::string& out, unsigned x) {
+    out += hex[(x >> 4) & 0xFu];
+    out += hex[x & 0xFu];
+  };
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size();) {
+    auto b = static_cast<unsigned char>(text[i]);
+    auto len = decode_one(text, i);
+    if (len == 0) {
+      out += "\\x";
+      hex2(out, b);
+      ++i;
+      continue;
+    }
+    if (len == 1) {
+      switch (b) {
+        case '\\':
+          out += "\\\\";
+          break;
+        case '\n':
+          out += "\\n";
+          break;
+        case '\r':
+          out += "\\r";
+          break;
+        case '\t':
+          out += "\\t";
+          break;
+        case 0x1B:
+          out += "\\e";
+          break;
+        default:
+          if (b < 0x20u || b == 0x7Fu) {
+            out += "\\x";
+            hex2(out, b);
+          } else {
+            out += static_cast<char>(b);
+          }
+      }
+    } else if (len == 2 && b == 0xC2u
+               && static_cast<unsigned char>(text[i + 1]) < 0xA0u) {
+      // U+0080..U+009F: C1 controls (CSI is U+009B).
+      out += "\\u{";
+      hex2(out, (static_cast<unsigned char>(text[i + 1]) & 0x3Fu) | 0x80u);
+      out += '}';
+    } else {
+      out.append(text.substr(i, len));
+    }
+    i += len;
+  }
+  return out;
+}
+
 } // namespace quiesce

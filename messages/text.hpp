@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace quiesce {
@@ -25,5 +26,12 @@ result_code check_message(std::string_view text) noexcept;
 /// are replaced by '?').
 std::string clamp_message(std::string_view text,
                           size_t max_code_points = max_message_code_points);
+
+/// Returns `text` safe to print on a terminal: C0 controls, DEL and C1
+/// controls (U+0080..U+009F) become escapes (`\n`, `\r`, `\t`, `\e`,
+/// `\xNN`, `\u{NN}`), bytes that are not UTF-8 become `\xNN`, and a
+/// backslash becomes `\\`, so the printed text is unambiguous and no byte of
+/// it can move the cursor or forge a line. Printable text is unchanged.
+std::string escape_controls(std::string_view text);
 
 } // namespace quiesce

@@ -4,6 +4,7 @@
 // `quiesce::add_message_types(cfg)` loads it; the CLI, tests and benchmarks all
 // go through that one function.
 
+#include "messages/auth.hpp"
 #include "messages/commands.hpp"
 #include "messages/events.hpp"
 #include "messages/handles.hpp"
@@ -84,6 +85,11 @@ CAF_ADD_TYPE_ID(quiesce, (quiesce::reconcile_deadline))
 CAF_ADD_TYPE_ID(quiesce, (quiesce::event_sink_actor))
 CAF_ADD_TYPE_ID(quiesce, (quiesce::task_actor))
 CAF_ADD_TYPE_ID(quiesce, (quiesce::node_actor))
+
+// identity (appended: earlier ids keep their numbers)
+CAF_ADD_TYPE_ID(quiesce, (quiesce::authenticate))
+CAF_ADD_TYPE_ID(quiesce, (quiesce::authenticate_reply))
+CAF_ADD_TYPE_ID(quiesce, (quiesce::verify_peer))
 
 CAF_END_TYPE_ID_BLOCK(quiesce)
 

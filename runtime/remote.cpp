@@ -6,6 +6,7 @@
 #include "runtime/client.hpp"
 #include "runtime/connect.hpp"
 #include "runtime/options.hpp"
+#include "runtime/peer_auth.hpp"
 #include "runtime/system_config.hpp"
 #include "runtime/transport.hpp"
 
@@ -161,6 +162,14 @@ connect_result connect(const settings& s, std::string name) {
   auto cfg = std::make_unique<caf::actor_system_config>();
   configure(*cfg, 2);
   configure_network(*cfg, s.heartbeat_interval, s.connection_timeout);
+  // Without TLS, only a head of this machine run by this user is trusted:
+  // checked before connecting (a head of another user closes the door, which
+  // would read as "not a Quiesce head") and again once connected.
+  if (auto code = check_head_user(where, out.error, false);
+      code != result_code::ok) {
+    out.code = code;
+    return out;
+  }
   auto tr = std::make_shared<detail::transport>(std::move(cfg), true);
   auto hdl = connect_head(tr->sys, where, s.connect_timeout);
   if (!hdl) {
@@ -168,7 +177,18 @@ connect_result connect(const settings& s, std::string name) {
     out.error = explain_connect_error(hdl.error(), where);
     return out;
   }
+  if (auto code = check_head_user(where, out.error); code != result_code::ok) {
+    out.code = code;
+    return out;
+  }
   tr->start(std::move(*hdl));
+  auto auth = tr->authenticate(s.connect_timeout);
+  if (auth.code != result_code::ok) {
+    out.code = auth.code;
+    out.error = "the head at " + to_string(where)
+                + " refused this client: " + auth.detail;
+    return out;
+  }
   out.client = std::make_unique<remote_client>(std::move(tr), std::move(name),
                                                s.request_timeout);
   return out;
@@ -224,11 +244,32 @@ bool worker::register_work(std::string name, work_function fn) {
 
 node_list worker::join() {
   node_list out;
+  // Without TLS, a node serves only a head run by its own user (checked
+  // before connecting, and again once connected).
+  if (auto code = check_head_user(impl_->head_address, out.detail, false);
+      code != result_code::ok) {
+    out.code = code;
+    return out;
+  }
   auto hdl = connect_head(*impl_->sys, impl_->head_address,
                           impl_->opts.connect_timeout);
   if (!hdl) {
     out.code = classify_connect_error(hdl.error());
     out.detail = explain_connect_error(hdl.error(), impl_->head_address);
+    return out;
+  }
+  if (auto code = check_head_user(impl_->head_address, out.detail);
+      code != result_code::ok) {
+    out.code = code;
+    return out;
+  }
+  auto auth = detail::request_blocking<authenticate_reply>(
+      *impl_->sys, *hdl,
+      authenticate{caf::actor_cast<caf::strong_actor_ptr>(impl_->node)},
+      impl_->opts.connect_timeout);
+  if (auth.code != result_code::ok) {
+    out.code = auth.code;
+    out.detail = auth.detail;
     return out;
   }
   out = detail::request_blocking<node_list>(*impl_->sys, *hdl,

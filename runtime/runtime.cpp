@@ -8,6 +8,7 @@
 #include "execution/launcher.hpp"
 #include "execution/work_registry.hpp"
 #include "runtime/options.hpp"
+#include "runtime/peer_auth.hpp"
 #include "runtime/system_config.hpp"
 #include "runtime/transport.hpp"
 
@@ -80,6 +81,7 @@ struct runtime::impl {
   detail::transport& tr;
   std::shared_ptr<work_registry> registry;
   std::shared_ptr<process::launcher> launcher;
+  authenticator_actor authenticator;
   supervisor_actor supervisor;
   node_actor local_node;
   std::mutex shutdown_mtx;
@@ -88,10 +90,15 @@ struct runtime::impl {
 
 void runtime::impl::start() {
   try {
-    auto sopts = supervisor_options_from(opts);
+    auto sup_opts = supervisor_options_from(opts);
+    if (tr.sys.has_middleman()) {
+      authenticator = spawn_authenticator(tr.sys);
+      detail::actor_tracker::watch(tr.actors, authenticator);
+      sup_opts.authenticator = authenticator;
+    }
     if (!opts.state_dir.empty())
-      sopts.log = std::make_shared<journal>(opts.state_dir);
-    supervisor = spawn_supervisor(tr.sys, std::move(sopts));
+      sup_opts.log = std::make_shared<journal>(opts.state_dir);
+    supervisor = spawn_supervisor(tr.sys, std::move(sup_opts));
     detail::actor_tracker::watch(tr.actors, supervisor);
     tr.start(supervisor);
     if (opts.local_node) {
@@ -143,6 +150,9 @@ void runtime::impl::shutdown() {
     caf::anon_send_exit(supervisor, caf::exit_reason::user_shutdown);
   if (local_node)
     caf::anon_send_exit(local_node, caf::exit_reason::user_shutdown);
+  if (authenticator)
+    caf::anon_send_exit(authenticator, caf::exit_reason::user_shutdown);
+  authenticator = nullptr;
   supervisor = nullptr;
   local_node = nullptr;
   // With an owned system, the children (jobs, tasks) follow their parents.
@@ -210,6 +220,14 @@ uint16_t runtime::publish(const std::string& host, uint16_t port,
   auto sup = impl_->tr.current_supervisor();
   if (!sup) {
     error = "the runtime is shut down";
+    return 0;
+  }
+  // Without TLS, only this machine's connections can be told apart by user
+  // (docs/security.md): the head listens on loopback only.
+  if (!is_loopback(host)) {
+    error = "cannot listen on " + host + ":" + std::to_string(port)
+            + ": without TLS a head listens only on a loopback address "
+              "(127.0.0.1, ::1, localhost), see docs/security.md";
     return 0;
   }
   auto res = sys.middleman().publish(sup, port, host.c_str(), true);

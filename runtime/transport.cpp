@@ -173,6 +173,17 @@ void transport::start(supervisor_actor sup) {
   }};
 }
 
+authenticate_reply transport::authenticate(std::chrono::milliseconds timeout) {
+  event_sink_actor session;
+  {
+    std::lock_guard<std::mutex> guard{handles_mtx_};
+    session = sink_;
+  }
+  return call<authenticate_reply>(
+      quiesce::authenticate{caf::actor_cast<caf::strong_actor_ptr>(session)},
+      timeout);
+}
+
 supervisor_actor transport::current_supervisor() {
   std::lock_guard<std::mutex> guard{handles_mtx_};
   return supervisor_;

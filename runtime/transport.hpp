@@ -297,6 +297,10 @@ struct transport {
   /// Forgets the callback of `id`.
   void unsubscribe(subscription_id id);
 
+  /// Asks the supervisor to bind this process's identity, with the sink as
+  /// the session whose end ends the binding.
+  authenticate_reply authenticate(std::chrono::milliseconds timeout);
+
   /// Takes the supervisor handle away: later calls answer `unavailable`.
   supervisor_actor drop_supervisor();
 

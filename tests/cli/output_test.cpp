@@ -154,6 +154,30 @@ TEST_CASE("tables align columns and leave the last one unpadded",
   CHECK(text == "A    BB  C\naaa  b\n");
 }
 
+TEST_CASE("tables and summaries print control characters escaped",
+          "[cli][output][security]") {
+  auto text = render_table({{"A", "MESSAGE"}, {"x\x1b[2J", "one\ntwo\r"}});
+  CHECK(text.find('\x1b') == std::string::npos);
+  CHECK(text.find('\r') == std::string::npos);
+  CHECK(text == "A       MESSAGE\nx\\e[2J  one\\ntwo\\r\n");
+  job_report r;
+  r.job.id = 1;
+  r.job.name = "n\x1b]0;x\x07";
+  r.job.error_message = "forged\n00:00:00.000 job 2: running -> finished";
+  task_record t;
+  t.id = 1;
+  t.status = task_status::cancelled;
+  t.error_message = "\x1b[1A\x1b[2K";
+  r.tasks.push_back(t);
+  auto summary = render_summary({r});
+  CHECK(summary.find('\x1b') == std::string::npos);
+  CHECK(summary.find('\x07') == std::string::npos);
+  CHECK_THAT(summary, Catch::Contains("forged\\n00:00:00.000 job 2"));
+  CHECK_THAT(summary, Catch::Contains("\\e[1A\\e[2K"));
+  // JSON keeps the exact text.
+  CHECK(to_json(t)["error_message"] == "\x1b[1A\x1b[2K");
+}
+
 TEST_CASE("summary lists jobs and tasks with codes, exit codes and messages",
           "[cli][output]") {
   std::vector<job_report> reports{{sample_job(), sample_tasks()}};

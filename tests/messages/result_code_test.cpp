@@ -32,12 +32,15 @@ TEST_CASE("result code numbers are stable", "[messages][result_code]") {
   CHECK(static_cast<int>(result_code::message_too_long) == 7);
   CHECK(static_cast<int>(result_code::job_cancelled) == 12);
   CHECK(static_cast<int>(result_code::internal_error) == 27);
+  CHECK(static_cast<int>(result_code::permission_denied) == 28);
 }
 
 TEST_CASE("result codes carry the reference HRESULTs",
           "[messages][result_code]") {
   CHECK(hresult(result_code::ok) == 0u);
   CHECK(hresult(result_code::job_cancelled) == 0x80041013u);
+  CHECK(hresult(result_code::permission_denied) == 0x80070005u);
+  CHECK(reference_name(result_code::permission_denied) == "E_ACCESSDENIED");
   CHECK(hresult(result_code::assessment_cancelled) == 0x8004100Du);
   CHECK(hresult(result_code::assessment_terminated) == 0x8004100Fu);
   CHECK(hresult(result_code::no_job_running) == 0x80041006u);

@@ -253,6 +253,11 @@ bool operator==(const node_hello& x, const node_hello& y) {
          && x.labels == y.labels && x.node == y.node && x.running == y.running;
 }
 
+bool operator==(const authenticate_reply& x, const authenticate_reply& y) {
+  return x.code == y.code && x.detail == y.detail && x.who.name == y.who.name
+         && x.who.role == y.who.role;
+}
+
 bool operator==(const terminate_deadline& x, const terminate_deadline& y) {
   return x.job == y.job;
 }
@@ -480,7 +485,8 @@ using all_types = type_list<
     task_status_reply, node_list, event, attempt_key, run_task,
     begin_assessment, end_job, stop_tasks, start_attempt, signal_attempt,
     attempt_progress, attempt_ended, node_hello, node_record,
-    terminate_deadline, attempt_timer, node_reset, reconcile_deadline>;
+    terminate_deadline, attempt_timer, node_reset, reconcile_deadline,
+    authenticate, authenticate_reply, verify_peer>;
 
 // The typed handles that messages carry: in the block too, but inspected as
 // the actor they point to, not as a named struct.
@@ -718,6 +724,8 @@ TEST_CASE("the internal protocol survives a binary round trip",
   f.check(terminate_deadline{29});
   f.check(attempt_timer{sample_key(), true});
   f.check(node_reset{"the head was lost"});
+  f.check(authenticate_reply{result_code::permission_denied, "not yours",
+                             identity{"alice", peer_role::admin}});
 }
 
 TEST_CASE("typed handles survive a binary round trip",

@@ -56,3 +56,26 @@ TEST_CASE("clamp_message cuts at whole code points and repairs bytes",
         == "a?b");
   CHECK(clamp_message("short") == "short");
 }
+
+TEST_CASE("escape_controls leaves printable text and escapes every control",
+          "[messages][text]") {
+  CHECK(escape_controls("plain text, ünïcode ✓") == "plain text, ünïcode ✓");
+  CHECK(escape_controls("a\nb\rc\td") == "a\\nb\\rc\\td");
+  CHECK(escape_controls("\x1b[2J\x1b]0;title\x07") == "\\e[2J\\e]0;title\\x07");
+  CHECK(escape_controls(std::string{"nul\0del\x7f", 8}) == "nul\\x00del\\x7f");
+  // C1 controls: CSI (U+009B) moves a cursor like ESC [ does.
+  CHECK(escape_controls("\xc2\x9b"
+                        "2J\xc2\x85")
+        == "\\u{9b}2J\\u{85}");
+  // Bytes that are not UTF-8, and a backslash, so escapes are unambiguous.
+  CHECK(escape_controls("bad\xff\xc2") == "bad\\xff\\xc2");
+  CHECK(escape_controls("C:\\dir\\n") == "C:\\\\dir\\\\n");
+  // No control byte survives.
+  std::string all;
+  for (int b = 0; b < 256; ++b)
+    all += static_cast<char>(b);
+  for (auto c : escape_controls(all)) {
+    auto u = static_cast<unsigned char>(c);
+    CHECK((u >= 0x20 && u != 0x7f));
+  }
+}
