@@ -868,6 +868,7 @@ TEST_CASE("J15 requeue_job with cancelled queues the cancelled rerunnable "
   end_attempt(b, 1, attempt_outcome::succeeded);
   end_attempt(b, 2, attempt_outcome::succeeded);
   apply_all(b, decide(b, cancel_job{the_job, "", "t"}));
+  settle(b);
   REQUIRE(b.job.status == job_status::cancelled);
   REQUIRE(task(b, 3).status == task_status::cancelled);
   auto d = decide(b, requeue_job{the_job, "t", true});
