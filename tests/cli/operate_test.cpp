@@ -10,10 +10,14 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <cstring>
 #include <memory>
 #include <signal.h>
 #include <string>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <thread>
+#include <unistd.h>
 #include <vector>
 
 using namespace quiesce;
@@ -244,4 +248,47 @@ TEST_CASE("operate: the live display needs a terminal that can redraw",
   }
   auto r = run_quiesce_on_pty(dir, args, 60s, 100, 30, "xterm");
   CHECK_THAT(r.out, Catch::Contains("\x1b["));
+}
+
+TEST_CASE("operate: head and node tell systemd when they are ready",
+          "[cli][operate][notify]") {
+  scratch_dir dir;
+  // A datagram socket standing in for systemd's $NOTIFY_SOCKET.
+  auto path = dir.path("notify.sock");
+  int fd = ::socket(AF_UNIX, SOCK_DGRAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  REQUIRE(path.size() < sizeof(addr.sun_path));
+  std::memcpy(addr.sun_path, path.c_str(), path.size());
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+  timeval tv{20, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  auto next = [&] {
+    char buf[512];
+    auto n = ::recv(fd, buf, sizeof(buf), 0);
+    return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string{};
+  };
+  child head{dir,
+             {"head", "--listen", "127.0.0.1:0", "--local-slots", "0"},
+             {},
+             {"NOTIFY_SOCKET=" + path}};
+  auto ready = next();
+  CHECK_THAT(ready, Catch::StartsWith("READY=1\nSTATUS=listening on "
+                                      "127.0.0.1:"));
+  auto port = ready.substr(ready.rfind(':') + 1);
+  child node{dir,
+             {"node", "--head", "127.0.0.1:" + port, "--name", "n1",
+              "--run-dir", dir.path("runs")},
+             {},
+             {"NOTIFY_SOCKET=" + path}};
+  auto joined = next();
+  CHECK_THAT(joined, Catch::StartsWith("READY=1\nSTATUS=joined the head"));
+  node.signal(SIGTERM);
+  CHECK(node.wait(30s).status == exit_ok);
+  CHECK(next() == "STOPPING=1");
+  head.signal(SIGTERM);
+  CHECK(head.wait(30s).status == exit_ok);
+  CHECK(next() == "STOPPING=1");
+  ::close(fd);
 }
