@@ -24,6 +24,16 @@ std::string task_name(const task_record& t) {
   return "task " + std::to_string(t.id);
 }
 
+// The way to rerun task `t` of a terminal job: a failed task comes back with
+// its job, a cancelled one only when the job's cancelled tasks are asked for.
+std::string requeue_hint(const job_books& b, const task_record& t) {
+  if (t.status == task_status::cancelled)
+    return "; requeue the job with its cancelled tasks (quiesce requeue job "
+           + std::to_string(b.job.id) + " --cancelled)";
+  return "; requeue the job (quiesce requeue job " + std::to_string(b.job.id)
+         + ")";
+}
+
 bool is_active(job_status x) {
   return x == job_status::running || x == job_status::cancelling;
 }
@@ -105,14 +115,14 @@ decision validate(const task_spec& spec) {
                   "the grace period must not be negative");
   if (auto code = check_message(spec.name); code != result_code::ok)
     return refuse(result_code::invalid_argument,
-                  "the task name is too long or not UTF-8");
+                  describe_message_problem("the task name", spec.name));
   return {};
 }
 
 decision validate(const job_spec& spec) {
   if (auto code = check_message(spec.name); code != result_code::ok)
     return refuse(result_code::invalid_argument,
-                  "the job name is too long or not UTF-8");
+                  describe_message_problem("the job name", spec.name));
   if (spec.policy.grace.count() < 0)
     return refuse(result_code::invalid_argument,
                   "the grace period must not be negative");
@@ -165,7 +175,8 @@ decision decide(const job_books& b, const submit_job&) {
 decision decide(const job_books& b, const cancel_job& req) {
   // The message is checked before the state, as for every request.
   if (auto code = check_message(req.message); code != result_code::ok)
-    return refuse(code, "the cancel message is not acceptable");
+    return refuse(code,
+                  describe_message_problem("the cancel message", req.message));
   if (is_terminal(b.job.status))
     return refuse(result_code::no_job_running,
                   job_name(b) + " is " + std::string{to_name(b.job.status)});
@@ -250,7 +261,8 @@ decision decide(const job_books& b, const cancel_task& req) {
     return refuse(result_code::task_not_found,
                   "no task " + std::to_string(req.task) + " in " + job_name(b));
   if (auto code = check_message(req.message); code != result_code::ok)
-    return refuse(code, "the cancel message is not acceptable");
+    return refuse(code,
+                  describe_message_problem("the cancel message", req.message));
   if (is_terminal(t->status))
     return refuse(result_code::invalid_state,
                   task_name(*t) + " is " + std::string{to_name(t->status)});
@@ -307,7 +319,7 @@ decision decide(const job_books& b, const requeue_task& req) {
   if (b.job.status != job_status::queued && b.job.status != job_status::running)
     return refuse(result_code::invalid_state,
                   job_name(b) + " is " + std::string{to_name(b.job.status)}
-                      + (is_terminal(b.job.status) ? "; requeue the job" : ""));
+                      + (is_terminal(b.job.status) ? requeue_hint(b, *t) : ""));
   // A completed assessment never runs again (not even one after the current
   // one, left completed by a requeue_job), so its tasks cannot be queued.
   if (b.job.assessments[t->assessment].status == assessment_status::completed)
@@ -329,7 +341,7 @@ decision decide(const job_books& b, const requeue_task& req) {
   return d;
 }
 
-decision decide(const job_books& b, const requeue_job&) {
+decision decide(const job_books& b, const requeue_job& req) {
   if (b.job.status != job_status::failed
       && b.job.status != job_status::cancelled)
     return refuse(result_code::invalid_state,
@@ -338,9 +350,10 @@ decision decide(const job_books& b, const requeue_job&) {
   d.changes.push_back(job_change(b.job.status, job_status::queued));
   std::vector<bool> rerun(b.job.assessments.size(), false);
   for (const auto& t : b.tasks) {
-    if (t.status == task_status::failed && t.spec.rerunnable) {
-      d.changes.push_back(
-          task_change(t.id, task_status::failed, task_status::queued));
+    if ((t.status == task_status::failed
+         || (req.cancelled && t.status == task_status::cancelled))
+        && t.spec.rerunnable) {
+      d.changes.push_back(task_change(t.id, t.status, task_status::queued));
       rerun[t.assessment] = true;
     } else if (t.status == task_status::queued) {
       rerun[t.assessment] = true; // requeued one by one before

@@ -131,40 +131,6 @@ namespace {
 
 // -- tables -------------------------------------------------------------------
 
-std::string code_text(result_code x) {
-  return x == result_code::ok ? "ok" : std::string{to_name(x)};
-}
-
-std::string jobs_table(const std::vector<job_record>& jobs) {
-  std::vector<std::vector<std::string>> rows;
-  rows.push_back({"JOB", "NAME", "STATUS", "END CODE", "CURRENT", "OWNER",
-                  "ELAPSED", "MESSAGE"});
-  for (const auto& j : jobs)
-    rows.push_back(
-        {std::to_string(j.id), j.name, std::string{to_name(j.status)},
-         code_text(j.end_code),
-         j.current >= 0 ? std::to_string(j.current) : "-",
-         j.owner.empty() ? "-" : j.owner,
-         is_set(j.started) ? format_elapsed(span(j.started, j.ended)) : "-",
-         j.error_message});
-  return render_table(rows);
-}
-
-std::string tasks_table(const std::vector<task_record>& tasks) {
-  std::vector<std::vector<std::string>> rows;
-  rows.push_back({"TASK", "NAME", "ASSESSMENT", "STATUS", "END CODE", "EXIT",
-                  "NODE", "ATTEMPTS", "REQUEUES", "MESSAGE"});
-  for (const auto& t : tasks)
-    rows.push_back({std::to_string(t.id),
-                    t.spec.name.empty() ? "-" : t.spec.name,
-                    std::to_string(t.assessment),
-                    std::string{to_name(t.status)}, code_text(t.end_code),
-                    t.exit_code >= 0 ? std::to_string(t.exit_code) : "-",
-                    t.node.empty() ? "-" : t.node, std::to_string(t.attempts),
-                    std::to_string(t.requeue_count), t.error_message});
-  return render_table(rows);
-}
-
 std::string join_labels(const std::vector<std::string>& labels) {
   std::string out;
   for (const auto& l : labels)
@@ -178,6 +144,8 @@ struct submit_options {
   client_options client;
   std::string file;
   std::string runtime_file;
+  /// Print only the submitted jobs' ids, one a line (as `sbatch --parsable`).
+  bool parsable = false;
 };
 
 int run_submit(const submit_options& o) {
@@ -225,6 +193,17 @@ int run_submit(const submit_options& o) {
     else
       detail = "job '" + specs[n].name + "' not added: " + reply.detail;
   }
+  if (o.parsable && !o.client.json) {
+    // Ids only on stdout, for `id=$(quiesce submit --parsable f.toml)`; a
+    // refusal goes to stderr and sets the exit status as usual.
+    for (size_t i = 0; i < reply.submitted && i < reply.jobs.size(); ++i)
+      std::cout << reply.jobs[i] << '\n';
+    std::cout << std::flush;
+    if (reply.code != result_code::ok)
+      std::cerr << "quiesce: " << to_name(reply.code) << ": " << detail
+                << std::endl;
+    return exit_status_for_reply(reply.code);
+  }
   json doc;
   doc["jobs"] = std::move(jobs);
   return s.finish(reply.code, detail, std::move(doc), human);
@@ -240,11 +219,14 @@ installed_command install_submit(CLI::App& app) {
   sub->add_option("--runtime", o->runtime_file,
                   "runtime file read before FILE (its grace and retries are "
                   "the jobs' defaults)");
+  sub->add_flag("--parsable", o->parsable,
+                "print only the submitted jobs' ids, one a line");
   add_client_options(sub, o->client);
   sub->footer(
       "The file is validated here first: on any error nothing is "
       "sent (exit 2).\n\nExamples:\n"
       "  quiesce submit --head 10.0.0.5:7700 nightly.toml\n"
+      "  id=$(quiesce submit --parsable nightly.toml) && quiesce wait \"$id\"\n"
       "  QUIESCE_HEAD=127.0.0.1:7700 quiesce submit --json jobs.toml\n");
   return {sub, [o] {
             return run_submit(*o);
@@ -263,12 +245,18 @@ struct op_options {
   assessment_index index = 0;
   std::vector<task_id> tasks;
   std::string message;
+  /// `cancel job --if-active`: a job already cancelling or ended is success.
+  bool if_active = false;
+  /// `requeue job --cancelled`: cancelled tasks are queued again too.
+  bool cancelled = false;
 };
 
-// Sends one job operation: `op` calls it on the connected client.
+// Sends one job operation: `op` calls it on the connected client. A reply
+// whose code is in `fine` exits 0; it is still printed with its own code.
 int send_op(const op_options& o,
             const std::function<op_reply(quiesce::client&)>& op,
-            const std::string& what) {
+            const std::string& what,
+            const std::vector<result_code>& fine = {}) {
   client_session s{o.client};
   if (!s.open())
     return s.status();
@@ -276,7 +264,11 @@ int send_op(const op_options& o,
   json doc;
   doc["request"] = what;
   doc["job"] = o.job;
-  return s.finish(reply.code, reply.detail, std::move(doc));
+  auto status = s.finish(reply.code, reply.detail, std::move(doc));
+  for (auto code : fine)
+    if (reply.code == code)
+      return exit_ok;
+  return status;
 }
 
 // Sends one task operation: `op` calls it on the connected client.
@@ -366,6 +358,10 @@ installed_command install_cancel(CLI::App& app) {
                        o);
   job->add_option("JOB", o->job, "job id")->required();
   add_message(job, o);
+  job->add_flag("--if-active", o->if_active,
+                "exit 0 when the job is already cancelling or has ended "
+                "(the reply keeps its code: invalid_state, no_job_running); "
+                "for scripts that retry");
   auto* assessment = add_leaf(
       sub, "assessment", "cancel the running assessment INDEX of a job", o);
   assessment->add_option("JOB", o->job, "job id")->required();
@@ -382,40 +378,45 @@ installed_command install_cancel(CLI::App& app) {
   tasks->add_option("JOB", o->job, "job id")->required();
   tasks->add_option("TASK", o->tasks, "task ids")->required();
   add_message(tasks, o);
-  return {sub, [o, sub, job, assessment, task, tasks] {
-            return run_leaf(
-                sub, {{job,
-                       [o] {
-                         return send_op(
-                             *o,
-                             [o](quiesce::client& c) {
-                               return c.cancel_job(o->job, o->message);
-                             },
-                             "cancel_job");
-                       }},
-                      {assessment,
-                       [o] {
-                         return send_op(
-                             *o,
-                             [o](quiesce::client& c) {
-                               return c.cancel_assessment(o->job, o->index);
-                             },
-                             "cancel_assessment");
-                       }},
-                      {task,
-                       [o] {
-                         return send_task_op(
-                             *o,
-                             [o](quiesce::client& c) {
-                               return c.cancel_task(o->job, o->task,
-                                                    o->message);
-                             },
-                             "cancel_task");
-                       }},
-                      {tasks, [o] {
-                         return send_cancel_tasks(*o);
-                       }}});
-          }};
+  return {
+      sub, [o, sub, job, assessment, task, tasks] {
+        return run_leaf(
+            sub,
+            {{job,
+              [o] {
+                return send_op(
+                    *o,
+                    [o](quiesce::client& c) {
+                      return c.cancel_job(o->job, o->message);
+                    },
+                    "cancel_job",
+                    o->if_active
+                        ? std::vector<result_code>{result_code::invalid_state,
+                                                   result_code::no_job_running}
+                        : std::vector<result_code>{});
+              }},
+             {assessment,
+              [o] {
+                return send_op(
+                    *o,
+                    [o](quiesce::client& c) {
+                      return c.cancel_assessment(o->job, o->index);
+                    },
+                    "cancel_assessment");
+              }},
+             {task,
+              [o] {
+                return send_task_op(
+                    *o,
+                    [o](quiesce::client& c) {
+                      return c.cancel_task(o->job, o->task, o->message);
+                    },
+                    "cancel_task");
+              }},
+             {tasks, [o] {
+                return send_cancel_tasks(*o);
+              }}});
+      }};
 }
 
 installed_command install_terminate(CLI::App& app) {
@@ -453,27 +454,33 @@ installed_command install_requeue(CLI::App& app) {
       = add_leaf(sub, "task", "queue a failed or cancelled task again", o);
   task->add_option("JOB", o->job, "job id")->required();
   task->add_option("TASK", o->task, "task id")->required();
-  auto* job = add_leaf(sub, "job", "queue a failed or cancelled job again", o);
+  auto* job = add_leaf(sub, "job",
+                       "queue a failed or cancelled job again: its failed "
+                       "rerunnable tasks (finished ones stay finished)",
+                       o);
   job->add_option("JOB", o->job, "job id")->required();
+  job->add_flag("--cancelled", o->cancelled,
+                "queue its cancelled rerunnable tasks too (the way to rerun "
+                "a cancelled task of an ended job)");
   return {sub, [o, sub, task, job] {
-            return run_leaf(sub, {{task,
-                                   [o] {
-                                     return send_task_op(
-                                         *o,
-                                         [o](quiesce::client& c) {
-                                           return c.requeue_task(o->job,
-                                                                 o->task);
-                                         },
-                                         "requeue_task");
-                                   }},
-                                  {job, [o] {
-                                     return send_op(
-                                         *o,
-                                         [o](quiesce::client& c) {
-                                           return c.requeue_job(o->job);
-                                         },
-                                         "requeue_job");
-                                   }}});
+            return run_leaf(
+                sub, {{task,
+                       [o] {
+                         return send_task_op(
+                             *o,
+                             [o](quiesce::client& c) {
+                               return c.requeue_task(o->job, o->task);
+                             },
+                             "requeue_task");
+                       }},
+                      {job, [o] {
+                         return send_op(
+                             *o,
+                             [o](quiesce::client& c) {
+                               return c.requeue_job(o->job, o->cancelled);
+                             },
+                             "requeue_job");
+                       }}});
           }};
 }
 
@@ -505,8 +512,9 @@ int run_list_jobs(const query_options& o) {
     jobs.push_back(to_json(j, {}));
   doc["jobs"] = std::move(jobs);
   return s.finish(reply.code, {}, std::move(doc),
-                  reply.code == result_code::ok ? jobs_table(reply.jobs)
-                                                : std::string{});
+                  reply.code == result_code::ok
+                      ? render_jobs_table(reply.jobs, caf::make_timestamp())
+                      : std::string{});
 }
 
 int run_list_tasks(const query_options& o) {
@@ -529,9 +537,14 @@ int run_list_tasks(const query_options& o) {
   auto detail = reply.code == result_code::job_not_found
                     ? "no job " + std::to_string(o.job)
                     : std::string{};
-  return s.finish(reply.code, detail, std::move(doc),
-                  reply.code == result_code::ok ? tasks_table(reply.tasks)
-                                                : std::string{});
+  std::string human;
+  if (reply.code == result_code::ok) {
+    // The job's record names the assessments, as `status` shows them.
+    auto job = s.client().job_status(o.job).job;
+    job.id = o.job;
+    human = render_tasks_table(job, reply.tasks, caf::make_timestamp());
+  }
+  return s.finish(reply.code, detail, std::move(doc), human);
 }
 
 int run_list_nodes(const query_options& o) {

@@ -35,7 +35,8 @@ struct client_options {
 void add_client_options(CLI::App* sub, client_options& o,
                         const std::string& default_timeout = "30s",
                         const std::string& timeout_help
-                        = "bound on the head's reply (e.g. 500ms, 30s, 2m)");
+                        = "bound on the head's reply, and on connecting (at "
+                          "most 5s) (e.g. 500ms, 30s, 2m)");
 
 /// Returns a CLI11 validator of durations ("250ms", "30s", "1m30s").
 CLI::Validator duration_validator();

@@ -74,7 +74,23 @@ installed_command install_wait(CLI::App& app);
 /// Adds `quiesce events` (events.cpp).
 installed_command install_events(CLI::App& app);
 
-/// Returns the exit-status table shared by every command's help.
-std::string_view exit_status_help();
+/// Which commands' exit statuses a help text lists.
+enum class exit_scope {
+  /// Every status (`quiesce --help`).
+  all,
+  /// `quiesce run`: the jobs' outcomes and local errors, no head.
+  run,
+  /// `quiesce validate`: valid or not.
+  validate,
+};
+
+/// Returns the exit-status table of `scope` for the help texts.
+std::string exit_status_help(exit_scope scope = exit_scope::all);
+
+/// Builds the whole command tree on `app` (name, version, every subcommand
+/// with its help and examples); the runners of the subcommands are appended
+/// to `commands`. `quiesce` itself, the man page generator and the shell
+/// completion generator all call this, so their texts cannot differ.
+void build_app(CLI::App& app, std::vector<installed_command>& commands);
 
 } // namespace quiesce::cli

@@ -6,6 +6,7 @@
 #include "cli/client.hpp"
 #include "cli/commands.hpp"
 #include "cli/exit_status.hpp"
+#include "cli/notify.hpp"
 #include "cli/output.hpp"
 #include "cli/settings_flags.hpp"
 #include "cli/signals.hpp"
@@ -101,6 +102,7 @@ int run_head(const settings_flags& flags) {
   }
   where.port = port;
   std::cout << "listening on " << to_string(where) << std::endl;
+  notify_service_manager("READY=1\nSTATUS=listening on " + to_string(where));
   if (where.host != "127.0.0.1" && where.host != "localhost"
       && where.host != "::1")
     std::cerr << "quiesce: warning: listening on " << where.host
@@ -119,6 +121,7 @@ int run_head(const settings_flags& flags) {
   std::cout << now_text() << " stopping (" << stop_signal_name(stop_signal)
             << "): terminating " << live << (live == 1 ? " job" : " jobs")
             << std::endl;
+  notify_service_manager("STOPPING=1");
   watcher.stop();
   rt->shutdown();
   return exit_ok;

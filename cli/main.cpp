@@ -11,19 +11,9 @@
 
 int main(int argc, char** argv) {
   using namespace quiesce::cli;
-  CLI::App app{"Quiesce runs jobs: ordered assessments of parallel tasks.",
-               "quiesce"};
-  app.set_version_flag("--version", std::string{"quiesce "} + QUIESCE_VERSION);
-  app.require_subcommand(1);
-  app.footer(std::string{"Examples:\n"
-                         "  quiesce run examples/nightly.toml\n"
-                         "  quiesce validate examples/batch.toml\n"
-                         "  quiesce run --json jobs.toml > report.json\n"
-                         "  quiesce run --help\n\n"}
-             + std::string{exit_status_help()});
+  CLI::App app;
   std::vector<installed_command> commands;
-  for (const auto& entry : command_registry())
-    commands.push_back(entry.install(app));
+  build_app(app, commands);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

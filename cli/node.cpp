@@ -7,6 +7,7 @@
 #include "cli/client.hpp"
 #include "cli/commands.hpp"
 #include "cli/exit_status.hpp"
+#include "cli/notify.hpp"
 #include "cli/output.hpp"
 #include "cli/settings_flags.hpp"
 #include "cli/signals.hpp"
@@ -51,7 +52,11 @@ int run_node(const settings_flags& flags) {
     code = node.serve(stop, [](const std::string& line) {
       std::cout << format_clock(caf::make_timestamp()) << ' '
                 << escape_controls(line) << std::endl;
+      // Ready once joined; later lines (lost, rejoined) are its status.
+      bool joined = line.rfind("joined the head", 0) == 0;
+      notify_service_manager((joined ? "READY=1\nSTATUS=" : "STATUS=") + line);
     });
+    notify_service_manager("STOPPING=1");
     if (code == result_code::ok)
       std::cout << format_clock(caf::make_timestamp())
                 << " stopping: killing this node's tasks" << std::endl;

@@ -10,6 +10,8 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <cwchar>
+#include <locale.h>
 #include <map>
 
 namespace quiesce::cli {
@@ -113,6 +115,13 @@ caf::timespan span(caf::timestamp from, caf::timestamp to) noexcept {
   if (!is_set(from) || !is_set(to) || to < from)
     return caf::timespan{0};
   return to - from;
+}
+
+std::string elapsed_text(caf::timestamp started, caf::timestamp ended,
+                         caf::timestamp now) {
+  if (!is_set(started))
+    return "-";
+  return format_elapsed(span(started, is_set(ended) ? ended : now));
 }
 
 int64_t to_ms(caf::timespan x) noexcept {
@@ -333,24 +342,80 @@ json validate_report_json(const std::string& path,
 
 // -- tables -------------------------------------------------------------------
 
+namespace {
+
+// glibc's wcwidth() knows each character's terminal width (2 for East Asian
+// wide characters and most emoji, 0 for combining marks) from the LC_CTYPE of
+// the locale in use. A C.UTF-8 locale object, selected around each call with
+// uselocale() (per thread), gives those widths whatever the process's own
+// locale is, and without setlocale(), which is not thread-safe. Without that
+// locale (a libc without C.UTF-8) every code point counts as one column.
+locale_t utf8_locale() noexcept {
+  static locale_t loc = ::newlocale(LC_CTYPE_MASK, "C.UTF-8", locale_t{});
+  return loc;
+}
+
+// Calls `f(bytes, columns)` for each character of `text` in order: its
+// length in bytes and its width in columns. Invalid bytes and control
+// characters are one byte of one column.
+template <class F>
+void for_each_char(std::string_view text, F f) noexcept {
+  auto loc = utf8_locale();
+  locale_t old = loc ? ::uselocale(loc) : locale_t{};
+  std::mbstate_t st{};
+  for (size_t i = 0; i < text.size();) {
+    auto byte = static_cast<unsigned char>(text[i]);
+    if (byte < 0x80u || !loc) {
+      size_t len = 1;
+      if (!loc)
+        while (i + len < text.size()
+               && (static_cast<unsigned char>(text[i + len]) & 0xC0u) == 0x80u)
+          ++len;
+      if (!f(len, size_t{1}))
+        break;
+      i += len;
+      continue;
+    }
+    wchar_t wc = 0;
+    st = std::mbstate_t{};
+    auto len = std::mbrtowc(&wc, text.data() + i, text.size() - i, &st);
+    if (len == 0 || len > text.size() - i) { // invalid or cut short
+      if (!f(size_t{1}, size_t{1}))
+        break;
+      ++i;
+      continue;
+    }
+    auto w = ::wcwidth(wc);
+    if (!f(len, w < 0 ? size_t{1} : static_cast<size_t>(w)))
+      break;
+    i += len;
+  }
+  if (loc)
+    ::uselocale(old);
+}
+
+} // namespace
+
 size_t display_width(std::string_view text) noexcept {
   size_t n = 0;
-  for (auto c : text)
-    if ((static_cast<unsigned char>(c) & 0xC0) != 0x80)
-      ++n;
+  for_each_char(text, [&](size_t, size_t w) {
+    n += w;
+    return true;
+  });
   return n;
 }
 
 std::string truncate_to_width(std::string_view text, size_t width) {
   size_t n = 0;
-  for (size_t i = 0; i < text.size(); ++i) {
-    if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80) {
-      if (n == width)
-        return std::string{text.substr(0, i)};
-      ++n;
-    }
-  }
-  return std::string{text};
+  size_t bytes = 0;
+  for_each_char(text, [&](size_t len, size_t w) {
+    if (n + w > width)
+      return false;
+    n += w;
+    bytes += len;
+    return true;
+  });
+  return std::string{text.substr(0, bytes)};
 }
 
 std::string render_table(const std::vector<std::vector<std::string>>& cells) {
@@ -386,38 +451,72 @@ std::string render_table(const std::vector<std::vector<std::string>>& cells) {
   return out;
 }
 
+namespace {
+
+std::string end_code_text(bool ended, result_code x) {
+  return ended ? code_text(x) : "-";
+}
+
+} // namespace
+
+std::string render_jobs_table(const std::vector<job_record>& jobs,
+                              caf::timestamp now) {
+  std::vector<std::vector<std::string>> rows;
+  rows.push_back({"JOB", "NAME", "STATUS", "END CODE", "CURRENT", "OWNER",
+                  "ELAPSED", "MESSAGE"});
+  for (const auto& j : jobs)
+    rows.push_back({std::to_string(j.id), j.name, name_of(to_name(j.status)),
+                    end_code_text(is_terminal(j.status), j.end_code),
+                    j.current >= 0 ? std::to_string(j.current) : "-",
+                    j.owner.empty() ? "-" : j.owner,
+                    elapsed_text(j.started, j.ended, now), j.error_message});
+  return render_table(rows);
+}
+
+std::string render_tasks_table(const job_record& job,
+                               const std::vector<task_record>& tasks,
+                               caf::timestamp now, bool only_unfinished) {
+  std::vector<std::vector<std::string>> rows;
+  rows.push_back({"ASSESSMENT", "TASK", "NAME", "STATUS", "END CODE", "EXIT",
+                  "NODE", "DURATION", "ATTEMPTS", "REQUEUES", "MESSAGE"});
+  for (const auto& t : tasks) {
+    if (only_unfinished && t.status == task_status::finished)
+      continue;
+    // A task queued again keeps the times of its last attempt until the
+    // next one starts: only a running or ended task has a duration.
+    bool shows_time = t.status == task_status::running || is_terminal(t.status);
+    rows.push_back({assessment_label(job, t.assessment), std::to_string(t.id),
+                    task_label(t), name_of(to_name(t.status)),
+                    end_code_text(is_terminal(t.status), t.end_code),
+                    t.exit_code >= 0 ? std::to_string(t.exit_code) : "-",
+                    t.node.empty() ? "-" : t.node,
+                    shows_time ? elapsed_text(t.started, t.ended, now) : "-",
+                    std::to_string(t.attempts), std::to_string(t.requeue_count),
+                    t.error_message});
+  }
+  return render_table(rows);
+}
+
 std::string render_summary(const std::vector<job_report>& jobs,
-                           bool only_unfinished) {
+                           bool only_unfinished, caf::timestamp now) {
   std::vector<std::vector<std::string>> rows;
   rows.push_back({"JOB", "NAME", "STATUS", "END CODE", "ELAPSED", "MESSAGE"});
   for (const auto& r : jobs) {
     const auto& j = r.job;
     rows.push_back({std::to_string(j.id), j.name, name_of(to_name(j.status)),
-                    code_text(j.end_code),
-                    format_elapsed(span(j.started, j.ended)), j.error_message});
+                    end_code_text(is_terminal(j.status), j.end_code),
+                    elapsed_text(j.started, j.ended, now), j.error_message});
   }
   std::string out = render_table(rows);
   for (const auto& r : jobs) {
     const auto& j = r.job;
     bool skip_finished = only_unfinished || r.tasks.size() > max_listed_tasks;
-    std::vector<std::vector<std::string>> trows;
-    trows.push_back({"ASSESSMENT", "TASK", "NAME", "STATUS", "END CODE", "EXIT",
-                     "NODE", "DURATION", "MESSAGE"});
     size_t hidden = 0;
-    for (const auto& t : r.tasks) {
-      if (skip_finished && t.status == task_status::finished) {
-        ++hidden;
-        continue;
-      }
-      trows.push_back(
-          {assessment_label(j, t.assessment), std::to_string(t.id),
-           task_label(t), name_of(to_name(t.status)), code_text(t.end_code),
-           t.exit_code >= 0 ? std::to_string(t.exit_code) : "-",
-           t.node.empty() ? "-" : t.node,
-           is_set(t.started) ? format_elapsed(span(t.started, t.ended)) : "-",
-           t.error_message});
-    }
-    if (trows.size() == 1 && hidden == 0)
+    if (skip_finished)
+      for (const auto& t : r.tasks)
+        if (t.status == task_status::finished)
+          ++hidden;
+    if (r.tasks.empty())
       continue;
     out += "\njob " + std::to_string(j.id) + " (" + escape_controls(j.name)
            + "): ";
@@ -428,8 +527,8 @@ std::string render_summary(const std::vector<job_report>& jobs,
     else if (hidden > 0)
       out += ", " + std::to_string(hidden) + " finished (not listed)";
     out += '\n';
-    if (trows.size() > 1)
-      out += render_table(trows);
+    if (hidden < r.tasks.size())
+      out += render_tasks_table(j, r.tasks, now, skip_finished);
   }
   return out;
 }

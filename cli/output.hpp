@@ -61,6 +61,11 @@ std::string format_elapsed(caf::timespan x);
 /// Returns `to - from` when both are set, else zero.
 caf::timespan span(caf::timestamp from, caf::timestamp to) noexcept;
 
+/// Returns how long something started at `started` has run: until `ended`,
+/// or until `now` while it has not ended; "-" when it has not started.
+std::string elapsed_text(caf::timestamp started, caf::timestamp ended,
+                         caf::timestamp now);
+
 /// Returns `x` in milliseconds.
 int64_t to_ms(caf::timespan x) noexcept;
 
@@ -103,8 +108,9 @@ nlohmann::json validate_report_json(const std::string& path,
 
 // -- tables -------------------------------------------------------------------
 
-/// Returns the number of terminal columns `text` takes (code points; control
-/// bytes count as one).
+/// Returns the number of terminal columns `text` takes: each character's
+/// width from libc's wcwidth() under C.UTF-8 (2 for CJK and most emoji, 0
+/// for combining marks); control characters and invalid bytes count one.
 size_t display_width(std::string_view text) noexcept;
 
 /// Returns `text` cut to at most `width` display columns.
@@ -113,6 +119,22 @@ std::string truncate_to_width(std::string_view text, size_t width);
 /// Returns `rows` as left-aligned columns separated by two spaces; the last
 /// column is not padded. The first row is the header.
 std::string render_table(const std::vector<std::vector<std::string>>& rows);
+
+/// Returns the table of `quiesce list jobs`: JOB, NAME, STATUS, END CODE
+/// ("-" until the job has ended), CURRENT, OWNER, ELAPSED (so far, at
+/// `now`, for a job still running), MESSAGE.
+std::string render_jobs_table(const std::vector<job_record>& jobs,
+                              caf::timestamp now);
+
+/// Returns a table of tasks in the one column order of `list tasks`,
+/// `status`, `wait` and `run`: ASSESSMENT, TASK, NAME, STATUS, END CODE
+/// ("-" until the task has ended), EXIT, NODE, DURATION (so far while
+/// running), ATTEMPTS, REQUEUES, MESSAGE. `job` names the assessments; with
+/// `only_unfinished`, finished tasks are left out.
+std::string render_tasks_table(const job_record& job,
+                               const std::vector<task_record>& tasks,
+                               caf::timestamp now,
+                               bool only_unfinished = false);
 
 /// The most tasks of a job the summary lists one by one; a job with more
 /// lists only the tasks that did not finish.
@@ -123,6 +145,7 @@ inline constexpr size_t max_listed_tasks = 40;
 /// node, duration, error message). With `only_unfinished`, or when a job has
 /// more than `max_listed_tasks` tasks, finished tasks are left out.
 std::string render_summary(const std::vector<job_report>& jobs,
-                           bool only_unfinished = false);
+                           bool only_unfinished = false,
+                           caf::timestamp now = caf::make_timestamp());
 
 } // namespace quiesce::cli

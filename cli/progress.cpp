@@ -266,8 +266,8 @@ std::vector<std::string> render_frame(const std::vector<job_view>& jobs,
 // -- progress_display ---------------------------------------------------------
 
 progress_display::progress_display(const run_model& model, std::ostream& out,
-                                   int fd)
-    : model_(model), out_(out), fd_(fd) {
+                                   int fd, redraw_sequences seq)
+    : model_(model), out_(out), fd_(fd), seq_(std::move(seq)) {
   // nop
 }
 
@@ -332,12 +332,13 @@ void progress_display::draw_locked() {
                      width > 1 ? width - 1 : width, rows > 2 ? rows - 1 : 1);
   std::string text;
   if (drawn_lines_ > 0)
-    text += "\x1b[" + std::to_string(drawn_lines_) + "F";
+    text += seq_.up(static_cast<int>(drawn_lines_));
   for (const auto& line : lines) {
     text += line;
-    text += "\x1b[K\n";
+    text += seq_.clear_line;
+    text += '\n';
   }
-  text += "\x1b[J";
+  text += seq_.clear_screen_below;
   out_ << text << std::flush;
   drawn_lines_ = lines.size();
 }
@@ -345,7 +346,8 @@ void progress_display::draw_locked() {
 void progress_display::erase_locked() {
   if (drawn_lines_ == 0)
     return;
-  out_ << "\x1b[" << drawn_lines_ << "F\x1b[J" << std::flush;
+  out_ << seq_.up(static_cast<int>(drawn_lines_)) << seq_.clear_screen_below
+       << std::flush;
   drawn_lines_ = 0;
 }
 

@@ -3,6 +3,7 @@
 // What `quiesce run` shows while jobs run: a model of the jobs kept current
 // from events, a plain line per event, and a live display for terminals.
 
+#include "cli/terminal.hpp"
 #include "messages/events.hpp"
 #include "messages/records.hpp"
 
@@ -107,9 +108,10 @@ std::vector<std::string> render_frame(const std::vector<job_view>& jobs,
 /// most ten times a second, from its own thread.
 class progress_display {
 public:
-  /// Draws `model` on `out`, which must be a terminal; `fd` is its file
-  /// descriptor (to ask for its size).
-  progress_display(const run_model& model, std::ostream& out, int fd);
+  /// Draws `model` on `out`, a terminal that redraws with `seq` (see
+  /// terminal.hpp); `fd` is its file descriptor (to ask for its size).
+  progress_display(const run_model& model, std::ostream& out, int fd,
+                   redraw_sequences seq);
 
   /// Calls `stop()`.
   ~progress_display();
@@ -134,6 +136,7 @@ private:
   const run_model& model_;
   std::ostream& out_;
   int fd_;
+  redraw_sequences seq_;
   std::chrono::milliseconds period_{100};
   std::mutex mtx_;
   std::condition_variable cv_;

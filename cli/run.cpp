@@ -182,7 +182,11 @@ int run(const run_options& o) {
   // With --json, stdout carries the report alone; live output goes to stderr.
   std::ostream& live_out = o.json ? std::cerr : std::cout;
   int live_fd = o.json ? STDERR_FILENO : STDOUT_FILENO;
-  bool show_display = !o.quiet && !o.no_progress && ::isatty(live_fd) == 1;
+  // A live display only on a terminal that can move its cursor (terminfo);
+  // elsewhere (a file, a pipe, TERM=dumb or unset) plain lines.
+  auto terminal = o.quiet || o.no_progress ? std::nullopt
+                                           : redraw_capable_terminal(live_fd);
+  bool show_display = terminal.has_value();
   bool show_lines = !o.quiet && !show_display;
   // -- start: the mask must be set before any thread exists ----------------
   block_stop_signals();
@@ -235,7 +239,8 @@ int run(const run_options& o) {
         live_out << line << std::endl;
     });
     if (show_display) {
-      display = std::make_unique<progress_display>(model, live_out, live_fd);
+      display = std::make_unique<progress_display>(model, live_out, live_fd,
+                                                   *terminal);
       notes.attach(display.get());
       display->start();
     }
@@ -358,7 +363,7 @@ installed_command install_run(CLI::App& app) {
           "  quiesce run --slots 4 --run-dir /tmp/runs examples/batch.toml\n"
           "  quiesce run --runtime site.toml jobs.toml\n"
           "  quiesce run --json examples/batch.toml > report.json\n\n"}
-      + std::string{exit_status_help()});
+      + exit_status_help(exit_scope::run));
   return {sub, [o] {
             return run(*o);
           }};

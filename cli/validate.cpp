@@ -52,7 +52,7 @@ installed_command install_validate(CLI::App& app) {
                           "  quiesce validate examples/nightly.toml\n"
                           "  quiesce validate --runtime site.toml jobs.toml\n"
                           "  quiesce validate --json jobs.toml | jq .valid\n\n"}
-              + std::string{exit_status_help()});
+              + exit_status_help(exit_scope::validate));
   return {sub, [o] {
             return validate(*o);
           }};

@@ -144,17 +144,21 @@ typename Inspector::result_type inspect(Inspector& f, requeue_task& x) {
   return f(caf::meta::type_name("quiesce.requeue_task"), x.job, x.task, x.who);
 }
 
-/// Queues a failed or cancelled job again; its failed tasks are queued,
-/// finished and cancelled ones stay. Reply: `op_reply`.
+/// Queues a failed or cancelled job again; its failed rerunnable tasks are
+/// queued, finished ones stay, cancelled ones stay unless `cancelled` is set
+/// (then cancelled rerunnable tasks are queued too). Reply: `op_reply`.
 struct requeue_job {
   job_id job = invalid_id;
   std::string who;
+  /// Whether cancelled rerunnable tasks are queued again too.
+  bool cancelled = false;
 };
 
 /// Inspects a requeue_job.
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, requeue_job& x) {
-  return f(caf::meta::type_name("quiesce.requeue_job"), x.job, x.who);
+  return f(caf::meta::type_name("quiesce.requeue_job"), x.job, x.who,
+           x.cancelled);
 }
 
 /// Lists jobs, optionally only those in one status. Reply: `job_list`.

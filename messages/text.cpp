@@ -66,6 +66,23 @@ result_code check_message(std::string_view text) noexcept {
   return result_code::ok;
 }
 
+std::string describe_message_problem(std::string_view what,
+                                     std::string_view text) {
+  size_t n = 0;
+  for (size_t i = 0; i < text.size(); ++n) {
+    auto len = decode_one(text, i);
+    if (len == 0)
+      return std::string{what} + " is not valid UTF-8 at byte "
+             + std::to_string(i + 1) + " of " + std::to_string(text.size());
+    i += len;
+  }
+  if (n > max_message_code_points)
+    return std::string{what} + " is " + std::to_string(n)
+           + " code points long; the limit is "
+           + std::to_string(max_message_code_points);
+  return {};
+}
+
 std::string clamp_message(std::string_view text, size_t max_code_points) {
   std::string out;
   out.reserve(text.size() < 1024 ? text.size() : 1024);

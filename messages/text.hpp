@@ -21,6 +21,13 @@ std::optional<size_t> count_code_points(std::string_view text) noexcept;
 /// `invalid_utf8` if it is not UTF-8, and `message_too_long` otherwise.
 result_code check_message(std::string_view text) noexcept;
 
+/// Returns why `what` ("the cancel message", ...) holding `text` fails
+/// `check_message`, with the limit and the length ("the cancel message is
+/// 400 code points long; the limit is 320"), or where it stops being UTF-8
+/// ("... is not valid UTF-8 at byte 12 of 40"); "" when it passes.
+std::string describe_message_problem(std::string_view what,
+                                     std::string_view text);
+
 /// Returns `text` cut to at most `max_code_points` whole code points, for
 /// runtime errors whose text Quiesce does not control (invalid UTF-8 bytes
 /// are replaced by '?').

@@ -122,8 +122,8 @@ task_op_reply client::requeue_task(job_id job, task_id task) {
                                   request_timeout_);
 }
 
-op_reply client::requeue_job(job_id job) {
-  return tr_->call<op_reply>(quiesce::requeue_job{job, name_},
+op_reply client::requeue_job(job_id job, bool cancelled) {
+  return tr_->call<op_reply>(quiesce::requeue_job{job, name_, cancelled},
                              request_timeout_);
 }
 

@@ -105,8 +105,9 @@ public:
   /// Queues a failed or cancelled task again.
   task_op_reply requeue_task(job_id job, task_id task);
 
-  /// Queues a failed or cancelled job again.
-  op_reply requeue_job(job_id job);
+  /// Queues a failed or cancelled job again: its failed rerunnable tasks,
+  /// and with `cancelled` its cancelled rerunnable tasks too.
+  op_reply requeue_job(job_id job, bool cancelled = false);
 
   /// Lists jobs, optionally only those in `status`.
   job_list list_jobs(std::optional<job_status> status = std::nullopt);

@@ -111,27 +111,45 @@ connect_head(caf::actor_system& sys, const endpoint& where,
              std::chrono::milliseconds timeout) {
   // What `middleman::remote_actor` does, with a bound: a peer that accepts
   // the connection and never answers would block it for ever.
-  caf::expected<supervisor_actor> out{
-      caf::make_error(caf::sec::cannot_connect_to_node)};
+  //
+  // CAF 0.17.6's BASP broker creates the context of an outgoing connection
+  // without stamping its `last_seen`, so its first heartbeat tick (one
+  // `heartbeat_interval` after the system started) drops a handshake still
+  // under way with `sec::connection_timeout`, whatever the timeout: a head
+  // that is slow to answer (stopped, loaded) looked unreachable after about
+  // one second. Such a drop is retried until `timeout` has passed; every
+  // other error is final.
+  auto deadline = std::chrono::steady_clock::now() + timeout;
   caf::scoped_actor self{sys};
-  self->request(sys.middleman().actor_handle(), timeout, caf::connect_atom_v,
-                where.host, where.port)
-      .receive(
-          [&](caf::node_id&, caf::strong_actor_ptr& ptr,
-              std::set<std::string>& ifs) {
-            if (!ptr) {
-              out = caf::make_error(caf::sec::no_actor_published_at_port);
-              return;
-            }
-            if (!ifs.empty() && ifs != sys.message_types<supervisor_actor>()) {
-              out = caf::make_error(
-                  caf::sec::unexpected_actor_messaging_interface);
-              return;
-            }
-            out = caf::actor_cast<supervisor_actor>(std::move(ptr));
-          },
-          [&](caf::error& err) { out = std::move(err); });
-  return out;
+  for (;;) {
+    caf::expected<supervisor_actor> out{
+        caf::make_error(caf::sec::cannot_connect_to_node)};
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0)
+      left = std::chrono::milliseconds{1};
+    self->request(sys.middleman().actor_handle(), left, caf::connect_atom_v,
+                  where.host, where.port)
+        .receive(
+            [&](caf::node_id&, caf::strong_actor_ptr& ptr,
+                std::set<std::string>& ifs) {
+              if (!ptr) {
+                out = caf::make_error(caf::sec::no_actor_published_at_port);
+                return;
+              }
+              if (!ifs.empty()
+                  && ifs != sys.message_types<supervisor_actor>()) {
+                out = caf::make_error(
+                    caf::sec::unexpected_actor_messaging_interface);
+                return;
+              }
+              out = caf::actor_cast<supervisor_actor>(std::move(ptr));
+            },
+            [&](caf::error& err) { out = std::move(err); });
+    if (out || !is(out.error(), caf::sec::connection_timeout)
+        || std::chrono::steady_clock::now() >= deadline)
+      return out;
+  }
 }
 
 // -- connect ------------------------------------------------------------------

@@ -856,6 +856,42 @@ TEST_CASE("J15 requeue_job leaves finished, cancelled and non-rerunnable "
   CHECK(b.job.requeue_count == 1);
 }
 
+TEST_CASE("J15 requeue_job with cancelled queues the cancelled rerunnable "
+          "tasks too and reruns their assessments",
+          "[rules][J15][J16]") {
+  // A job cancelled after assessment 0 finished: tasks 1 and 2 finished,
+  // 3..5 cancelled, task 4 not rerunnable.
+  auto b = make_books({2, 2, 1});
+  b.find(4)->spec.rerunnable = false;
+  begin(b);
+  dispatch_all(b);
+  end_attempt(b, 1, attempt_outcome::succeeded);
+  end_attempt(b, 2, attempt_outcome::succeeded);
+  apply_all(b, decide(b, cancel_job{the_job, "", "t"}));
+  settle(b);
+  REQUIRE(b.job.status == job_status::cancelled);
+  REQUIRE(task(b, 3).status == task_status::cancelled);
+  auto d = decide(b, requeue_job{the_job, "t", true});
+  REQUIRE(d);
+  apply_all(b, d);
+  CHECK(b.job.status == job_status::queued);
+  CHECK(task(b, 1).status == task_status::finished);
+  CHECK(task(b, 3).status == task_status::queued);
+  CHECK(task(b, 3).requeue_count == 1);
+  CHECK(task(b, 4).status == task_status::cancelled);
+  CHECK(task(b, 5).status == task_status::queued);
+  CHECK(assessment(b, 0).status == assessment_status::completed);
+  // The job starts again at assessment 1.
+  begin(b);
+  CHECK(b.job.current == 1);
+  // The hint of requeue_task on an ended job names this request.
+  auto c = books_in(job_status::cancelled);
+  auto refused = decide(c, requeue_task{the_job, 1, "t"});
+  check_refused(refused, result_code::invalid_state);
+  CHECK(refused.detail.find("quiesce requeue job 7 --cancelled")
+        != std::string::npos);
+}
+
 TEST_CASE("J15 J16 a requeued cancelled job keeps its tasks cancelled until "
           "they are requeued one by one",
           "[rules][J15][J16][T10]") {

@@ -87,18 +87,6 @@ private:
   std::vector<std::string> markers_;
 };
 
-// Waits up to `bound` until `pred()` holds.
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds bound) {
-  auto deadline = std::chrono::steady_clock::now() + bound;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() >= deadline)
-      return false;
-    std::this_thread::sleep_for(50ms);
-  }
-  return true;
-}
-
 // A job file of one assessment of `n` command tasks running `body` with
 // `/bin/sh -c`, each carrying `mark-<i>` in its environment.
 std::string job_file(const std::string& name, int n, const std::string& body,

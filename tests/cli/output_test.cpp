@@ -259,3 +259,45 @@ TEST_CASE("progress frame has a header and one line per job within bounds",
   for (const auto& line : small)
     CHECK(display_width(line) <= 30);
 }
+
+TEST_CASE("display width counts terminal columns, not code points",
+          "[cli][output][width]") {
+  CHECK(display_width("abc") == 3);
+  CHECK(display_width("\xe6\xbc\xa2\xe5\xad\x97") == 4); // 漢字
+  CHECK(display_width("\xf0\x9f\x99\x82") == 2);         // 🙂
+  CHECK(display_width("e\xcc\x81") == 1);                // e + U+0301
+  CHECK(display_width("\xff") == 1);                     // not UTF-8
+  CHECK(truncate_to_width("\xe6\xbc\xa2\xe5\xad\x97x", 3) == "\xe6\xbc\xa2");
+  CHECK(truncate_to_width("e\xcc\x81z", 1) == "e\xcc\x81");
+  // Columns line up under wide names.
+  auto text = render_table({{"NAME", "X"}, {"\xe6\xbc\xa2\xe5\xad\x97", "1"}});
+  CHECK(text == "NAME  X\n\xe6\xbc\xa2\xe5\xad\x97  1\n");
+}
+
+TEST_CASE("a running job shows its time so far and no end code",
+          "[cli][output][tables]") {
+  auto j = sample_job();
+  j.status = job_status::running;
+  j.end_code = result_code::ok;
+  j.ended = caf::timestamp{};
+  auto now = j.started + std::chrono::milliseconds{12'500};
+  auto text = render_jobs_table({j}, now);
+  CHECK_THAT(text, Catch::Contains("running  -"));
+  CHECK_THAT(text, Catch::Contains("12.5s"));
+  CHECK_THAT(text, !Catch::Contains(" ok "));
+  auto ended = render_jobs_table({sample_job()}, now);
+  CHECK_THAT(ended, Catch::Contains("job_failed"));
+  CHECK_THAT(ended, Catch::Contains("2.50s"));
+  CHECK(elapsed_text(caf::timestamp{}, caf::timestamp{}, now) == "-");
+}
+
+TEST_CASE("list tasks, status and run print tasks in one column order",
+          "[cli][output][tables]") {
+  std::vector<job_report> reports{{sample_job(), sample_tasks()}};
+  auto summary = render_summary(reports, false, at_ms(1'700'000'003'000));
+  auto listed = render_tasks_table(sample_job(), sample_tasks(),
+                                   at_ms(1'700'000'003'000));
+  auto header = listed.substr(0, listed.find('\n'));
+  CHECK_THAT(header, Catch::StartsWith("ASSESSMENT  TASK  NAME"));
+  CHECK_THAT(summary, Catch::Contains(listed));
+}

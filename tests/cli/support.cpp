@@ -58,8 +58,25 @@ bool exists(const std::string& path) {
 }
 
 child::child(const scratch_dir& dir, const std::vector<std::string>& args,
-             const std::string& terminal)
+             const std::string& terminal, const std::vector<std::string>& env)
     : dir_(dir) {
+  std::vector<std::string> env_s;
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string entry{*e};
+    auto name = entry.substr(0, entry.find('='));
+    bool replaced = false;
+    for (const auto& x : env)
+      replaced = replaced || x.substr(0, x.find('=')) == name;
+    if (!replaced)
+      env_s.push_back(entry);
+  }
+  for (const auto& x : env)
+    if (x.find('=') != std::string::npos)
+      env_s.push_back(x);
+  std::vector<char*> envp;
+  for (auto& e : env_s)
+    envp.push_back(e.data());
+  envp.push_back(nullptr);
   static int counter = 0;
   auto n = std::to_string(++counter);
   out_ = dir.path("quiesce-" + n + ".out");
@@ -96,7 +113,7 @@ child::child(const scratch_dir& dir, const std::vector<std::string>& args,
   posix_spawnattr_setsigdefault(&attr, &defaults);
   posix_spawnattr_setflags(&attr,
                            POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  auto rc = ::posix_spawn(&pid_, argv[0], &fa, &attr, argv.data(), environ);
+  auto rc = ::posix_spawn(&pid_, argv[0], &fa, &attr, argv.data(), envp.data());
   posix_spawnattr_destroy(&attr);
   posix_spawn_file_actions_destroy(&fa);
   if (rc != 0)
@@ -168,7 +185,7 @@ exit_info run_quiesce(const scratch_dir& dir,
 exit_info run_quiesce_on_pty(const scratch_dir& dir,
                              const std::vector<std::string>& args,
                              std::chrono::milliseconds bound, int columns,
-                             int rows) {
+                             int rows, const std::string& term) {
   auto master = ::posix_openpt(O_RDWR | O_NOCTTY);
   if (master < 0 || ::grantpt(master) != 0 || ::unlockpt(master) != 0)
     throw std::runtime_error("cannot open a pseudo terminal");
@@ -182,7 +199,7 @@ exit_info run_quiesce_on_pty(const scratch_dir& dir,
   std::string drawn;
   exit_info out;
   {
-    child c{dir, args, slave};
+    child c{dir, args, slave, {term.empty() ? "TERM" : "TERM=" + term}};
     ::close(keep);
     std::thread reader{[&] {
       char buf[4096];

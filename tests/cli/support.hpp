@@ -6,6 +6,7 @@
 #include <chrono>
 #include <string>
 #include <sys/types.h>
+#include <thread>
 #include <vector>
 
 namespace quiesce::test {
@@ -63,8 +64,11 @@ class child {
 public:
   /// Starts `quiesce ARGS...` with `dir` as working directory; with a
   /// `terminal` path, stdout and stderr go to that terminal instead of files.
+  /// `env` entries ("NAME=value", or "NAME" to unset) change the test's own
+  /// environment for the child.
   child(const scratch_dir& dir, const std::vector<std::string>& args,
-        const std::string& terminal = {});
+        const std::string& terminal = {},
+        const std::vector<std::string>& env = {});
 
   /// Kills the child if it still runs, and reaps it.
   ~child();
@@ -106,11 +110,25 @@ run_quiesce(const scratch_dir& dir, const std::vector<std::string>& args,
             std::chrono::milliseconds bound = std::chrono::seconds{60});
 
 /// Runs `quiesce ARGS...` in `dir` with stdout and stderr on a pseudo
-/// terminal of `columns` x `rows`; `out` holds what it drew.
+/// terminal of `columns` x `rows`; `out` holds what it drew. `term` is the
+/// child's $TERM ("" unsets it).
 exit_info run_quiesce_on_pty(const scratch_dir& dir,
                              const std::vector<std::string>& args,
                              std::chrono::milliseconds bound, int columns = 100,
-                             int rows = 30);
+                             int rows = 30, const std::string& term = "xterm");
+
+/// Waits up to `bound` until `pred()` holds, polling every 50 ms; returns
+/// whether it did.
+template <class Pred>
+bool eventually(Pred pred, std::chrono::milliseconds bound) {
+  auto deadline = std::chrono::steady_clock::now() + bound;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() >= deadline)
+      return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds{50});
+  }
+  return true;
+}
 
 /// Waits up to `bound` for a file to appear at `path`; returns whether it
 /// did.

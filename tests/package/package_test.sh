@@ -35,7 +35,7 @@ headers)
     "${launcher[@]}" "$cxx" -std=c++17 -fsyntax-only -Werror \
       -Wall -Wextra -Wpedantic -Wshadow -Wold-style-cast \
       -DCAF_ENABLE_TYPE_ID_CHECKS \
-      -I"$prefix/include/quiesce" -I"$prefix/include" "$work/check.cpp" \
+      -I"$prefix/include" "$work/check.cpp" \
       || fail "$rel does not compile on its own"
     count=$((count + 1))
   done < <(find "$prefix/include" -name '*.hpp' | sort)
@@ -43,6 +43,16 @@ headers)
   # Exactly the public closure: no internals.
   [[ ! -e $prefix/include/quiesce/runtime/runtime_impl.hpp ]] \
     || fail "runtime_impl.hpp is installed"
+  # Only the quiesce/ prefix: no generic folder is reachable on its own.
+  for generic in runtime/runtime.hpp messages/ids.hpp config/settings.hpp; do
+    echo "#include <$generic>" > "$work/generic.cpp"
+    if "$cxx" -std=c++17 -fsyntax-only -I"$prefix/include" "$work/generic.cpp" \
+         2> /dev/null; then
+      fail "<$generic> is reachable without the quiesce/ prefix"
+    fi
+  done
+  grep -rqE '#include "(messages|execution|config|actors|runtime)/' \
+    "$prefix/include" && fail "an installed header includes a generic path"
   echo "package test: $count installed headers compile on their own"
   ;;
 host)
@@ -82,6 +92,46 @@ host)
     || { cat "$work/ten.out"; fail "the ten-line example failed"; }
   cat "$work/ten.out"
   grep -q "hello from task" "$work/ten.out" || fail "no greeting"
+  ;;
+tools)
+  # The binary, its man pages, completion and units, and nothing else needed.
+  "$prefix/bin/quiesce" --version | grep -q "^quiesce " \
+    || fail "bin/quiesce does not run"
+  for page in quiesce quiesce-run quiesce-head quiesce-node quiesce-cancel-job \
+              quiesce-list-tasks; do
+    [[ -s $prefix/share/man/man1/$page.1 ]] || fail "no man page $page.1"
+  done
+  # The man page says what --help says: every option of `cancel job`.
+  "$prefix/bin/quiesce" cancel job --help > "$work/help.txt"
+  for opt in --if-active --message --head --timeout --json; do
+    grep -q -- "$opt" "$work/help.txt" || fail "help lacks $opt"
+    grep -qF -- "${opt//-/\\-}" "$prefix/share/man/man1/quiesce-cancel-job.1" \
+      || fail "quiesce-cancel-job.1 lacks $opt"
+  done
+  if command -v man > /dev/null; then
+    MANPAGER=cat man -l "$prefix/share/man/man1/quiesce-run.1" > /dev/null 2>&1 \
+      || fail "man cannot read quiesce-run.1"
+  fi
+  comp=$prefix/share/bash-completion/completions/quiesce
+  [[ -s $comp ]] || fail "no bash completion"
+  # Complete "quiesce can" and "quiesce cancel job --if" in a bash.
+  out=$(bash -c "source '$comp'; COMP_WORDS=(quiesce can); COMP_CWORD=1; \
+    _quiesce; echo \"\${COMPREPLY[*]}\"")
+  [[ $out == cancel ]] || fail "completion of 'quiesce can' gave '$out'"
+  out=$(bash -c "source '$comp'; COMP_WORDS=(quiesce cancel job --if); \
+    COMP_CWORD=3; _quiesce; echo \"\${COMPREPLY[*]}\"")
+  [[ $out == --if-active ]] || fail "completion of '--if' gave '$out'"
+  for unit in quiesce-head.service quiesce-node.service; do
+    f=$prefix/lib/systemd/system/$unit
+    [[ -s $f ]] || fail "no unit $unit"
+    grep -q '^Type=notify$' "$f" || fail "$unit is not Type=notify"
+    grep -q "^ExecStart=$prefix/bin/quiesce \|^ExecStart=/.*/bin/quiesce " "$f" \
+      || fail "$unit does not start the installed quiesce"
+    if command -v systemd-analyze > /dev/null; then
+      systemd-analyze verify "$f" > "$work/verify.log" 2>&1 || true
+    fi
+  done
+  echo "package test: binary, man pages, completion and units installed"
   ;;
 *)
   fail "unknown mode $mode"
