@@ -15,7 +15,9 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <cstdlib>
 #include <fcntl.h>
+#include <filesystem>
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
@@ -107,16 +109,41 @@ std::string own_user_name() {
   return "uid:" + std::to_string(::geteuid());
 }
 
+// Returns a copy of the `quiesce` binary that uid 65534 can run: the build
+// tree may sit under a directory only root may enter (a clone in /root, a
+// mkdtemp directory), and then setpriv could not even exec it. The copy
+// lives in a 0755 directory of its own for the whole test program.
+const std::string& binary_for_nobody() {
+  // The directory's name outlives every destructor: the exit handler that
+  // removes it runs after the strings are gone.
+  static char dir[] = "/tmp/quiesce-nobody-bin-XXXXXX";
+  static const std::string path = [] {
+    if (::mkdtemp(dir) == nullptr)
+      throw std::runtime_error("mkdtemp failed");
+    ::chmod(dir, 0755);
+    auto copy = std::string{dir} + "/quiesce";
+    std::filesystem::copy_file(quiesce_binary, copy);
+    ::chmod(copy.c_str(), 0755);
+    std::atexit([] {
+      std::error_code ec;
+      std::filesystem::remove_all(dir, ec);
+    });
+    return copy;
+  }();
+  return path;
+}
+
 // Starts `quiesce ARGS` as uid/gid 65534 (via setpriv), output to `out`.
 pid_t spawn_as_nobody(const std::vector<std::string>& args,
                       const std::string& out) {
+  const auto& binary = binary_for_nobody();
   auto pid = ::fork();
   if (pid == 0) {
     auto fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     ::dup2(fd, 1);
     ::dup2(fd, 2);
     std::vector<std::string> all{"setpriv", "--reuid=65534", "--regid=65534",
-                                 "--clear-groups", quiesce_binary};
+                                 "--clear-groups", binary};
     all.insert(all.end(), args.begin(), args.end());
     std::vector<char*> argv;
     for (auto& a : all)
