@@ -1,5 +1,7 @@
 #include "actors/journal.hpp"
 
+#include "messages/events.hpp"
+
 #include <caf/binary_deserializer.hpp>
 #include <caf/binary_serializer.hpp>
 
@@ -145,20 +147,6 @@ assessment_status assessment_status_of(const std::string& name) {
     if (to_name(x) == name)
       return x;
   throw journal_error("unknown assessment status '" + name + "'");
-}
-
-std::string_view kind_name(event_kind k) {
-  switch (k) {
-    case event_kind::job:
-      return "job";
-    case event_kind::assessment:
-      return "assessment";
-    case event_kind::task:
-      return "task";
-    case event_kind::progress:
-      break;
-  }
-  return "progress";
 }
 
 // Reads one job row (columns in the order of `job_columns`).
@@ -441,7 +429,7 @@ void journal::put_change(const journal_change& c) {
   auto st = put_change_;
   bind(st, 1, static_cast<int64_t>(c.seq));
   bind(st, 2, static_cast<int64_t>(c.job));
-  bind(st, 3, kind_name(c.change.kind));
+  bind(st, 3, to_string(c.change.kind));
   bind(st, 4, static_cast<int64_t>(c.change.subject));
   bind(st, 5, to_name(c.change.from));
   bind(st, 6, to_name(c.change.to));

@@ -37,17 +37,6 @@ namespace {
 
 constexpr uid_t nobody = 65534;
 
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds bound) {
-  auto deadline = std::chrono::steady_clock::now() + bound;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() >= deadline)
-      return false;
-    std::this_thread::sleep_for(50ms);
-  }
-  return true;
-}
-
 // A head on 127.0.0.1 (any port) running tasks on its own node.
 struct head_process {
   explicit head_process(const scratch_dir& dir)

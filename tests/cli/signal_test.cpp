@@ -200,18 +200,6 @@ size_t alive_with(const std::string& marker) {
   return n;
 }
 
-// Polls `pred` until it holds or `bound` passes.
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds bound) {
-  auto deadline = std::chrono::steady_clock::now() + bound;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() >= deadline)
-      return false;
-    std::this_thread::sleep_for(10ms);
-  }
-  return true;
-}
-
 } // namespace
 
 TEST_CASE("SIGHUP terminates like SIGTERM, prints the summary and leaves "
