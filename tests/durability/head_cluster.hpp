@@ -18,18 +18,6 @@ namespace quiesce::test {
 
 using namespace std::chrono_literals;
 
-/// Waits up to `bound` until `pred()` holds.
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds bound) {
-  auto deadline = std::chrono::steady_clock::now() + bound;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() >= deadline)
-      return false;
-    std::this_thread::sleep_for(20ms);
-  }
-  return true;
-}
-
 /// A head on 127.0.0.1 with a state directory, and its clients.
 class head_cluster {
 public:
