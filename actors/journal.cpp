@@ -108,21 +108,21 @@ std::string text(sqlite3_stmt* st, int col) {
            : std::string{};
 }
 
-void bind(sqlite3_stmt* st, int i, const std::string& s) {
+void bind_value(sqlite3_stmt* st, int i, const std::string& s) {
   sqlite3_bind_text(st, i, s.data(), static_cast<int>(s.size()),
                     SQLITE_TRANSIENT);
 }
 
-void bind(sqlite3_stmt* st, int i, std::string_view s) {
+void bind_value(sqlite3_stmt* st, int i, std::string_view s) {
   sqlite3_bind_text(st, i, s.data(), static_cast<int>(s.size()),
                     SQLITE_TRANSIENT);
 }
 
-void bind(sqlite3_stmt* st, int i, int64_t x) {
+void bind_value(sqlite3_stmt* st, int i, int64_t x) {
   sqlite3_bind_int64(st, i, x);
 }
 
-void bind(sqlite3_stmt* st, int i, caf::timestamp t) {
+void bind_value(sqlite3_stmt* st, int i, caf::timestamp t) {
   sqlite3_bind_int64(st, i, to_ns(t));
 }
 
@@ -363,57 +363,57 @@ void journal::rollback() noexcept {
 
 void journal::put_job(const job_record& j) {
   auto st = put_job_;
-  bind(st, 1, static_cast<int64_t>(j.id));
-  bind(st, 2, j.name);
-  bind(st, 3, to_name(j.status));
-  bind(st, 4, to_name(j.end_code));
-  bind(st, 5, j.error_message);
-  bind(st, 6, int64_t{j.current});
-  bind(st, 7, j.created);
-  bind(st, 8, j.submitted);
-  bind(st, 9, j.started);
-  bind(st, 10, j.ended);
-  bind(st, 11, int64_t{j.requeue_count});
-  bind(st, 12, j.owner);
-  bind(st, 13, int64_t{j.policy.stop_on_assessment_error});
-  bind(st, 14, static_cast<int64_t>(j.policy.grace.count()));
-  bind(st, 15, int64_t{j.policy.retries});
-  bind(st, 16, int64_t{j.policy.stop_commands_on_cancel});
+  bind_value(st, 1, static_cast<int64_t>(j.id));
+  bind_value(st, 2, j.name);
+  bind_value(st, 3, to_name(j.status));
+  bind_value(st, 4, to_name(j.end_code));
+  bind_value(st, 5, j.error_message);
+  bind_value(st, 6, int64_t{j.current});
+  bind_value(st, 7, j.created);
+  bind_value(st, 8, j.submitted);
+  bind_value(st, 9, j.started);
+  bind_value(st, 10, j.ended);
+  bind_value(st, 11, int64_t{j.requeue_count});
+  bind_value(st, 12, j.owner);
+  bind_value(st, 13, int64_t{j.policy.stop_on_assessment_error});
+  bind_value(st, 14, static_cast<int64_t>(j.policy.grace.count()));
+  bind_value(st, 15, int64_t{j.policy.retries});
+  bind_value(st, 16, int64_t{j.policy.stop_commands_on_cancel});
   step_done(st, *this, db_);
   for (const auto& a : j.assessments) {
     auto sa = put_assessment_;
-    bind(sa, 1, static_cast<int64_t>(j.id));
-    bind(sa, 2, int64_t{a.index});
-    bind(sa, 3, a.name);
-    bind(sa, 4, to_name(a.status));
-    bind(sa, 5, to_name(a.outcome));
-    bind(sa, 6, a.started);
-    bind(sa, 7, a.ended);
+    bind_value(sa, 1, static_cast<int64_t>(j.id));
+    bind_value(sa, 2, int64_t{a.index});
+    bind_value(sa, 3, a.name);
+    bind_value(sa, 4, to_name(a.status));
+    bind_value(sa, 5, to_name(a.outcome));
+    bind_value(sa, 6, a.started);
+    bind_value(sa, 7, a.ended);
     step_done(sa, *this, db_);
   }
 }
 
 void journal::put_task(const task_record& t) {
   auto st = put_task_;
-  bind(st, 1, static_cast<int64_t>(t.job));
-  bind(st, 2, static_cast<int64_t>(t.id));
-  bind(st, 3, int64_t{t.assessment});
-  bind(st, 4, t.spec.name);
-  bind(st, 5,
-       t.spec.kind == work_kind::function ? std::string_view{"function"}
-                                          : std::string_view{"command"});
-  bind(st, 6, to_name(t.status));
-  bind(st, 7, to_name(t.end_code));
-  bind(st, 8, t.error_message);
-  bind(st, 9, int64_t{t.exit_code});
-  bind(st, 10, t.node);
-  bind(st, 11, t.created);
-  bind(st, 12, t.submitted);
-  bind(st, 13, t.started);
-  bind(st, 14, t.ended);
-  bind(st, 15, int64_t{t.requeue_count});
-  bind(st, 16, int64_t{t.attempts});
-  bind(st, 17, int64_t{t.node_losses});
+  bind_value(st, 1, static_cast<int64_t>(t.job));
+  bind_value(st, 2, static_cast<int64_t>(t.id));
+  bind_value(st, 3, int64_t{t.assessment});
+  bind_value(st, 4, t.spec.name);
+  bind_value(st, 5,
+             t.spec.kind == work_kind::function ? std::string_view{"function"}
+                                                : std::string_view{"command"});
+  bind_value(st, 6, to_name(t.status));
+  bind_value(st, 7, to_name(t.end_code));
+  bind_value(st, 8, t.error_message);
+  bind_value(st, 9, int64_t{t.exit_code});
+  bind_value(st, 10, t.node);
+  bind_value(st, 11, t.created);
+  bind_value(st, 12, t.submitted);
+  bind_value(st, 13, t.started);
+  bind_value(st, 14, t.ended);
+  bind_value(st, 15, int64_t{t.requeue_count});
+  bind_value(st, 16, int64_t{t.attempts});
+  bind_value(st, 17, int64_t{t.node_losses});
   std::vector<char> buf;
   caf::binary_serializer sink{nullptr, buf};
   // Serializing reads the spec only; CAF's inspect wants a mutable one.
@@ -427,22 +427,22 @@ void journal::put_task(const task_record& t) {
 
 void journal::put_change(const journal_change& c) {
   auto st = put_change_;
-  bind(st, 1, static_cast<int64_t>(c.seq));
-  bind(st, 2, static_cast<int64_t>(c.job));
-  bind(st, 3, to_string(c.change.kind));
-  bind(st, 4, static_cast<int64_t>(c.change.subject));
-  bind(st, 5, to_name(c.change.from));
-  bind(st, 6, to_name(c.change.to));
-  bind(st, 7, to_name(c.change.code));
-  bind(st, 8, c.change.message);
-  bind(st, 9, c.who);
-  bind(st, 10, c.time);
+  bind_value(st, 1, static_cast<int64_t>(c.seq));
+  bind_value(st, 2, static_cast<int64_t>(c.job));
+  bind_value(st, 3, to_string(c.change.kind));
+  bind_value(st, 4, static_cast<int64_t>(c.change.subject));
+  bind_value(st, 5, to_name(c.change.from));
+  bind_value(st, 6, to_name(c.change.to));
+  bind_value(st, 7, to_name(c.change.code));
+  bind_value(st, 8, c.change.message);
+  bind_value(st, 9, c.who);
+  bind_value(st, 10, c.time);
   step_done(st, *this, db_);
 }
 
 void journal::put_counters(job_id next_job, uint64_t seq) {
-  bind(put_counters_, 1, static_cast<int64_t>(next_job));
-  bind(put_counters_, 2, static_cast<int64_t>(seq));
+  bind_value(put_counters_, 1, static_cast<int64_t>(next_job));
+  bind_value(put_counters_, 2, static_cast<int64_t>(seq));
   step_done(put_counters_, *this, db_);
 }
 

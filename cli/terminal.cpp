@@ -36,6 +36,8 @@ std::string expand(const char* text) {
 // when it is absent or not a string capability.
 std::optional<std::string> string_cap(const char* name) {
   auto* text = ::tigetstr(const_cast<char*>(name));
+  // terminfo's documented marker for "not a string capability" is (char*)-1.
+  // NOLINTNEXTLINE(performance-no-int-to-ptr)
   if (text == nullptr || text == reinterpret_cast<char*>(-1))
     return std::nullopt;
   return std::string{text};

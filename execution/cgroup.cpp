@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cerrno>
 #include <climits>
+#include <csignal>
 #include <cstring>
 #include <ctime>
 #include <dirent.h>
@@ -10,7 +11,6 @@
 #include <fstream>
 #include <linux/sched.h>
 #include <pthread.h>
-#include <signal.h>
 #include <sstream>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -294,7 +294,7 @@ std::string cgroup_tree::leaf_path(uint64_t id) const {
   return rel_ + "/a" + std::to_string(id);
 }
 
-int cgroup_tree::make_leaf(uint64_t id, std::string& error) {
+int cgroup_tree::make_leaf(uint64_t id, std::string& error) const {
   auto dir = leaf_dir(id);
   if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
     error = "cannot create cgroup " + dir + ": " + std::strerror(errno);

@@ -107,7 +107,7 @@ public:
 
   /// Creates the leaf group of command `id` and returns a descriptor of its
   /// directory (for `CLONE_INTO_CGROUP`), or -1 with `error` set.
-  int make_leaf(uint64_t id, std::string& error);
+  int make_leaf(uint64_t id, std::string& error) const;
 
   /// Kills everything in the leaf group of `id`; see `kill_cgroup`.
   bool kill(uint64_t id);

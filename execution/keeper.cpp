@@ -3,8 +3,8 @@
 #include "execution/cgroup.hpp"
 
 #include <cerrno>
+#include <csignal>
 #include <fcntl.h>
-#include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -79,7 +79,7 @@ keeper::keeper(const std::string& cgroup_dir) {
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, socks) != 0)
     return;
   std::vector<pid_t> groups(max_groups);
-  auto dir = cgroup_dir;
+  const auto& dir = cgroup_dir;
   auto pid = ::fork();
   if (pid == 0) {
     ::close(socks[0]);
@@ -112,7 +112,7 @@ void keeper::forget_group(pid_t pgid) {
   send(-pgid);
 }
 
-void keeper::send(int value) {
+void keeper::send(int value) const {
   if (pipe_ < 0)
     return;
   // Never blocks and never raises SIGPIPE: a stopped or dead keeper must not

@@ -45,7 +45,7 @@ public:
   }
 
 private:
-  void send(int value);
+  void send(int value) const;
 
   pid_t pid_ = 0;
   int pipe_ = -1;
