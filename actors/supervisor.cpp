@@ -93,6 +93,17 @@ bool from_here(supervisor_pointer self) {
          && self->system().registry().get(src->id()) == nullptr;
 }
 
+// Returns whether the current message is one of the supervisor's own timers
+// (terminate and reconcile deadlines, the journal's flush tick). A published
+// supervisor is in the registry, so `from_here` cannot tell its own
+// delayed_send from elsewhere. A forged frame naming the supervisor as its
+// source passes too; at worst it fires such a deadline early
+// (docs/security.md, "what CAF 0.17.6 still allows").
+bool from_self(supervisor_pointer self) {
+  const auto& src = self->current_sender();
+  return src && src == self->ctrl();
+}
+
 // Returns who sent the current message: an in-process sender is who it says
 // (`who`), a remote one is the identity bound to its connection, if any;
 // the `who` a remote peer chose is never trusted.
@@ -763,13 +774,13 @@ supervisor_actor::behavior_type supervisor_impl(supervisor_pointer self,
         make_durable_later(self);
       },
       [=](const terminate_deadline& msg) {
-        if (!from_here(self))
+        if (!from_here(self) && !from_self(self))
           return;
         if (const auto* b = self->state.jobs.find(msg.job))
           self->state.replies.deadline(*b, self->clock().now());
       },
       [=](const reconcile_deadline& msg) {
-        if (!from_here(self))
+        if (!from_here(self) && !from_self(self))
           return;
         if (msg.round == flush_tick)
           self->state.flush_pending = false;
