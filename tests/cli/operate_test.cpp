@@ -160,7 +160,10 @@ TEST_CASE("operate: a cancelled task of an ended job reruns with requeue job "
     // Following the hint queues both cancelled tasks; a node runs them.
     auto rerun = client_json(dir, h, {"requeue", "job", "1", "--cancelled"});
     CHECK(rerun["code"] == "ok");
-    for (const auto& t : client_json(dir, h, {"list", "tasks", "1"})["tasks"])
+    // A named copy: ranging over a member of the temporary reply would read
+    // freed memory (AddressSanitizer caught it).
+    auto queued = client_json(dir, h, {"list", "tasks", "1"})["tasks"];
+    for (const auto& t : queued)
       CHECK(t["status"] == "queued");
     child node{dir,
                {"node", "--head", h.address, "--name", "n1", "--slots", "2",
@@ -168,7 +171,8 @@ TEST_CASE("operate: a cancelled task of an ended job reruns with requeue job "
     auto w = client(dir, h, {"wait", "1", "--timeout", "60s"});
     INFO(w.out);
     CHECK(w.status == exit_ok);
-    for (const auto& t : client_json(dir, h, {"list", "tasks", "1"})["tasks"]) {
+    auto ended = client_json(dir, h, {"list", "tasks", "1"})["tasks"];
+    for (const auto& t : ended) {
       CHECK(t["status"] == "finished");
       CHECK(t["requeue_count"] == 1);
     }

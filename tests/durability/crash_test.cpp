@@ -159,6 +159,7 @@ TEST_CASE("a head killed with SIGKILL at random points loses no "
   for (int round = 0; round < kills; ++round) {
     // The client: submits and cancels until the head is gone.
     std::atomic<bool> stop{false};
+    std::atomic<int> acked_now{0};
     std::thread client{[&, round] {
       std::mt19937 local{static_cast<unsigned>(round) + 1u};
       for (int n = 0; !stop; ++n) {
@@ -179,6 +180,7 @@ TEST_CASE("a head killed with SIGKILL at random points loses no "
             max_id = std::max(max_id, id);
           }
         }
+        ++acked_now;
         if (local() % 3 == 0) {
           auto doc
               = c.client_json({"cancel", "job", std::to_string(ids[0])}, 5s);
@@ -189,7 +191,13 @@ TEST_CASE("a head killed with SIGKILL at random points loses no "
         }
       }
     }};
-    std::this_thread::sleep_for(std::chrono::milliseconds{50 + rng() % 400});
+    // Each round kills a head that has acknowledged work: first wait
+    // (bounded) for one acknowledged job of this round, since a slow start
+    // (a sanitizer build, a loaded machine) can take longer than the random
+    // delay, then kill at a random point within the next 400 ms.
+    for (int i = 0; i < 600 && acked_now == 0; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds{100});
+    std::this_thread::sleep_for(std::chrono::milliseconds{rng() % 400});
     c.head().signal(SIGKILL);
     c.head().wait(10s);
     stop = true;
