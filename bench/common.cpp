@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -22,6 +23,7 @@
 #include <iomanip>
 #include <iostream>
 #include <malloc.h>
+#include <mutex>
 #include <spawn.h>
 #include <sstream>
 #include <sys/wait.h>
@@ -353,6 +355,42 @@ task_spec command_task(std::vector<std::string> argv) {
   t.kind = work_kind::command;
   t.command.argv = std::move(argv);
   return t;
+}
+
+one_task_jobs_times run_one_task_jobs(runtime& rt, uint64_t n) {
+  std::mutex mtx;
+  std::condition_variable cv;
+  uint64_t ended = 0;
+  uint64_t finished = 0;
+  rt.subscribe([&](const event& ev) {
+    if (ev.kind != event_kind::job
+        || !is_terminal(caf::get<job_status>(ev.current)))
+      return;
+    std::lock_guard<std::mutex> guard{mtx};
+    ++ended;
+    if (is(ev.current, job_status::finished))
+      ++finished;
+    cv.notify_all();
+  });
+  std::vector<job_spec> specs(n, one_assessment(1, noop_task()));
+  one_task_jobs_times out;
+  stopwatch sw;
+  auto added = rt.add_jobs(std::move(specs));
+  require(added.code == result_code::ok, "add_jobs: " + added.detail);
+  out.added = sw.seconds();
+  std::vector<std::future<op_reply>> submitted;
+  submitted.reserve(added.jobs.size());
+  for (auto id : added.jobs)
+    submitted.push_back(rt.submit_async(id));
+  for (auto& f : submitted)
+    require(f.get().code == result_code::ok, "submit");
+  std::unique_lock<std::mutex> guard{mtx};
+  require(
+      cv.wait_for(guard, std::chrono::minutes{10}, [&] { return ended >= n; }),
+      "the jobs did not end");
+  require(finished == n, "a job did not finish");
+  out.ended = sw.seconds();
+  return out;
 }
 
 double run_one_job(runtime& rt, uint64_t n, const task_spec& task) {

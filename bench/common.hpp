@@ -166,6 +166,21 @@ job_spec one_assessment(uint64_t n, const task_spec& task);
 /// until it finished and returns tasks/s from add_job to its end.
 double run_one_job(runtime& rt, uint64_t n, const task_spec& task);
 
+/// The times of `run_one_task_jobs`, in seconds from its start.
+struct one_task_jobs_times {
+  /// When add_jobs returned.
+  double added = 0;
+  /// When the last job ended.
+  double ended = 0;
+};
+
+/// Adds `n` jobs of one `noop_task()` each to `rt` (where `noop` is
+/// registered), submits them all without waiting for each reply, and
+/// returns once every one has finished. Job ends are counted from the event
+/// stream: a wait call per job would measure the embedding API's call
+/// overhead, not the runtime. Fails the benchmark if a job does not finish.
+one_task_jobs_times run_one_task_jobs(runtime& rt, uint64_t n);
+
 /// Aborts with `what` when `ok` is false (a broken benchmark is no figure).
 void require(bool ok, const std::string& what);
 

@@ -6,10 +6,7 @@
 
 #include "bench/common.hpp"
 
-#include <condition_variable>
-#include <future>
 #include <iostream>
-#include <mutex>
 
 using namespace quiesce;
 using namespace quiesce::bench;
@@ -26,43 +23,10 @@ int main(int argc, char** argv) {
   {
     runtime rt{runtime_opts(opts, slots)};
     rt.register_work(noop, noop_work());
-    // Job ends are counted from the event stream: a wait call per job would
-    // measure the embedding API's call overhead, not the runtime.
-    std::mutex mtx;
-    std::condition_variable cv;
-    uint64_t ended = 0;
-    uint64_t finished = 0;
-    rt.subscribe([&](const event& ev) {
-      if (ev.kind != event_kind::job
-          || !is_terminal(caf::get<job_status>(ev.current)))
-        return;
-      std::lock_guard<std::mutex> guard{mtx};
-      ++ended;
-      if (is(ev.current, job_status::finished))
-        ++finished;
-      cv.notify_all();
-    });
-    std::vector<job_spec> specs(opts.size, one_assessment(1, noop_task()));
-    stopwatch sw;
-    auto added = rt.add_jobs(std::move(specs));
-    require(added.code == result_code::ok, "add_jobs: " + added.detail);
-    add_secs = sw.seconds();
-    std::vector<std::future<op_reply>> submitted;
-    submitted.reserve(added.jobs.size());
-    for (auto id : added.jobs)
-      submitted.push_back(rt.submit_async(id));
-    for (auto& f : submitted)
-      require(f.get().code == result_code::ok, "submit");
-    {
-      std::unique_lock<std::mutex> guard{mtx};
-      require(cv.wait_for(guard, std::chrono::minutes{10},
-                          [&] { return ended >= opts.size; }),
-              "the jobs did not end");
-      require(finished == opts.size, "a job did not finish");
-    }
-    auto total = sw.seconds();
-    run_secs = total - add_secs;
-    rate = static_cast<double>(opts.size) / total;
+    auto times = run_one_task_jobs(rt, opts.size);
+    add_secs = times.added;
+    run_secs = times.ended - times.added;
+    rate = static_cast<double>(opts.size) / times.ended;
   }
   report rep{"jobs", opts};
   rep.at_least("jobs/s", rate, "jobs/s", baseline,

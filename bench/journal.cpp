@@ -15,11 +15,8 @@
 #include "actors/rules.hpp"
 #include "bench/common.hpp"
 
-#include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
-#include <future>
-#include <mutex>
 #include <unistd.h>
 
 using namespace quiesce;
@@ -46,37 +43,11 @@ runtime_options with_journal(runtime_options opts, const std::string& dir) {
   return opts;
 }
 
-// Adds `n` one-task jobs, submits them all without waiting, returns jobs/s
-// to the last job end.
+// Returns the rate of `n` one-task jobs on a runtime made with `ropts`.
 double one_task_jobs(runtime_options ropts, uint64_t n) {
   runtime rt{std::move(ropts)};
   rt.register_work(noop, noop_work());
-  std::mutex mtx;
-  std::condition_variable cv;
-  uint64_t ended = 0;
-  rt.subscribe([&](const event& ev) {
-    if (ev.kind != event_kind::job
-        || !is_terminal(caf::get<job_status>(ev.current)))
-      return;
-    std::lock_guard<std::mutex> guard{mtx};
-    ++ended;
-    cv.notify_all();
-  });
-  std::vector<job_spec> specs(n, one_assessment(1, noop_task()));
-  stopwatch sw;
-  auto added = rt.add_jobs(std::move(specs));
-  require(added.code == result_code::ok, "add_jobs: " + added.detail);
-  std::vector<std::future<op_reply>> submitted;
-  submitted.reserve(added.jobs.size());
-  for (auto id : added.jobs)
-    submitted.push_back(rt.submit_async(id));
-  for (auto& f : submitted)
-    require(f.get().code == result_code::ok, "submit");
-  std::unique_lock<std::mutex> guard{mtx};
-  require(
-      cv.wait_for(guard, std::chrono::minutes{10}, [&] { return ended >= n; }),
-      "the jobs did not end");
-  return static_cast<double>(n) / sw.seconds();
+  return static_cast<double>(n) / run_one_task_jobs(rt, n).ended;
 }
 
 // Writes a journal of `jobs` submitted jobs of `tasks` queued tasks each
