@@ -669,6 +669,11 @@ int run_wait(const query_options& o) {
   client_session s{o.client};
   if (!s.open())
     return s.status();
+  // On stderr, so that stdout carries the outcome alone; it also tells a
+  // caller that the head was reached, after which losing it is reported as
+  // `unavailable: lost the head` rather than `cannot reach`.
+  std::cerr << "quiesce: waiting for job " << o.job << " at "
+            << to_string(s.head()) << std::endl;
   // The call ends early with `unavailable` when the head is lost.
   auto reply = s.client().wait(o.job, s.timeout());
   if (reply.code == result_code::request_timeout) {
@@ -719,7 +724,8 @@ installed_command install_wait(CLI::App& app) {
   add_client_options(sub, o->client, "1h",
                      "how long to wait for the job's end");
   sub->footer("Exit status as for `run`: 0 finished, 1 failed, 3 cancelled; "
-              "4 when the job\nhas not ended within --timeout.\n\n"
+              "4 when the job\nhas not ended within --timeout. Once the head is reached, "
+              "stderr says\n`quiesce: waiting for job JOB at HEAD`.\n\n"
               "Examples:\n  quiesce wait 3\n  quiesce wait 3 --timeout 10m "
               "--json\n");
   return {sub, [o] {

@@ -537,8 +537,15 @@ TEST_CASE("distributed: a node whose head is killed kills its tasks and "
   // Clients waiting on the head when it dies.
   child waiting{dir, {"wait", std::to_string(job), "--head", c.address()}};
   child following{dir, {"events", "--head", c.address()}};
+  // Both must have reached the head before it dies, or they rightly say
+  // `cannot reach` instead (seen once in CI, on a busy machine, for `wait`).
   REQUIRE(eventually(
       [&] { return following.errors().find("following") != std::string::npos; },
+      10s));
+  REQUIRE(eventually(
+      [&] {
+        return waiting.errors().find("waiting for job") != std::string::npos;
+      },
       10s));
   c.head().signal(SIGKILL);
   CHECK(no_process_left(mark, 8s));
