@@ -59,6 +59,8 @@ using supervisor_actor = caf::typed_actor<
     caf::replies_to<node_hello>::with<node_list>,
     /// Binds the identity of the sending process (docs/security.md).
     caf::replies_to<authenticate>::with<authenticate_reply>,
+    /// Returns a nonce for the sending process to sign (with TLS).
+    caf::replies_to<auth_challenge>::with<authenticate_reply>,
     // -- reports from the execution tree
     // ---------------------------------------
     /// An attempt ended (from an assessment actor).
@@ -75,7 +77,9 @@ using supervisor_actor = caf::typed_actor<
 /// mechanism lives in runtime/, the policy in the supervisor).
 using authenticator_actor = caf::typed_actor<
     /// Returns the identity of the process behind `peer`'s connection.
-    caf::replies_to<verify_peer>::with<authenticate_reply>>;
+    caf::replies_to<verify_peer>::with<authenticate_reply>,
+    /// Returns a fresh nonce for `peer` to sign (empty without TLS).
+    caf::replies_to<auth_challenge>::with<authenticate_reply>>;
 
 /// A job actor: one per started job; owns the actor of its current
 /// assessment and routes work and stop requests to it.

@@ -509,34 +509,59 @@ void adopt(supervisor_pointer self, const node_hello& hello) {
   }
 }
 
+// Returns a refusal of an authentication step.
+authenticate_reply auth_refused(std::string why) {
+  return authenticate_reply{
+      result_code::permission_denied, std::move(why), {}, {}};
+}
+
+// Hands out a nonce for the sending process to sign (with TLS); the
+// authenticator keeps it for that process's node id only.
+caf::result<authenticate_reply> run_challenge(supervisor_pointer self) {
+  auto& st = self->state;
+  if (from_here(self))
+    return authenticate_reply{result_code::ok, "in-process", {}, {}};
+  if (!self->current_sender())
+    return auth_refused("an anonymous message cannot authenticate");
+  if (!st.opts.authenticator)
+    return auth_refused("this head accepts no remote identities");
+  // Before the promise: making it takes the sender out of the message.
+  auto peer = self->current_sender()->node();
+  auto rp = self->make_response_promise<authenticate_reply>();
+  self->request(st.opts.authenticator, std::chrono::seconds{10},
+                auth_challenge{peer})
+      .then([rp](authenticate_reply& reply) mutable { rp.deliver(reply); },
+            [rp](caf::error& err) mutable {
+              rp.deliver(
+                  auth_refused("cannot make a challenge: " + render(err)));
+            });
+  return rp;
+}
+
 // Binds the identity of a remote peer to its process (node id) once the
-// authenticator found who is behind its connection; the binding lasts as
-// long as the peer's session actor.
+// authenticator found who is behind its connection (or checked the proof of
+// its certificate); the binding lasts as long as the peer's session actor.
 caf::result<authenticate_reply> run_authenticate(supervisor_pointer self,
                                                  const authenticate& req) {
   auto& st = self->state;
   if (from_here(self))
     return authenticate_reply{
-        result_code::ok, "in-process",
-        identity{{}, st.opts.local_admin ? peer_role::admin : peer_role::user}};
+        result_code::ok,
+        "in-process",
+        identity{{}, st.opts.local_admin ? peer_role::admin : peer_role::user},
+        {}};
   if (!self->current_sender())
-    return authenticate_reply{result_code::permission_denied,
-                              "an anonymous message cannot authenticate",
-                              {}};
+    return auth_refused("an anonymous message cannot authenticate");
   auto peer = self->current_sender()->node();
   if (!req.session || req.session->node() != peer)
-    return authenticate_reply{result_code::permission_denied,
-                              "the session actor must live in the "
-                              "authenticating process",
-                              {}};
+    return auth_refused("the session actor must live in the authenticating "
+                        "process");
   if (!st.opts.authenticator)
-    return authenticate_reply{result_code::permission_denied,
-                              "this head accepts no remote identities",
-                              {}};
+    return auth_refused("this head accepts no remote identities");
   auto rp = self->make_response_promise<authenticate_reply>();
   auto session = req.session;
   self->request(st.opts.authenticator, std::chrono::seconds{10},
-                verify_peer{peer})
+                verify_peer{peer, req.certificate, req.signature})
       .then(
           [self, rp, peer, session](authenticate_reply& reply) mutable {
             if (reply.code == result_code::ok) {
@@ -547,10 +572,7 @@ caf::result<authenticate_reply> run_authenticate(supervisor_pointer self,
             rp.deliver(std::move(reply));
           },
           [rp](caf::error& err) mutable {
-            rp.deliver(
-                authenticate_reply{result_code::permission_denied,
-                                   "cannot verify the peer: " + render(err),
-                                   {}});
+            rp.deliver(auth_refused("cannot verify the peer: " + render(err)));
           });
   return rp;
 }
@@ -790,6 +812,9 @@ supervisor_actor::behavior_type supervisor_impl(supervisor_pointer self,
       },
       [=](const authenticate& req) -> caf::result<authenticate_reply> {
         return run_authenticate(self, req);
+      },
+      [=](const auth_challenge&) -> caf::result<authenticate_reply> {
+        return run_challenge(self);
       },
   };
 }

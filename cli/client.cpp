@@ -13,6 +13,7 @@
 #include "config/duration.hpp"
 #include "messages/status.hpp"
 #include "messages/text.hpp"
+#include "runtime/tls.hpp"
 
 #include <algorithm>
 #include <iostream>
@@ -70,6 +71,22 @@ void add_client_options(CLI::App* sub, client_options& o,
   sub->add_flag("--json", o.json,
                 "print one JSON document on stdout (with \"code\" and "
                 "\"detail\")");
+  sub->add_option("--tls-ca", o.tls_ca,
+                  "PEM file of the CA the head's certificate must chain to; "
+                  "turns mutual TLS on")
+      ->envname("QUIESCE_TLS_CA")
+      ->group("TLS");
+  sub->add_option("--tls-cert", o.tls_cert,
+                  "PEM file of this client's certificate")
+      ->envname("QUIESCE_TLS_CERT")
+      ->group("TLS");
+  sub->add_option("--tls-key", o.tls_key, "PEM file of this client's key")
+      ->envname("QUIESCE_TLS_KEY")
+      ->group("TLS");
+  sub->add_option("--tls-passphrase", o.tls_passphrase,
+                  "where the key's passphrase is read: file:PATH or env:NAME")
+      ->envname("QUIESCE_TLS_PASSPHRASE")
+      ->group("TLS");
 }
 
 client_session::client_session(const client_options& o) : opts_(o) {
@@ -85,6 +102,22 @@ bool client_session::open() {
   // A client never waits longer to connect than for its reply.
   s.connect_timeout = std::min(timeout_, s.connect_timeout);
   s.request_timeout = timeout_;
+  s.tls_ca = opts_.tls_ca;
+  s.tls_cert = opts_.tls_cert;
+  s.tls_key = opts_.tls_key;
+  s.tls_passphrase = opts_.tls_passphrase;
+  // Unusable TLS settings are bad input: nothing is sent.
+  if (auto err = tls::check(s); !err.empty()) {
+    status_ = exit_invalid_input;
+    std::cerr << "quiesce: " << err << std::endl;
+    if (opts_.json) {
+      json doc;
+      doc["code"] = std::string{to_name(result_code::invalid_argument)};
+      doc["detail"] = err;
+      std::cout << doc.dump(2) << std::endl;
+    }
+    return false;
+  }
   auto connected = connect(s, client_name());
   if (connected.client) {
     client_ = std::move(connected.client);
@@ -724,7 +757,8 @@ installed_command install_wait(CLI::App& app) {
   add_client_options(sub, o->client, "1h",
                      "how long to wait for the job's end");
   sub->footer("Exit status as for `run`: 0 finished, 1 failed, 3 cancelled; "
-              "4 when the job\nhas not ended within --timeout. Once the head is reached, "
+              "4 when the job\nhas not ended within --timeout. Once the head "
+              "is reached, "
               "stderr says\n`quiesce: waiting for job JOB at HEAD`.\n\n"
               "Examples:\n  quiesce wait 3\n  quiesce wait 3 --timeout 10m "
               "--json\n");

@@ -28,10 +28,16 @@ struct client_options {
   std::string timeout = "30s";
   /// Print JSON on stdout.
   bool json = false;
+  /// TLS files and the passphrase source (`--tls-ca`, ... or
+  /// QUIESCE_TLS_CA, ...; docs/security.md); all empty: no TLS.
+  std::string tls_ca;
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_passphrase;
 };
 
-/// Adds `--head`, `--timeout` (with `default_timeout` and `timeout_help`)
-/// and `--json` to `sub`.
+/// Adds `--head`, `--timeout` (with `default_timeout` and `timeout_help`),
+/// `--json` and the TLS options to `sub`.
 void add_client_options(CLI::App* sub, client_options& o,
                         const std::string& default_timeout = "30s",
                         const std::string& timeout_help

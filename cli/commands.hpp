@@ -74,6 +74,9 @@ installed_command install_wait(CLI::App& app);
 /// Adds `quiesce events` (events.cpp).
 installed_command install_events(CLI::App& app);
 
+/// `quiesce certs init|issue`: a CA and certificates for mutual TLS.
+installed_command install_certs(CLI::App& app);
+
 /// Which commands' exit statuses a help text lists.
 enum class exit_scope {
   /// Every status (`quiesce --help`).

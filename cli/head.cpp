@@ -136,7 +136,8 @@ installed_command install_head(CLI::App& app) {
                    "tasks the head runs itself (0: only nodes run tasks)");
   flags->add_runtime_file(
       "runtime file ([runtime] table: listen, slots, threads, scheduler, "
-      "run_dir, max_running_jobs, heartbeat, node_timeout, state_dir); the "
+      "run_dir, max_running_jobs, heartbeat, node_timeout, state_dir, "
+      "tls_ca, tls_cert, tls_key, tls_passphrase); the "
       "options "
       "override it");
   flags->add_count("--threads", &settings::threads, 1024,
@@ -150,17 +151,21 @@ installed_command install_head(CLI::App& app) {
                       "heartbeat interval towards nodes and clients");
   flags->add_duration("--node-timeout", &settings::connection_timeout,
                       "silence after which a node is lost");
+  flags->add_tls();
   sub->footer(
       "Prints \"listening on HOST:PORT\" (the real port when 0 was "
       "given), then "
       "a line\nper node that joins or is lost. SIGINT, SIGTERM or SIGHUP "
       "terminates the "
       "running jobs\nand stops the head (exit 0).\n\n"
-      "There is no authentication and no encryption: keep the default "
-      "127.0.0.1 or a\nprivate network, or tunnel with SSH "
-      "(docs/distributed.md).\n\n"
+      "Without TLS the head listens on loopback only and only its own user "
+      "may act;\nwith --tls-ca, --tls-cert and --tls-key every node and "
+      "client must present a\ncertificate of that CA (docs/security.md; "
+      "`quiesce certs` makes them).\n\n"
       "Examples:\n  quiesce head\n  quiesce head --listen 127.0.0.1:0\n"
-      "  quiesce head --listen 10.0.0.5:7700 --local-slots 2\n");
+      "  quiesce head --listen 10.0.0.5:7700 --local-slots 2 --tls-ca "
+      "certs/ca.pem \\\n      --tls-cert certs/head.pem --tls-key "
+      "certs/head.key\n");
   return {sub, [flags] {
             return run_head(*flags);
           }};

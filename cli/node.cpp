@@ -91,7 +91,8 @@ installed_command install_node(CLI::App& app) {
   flags->add_list("--label", &settings::labels,
                   "a label tasks may ask for (repeatable)");
   flags->add_runtime_file("runtime file ([runtime] table: slots, threads, "
-                          "scheduler, run_dir, heartbeat, node_timeout); the "
+                          "scheduler, run_dir, heartbeat, node_timeout, "
+                          "tls_ca, tls_cert, tls_key, tls_passphrase); the "
                           "options override it");
   flags->add_text("--run-dir", &settings::run_dir,
                   "directory for the stdout/stderr files of tasks that set "
@@ -104,6 +105,7 @@ installed_command install_node(CLI::App& app) {
                       "silence after which the head counts as lost");
   flags->add_duration("--reconnect-delay", &settings::reconnect_delay,
                       "pause between attempts to reach the head");
+  flags->add_tls();
   // A debugging aid: announce another protocol version, to see a head
   // refuse it.
   flags->add_count("--protocol-version", &settings::protocol, UINT32_MAX, "")

@@ -3,6 +3,7 @@
 #include "cli/client.hpp"
 #include "config/duration.hpp"
 #include "config/job_file.hpp"
+#include "runtime/tls.hpp"
 
 #include <iostream>
 #include <memory>
@@ -75,10 +76,32 @@ CLI::Option* settings_flags::add_list(const std::string& name,
   return add(opt, [value, field](settings& s) { s.*field = *value; });
 }
 
+void settings_flags::add_tls() {
+  add_text("--tls-ca", &settings::tls_ca,
+           "PEM file of the CA that peers' certificates must chain to; "
+           "turns mutual TLS on")
+      ->envname("QUIESCE_TLS_CA")
+      ->group("TLS");
+  add_text("--tls-cert", &settings::tls_cert,
+           "PEM file of this process's certificate")
+      ->envname("QUIESCE_TLS_CERT")
+      ->group("TLS");
+  add_text("--tls-key", &settings::tls_key,
+           "PEM file of this process's private key")
+      ->envname("QUIESCE_TLS_KEY")
+      ->group("TLS");
+  add_text("--tls-passphrase", &settings::tls_passphrase,
+           "where the key's passphrase is read: file:PATH or env:NAME")
+      ->envname("QUIESCE_TLS_PASSPHRASE")
+      ->group("TLS");
+}
+
 std::string settings_flags::apply(settings& s) const {
   for (const auto& [opt, write] : overrides_)
     if (*opt)
       write(s);
+  if (auto err = tls::check(s); !err.empty())
+    return err;
   if (s.connection_timeout <= s.heartbeat_interval)
     return "the node timeout (" + config::format_duration(s.connection_timeout)
            + ") must be longer than the heartbeat ("

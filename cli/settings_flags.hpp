@@ -51,6 +51,10 @@ public:
                         std::vector<std::string> settings::*field,
                         const std::string& help);
 
+  /// Adds `--tls-ca`, `--tls-cert`, `--tls-key` and `--tls-passphrase`
+  /// (also read from QUIESCE_TLS_CA, ...), in the group "TLS".
+  void add_tls();
+
   /// Returns the command's settings: the defaults, then the runtime file
   /// (when `--runtime` was given), then the flags given. Prints the file's
   /// problems (each with file:line:column) or a conflict among the values
@@ -58,7 +62,8 @@ public:
   std::optional<settings> load() const;
 
   /// Writes the flags given over `s`; returns "" or why the result is
-  /// inconsistent (the node timeout must exceed the heartbeat).
+  /// inconsistent (the node timeout must exceed the heartbeat, TLS settings
+  /// that cannot be used).
   std::string apply(settings& s) const;
 
   /// Returns the path given with `--runtime`, or "".

@@ -3,7 +3,8 @@
 # package configuration.
 #
 # Result variables:  CAF_FOUND, CAF_VERSION, CAF_INCLUDE_DIRS
-# Imported targets:  CAF::core, CAF::io
+# Imported targets:  CAF::core, CAF::io, CAF::openssl (CAF's TLS transport,
+#                    with OpenSSL::SSL from CMake's FindOpenSSL)
 #
 # Hints: CAF_ROOT_DIR (a prefix to search first).
 
@@ -17,6 +18,10 @@ find_library(CAF_CORE_LIBRARY
 
 find_library(CAF_IO_LIBRARY
   NAMES caf_io
+  HINTS ${CAF_ROOT_DIR}/lib ${CAF_ROOT_DIR}/lib64)
+
+find_library(CAF_OPENSSL_LIBRARY
+  NAMES caf_openssl
   HINTS ${CAF_ROOT_DIR}/lib ${CAF_ROOT_DIR}/lib64)
 
 if(CAF_INCLUDE_DIR AND EXISTS "${CAF_INCLUDE_DIR}/caf/config.hpp")
@@ -34,7 +39,8 @@ endif()
 
 include(FindPackageHandleStandardArgs)
 find_package_handle_standard_args(CAF
-  REQUIRED_VARS CAF_CORE_LIBRARY CAF_IO_LIBRARY CAF_INCLUDE_DIR
+  REQUIRED_VARS CAF_CORE_LIBRARY CAF_IO_LIBRARY CAF_OPENSSL_LIBRARY
+                CAF_INCLUDE_DIR
   VERSION_VAR CAF_VERSION)
 
 if(CAF_FOUND)
@@ -54,6 +60,15 @@ if(CAF_FOUND)
       INTERFACE_INCLUDE_DIRECTORIES "${CAF_INCLUDE_DIR}"
       INTERFACE_LINK_LIBRARIES CAF::core)
   endif()
+  find_package(OpenSSL REQUIRED)
+  if(NOT TARGET CAF::openssl)
+    add_library(CAF::openssl UNKNOWN IMPORTED)
+    set_target_properties(CAF::openssl PROPERTIES
+      IMPORTED_LOCATION "${CAF_OPENSSL_LIBRARY}"
+      INTERFACE_INCLUDE_DIRECTORIES "${CAF_INCLUDE_DIR}"
+      INTERFACE_LINK_LIBRARIES "CAF::io;OpenSSL::SSL;OpenSSL::Crypto")
+  endif()
 endif()
 
-mark_as_advanced(CAF_INCLUDE_DIR CAF_CORE_LIBRARY CAF_IO_LIBRARY)
+mark_as_advanced(CAF_INCLUDE_DIR CAF_CORE_LIBRARY CAF_IO_LIBRARY
+  CAF_OPENSSL_LIBRARY)

@@ -14,6 +14,7 @@ const std::vector<std::string_view>& runtime_keys() {
       "threads",   "slots",     "grace",        "run_dir",
       "listen",    "nodes",     "retries",      "max_running_jobs",
       "scheduler", "heartbeat", "node_timeout", "state_dir",
+      "tls_ca",    "tls_cert",  "tls_key",      "tls_passphrase",
   };
   return keys;
 }
@@ -38,6 +39,25 @@ settings read_runtime_table(reader& in, const toml::table& table,
     base.run_dir = *x;
   if (auto x = in.read_path(table, "state_dir"))
     base.state_dir = *x;
+  // TLS files (docs/security.md); whether they can be used is checked where
+  // the settings are used (runtime/tls.hpp).
+  if (auto x = in.read_path(table, "tls_ca"))
+    base.tls_ca = *x;
+  if (auto x = in.read_path(table, "tls_cert"))
+    base.tls_cert = *x;
+  if (auto x = in.read_path(table, "tls_key"))
+    base.tls_key = *x;
+  if (auto x = in.read_string(table, "tls_passphrase")) {
+    if (x->rfind("file:", 0) == 0 || x->rfind("env:", 0) == 0)
+      base.tls_passphrase = *x;
+    else
+      in.error(
+          *table.get("tls_passphrase"),
+          "'tls_passphrase': expected \"file:PATH\" or \"env:NAME\" (where "
+          "the passphrase is read from; never the passphrase itself), "
+          "found "
+              + quote(*x));
+  }
   if (auto node = table.get("listen"))
     if (auto x = in.read_address(*node, "'listen'", true))
       base.listen = *x;

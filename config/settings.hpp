@@ -110,6 +110,30 @@ struct settings {
   /// to `node_hello`.
   std::chrono::milliseconds connect_timeout{5000};
 
+  // -- TLS (docs/security.md) ------------------------------------------------
+
+  /// PEM file of the certificate authority (or authorities) every peer's
+  /// certificate must chain to. Setting any `tls_*` field turns mutual TLS
+  /// on; then `tls_ca`, `tls_cert` and `tls_key` are required. File key
+  /// `tls_ca`, flag `--tls-ca`, environment `QUIESCE_TLS_CA`.
+  std::string tls_ca;
+
+  /// PEM file of this process's certificate (with any intermediate
+  /// certificates after it). File key `tls_cert`, flag `--tls-cert`,
+  /// environment `QUIESCE_TLS_CERT`.
+  std::string tls_cert;
+
+  /// PEM file of this process's private key. File key `tls_key`, flag
+  /// `--tls-key`, environment `QUIESCE_TLS_KEY`.
+  std::string tls_key;
+
+  /// Where the key's passphrase comes from: "file:PATH" (its first line) or
+  /// "env:NAME" (an environment variable); empty for a key without one. The
+  /// passphrase itself never appears in settings or on a command line. File
+  /// key `tls_passphrase`, flag `--tls-passphrase`, environment
+  /// `QUIESCE_TLS_PASSPHRASE`.
+  std::string tls_passphrase;
+
   /// The protocol version a worker node announces in `node_hello`; only
   /// tests and the hidden `--protocol-version` option of `quiesce node`
   /// change it.

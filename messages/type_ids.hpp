@@ -90,6 +90,7 @@ CAF_ADD_TYPE_ID(quiesce, (quiesce::node_actor))
 CAF_ADD_TYPE_ID(quiesce, (quiesce::authenticate))
 CAF_ADD_TYPE_ID(quiesce, (quiesce::authenticate_reply))
 CAF_ADD_TYPE_ID(quiesce, (quiesce::verify_peer))
+CAF_ADD_TYPE_ID(quiesce, (quiesce::auth_challenge))
 
 CAF_END_TYPE_ID_BLOCK(quiesce)
 

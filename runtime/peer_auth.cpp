@@ -1,5 +1,7 @@
 #include "runtime/peer_auth.hpp"
 
+#include "runtime/tls.hpp"
+
 #include <caf/io/middleman.hpp>
 #include <caf/io/middleman_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -9,6 +11,8 @@
 #include <cstring>
 #include <dirent.h>
 #include <fstream>
+#include <map>
+#include <memory>
 #include <pwd.h>
 #include <set>
 #include <sstream>
@@ -252,44 +256,92 @@ authenticate_reply identify(const std::string& addr, uint16_t port) {
   return out;
 }
 
+// With TLS: the CA peers' certificates must chain to, and the nonce handed
+// to each peer process that asked for one (one at a time, used once).
+struct authenticator_state {
+  std::shared_ptr<tls::verifier> ca;
+  std::map<caf::node_id, std::string> nonces;
+  static inline const char* name = "quiesce.authenticator";
+};
+
+// Nonces waiting for a proof; past this, the oldest request is forgotten
+// (only holders of a certificate of the CA get this far).
+constexpr size_t max_pending_nonces = 4096;
+
+using authenticator_pointer
+    = authenticator_actor::stateful_pointer<authenticator_state>;
+
+caf::result<authenticate_reply> verify_by_uid(authenticator_pointer self,
+                                              const verify_peer& req) {
+  if (!self->system().has_middleman())
+    return authenticate_reply{result_code::permission_denied,
+                              "this head has no network layer",
+                              {},
+                              {}};
+  auto rp = self->make_response_promise<authenticate_reply>();
+  auto mm = self->system().middleman().actor_handle();
+  self->request(mm, std::chrono::seconds{5}, caf::get_atom_v, req.peer)
+      .then(
+          [rp](const caf::node_id&, const std::string& addr,
+               uint16_t port) mutable {
+            if (addr.empty() || port == 0) {
+              rp.deliver(authenticate_reply{
+                  result_code::permission_denied,
+                  "the peer has no direct connection to this head",
+                  {},
+                  {}});
+              return;
+            }
+            rp.deliver(identify(addr, port));
+          },
+          [rp](caf::error& err) mutable {
+            rp.deliver(authenticate_reply{result_code::permission_denied,
+                                          "cannot find the peer's connection: "
+                                              + render(err),
+                                          {},
+                                          {}});
+          });
+  return rp;
+}
+
 authenticator_actor::behavior_type
-authenticator_impl(authenticator_actor::pointer self) {
+authenticator_impl(authenticator_pointer self,
+                   std::shared_ptr<tls::verifier> ca) {
+  self->state.ca = std::move(ca);
   return {
       [self](const verify_peer& req) -> caf::result<authenticate_reply> {
-        if (!self->system().has_middleman())
-          return authenticate_reply{result_code::permission_denied,
-                                    "this head has no network layer",
-                                    {}};
-        auto rp = self->make_response_promise<authenticate_reply>();
-        auto mm = self->system().middleman().actor_handle();
-        self->request(mm, std::chrono::seconds{5}, caf::get_atom_v, req.peer)
-            .then(
-                [rp](const caf::node_id&, const std::string& addr,
-                     uint16_t port) mutable {
-                  if (addr.empty() || port == 0) {
-                    rp.deliver(authenticate_reply{
-                        result_code::permission_denied,
-                        "the peer has no direct connection to this head",
-                        {}});
-                    return;
-                  }
-                  rp.deliver(identify(addr, port));
-                },
-                [rp](caf::error& err) mutable {
-                  rp.deliver(authenticate_reply{
-                      result_code::permission_denied,
-                      "cannot find the peer's connection: " + render(err),
-                      {}});
-                });
-        return rp;
+        auto& st = self->state;
+        if (!st.ca)
+          return verify_by_uid(self, req);
+        std::string nonce;
+        if (auto i = st.nonces.find(req.peer); i != st.nonces.end()) {
+          nonce = std::move(i->second);
+          st.nonces.erase(i);
+        }
+        return st.ca->verify(nonce, tls::proof{req.certificate, req.signature});
+      },
+      [self](const auth_challenge& req) -> authenticate_reply {
+        auto& st = self->state;
+        if (!st.ca)
+          return authenticate_reply{result_code::ok, {}, {}, {}};
+        if (st.nonces.size() >= max_pending_nonces
+            && st.nonces.count(req.peer) == 0)
+          st.nonces.erase(st.nonces.begin());
+        auto nonce = tls::verifier::nonce();
+        st.nonces[req.peer] = nonce;
+        return authenticate_reply{result_code::ok, {}, {}, nonce};
       },
   };
 }
 
 } // namespace
 
-authenticator_actor spawn_authenticator(caf::actor_system& sys) {
-  return sys.spawn(authenticator_impl);
+authenticator_actor spawn_authenticator(caf::actor_system& sys,
+                                        const std::string& ca_file) {
+  std::shared_ptr<tls::verifier> ca;
+  if (!ca_file.empty())
+    ca = std::make_shared<tls::verifier>(ca_file);
+  return sys.spawn(authenticator_impl, std::move(ca));
 }
 
 } // namespace quiesce

@@ -45,8 +45,12 @@ result_code check_head_user(const endpoint& where, std::string& error,
                             bool strict = true);
 
 /// Spawns the head's authenticator: it answers `verify_peer` with the
-/// identity of the process behind a node's connection (the head's own user,
-/// as admin) or `permission_denied`.
-authenticator_actor spawn_authenticator(caf::actor_system& sys);
+/// identity of the process behind a peer's connection or `permission_denied`.
+/// Without `ca_file` (development mode) that is the head's own user, as
+/// admin, found by uid; with it (TLS), the subject of the certificate the
+/// peer proved it holds, which must chain to `ca_file` (runtime/tls.hpp).
+/// Throws std::runtime_error when `ca_file` cannot be loaded.
+authenticator_actor spawn_authenticator(caf::actor_system& sys,
+                                        const std::string& ca_file = {});
 
 } // namespace quiesce

@@ -8,11 +8,13 @@
 #include "runtime/options.hpp"
 #include "runtime/peer_auth.hpp"
 #include "runtime/system_config.hpp"
+#include "runtime/tls.hpp"
 #include "runtime/transport.hpp"
 
 #include <caf/io/middleman.hpp>
 #include <caf/io/middleman_actor.hpp>
 #include <caf/node_id.hpp>
+#include <caf/openssl/manager.hpp>
 #include <caf/sec.hpp>
 
 #include <cstdio>
@@ -82,7 +84,8 @@ std::string explain_connect_error(const caf::error& err,
       || is(err, caf::sec::malformed_basp_message))
     return "the peer at " + at
            + " closed the connection during the handshake: not a Quiesce "
-             "head, or another protocol";
+             "head, or another protocol, or a TLS head that refused this "
+             "process's certificate (or its lack of one)";
   if (is(err, caf::sec::request_timeout)
       || is(err, caf::sec::connection_timeout))
     return "the peer at " + at
@@ -128,8 +131,11 @@ connect_head(caf::actor_system& sys, const endpoint& where,
         deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0)
       left = std::chrono::milliseconds{1};
-    self->request(sys.middleman().actor_handle(), left, caf::connect_atom_v,
-                  where.host, where.port)
+    // With CAF's OpenSSL module loaded, its middleman actor connects over
+    // TLS (same interface).
+    auto mm = sys.has_openssl_manager() ? sys.openssl_manager().actor_handle()
+                                        : sys.middleman().actor_handle();
+    self->request(mm, left, caf::connect_atom_v, where.host, where.port)
         .receive(
             [&](caf::node_id&, caf::strong_actor_ptr& ptr,
                 std::set<std::string>& ifs) {
@@ -156,6 +162,27 @@ connect_head(caf::actor_system& sys, const endpoint& where,
 
 namespace {
 
+// Proves this process's identity to the head behind `call` (which sends a
+// request and returns its reply): with TLS, signs the head's nonce with the
+// certificate's key; without, the head finds the user itself.
+template <class Call>
+authenticate_reply prove_identity(const settings& s,
+                                  caf::strong_actor_ptr session, Call call) {
+  authenticate req{std::move(session), {}, {}};
+  if (tls::enabled(s)) {
+    auto challenge = call(auth_challenge{});
+    if (challenge.code != result_code::ok)
+      return challenge;
+    tls::proof p;
+    std::string error;
+    if (!tls::prove(s, challenge.nonce, p, error))
+      return authenticate_reply{result_code::invalid_argument, error, {}, {}};
+    req.certificate = std::move(p.certificate);
+    req.signature = std::move(p.signature);
+  }
+  return call(std::move(req));
+}
+
 /// A client of a remote head; its transport owns the client's actor system.
 class remote_client : public client {
 public:
@@ -180,10 +207,18 @@ connect_result connect(const settings& s, std::string name) {
   auto cfg = std::make_unique<caf::actor_system_config>();
   configure(*cfg, 2);
   configure_network(*cfg, s.heartbeat_interval, s.connection_timeout);
-  // Without TLS, only a head of this machine run by this user is trusted:
-  // checked before connecting (a head of another user closes the door, which
-  // would read as "not a Quiesce head") and again once connected.
-  if (auto code = check_head_user(where, out.error, false);
+  if (auto err = configure_tls(*cfg, s); !err.empty()) {
+    out.code = result_code::invalid_argument;
+    out.error = err;
+    return out;
+  }
+  // With TLS, the head proves its certificate during the handshake. Without,
+  // only a head of this machine run by this user is trusted: checked before
+  // connecting (a head of another user closes the door, which would read as
+  // "not a Quiesce head") and again once connected.
+  auto with_tls = tls::enabled(s);
+  if (auto code
+      = with_tls ? result_code::ok : check_head_user(where, out.error, false);
       code != result_code::ok) {
     out.code = code;
     return out;
@@ -195,12 +230,16 @@ connect_result connect(const settings& s, std::string name) {
     out.error = explain_connect_error(hdl.error(), where);
     return out;
   }
-  if (auto code = check_head_user(where, out.error); code != result_code::ok) {
+  if (auto code
+      = with_tls ? result_code::ok : check_head_user(where, out.error);
+      code != result_code::ok) {
     out.code = code;
     return out;
   }
   tr->start(std::move(*hdl));
-  auto auth = tr->authenticate(s.connect_timeout);
+  auto auth = prove_identity(s, tr->session(), [&](auto req) {
+    return tr->call<authenticate_reply>(std::move(req), s.connect_timeout);
+  });
   if (auth.code != result_code::ok) {
     out.code = auth.code;
     out.error = "the head at " + to_string(where)
@@ -237,6 +276,8 @@ worker::worker(worker_options opts) : impl_(std::make_unique<impl>()) {
   configure(impl_->cfg, impl_->opts.threads, impl_->opts.scheduler);
   configure_network(impl_->cfg, impl_->opts.heartbeat_interval,
                     impl_->opts.connection_timeout);
+  if (auto err = configure_tls(impl_->cfg, impl_->opts); !err.empty())
+    throw std::invalid_argument("quiesce: " + err);
   impl_->sys = std::make_unique<caf::actor_system>(impl_->cfg);
   impl_->registry = std::make_shared<work_registry>();
   // Before the node registers: leftovers of a previous incarnation (its
@@ -262,9 +303,13 @@ bool worker::register_work(std::string name, work_function fn) {
 
 node_list worker::join() {
   node_list out;
-  // Without TLS, a node serves only a head run by its own user (checked
-  // before connecting, and again once connected).
-  if (auto code = check_head_user(impl_->head_address, out.detail, false);
+  // With TLS, the head's certificate must chain to this node's CA (checked
+  // in the handshake). Without, a node serves only a head run by its own
+  // user (checked before connecting, and again once connected).
+  auto with_tls = tls::enabled(impl_->opts);
+  if (auto code = with_tls
+                      ? result_code::ok
+                      : check_head_user(impl_->head_address, out.detail, false);
       code != result_code::ok) {
     out.code = code;
     return out;
@@ -276,15 +321,18 @@ node_list worker::join() {
     out.detail = explain_connect_error(hdl.error(), impl_->head_address);
     return out;
   }
-  if (auto code = check_head_user(impl_->head_address, out.detail);
+  if (auto code = with_tls ? result_code::ok
+                           : check_head_user(impl_->head_address, out.detail);
       code != result_code::ok) {
     out.code = code;
     return out;
   }
-  auto auth = detail::request_blocking<authenticate_reply>(
-      *impl_->sys, *hdl,
-      authenticate{caf::actor_cast<caf::strong_actor_ptr>(impl_->node)},
-      impl_->opts.connect_timeout);
+  auto auth = prove_identity(
+      impl_->opts, caf::actor_cast<caf::strong_actor_ptr>(impl_->node),
+      [&](auto req) {
+        return detail::request_blocking<authenticate_reply>(
+            *impl_->sys, *hdl, std::move(req), impl_->opts.connect_timeout);
+      });
   if (auth.code != result_code::ok) {
     out.code = auth.code;
     out.detail = auth.detail;

@@ -14,6 +14,7 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/io/middleman.hpp>
+#include <caf/openssl/publish.hpp>
 #include <caf/send.hpp>
 
 #include <stdexcept>
@@ -35,8 +36,11 @@ bool has_quiesce_types(caf::actor_system& sys) {
 std::shared_ptr<detail::transport> owned_transport(const runtime_options& o) {
   auto cfg = std::make_unique<caf::actor_system_config>();
   configure(*cfg, o.threads, o.scheduler);
-  if (o.network)
+  if (o.network) {
     configure_network(*cfg, o.heartbeat_interval, o.connection_timeout);
+    if (auto err = configure_tls(*cfg, o); !err.empty())
+      throw std::invalid_argument("quiesce: " + err);
+  }
   return std::make_shared<detail::transport>(std::move(cfg), false);
 }
 
@@ -92,7 +96,11 @@ void runtime::impl::start() {
   try {
     auto sup_opts = supervisor_options_from(opts);
     if (tr.sys.has_middleman()) {
-      authenticator = spawn_authenticator(tr.sys);
+      // With TLS, peers prove their certificates against the CA; a host
+      // that attached its own system without TLS gets development mode.
+      authenticator = spawn_authenticator(
+          tr.sys, tr.sys.has_openssl_manager() ? tr.sys.config().openssl_cafile
+                                               : std::string{});
       detail::actor_tracker::watch(tr.actors, authenticator);
       sup_opts.authenticator = authenticator;
     }
@@ -222,12 +230,25 @@ uint16_t runtime::publish(const std::string& host, uint16_t port,
     error = "the runtime is shut down";
     return 0;
   }
+  // With TLS, every connection proves a certificate of the CA before CAF
+  // reads a byte of BASP (docs/security.md).
+  if (sys.has_openssl_manager()) {
+    auto res = caf::openssl::publish(sup, port, host.c_str(), true);
+    if (!res) {
+      error = "cannot listen with TLS on " + host + ":" + std::to_string(port)
+              + ": " + render(res.error());
+      return 0;
+    }
+    return *res;
+  }
   // Without TLS, only this machine's connections can be told apart by user
   // (docs/security.md): the head listens on loopback only.
   if (!is_loopback(host)) {
     error = "cannot listen on " + host + ":" + std::to_string(port)
             + ": without TLS a head listens only on a loopback address "
-              "(127.0.0.1, ::1, localhost), see docs/security.md";
+              "(127.0.0.1, ::1, localhost); configure TLS (--tls-ca, "
+              "--tls-cert, --tls-key) to listen elsewhere, see "
+              "docs/security.md";
     return 0;
   }
   auto res = sys.middleman().publish(sup, port, host.c_str(), true);

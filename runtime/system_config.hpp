@@ -1,5 +1,7 @@
 #pragma once
 
+#include "config/settings.hpp"
+
 #include <caf/actor_system_config.hpp>
 
 #include <chrono>
@@ -25,6 +27,13 @@ void configure(caf::actor_system_config& cfg, uint32_t threads,
 void configure_network(caf::actor_system_config& cfg,
                        std::chrono::milliseconds heartbeat_interval,
                        std::chrono::milliseconds connection_timeout);
+
+/// When `s` asks for TLS (any `tls_*` setting), checks those settings, reads
+/// the key's passphrase and loads CAF's OpenSSL module into `cfg` with them:
+/// every connection of the system then requires and verifies a certificate
+/// on both ends (docs/security.md). Call after `configure_network`. Returns
+/// "" or why the settings cannot be used (nothing is loaded then).
+std::string configure_tls(caf::actor_system_config& cfg, const settings& s);
 
 /// Returns the scheduler threads to use when none is given: the number of
 /// cores, at least 2.

@@ -173,15 +173,9 @@ void transport::start(supervisor_actor sup) {
   }};
 }
 
-authenticate_reply transport::authenticate(std::chrono::milliseconds timeout) {
-  event_sink_actor session;
-  {
-    std::lock_guard<std::mutex> guard{handles_mtx_};
-    session = sink_;
-  }
-  return call<authenticate_reply>(
-      quiesce::authenticate{caf::actor_cast<caf::strong_actor_ptr>(session)},
-      timeout);
+caf::strong_actor_ptr transport::session() {
+  std::lock_guard<std::mutex> guard{handles_mtx_};
+  return caf::actor_cast<caf::strong_actor_ptr>(sink_);
 }
 
 supervisor_actor transport::current_supervisor() {

@@ -297,9 +297,9 @@ struct transport {
   /// Forgets the callback of `id`.
   void unsubscribe(subscription_id id);
 
-  /// Asks the supervisor to bind this process's identity, with the sink as
-  /// the session whose end ends the binding.
-  authenticate_reply authenticate(std::chrono::milliseconds timeout);
+  /// Returns the actor whose end ends this process's identity binding at the
+  /// head (the event sink): the `session` of `authenticate`.
+  caf::strong_actor_ptr session();
 
   /// Takes the supervisor handle away: later calls answer `unavailable`.
   supervisor_actor drop_supervisor();

@@ -284,7 +284,9 @@ TEST_CASE("security: without TLS another user can neither use nor serve the "
                        [&](caf::error&) { code = "error"; });
           return code;
         };
-        report = ask(authenticate{caf::actor_cast<caf::strong_actor_ptr>(self)},
+        report = ask(authenticate{caf::actor_cast<caf::strong_actor_ptr>(self),
+                                  {},
+                                  {}},
                      authenticate_reply{})
                  + " "
                  + ask(cancel_job{static_cast<job_id>(job), "mine", "root"},

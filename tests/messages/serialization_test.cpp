@@ -255,7 +255,7 @@ bool operator==(const node_hello& x, const node_hello& y) {
 
 bool operator==(const authenticate_reply& x, const authenticate_reply& y) {
   return x.code == y.code && x.detail == y.detail && x.who.name == y.who.name
-         && x.who.role == y.who.role;
+         && x.who.role == y.who.role && x.nonce == y.nonce;
 }
 
 bool operator==(const terminate_deadline& x, const terminate_deadline& y) {
@@ -486,7 +486,7 @@ using all_types = type_list<
     begin_assessment, end_job, stop_tasks, start_attempt, signal_attempt,
     attempt_progress, attempt_ended, node_hello, node_record,
     terminate_deadline, attempt_timer, node_reset, reconcile_deadline,
-    authenticate, authenticate_reply, verify_peer>;
+    authenticate, authenticate_reply, verify_peer, auth_challenge>;
 
 // The typed handles that messages carry: in the block too, but inspected as
 // the actor they point to, not as a named struct.
@@ -725,7 +725,7 @@ TEST_CASE("the internal protocol survives a binary round trip",
   f.check(attempt_timer{sample_key(), true});
   f.check(node_reset{"the head was lost"});
   f.check(authenticate_reply{result_code::permission_denied, "not yours",
-                             identity{"alice", peer_role::admin}});
+                             identity{"alice", peer_role::admin}, "c0ffee"});
 }
 
 TEST_CASE("typed handles survive a binary round trip",
