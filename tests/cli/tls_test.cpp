@@ -242,7 +242,8 @@ TEST_CASE("tls: a client without a certificate, with one of another CA or an "
   CHECK(rec["owner"] == "alice");
 }
 
-TEST_CASE("tls: a node refuses a head whose certificate is of another CA",
+TEST_CASE("tls: a node refuses a head whose certificate is of another CA or "
+          "is a client's",
           "[cli][security][tls]") {
   scratch_dir dir;
   pki certs{dir};
@@ -265,6 +266,15 @@ TEST_CASE("tls: a node refuses a head whose certificate is of another CA",
   CHECK_THAT(r.out, Catch::Contains("cannot join the head"));
   CHECK_THAT(r.out, !Catch::Contains("joined the head"));
   CHECK_THAT(rogue.proc.output(), !Catch::Contains("node n1 joined"));
+  // Nor does it join a head holding a client certificate of its own CA: a
+  // client's certificate (clientAuth only) cannot serve TLS.
+  tls_head posing{dir, certs.tls("alice")};
+  args[2] = posing.address;
+  r = run_quiesce(dir, args, 30s);
+  INFO(r.out << r.err);
+  CHECK(r.status == exit_unreachable);
+  CHECK_THAT(r.out, !Catch::Contains("joined the head"));
+  CHECK_THAT(posing.proc.output(), !Catch::Contains("node n1 joined"));
 }
 
 TEST_CASE("tls: identities and roles come from certificates: a client acts on "
