@@ -106,6 +106,8 @@ bool books::end_attempt(job_books& b, const attempt_ended& end) {
       t != nullptr && t->attempts == end.key.attempt) {
     t->exit_code = end.exit_code;
     t->node = end.node;
+    t->cpu_time = end.cpu_time;
+    t->peak_memory = end.peak_memory;
     touch(b.job.id, t->id);
   }
   return true;

@@ -15,8 +15,10 @@ namespace quiesce {
 
 namespace {
 
-// Version 1: the tables below. A journal with another version is refused.
-constexpr int schema_version = 1;
+// Version 2: the tables below (version 1 had no task usage columns and no
+// resource limits in a task's spec). A journal with another version is
+// refused.
+constexpr int schema_version = 2;
 
 const char* schema_sql = R"sql(
 CREATE TABLE meta (
@@ -71,6 +73,8 @@ CREATE TABLE tasks (
   attempts      INTEGER NOT NULL,
   node_losses   INTEGER NOT NULL,
   spec          BLOB NOT NULL,
+  cpu_time_ns   INTEGER NOT NULL,
+  peak_memory   INTEGER NOT NULL,
   PRIMARY KEY (job, id)
 ) WITHOUT ROWID;
 CREATE TABLE changes (
@@ -86,7 +90,7 @@ CREATE TABLE changes (
   time        INTEGER NOT NULL
 );
 CREATE INDEX changes_by_job ON changes (job, seq);
-INSERT INTO meta VALUES ('application', 1364543827), ('schema_version', 1),
+INSERT INTO meta VALUES ('application', 1364543827), ('schema_version', 2),
                         ('next_job', 1), ('seq', 0);
 )sql";
 
@@ -179,7 +183,7 @@ job_record read_job(sqlite3_stmt* st) {
 constexpr const char* task_columns
     = "job, id, assessment, status, end_code, error_message, exit_code, node, "
       "created, submitted, started, ended, requeue_count, attempts, "
-      "node_losses, spec";
+      "node_losses, spec, cpu_time_ns, peak_memory";
 
 task_record read_task(sqlite3_stmt* st) {
   task_record t;
@@ -205,6 +209,8 @@ task_record read_task(sqlite3_stmt* st) {
     throw journal_error("the definition of task " + std::to_string(t.id)
                         + " of job " + std::to_string(t.job)
                         + " cannot be read");
+  t.cpu_time = caf::timespan{sqlite3_column_int64(st, 16)};
+  t.peak_memory = static_cast<uint64_t>(sqlite3_column_int64(st, 17));
   return t;
 }
 
@@ -282,7 +288,7 @@ journal::journal(const std::string& state_dir) : file_(file_of(state_dir)) {
                               "(?1,?2,?3,?4,?5,?6,?7)");
     put_task_ = prepare("INSERT OR REPLACE INTO tasks VALUES "
                         "(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,"
-                        "?16,?17,?18)");
+                        "?16,?17,?18,?19,?20)");
     put_change_ = prepare(
         "INSERT INTO changes VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)");
     put_counters_ = prepare("UPDATE meta SET value = CASE key WHEN 'next_job' "
@@ -422,6 +428,8 @@ void journal::put_task(const task_record& t) {
                         + std::to_string(t.id));
   sqlite3_bind_blob(st, 18, buf.data(), static_cast<int>(buf.size()),
                     SQLITE_TRANSIENT);
+  bind_value(st, 19, static_cast<int64_t>(t.cpu_time.count()));
+  bind_value(st, 20, static_cast<int64_t>(t.peak_memory));
   step_done(st, *this, db_);
 }
 

@@ -1,5 +1,6 @@
 #include "actors/node.hpp"
 
+#include "execution/cgroup.hpp"
 #include "execution/function_executor.hpp"
 #include "execution/launcher.hpp"
 #include "execution/work_registry.hpp"
@@ -183,20 +184,32 @@ void start_command(node_pointer self, start_attempt& msg) {
   spec.create_output_dirs = true;
   auto weak_self = caf::actor_cast<caf::weak_actor_ptr>(self);
   auto key = msg.key;
-  auto on_exit = [weak_self, key](const process::exit_status& st) {
+  auto memory_max = spec.limits.memory_max;
+  auto on_exit = [weak_self, key, memory_max](const process::exit_status& st) {
     auto hdl = caf::actor_cast<node_actor>(weak_self.lock());
     if (!hdl)
       return;
     auto ok = st.how == process::exit_status::kind::exited && st.code == 0;
+    auto code = ok ? result_code::ok : result_code::task_failed;
+    auto message = ok ? std::string{} : process::describe(st);
+    // A command that failed after the kernel killed some process of it for
+    // its memory limit failed because of that limit.
+    if (!ok && st.oom_kills > 0) {
+      code = result_code::memory_limit_exceeded;
+      message = "killed by the memory limit (memory_max "
+                + process::format_bytes(memory_max) + ", peak "
+                + process::format_bytes(st.peak_memory) + "): " + message;
+    }
     auto end = make_end(
-        key, ok ? attempt_outcome::succeeded : attempt_outcome::failed,
-        ok ? result_code::ok : result_code::task_failed,
-        ok ? std::string{} : process::describe(st));
+        key, ok ? attempt_outcome::succeeded : attempt_outcome::failed, code,
+        std::move(message));
     if (st.how == process::exit_status::kind::exited)
       end.exit_code = st.code;
     else
       end.signal = st.code;
     end.confirmed_dead = st.confirmed;
+    end.cpu_time = st.cpu_time;
+    end.peak_memory = st.peak_memory;
     caf::anon_send(hdl, std::move(end));
   };
   auto res = self->state.launcher->launch(spec, std::move(on_exit));

@@ -116,6 +116,22 @@ decision validate(const task_spec& spec) {
   if (auto code = check_message(spec.name); code != result_code::ok)
     return refuse(result_code::invalid_argument,
                   describe_message_problem("the task name", spec.name));
+  using limits_t = process::resource_limits;
+  const auto& lim = spec.command.limits;
+  if (spec.kind != work_kind::command && lim.any())
+    return refuse(result_code::invalid_argument,
+                  "resource limits apply to command tasks only");
+  if (lim.memory_max != 0 && lim.memory_max < limits_t::min_memory_max)
+    return refuse(result_code::invalid_argument,
+                  "memory_max must be at least 1 MiB");
+  if (lim.cpu_millis != 0
+      && (lim.cpu_millis < limits_t::min_cpu_millis
+          || lim.cpu_millis > limits_t::max_cpu_millis))
+    return refuse(result_code::invalid_argument,
+                  "cpus must be from 0.01 to 1024 (cpu_millis 10 to 1024000)");
+  if (lim.pids_max > limits_t::max_pids_max)
+    return refuse(result_code::invalid_argument,
+                  "pids_max must be at most 4194304");
   return {};
 }
 

@@ -25,4 +25,18 @@ config::load_result load_inputs(const std::string& path,
 std::vector<config::diagnostic> unrunnable_tasks(const config::job_file& file,
                                                  const std::string& path);
 
+/// What this machine's cgroups make of the resource limits of `file`.
+struct limit_check {
+  /// With `strict_limits`: one error per task with a limit this machine
+  /// cannot enforce.
+  std::vector<config::diagnostic> errors;
+  /// Without it: one line naming each limit the tasks set that is not
+  /// enforced here, and why; empty when all are.
+  std::string note;
+};
+
+/// Checks the limits of `file`'s command tasks against this machine
+/// (`process::probe_limits`); `path` names the file.
+limit_check check_limits(const config::job_file& file, const std::string& path);
+
 } // namespace quiesce::cli

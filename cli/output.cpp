@@ -3,6 +3,7 @@
 #include "cli/exit_status.hpp"
 #include "config/duration.hpp"
 #include "config/signal.hpp"
+#include "execution/cgroup.hpp"
 #include "messages/status.hpp"
 #include "messages/text.hpp"
 
@@ -147,6 +148,10 @@ json to_json(const task_spec& x) {
     out["stdout"] = x.command.stdout_path;
     out["stderr"] = x.command.stderr_path;
     out["stop_signal"] = config::signal_name(x.stop_signal);
+    const auto& lim = x.command.limits;
+    out["memory_max"] = lim.memory_max != 0 ? json(lim.memory_max) : json();
+    out["cpus"] = lim.cpu_millis != 0 ? json(lim.cpu_millis / 1000.0) : json();
+    out["pids_max"] = lim.pids_max != 0 ? json(lim.pids_max) : json();
   } else {
     out["work"] = x.work;
     out["args"] = x.args;
@@ -193,6 +198,7 @@ json to_json(const settings& x) {
       {"scheduler", x.scheduler},
       {"heartbeat_ms", x.heartbeat_interval.count()},
       {"node_timeout_ms", x.connection_timeout.count()},
+      {"strict_limits", x.strict_limits},
   };
 }
 
@@ -226,6 +232,12 @@ json to_json(const task_record& x) {
     out["duration_ms"] = to_ms(span(x.started, x.ended));
   else
     out["duration_ms"] = nullptr;
+  // Usage of the last ended attempt; null when unknown (see
+  // docs/containment.md for when the node can measure it).
+  auto cpu_ms
+      = std::chrono::duration_cast<std::chrono::milliseconds>(x.cpu_time);
+  out["cpu_time_ms"] = x.cpu_time.count() > 0 ? json(cpu_ms.count()) : json();
+  out["peak_memory"] = x.peak_memory > 0 ? json(x.peak_memory) : json();
   out["kind"] = to_string(x.spec.kind);
   if (x.spec.kind == work_kind::command)
     out["argv"] = x.spec.command.argv;
@@ -457,6 +469,21 @@ std::string end_code_text(bool ended, result_code x) {
   return ended ? code_text(x) : "-";
 }
 
+// CPU time of an attempt as "1.25s" (hundredths), "-" when unknown.
+std::string cpu_text(caf::timespan x) {
+  if (x.count() <= 0)
+    return "-";
+  auto cs
+      = std::chrono::duration_cast<std::chrono::milliseconds>(x).count() / 10;
+  auto frac = std::to_string(100 + cs % 100).substr(1);
+  return std::to_string(cs / 100) + '.' + frac + 's';
+}
+
+// Peak memory of an attempt as "12 MiB", "-" when unknown.
+std::string memory_text(uint64_t bytes) {
+  return bytes == 0 ? "-" : process::format_bytes(bytes);
+}
+
 } // namespace
 
 std::string render_jobs_table(const std::vector<job_record>& jobs,
@@ -478,7 +505,8 @@ std::string render_tasks_table(const job_record& job,
                                caf::timestamp now, bool only_unfinished) {
   std::vector<std::vector<std::string>> rows;
   rows.push_back({"ASSESSMENT", "TASK", "NAME", "STATUS", "END CODE", "EXIT",
-                  "NODE", "DURATION", "ATTEMPTS", "REQUEUES", "MESSAGE"});
+                  "NODE", "DURATION", "CPU", "PEAK MEM", "ATTEMPTS", "REQUEUES",
+                  "MESSAGE"});
   for (const auto& t : tasks) {
     if (only_unfinished && t.status == task_status::finished)
       continue;
@@ -491,6 +519,7 @@ std::string render_tasks_table(const job_record& job,
                     t.exit_code >= 0 ? std::to_string(t.exit_code) : "-",
                     t.node.empty() ? "-" : t.node,
                     shows_time ? elapsed_text(t.started, t.ended, now) : "-",
+                    cpu_text(t.cpu_time), memory_text(t.peak_memory),
                     std::to_string(t.attempts), std::to_string(t.requeue_count),
                     t.error_message});
   }

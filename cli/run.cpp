@@ -165,14 +165,20 @@ int run(const run_options& o) {
   // -- load: nothing runs from a file with any error ------------------------
   auto loaded
       = load_inputs(o.file, o.flags->runtime_file(), o.flags->defaults());
+  limit_check limits;
   if (loaded.ok()) {
     auto more = unrunnable_tasks(loaded.file, o.file);
     loaded.errors.insert(loaded.errors.end(), more.begin(), more.end());
+    limits = check_limits(loaded.file, o.file);
+    loaded.errors.insert(loaded.errors.end(), limits.errors.begin(),
+                         limits.errors.end());
   }
   if (!loaded.ok()) {
     print_invalid(o, loaded.errors);
     return exit_invalid_input;
   }
+  if (!limits.note.empty())
+    std::cerr << o.file << ": note: " << limits.note << std::endl;
   auto options = loaded.file.runtime;
   if (auto err = o.flags->apply(options); !err.empty()) {
     print_invalid(o, {{"quiesce", 0, 0, err}});

@@ -22,12 +22,23 @@ struct validate_options {
 
 int validate(const validate_options& o) {
   auto loaded = load_inputs(o.file, o.runtime_file);
+  limit_check limits;
+  if (loaded.ok()) {
+    // Refused only with strict_limits; else one note says what is not
+    // enforced here.
+    limits = check_limits(loaded.file, o.file);
+    loaded.errors = limits.errors;
+    if (!loaded.ok())
+      loaded.file = {};
+  }
   for (const auto& d : loaded.errors)
     std::cerr << to_string(d) << '\n';
   if (loaded.ok())
     // Valid, but beyond the command's reach: say so without failing.
     for (const auto& d : unrunnable_tasks(loaded.file, o.file))
       std::cerr << o.file << ": note: " << d.message << '\n';
+  if (loaded.ok() && !limits.note.empty())
+    std::cerr << o.file << ": note: " << limits.note << '\n';
   std::cerr << std::flush;
   if (o.json)
     std::cout << validate_report_json(o.file, loaded).dump(2) << std::endl;

@@ -15,21 +15,23 @@ using detail::quote;
 const std::vector<std::string_view> top_level_keys{"runtime", "job"};
 
 const std::vector<std::string_view> job_keys{
-    "name",  "assessment", "stop_on_assessment_error",
-    "grace", "retries",    "stop_commands_on_cancel",
+    "name",       "assessment", "stop_on_assessment_error",
+    "grace",      "retries",    "stop_commands_on_cancel",
+    "memory_max", "cpus",       "pids_max",
 };
 
 const std::vector<std::string_view> assessment_keys{"name", "task"};
 
 const std::vector<std::string_view> task_keys{
-    "name",       "command", "shell",      "env",         "workdir",
-    "stdout",     "stderr",  "time_limit", "stop_signal", "grace",
-    "rerunnable", "label",   "work",       "args",
+    "name",   "command",    "shell",       "env",   "workdir",    "stdout",
+    "stderr", "time_limit", "stop_signal", "grace", "rerunnable", "label",
+    "work",   "args",       "memory_max",  "cpus",  "pids_max",
 };
 
 // Keys that only make sense for a process.
 const std::vector<std::string_view> command_only_keys{
-    "shell", "env", "workdir", "stdout", "stderr", "stop_signal",
+    "shell",       "env",        "workdir", "stdout",   "stderr",
+    "stop_signal", "memory_max", "cpus",    "pids_max",
 };
 
 bool contains(const std::vector<std::string_view>& xs, std::string_view x) {
@@ -83,6 +85,9 @@ public:
       policy.retries = static_cast<uint32_t>(*x);
     if (auto x = in_.read_bool(table, "stop_commands_on_cancel"))
       policy.stop_commands_on_cancel = *x;
+    // The job's limits are the defaults of its command tasks.
+    job_limits_ = {};
+    detail::read_limits(in_, table, job_limits_);
     auto assessments = tables_at(table, "assessment", "[[job.assessment]]");
     if (!table.contains("assessment"))
       in_.error(table, label
@@ -172,6 +177,8 @@ private:
     } else if (command != nullptr) {
       result.kind = work_kind::command;
       result.command = read_command(table, *command);
+      result.command.limits = job_limits_;
+      detail::read_limits(in_, table, result.command.limits);
       if (auto x = in_.read_signal(table, "stop_signal"))
         result.stop_signal = *x;
     } else {
@@ -303,6 +310,7 @@ private:
   detail::reader& in_;
   const settings& runtime_;
   name_registry job_names_{"job"};
+  process::resource_limits job_limits_; // of the job being read
 };
 
 std::string top_level_hint(std::string_view key) {

@@ -11,10 +11,11 @@ namespace detail {
 
 const std::vector<std::string_view>& runtime_keys() {
   static const std::vector<std::string_view> keys{
-      "threads",   "slots",     "grace",        "run_dir",
-      "listen",    "nodes",     "retries",      "max_running_jobs",
-      "scheduler", "heartbeat", "node_timeout", "state_dir",
-      "tls_ca",    "tls_cert",  "tls_key",      "tls_passphrase",
+      "threads",       "slots",     "grace",        "run_dir",
+      "listen",        "nodes",     "retries",      "max_running_jobs",
+      "scheduler",     "heartbeat", "node_timeout", "state_dir",
+      "tls_ca",        "tls_cert",  "tls_key",      "tls_passphrase",
+      "strict_limits",
   };
   return keys;
 }
@@ -70,6 +71,8 @@ settings read_runtime_table(reader& in, const toml::table& table,
                "each node instead");
   if (auto x = in.read_integer(table, "retries", 0, 1000))
     base.retries = u32(*x);
+  if (auto x = in.read_bool(table, "strict_limits"))
+    base.strict_limits = *x;
   if (auto x = in.read_integer(table, "max_running_jobs", 0,
                                std::numeric_limits<uint32_t>::max()))
     base.max_running_jobs = u32(*x);

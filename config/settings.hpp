@@ -53,6 +53,12 @@ struct settings {
   /// gives up on it.
   std::chrono::milliseconds kill_bound{2000};
 
+  /// Whether a resource limit (`memory_max`, `cpus`, `pids_max`) this
+  /// machine cannot enforce is an error: `validate` and `run` refuse the
+  /// file, and this process's node fails such a task (`spawn_failed`)
+  /// instead of running it without the limit. File key `strict_limits`.
+  bool strict_limits = false;
+
   // -- supervisor -------------------------------------------------------------
 
   /// Jobs running at once (0: no limit); more stay queued. File key

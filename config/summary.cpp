@@ -1,5 +1,6 @@
 #include "config/duration.hpp"
 #include "config/job_file.hpp"
+#include "config/limits.hpp"
 #include "config/signal.hpp"
 
 #include <algorithm>
@@ -79,6 +80,13 @@ void write_task(std::ostringstream& out, const task_spec& task, size_t index) {
     options.push_back("time limit " + format_duration(task.time_limit));
   if (task.kind == work_kind::command && task.stop_signal != 15)
     options.push_back("stop signal " + signal_name(task.stop_signal));
+  if (cmd.limits.memory_max != 0)
+    options.push_back("memory max "
+                      + format_memory_size(cmd.limits.memory_max));
+  if (cmd.limits.cpu_millis != 0)
+    options.push_back("cpus " + format_cpus(cmd.limits.cpu_millis));
+  if (cmd.limits.pids_max != 0)
+    options.push_back("pids max " + std::to_string(cmd.limits.pids_max));
   if (task.grace.count() >= 0)
     options.push_back("grace " + format_duration(task.grace));
   if (!task.rerunnable)

@@ -4,6 +4,7 @@
 
 #include "config/diagnostic.hpp"
 #include "config/settings.hpp"
+#include "execution/command.hpp"
 
 #include <caf/timespan.hpp>
 
@@ -136,6 +137,12 @@ private:
 /// Returns `base` overridden by the keys of the `[runtime]` table `table`.
 settings read_runtime_table(reader& in, const toml::table& table,
                             settings base);
+
+/// Reads the resource-limit keys (`memory_max`, `cpus`, `pids_max`) of
+/// `table`, a job or a task, over `limits`, keeping the values of the keys
+/// it lacks; reports bad values to `in` (config/limits.cpp).
+void read_limits(reader& in, const toml::table& table,
+                 process::resource_limits& limits);
 
 /// Returns the keys a `[runtime]` table accepts.
 const std::vector<std::string_view>& runtime_keys();

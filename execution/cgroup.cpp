@@ -1,5 +1,7 @@
 #include "execution/cgroup.hpp"
 
+#include "execution/cgroup_files.hpp"
+
 #include <atomic>
 #include <cerrno>
 #include <climits>
@@ -137,23 +139,8 @@ std::string line_after(const std::string& path, const std::string& prefix) {
 
 /// Returns the mount point and root of the first cgroup2 mount, or empty.
 std::pair<std::string, std::string> cgroup2_mount() {
-  std::ifstream in{"/proc/self/mountinfo"};
-  std::string line;
-  while (std::getline(in, line)) {
-    auto dash = line.find(" - ");
-    if (dash == std::string::npos)
-      continue;
-    std::istringstream tail{line.substr(dash + 3)};
-    std::string fstype;
-    tail >> fstype;
-    if (fstype != "cgroup2")
-      continue;
-    std::istringstream head{line.substr(0, dash)};
-    std::string id, parent, devno, root, point;
-    head >> id >> parent >> devno >> root >> point;
-    return {point, root};
-  }
-  return {};
+  auto place = detail::find_mount("cgroup2");
+  return {place.point, place.root};
 }
 
 /// Returns whether the process `pid` exists (a zombie counts).
@@ -165,6 +152,43 @@ bool alive(pid_t pid) {
 std::atomic<uint64_t> tree_seq{0};
 
 } // namespace
+
+namespace detail {
+
+mount_place find_mount(const std::string& fstype, const std::string& option) {
+  std::ifstream in{"/proc/self/mountinfo"};
+  std::string line;
+  while (std::getline(in, line)) {
+    auto dash = line.find(" - ");
+    if (dash == std::string::npos)
+      continue;
+    std::istringstream tail{line.substr(dash + 3)};
+    std::string type, source, options;
+    tail >> type >> source >> options;
+    if (type != fstype || (!option.empty() && !has_word(options, option)))
+      continue;
+    std::istringstream head{line.substr(0, dash)};
+    std::string id, parent, devno, root, point;
+    head >> id >> parent >> devno >> root >> point;
+    return {point, root};
+  }
+  return {};
+}
+
+bool has_word(const std::string& list, const std::string& word) {
+  size_t start = 0;
+  while (start <= list.size()) {
+    auto end = list.find_first_of(", \n", start);
+    if (end == std::string::npos)
+      end = list.size();
+    if (list.compare(start, end - start, word) == 0)
+      return true;
+    start = end + 1;
+  }
+  return false;
+}
+
+} // namespace detail
 
 std::string own_cgroup_dir(std::string& why_not) {
   auto [point, root] = cgroup2_mount();
@@ -276,6 +300,7 @@ std::unique_ptr<cgroup_tree> cgroup_tree::create(const std::string& name,
   }
   auto mount_point = cgroup2_mount().first;
   tree->rel_ = tree->dir_.substr(mount_point.size());
+  tree->setup_limits(leaf_name, base);
   tree->has_kill_file_
       = ::access((tree->dir_ + "/cgroup.kill").c_str(), W_OK) == 0;
   return tree;
@@ -284,6 +309,10 @@ std::unique_ptr<cgroup_tree> cgroup_tree::create(const std::string& name,
 cgroup_tree::~cgroup_tree() {
   kill_cgroup(dir_.c_str());
   remove_cgroup_tree(dir_.c_str());
+  // Empty once the v2 tree is: every process of them was in it too.
+  for (const auto& dir : v1_tree_)
+    if (!dir.empty())
+      remove_cgroup_tree(dir.c_str());
 }
 
 std::string cgroup_tree::leaf_dir(uint64_t id) const {
@@ -318,7 +347,11 @@ bool cgroup_tree::kill(uint64_t id) {
 
 bool cgroup_tree::reusable(uint64_t id) {
   std::lock_guard<std::mutex> guard{mtx_};
-  return killed_.erase(id) == 0;
+  bool killed = killed_.erase(id) != 0;
+  for (bool on : support_.v2)
+    if (on)
+      return false;
+  return !killed;
 }
 
 bool cgroup_tree::populated(uint64_t id) const {
@@ -330,14 +363,10 @@ uint64_t cgroup_tree::cpu_usage_usec(uint64_t id) const {
   return text.empty() ? 0 : std::stoull(text);
 }
 
-uint64_t cgroup_tree::memory_peak(uint64_t id) const {
-  std::ifstream in{leaf_dir(id) + "/memory.peak"};
-  uint64_t bytes = 0;
-  in >> bytes;
-  return in ? bytes : 0;
-}
-
 bool cgroup_tree::remove(uint64_t id) const {
+  for (const auto& dir : v1_tree_)
+    if (!dir.empty())
+      ::rmdir((dir + "/a" + std::to_string(id)).c_str());
   return ::rmdir(leaf_dir(id).c_str()) == 0 || errno == ENOENT;
 }
 
@@ -346,29 +375,41 @@ size_t cgroup_tree::remove_leftovers() {
   auto own = own_cgroup_dir(why_not);
   if (own.empty())
     return 0;
-  auto base = own + "/quiesce";
+  // The v2 tree, then the trees of the same launchers in v1 hierarchies.
+  std::vector<std::string> bases{own + "/quiesce"};
+  auto support = probe_limits();
+  for (const auto& dir : support.v1_dir)
+    if (!dir.empty())
+      bases.push_back(dir + "/quiesce");
   std::vector<std::string> dead;
-  each_subdir(base.c_str(), [&](const char* sub) {
-    // NAME.PID.N: the owner's pid is the second field from the end.
-    std::string entry{sub};
-    auto last = entry.rfind('.');
-    if (last == std::string::npos || last == 0)
-      return;
-    auto prev = entry.rfind('.', last - 1);
-    if (prev == std::string::npos)
-      return;
-    auto pid_text = entry.substr(prev + 1, last - prev - 1);
-    if (pid_text.empty()
-        || pid_text.find_first_not_of("0123456789") != std::string::npos)
-      return;
-    auto pid = static_cast<pid_t>(std::stol(pid_text));
-    if (pid != ::getpid() && !alive(pid))
-      dead.push_back(base + '/' + entry);
-  });
+  size_t counted = 0;
+  for (size_t b = 0; b < bases.size(); ++b) {
+    const auto& base = bases[b];
+    each_subdir(base.c_str(), [&](const char* sub) {
+      // NAME.PID.N: the owner's pid is the second field from the end.
+      std::string entry{sub};
+      auto last = entry.rfind('.');
+      if (last == std::string::npos || last == 0)
+        return;
+      auto prev = entry.rfind('.', last - 1);
+      if (prev == std::string::npos)
+        return;
+      auto pid_text = entry.substr(prev + 1, last - prev - 1);
+      if (pid_text.empty()
+          || pid_text.find_first_not_of("0123456789") != std::string::npos)
+        return;
+      auto pid = static_cast<pid_t>(std::stol(pid_text));
+      if (pid != ::getpid() && !alive(pid))
+        dead.push_back(base + '/' + entry);
+    });
+    if (b == 0)
+      counted = dead.size();
+  }
   size_t removed = 0;
-  for (auto& dir : dead) {
-    kill_cgroup(dir.c_str());
-    if (remove_cgroup_tree(dir.c_str()))
+  for (size_t i = 0; i < dead.size(); ++i) {
+    kill_cgroup(dead[i].c_str());
+    // The count says how many launchers left groups: their v2 trees.
+    if (remove_cgroup_tree(dead[i].c_str()) && i < counted)
       ++removed;
   }
   return removed;
@@ -391,6 +432,11 @@ namespace {
   auto fail = [report](int err) {
     report_and_exit(report, err);
   };
+  // Into the cgroup v1 groups of its limits first ("0" is the writer):
+  // clone3 places a child in a v2 group only.
+  for (int fd : req.join_fds)
+    if (fd >= 0 && ::write(fd, "0", 1) != 1)
+      fail(errno);
   auto to_null = [&](int target, int flags) {
     int fd = ::open("/dev/null", flags | O_CLOEXEC);
     if (fd < 0 || ::dup2(fd, target) < 0)

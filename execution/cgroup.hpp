@@ -6,6 +6,9 @@
 // a group with everything in it, including processes that left the command's
 // process group (setsid, double fork). Plain C++ and POSIX, no CAF.
 
+#include "execution/command.hpp"
+
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -37,6 +40,54 @@ bool remove_cgroup_tree(const char* dir);
 /// `cgroup.events` says `populated 1`). False when it cannot be read.
 bool cgroup_populated(const std::string& dir);
 
+/// Where this process can enforce each kind of resource limit: through the
+/// controller in its cgroup v2 tree (pure v2, or v2 with the controller in
+/// its group's `cgroup.subtree_control`), or through the controller's cgroup
+/// v1 hierarchy (the hybrid layout), or not at all.
+struct limit_support {
+  /// The controllers, in the order of the arrays below.
+  enum controller : uint8_t { memory = 0, pids = 1, cpu = 2 };
+  /// The number of controllers.
+  static constexpr size_t count = 3;
+
+  /// Per controller: whether the v2 tree has it.
+  std::array<bool, count> v2{};
+  /// Per controller: the calling process's group in the controller's v1
+  /// hierarchy (e.g. /sys/fs/cgroup/memory/user.slice), when v1 is used.
+  std::array<std::string, count> v1_dir;
+  /// Per controller: why neither, when the controller is not available.
+  std::array<std::string, count> why_not;
+
+  /// Returns whether limits of controller `c` are enforced.
+  bool enforced(controller c) const {
+    return v2[c] || !v1_dir[c].empty();
+  }
+
+  /// Returns one phrase saying how limits are enforced and which are not,
+  /// e.g. "memory_max, pids_max and cpus enforced by cgroup v1".
+  std::string describe() const;
+};
+
+/// Returns the name of controller `c` ("memory", "pids", "cpu").
+const char* controller_name(limit_support::controller c);
+
+/// Returns the job-file key of the limits of controller `c` ("memory_max",
+/// "pids_max", "cpus").
+const char* limit_key(limit_support::controller c);
+
+/// Looks at this process's cgroups and says where each kind of limit can be
+/// enforced (without creating anything). `why_no_cgroups`, when not empty,
+/// says that commands are not contained in cgroups at all, so no limit is.
+limit_support probe_limits(const std::string& why_no_cgroups = {});
+
+/// Returns an empty string when every limit `limits` sets can be enforced
+/// with `support`, else a sentence naming each limit that cannot and why.
+std::string unenforced(const resource_limits& limits,
+                       const limit_support& support);
+
+/// Returns `bytes` as a short text: "512 MiB", "1.5 GiB", "800 KiB", "12 B".
+std::string format_bytes(uint64_t bytes);
+
 /// What `spawn_in_cgroup` starts and how; every pointer must stay valid
 /// during the call.
 struct cgroup_spawn {
@@ -54,6 +105,10 @@ struct cgroup_spawn {
   const char* workdir = nullptr;
   /// Descriptor of the cgroup directory the process starts in.
   int cgroup_fd = -1;
+  /// Descriptors of cgroup v1 `cgroup.procs` files the child writes itself
+  /// into before it executes (so its limits hold from its first
+  /// instruction); -1 entries are skipped.
+  std::array<int, limit_support::count> join_fds{-1, -1, -1};
 };
 
 /// Starts `req` as the leader of a new process group, born inside the
@@ -68,6 +123,44 @@ int spawn_in_cgroup(const cgroup_spawn& req, pid_t& pid, int& pidfd);
 /// back to it, a subreaper) whose cgroup path is `prefix` or below it, unless
 /// `keep(pid)` says it belongs to someone waiting for it. Returns how many.
 size_t reap_orphans(const std::string& prefix, bool (*keep)(pid_t));
+
+/// The counters of a command's groups before it started, to subtract at its
+/// end.
+struct leaf_bases {
+  /// The leaf's CPU time in microseconds.
+  uint64_t cpu_usec = 0;
+  /// The memory group's OOM kill count.
+  uint64_t oom_kills = 0;
+  /// Whether the command runs in a memory group (so its peak is known).
+  bool in_memory_group = false;
+};
+
+/// What `cgroup_tree::prepare` set up for one command: the descriptors
+/// `spawn_in_cgroup` needs and the counters to subtract at its end. Closes
+/// its descriptors when destroyed.
+struct leaf_setup {
+  /// The v2 leaf's directory (for `CLONE_INTO_CGROUP`), or -1.
+  int dir_fd = -1;
+  /// The v1 `cgroup.procs` files to join, or -1 each.
+  std::array<int, limit_support::count> join_fds{-1, -1, -1};
+  /// The counters before the command started.
+  leaf_bases bases;
+
+  leaf_setup() = default;
+  ~leaf_setup();
+  leaf_setup(const leaf_setup&) = delete;
+  leaf_setup& operator=(const leaf_setup&) = delete;
+};
+
+/// What a command used, read from its groups once it ended.
+struct leaf_usage {
+  /// CPU time (user + system) in microseconds.
+  uint64_t cpu_usec = 0;
+  /// Peak memory in bytes; 0 when unknown.
+  uint64_t peak_memory = 0;
+  /// OOM kills in its memory group while it ran.
+  uint64_t oom_kills = 0;
+};
 
 /// The per-launcher parent group and its leaf groups, one per command.
 ///
@@ -109,14 +202,34 @@ public:
   /// directory (for `CLONE_INTO_CGROUP`), or -1 with `error` set.
   int make_leaf(uint64_t id, std::string& error) const;
 
+  /// Creates (or reuses) the groups of command `id`, sets `limits` in them
+  /// (and lifts those an earlier command of the same leaf set) and fills
+  /// `out`. Limits this tree cannot enforce are skipped (see `limits`).
+  /// Returns false with `error` set when a group cannot be created or set.
+  bool prepare(uint64_t id, const resource_limits& limits, leaf_setup& out,
+               std::string& error) const;
+
+  /// Returns what command `id` used since its groups had `bases`.
+  leaf_usage usage(uint64_t id, const leaf_bases& bases) const;
+
+  /// Returns where this tree enforces each kind of limit.
+  const limit_support& limits() const noexcept {
+    return support_;
+  }
+
+  /// Returns the directories of this tree in cgroup v1 hierarchies (for the
+  /// keeper to remove).
+  std::vector<std::string> v1_trees() const;
+
   /// Kills everything in the leaf group of `id`; see `kill_cgroup`.
   bool kill(uint64_t id);
 
   /// Returns whether the leaf group of `id` may start another command: it
-  /// was never killed. Linux 6.18 (at least) SIGKILLs every process that
-  /// clone3 starts in a group once killed through `cgroup.kill` (the fork
-  /// compares the group's kill count with the parent's), so such a group is
-  /// removed instead. Forgets the mark.
+  /// was never killed, and no controller of the v2 tree is enabled (the
+  /// peak of `memory.peak` would span commands). Linux 6.18 (at least) SIGKILLs
+  /// every process that clone3 starts in a group once killed through
+  /// `cgroup.kill` (the fork compares the group's kill count with the
+  /// parent's), so such a group is removed instead. Forgets the mark.
   bool reusable(uint64_t id);
 
   /// Returns whether the leaf group of `id` still holds a live process.
@@ -125,9 +238,6 @@ public:
   /// Returns the CPU time in microseconds the leaf group of `id` used
   /// (`usage_usec` of its `cpu.stat`), or 0.
   uint64_t cpu_usage_usec(uint64_t id) const;
-
-  /// Returns the leaf group's `memory.peak` in bytes, or 0 without one.
-  uint64_t memory_peak(uint64_t id) const;
 
   /// Removes the (empty) leaf group of `id`; false while it is not empty.
   bool remove(uint64_t id) const;
@@ -146,11 +256,18 @@ public:
 private:
   cgroup_tree() = default;
 
+  /// Finds where each controller is and creates this tree's groups in the
+  /// v1 hierarchies (or enables the v2 controllers below `base`).
+  void setup_limits(const std::string& leaf_name, const std::string& base);
+
   std::mutex mtx_;
   std::unordered_set<uint64_t> killed_; // guarded by mtx_
   std::string dir_;                     // the parent's directory
   std::string rel_;                     // the parent as /proc shows it
   bool has_kill_file_ = false;
+  limit_support support_;
+  // Per controller: this tree's directory in the v1 hierarchy, or empty.
+  std::array<std::string, limit_support::count> v1_tree_;
 };
 
 } // namespace quiesce::process

@@ -21,6 +21,7 @@ constexpr size_t max_groups = 65536;
 /// process, so it makes system calls only and allocates nothing: `groups`
 /// was sized before the fork.
 [[noreturn]] void keep(int sock, const char* cgroup_dir,
+                       const std::vector<std::string>& v1_dirs,
                        std::vector<pid_t>& groups) {
   // Its own session: neither the terminal's signals nor a kill of the
   // launcher's process group reach it.
@@ -69,12 +70,15 @@ constexpr size_t max_groups = 65536;
     ::kill(-groups[i], SIGKILL);
   if (cgroup_dir[0] != '\0')
     remove_cgroup_tree(cgroup_dir);
+  for (const auto& dir : v1_dirs)
+    remove_cgroup_tree(dir.c_str());
   ::_exit(0);
 }
 
 } // namespace
 
-keeper::keeper(const std::string& cgroup_dir) {
+keeper::keeper(const std::string& cgroup_dir,
+               const std::vector<std::string>& v1_dirs) {
   int socks[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, socks) != 0)
     return;
@@ -83,7 +87,7 @@ keeper::keeper(const std::string& cgroup_dir) {
   auto pid = ::fork();
   if (pid == 0) {
     ::close(socks[0]);
-    keep(socks[1], dir.c_str(), groups);
+    keep(socks[1], dir.c_str(), v1_dirs, groups);
   }
   ::close(socks[1]);
   if (pid < 0) {

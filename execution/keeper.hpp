@@ -10,6 +10,7 @@
 
 #include <string>
 #include <sys/types.h>
+#include <vector>
 
 namespace quiesce::process {
 
@@ -17,9 +18,12 @@ namespace quiesce::process {
 class keeper {
 public:
   /// Forks the keeper. `cgroup_dir` is the launcher's parent group (empty
-  /// without cgroups). When the fork fails, `running()` is false and the
-  /// launcher works as before, unprotected.
-  explicit keeper(const std::string& cgroup_dir);
+  /// without cgroups); `v1_dirs` are the launcher's groups in cgroup v1
+  /// hierarchies (resource limits), removed after the kill. When the fork
+  /// fails, `running()` is false and the launcher works as before,
+  /// unprotected.
+  explicit keeper(const std::string& cgroup_dir,
+                  const std::vector<std::string>& v1_dirs = {});
 
   /// Closes the pipe (the keeper then kills whatever is left, which after a
   /// launcher's orderly shutdown is nothing) and reaps the keeper.

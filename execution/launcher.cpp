@@ -481,6 +481,10 @@ public:
     return tree_ != nullptr;
   }
 
+  const limit_support& limits() const {
+    return tree_ ? tree_->limits() : no_tree_limits_;
+  }
+
   size_t leftovers_removed() const {
     return leftovers_;
   }
@@ -523,8 +527,8 @@ private:
   /// A launched process not yet reported.
   struct child {
     pid_t pid = 0;
-    uint64_t leaf = 0;     // the command's cgroup, 0 without
-    uint64_t cpu_base = 0; // the cgroup's CPU time before it started
+    uint64_t leaf = 0; // the command's cgroup, 0 without
+    leaf_bases bases;  // its groups' counters before it started
     unique_fd pidfd;
     exit_callback on_exit;
     bool observed = false;
@@ -578,6 +582,8 @@ private:
   std::unique_ptr<cgroup_tree> tree_;            // null: process groups only
   std::unique_ptr<keeper> keeper_;               // null: none
   std::string containment_;
+  limit_support no_tree_limits_; // why no limits, without a tree
+  bool strict_limits_ = false;
   size_t leftovers_ = 0;
   std::thread reaper_;
 };
@@ -596,6 +602,9 @@ launch_result launcher::impl::launch(const launch_spec& spec,
       return fail("argument of " + spec.argv.front()
                   + " contains a NUL character");
   const auto& name = spec.argv.front();
+  if (strict_limits_)
+    if (auto why = unenforced(spec.limits, limits()); !why.empty())
+      return fail("cannot start " + name + ": " + why);
   if (auto error = check_workdir(spec.workdir); !error.empty())
     return fail(std::move(error));
   if (auto error = check_environment(spec.env); !error.empty())
@@ -692,13 +701,16 @@ launch_result launcher::impl::launch(const launch_spec& spec,
   }
   pid_t pid = 0;
   unique_fd pidfd;
-  uint64_t cpu_base = 0;
+  leaf_bases bases;
   if (tree_) {
+    // Its descriptors are closed once the child has exec'd.
+    leaf_setup setup;
     std::string cg_error;
-    unique_fd cg{tree_->make_leaf(leaf, cg_error)};
-    if (cg.get() < 0)
+    if (!tree_->prepare(leaf, spec.limits, setup, cg_error)) {
+      // Its groups may hold half a setting: never used again.
+      tree_->remove(leaf);
       return fail("cannot start " + name + ": " + cg_error);
-    cpu_base = tree_->cpu_usage_usec(leaf);
+    }
     cgroup_spawn req;
     req.exe = exe.path.c_str();
     req.argv = arg_ptrs.data();
@@ -706,7 +718,8 @@ launch_result launcher::impl::launch(const launch_spec& spec,
     req.out_fd = out.get();
     req.err_fd = err_fd;
     req.workdir = spec.workdir.empty() ? nullptr : spec.workdir.c_str();
-    req.cgroup_fd = cg.get();
+    req.cgroup_fd = setup.dir_fd;
+    req.join_fds = setup.join_fds;
     int fd = -1;
     rc = spawn_in_cgroup(req, pid, fd);
     if (rc != 0) {
@@ -715,6 +728,7 @@ launch_result launcher::impl::launch(const launch_spec& spec,
       return fail(spawn_error(name, rc));
     }
     pidfd = unique_fd{fd};
+    bases = setup.bases;
   } else {
     rc = ::posix_spawn(&pid, exe.path.c_str(), fa.get(), attr.get(),
                        arg_ptrs.data(),
@@ -757,7 +771,7 @@ launch_result launcher::impl::launch(const launch_spec& spec,
   auto& proc = children_[id];
   proc.pid = pid;
   proc.leaf = leaf;
-  proc.cpu_base = cpu_base;
+  proc.bases = bases;
   proc.pidfd = std::move(pidfd);
   proc.on_exit = std::move(on_exit);
   launch_result result;
@@ -892,14 +906,20 @@ bool launcher::impl::drained(pid_t pgid, uint64_t leaf) {
 
 void launcher::impl::release(uint64_t id, pid_t pgid, uint64_t leaf) {
   if (leaf != 0) {
-    auto cpu = tree_->cpu_usage_usec(leaf);
-    auto peak = tree_->memory_peak(leaf);
+    std::optional<leaf_bases> bases;
     {
       std::lock_guard<std::mutex> guard{mtx_};
-      if (auto i = children_.find(id); id != 0 && i != children_.end()) {
-        auto used = cpu > i->second.cpu_base ? cpu - i->second.cpu_base : 0;
-        i->second.status.cpu_time = std::chrono::microseconds{used};
-        i->second.status.peak_memory = peak;
+      if (auto i = children_.find(id); id != 0 && i != children_.end())
+        bases = i->second.bases;
+    }
+    // Read outside the lock: launches go on meanwhile.
+    if (bases) {
+      auto used = tree_->usage(leaf, *bases);
+      std::lock_guard<std::mutex> guard{mtx_};
+      if (auto i = children_.find(id); i != children_.end()) {
+        i->second.status.cpu_time = std::chrono::microseconds{used.cpu_usec};
+        i->second.status.peak_memory = used.peak_memory;
+        i->second.status.oom_kills = used.oom_kills;
       }
     }
     // Empty, its orphans reaped: ready for the next command, unless it was
@@ -921,19 +941,25 @@ void launcher::impl::release(uint64_t id, pid_t pgid, uint64_t leaf) {
 
 void launcher::impl::start_containment(const containment_options& opts) {
   std::string why_not = "disabled by the launcher's options";
+  strict_limits_ = opts.strict_limits;
   if (opts.cgroups) {
     leftovers_ = cgroup_tree::remove_leftovers();
     tree_ = cgroup_tree::create(opts.name, why_not);
   }
-  if (tree_)
+  if (tree_) {
     containment_
         = "cgroup v2 at " + tree_->dir()
           + (tree_->has_kill_file() ? ""
                                     : " (no cgroup.kill: killed pid by pid)");
-  else
+  } else {
     containment_ = "process groups (cgroups unavailable: " + why_not + ")";
+    no_tree_limits_ = probe_limits(why_not);
+  }
+  containment_ += "; " + limits().describe();
   if (opts.keeper)
-    keeper_ = std::make_unique<keeper>(tree_ ? tree_->dir() : std::string{});
+    keeper_ = std::make_unique<keeper>(tree_ ? tree_->dir() : std::string{},
+                                       tree_ ? tree_->v1_trees()
+                                             : std::vector<std::string>{});
 }
 
 void launcher::impl::scan(steady::time_point now, std::vector<report>& out) {
@@ -1034,6 +1060,10 @@ std::string launcher::containment() const {
 
 bool launcher::uses_cgroups() const {
   return impl_->uses_cgroups();
+}
+
+const limit_support& launcher::limits() const {
+  return impl_->limits();
 }
 
 size_t launcher::leftovers_removed() const {

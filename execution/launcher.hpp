@@ -13,6 +13,8 @@
 
 namespace quiesce::process {
 
+struct limit_support;
+
 /// A command to start, and how: the command itself (argv, environment,
 /// working directory, output files; see execution/command.hpp) plus the
 /// launcher's own options.
@@ -36,6 +38,10 @@ struct containment_options {
   /// Whether to fork a keeper process that kills everything the launcher
   /// started when the launcher's process dies (even by SIGKILL).
   bool keeper = true;
+
+  /// Whether a command with a resource limit this launcher cannot enforce
+  /// fails to start (else it runs without that limit).
+  bool strict_limits = false;
 };
 
 /// How a launched process ended.
@@ -65,10 +71,14 @@ struct exit_status {
   /// cgroup's `cpu.stat`; zero without cgroups.
   std::chrono::microseconds cpu_time{0};
 
-  /// Peak memory of the command's cgroup in bytes (`memory.peak`, which needs
-  /// the memory controller in the cgroup v2 tree and Linux 5.19); 0 when
-  /// unknown.
+  /// Peak memory of the command's memory cgroup in bytes: `memory.peak` of
+  /// its v2 group when the v2 tree has the memory controller (Linux 5.19),
+  /// else `memory.max_usage_in_bytes` of its v1 group when it set a memory
+  /// limit; 0 when unknown.
   uint64_t peak_memory = 0;
+
+  /// Processes of the command the kernel killed for its memory limit.
+  uint64_t oom_kills = 0;
 };
 
 /// Returns a human-readable text such as "exit code 3" or
@@ -147,12 +157,16 @@ public:
   /// Sends SIGKILL to the whole process group of `id`; as `signal`.
   bool kill(uint64_t id);
 
-  /// Returns one line saying how commands are contained: "cgroup v2 at DIR"
-  /// or "process groups (cgroups unavailable: WHY)".
+  /// Returns one line saying how commands are contained and limited:
+  /// "cgroup v2 at DIR; memory_max, pids_max, cpus enforced by cgroup v1" or
+  /// "process groups (cgroups unavailable: WHY); no limits enforced; …".
   std::string containment() const;
 
   /// Returns whether commands run in cgroups of their own.
   bool uses_cgroups() const;
+
+  /// Returns where this launcher enforces each kind of resource limit.
+  const limit_support& limits() const;
 
   /// Returns how many leftover cgroups of dead processes the constructor
   /// removed.

@@ -221,6 +221,11 @@ struct attempt_ended {
   /// When it started and ended (node clock).
   caf::timestamp started{};
   caf::timestamp ended{};
+  /// CPU time (user + system) of everything the command ran; zero when
+  /// unknown (no cgroup, or a work function).
+  caf::timespan cpu_time{0};
+  /// Peak memory of the command's cgroup in bytes; zero when unknown.
+  uint64_t peak_memory = 0;
 };
 
 /// Inspects an attempt_ended.
@@ -228,7 +233,7 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, attempt_ended& x) {
   return f(caf::meta::type_name("quiesce.attempt_ended"), x.key, x.outcome,
            x.code, x.exit_code, x.signal, x.confirmed_dead, x.stop_requested,
-           x.message, x.node, x.started, x.ended);
+           x.message, x.node, x.started, x.ended, x.cpu_time, x.peak_memory);
 }
 
 /// Node → supervisor: registration (also the protocol handshake).

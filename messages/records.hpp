@@ -31,6 +31,10 @@ struct task_record {
   caf::timestamp submitted{};
   caf::timestamp started{};
   caf::timestamp ended{};
+  /// CPU time of the last ended attempt (zero when unknown).
+  caf::timespan cpu_time{0};
+  /// Peak memory in bytes of the last ended attempt (zero when unknown).
+  uint64_t peak_memory = 0;
   /// The assessment it belongs to.
   assessment_index assessment = 0;
   /// Exit code of the last process attempt; -1 when none exited.
@@ -55,7 +59,7 @@ typename Inspector::result_type inspect(Inspector& f, task_record& x) {
   return f(caf::meta::type_name("quiesce.task_record"), x.id, x.job,
            x.assessment, x.status, x.end_code, x.error_message, x.exit_code,
            x.node, x.created, x.submitted, x.started, x.ended, x.requeue_count,
-           x.attempts, x.node_losses, x.spec);
+           x.attempts, x.node_losses, x.spec, x.cpu_time, x.peak_memory);
 }
 
 /// The books' entry for one assessment of a job.

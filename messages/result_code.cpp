@@ -63,11 +63,14 @@ constexpr std::array<code_info, result_code_count> code_table{{
      "the asking identity may not do this (not authenticated, or neither the "
      "job's owner nor an admin)",
      0x80070005u, "E_ACCESSDENIED"},
+    {"memory_limit_exceeded",
+     "the task's command was killed by its memory limit", 0x8007000Eu,
+     "E_OUTOFMEMORY"},
 }};
 
 static_assert(code_table.size() == result_code_count,
               "one table row per result code");
-static_assert(static_cast<size_t>(result_code::permission_denied) + 1
+static_assert(static_cast<size_t>(result_code::memory_limit_exceeded) + 1
                   == result_code_count,
               "result_code_count must follow the last code");
 

@@ -74,10 +74,13 @@ enum class result_code : uint8_t {
   /// The asking identity may not do this: not authenticated, or neither the
   /// job's owner nor an admin.
   permission_denied = 28,
+  /// End code: the task's command was killed by its memory limit
+  /// (`memory_max`).
+  memory_limit_exceeded = 29,
 };
 
 /// The number of result codes; `static_assert`ed against the string tables.
-inline constexpr size_t result_code_count = 29;
+inline constexpr size_t result_code_count = 30;
 
 /// Returns the stable name of `x`, e.g. "job_cancelled".
 std::string_view to_name(result_code x) noexcept;

@@ -30,11 +30,18 @@ using command_spec = process::command_line;
 
 namespace process {
 
+/// Inspects resource limits (found by argument-dependent lookup).
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, resource_limits& x) {
+  return f(caf::meta::type_name("quiesce.resource_limits"), x.memory_max,
+           x.cpu_millis, x.pids_max);
+}
+
 /// Inspects a command line (found by argument-dependent lookup).
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, command_line& x) {
   return f(caf::meta::type_name("quiesce.command_spec"), x.argv, x.env,
-           x.workdir, x.stdout_path, x.stderr_path);
+           x.workdir, x.stdout_path, x.stderr_path, x.limits);
 }
 
 } // namespace process

@@ -284,7 +284,8 @@ worker::worker(worker_options opts) : impl_(std::make_unique<impl>()) {
   // cgroups) are killed and removed here.
   impl_->launcher = std::make_shared<process::launcher>(
       impl_->opts.kill_bound,
-      process::containment_options{impl_->opts.node_name});
+      process::containment_options{impl_->opts.node_name, true, true,
+                                   impl_->opts.strict_limits});
   impl_->node = spawn_node(*impl_->sys, node_options_from(impl_->opts),
                            impl_->registry, impl_->launcher);
 }

@@ -71,7 +71,9 @@ struct runtime::impl {
       : opts(std::move(options)), tr(transport),
         registry(std::make_shared<work_registry>()),
         launcher(std::make_shared<process::launcher>(
-            opts.kill_bound, process::containment_options{opts.node_name})) {
+            opts.kill_bound,
+            process::containment_options{opts.node_name, true, true,
+                                         opts.strict_limits})) {
     // nop
   }
 

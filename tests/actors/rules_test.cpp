@@ -454,6 +454,20 @@ TEST_CASE("S1 S2 validate refuses bad specs and names the first problem",
     t = command_task("t");
     t.name = msg_321;
     refused(with(t), "task name");
+    t = command_task("t");
+    t.command.limits.memory_max = 1000;
+    refused(with(t), "memory_max must be at least 1 MiB");
+    t = command_task("t");
+    t.command.limits.cpu_millis = 9;
+    refused(with(t), "cpus must be from 0.01 to 1024");
+    t.command.limits.cpu_millis = 1024001;
+    refused(with(t), "cpus must be from 0.01 to 1024");
+    t = command_task("t");
+    t.command.limits.pids_max = 4194305;
+    refused(with(t), "pids_max must be at most 4194304");
+    t = fn;
+    t.command.limits.pids_max = 10;
+    refused(with(t), "resource limits apply to command tasks only");
   }
   SECTION("limits that are accepted") {
     auto t = command_task(msg_320);
@@ -463,6 +477,10 @@ TEST_CASE("S1 S2 validate refuses bad specs and names the first problem",
     CHECK(validate(t));
     t.stop_signal = 1;
     t.grace = caf::timespan{-1}; // the job's grace
+    CHECK(validate(t));
+    t.command.limits = {uint64_t{1} << 20, 10, 4194304};
+    CHECK(validate(t));
+    t.command.limits = {uint64_t{1} << 40, 1024000, 1};
     CHECK(validate(t));
   }
 }
@@ -1568,6 +1586,10 @@ TEST_CASE("R3 R4 R5 R6 R7 a matching attempt_ended sets the task's end",
       {attempt_outcome::failed, result_code::ok, false, task_status::failed,
        result_code::task_failed},
       {attempt_outcome::failed, result_code::task_failed, true,
+       task_status::cancelled, result_code::task_cancelled},
+      {attempt_outcome::failed, result_code::memory_limit_exceeded, false,
+       task_status::failed, result_code::memory_limit_exceeded},
+      {attempt_outcome::failed, result_code::memory_limit_exceeded, true,
        task_status::cancelled, result_code::task_cancelled},
       {attempt_outcome::stopped, result_code::ok, true, task_status::cancelled,
        result_code::task_cancelled},

@@ -193,7 +193,8 @@ TEST_CASE("operate: list tasks and status share one column order; a running "
       },
       20s));
   const std::string header = "ASSESSMENT  TASK  NAME  STATUS  END CODE  EXIT  "
-                             "NODE  DURATION  ATTEMPTS  REQUEUES  MESSAGE";
+                             "NODE  DURATION  CPU  PEAK MEM  ATTEMPTS  "
+                             "REQUEUES  MESSAGE";
   auto listed = client(dir, h, {"list", "tasks", "1"});
   CHECK_THAT(listed.out, Catch::Contains(header));
   auto status = client(dir, h, {"status", "1"});

@@ -1,4 +1,5 @@
 #include "config/job_file.hpp"
+#include "config/limits.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -76,6 +77,22 @@ const std::vector<bad_file> catalogue{
       {3, 1, "unknown top-level key 'runtim' (did you mean 'runtime'?)"}}},
     {"wrong_type_slots.toml",
      {{2, 9, "'slots': expected an integer, found a string"}}},
+    {"bad_limits.toml",
+     {{3, 14,
+       "'memory_max': expected digits with an optional suffix K, M, G or T"},
+      {8, 18,
+       "'memory_max': unknown suffix 'Q': expected K, M, G or T (powers of "
+       "1024)"},
+      {9, 12, "'cpus': expected a number from 0.01 to 1024, found 0.001"},
+      {10, 16, "'pids_max': expected an integer from 1 to 4194304, found 0"},
+      {14, 18,
+       "'memory_max': at least 1M is needed (less kills a command as it "
+       "starts), found 1000 bytes"},
+      {15, 12,
+       "'cpus': expected a number of CPUs such as 0.5 or 2, found a string"},
+      {19, 5,
+       "'memory_max' applies only to command tasks, not to a work "
+       "function"}}},
     {"wrong_type_bool.toml",
      {{3, 28,
        "'stop_on_assessment_error': expected a boolean (true or false), "
@@ -567,6 +584,88 @@ shell = true
   REQUIRE(result.ok());
   CHECK(task_at(result.file, 0, 0, 0).command.argv
         == std::vector<std::string>{"/bin/sh", "-c", "echo 'a b' | cat"});
+}
+
+TEST_CASE("job file parser reads the resource limits of tasks, with the "
+          "job's as defaults",
+          "[config][job_file][limits]") {
+  auto text = R"(
+[[job]]
+name = "limits"
+memory_max = "1G"
+cpus = 2
+
+  [[job.assessment]]
+    [[job.assessment.task]]
+    name = "inherits"
+    command = ["true"]
+
+    [[job.assessment.task]]
+    name = "own"
+    command = ["true"]
+    memory_max = "512M"
+    cpus = 0.2
+    pids_max = 64
+
+    [[job.assessment.task]]
+    name = "bytes"
+    command = ["true"]
+    memory_max = 1048576
+
+    [[job.assessment.task]]
+    name = "fn"
+    work = "fn"
+
+[[job]]
+name = "none"
+  [[job.assessment]]
+    [[job.assessment.task]]
+    command = ["true"]
+)";
+  auto result = parse_job_file(text, "limits.toml");
+  REQUIRE(result.ok());
+  auto limits = [&](size_t job, size_t task) {
+    return task_at(result.file, job, 0, task).command.limits;
+  };
+  CHECK(limits(0, 0).memory_max == (uint64_t{1} << 30));
+  CHECK(limits(0, 0).cpu_millis == 2000);
+  CHECK(limits(0, 0).pids_max == 0);
+  CHECK(limits(0, 1).memory_max == (uint64_t{512} << 20));
+  CHECK(limits(0, 1).cpu_millis == 200);
+  CHECK(limits(0, 1).pids_max == 64);
+  CHECK(limits(0, 2).memory_max == 1048576);
+  CHECK(limits(0, 2).cpu_millis == 2000);
+  CHECK_FALSE(limits(0, 3).any());
+  CHECK_FALSE(limits(1, 0).any());
+  auto summary = summarize(result.file);
+  CHECK_THAT(summary, Catch::Contains("memory max 512M"));
+  CHECK_THAT(summary, Catch::Contains("cpus 0.2"));
+  CHECK_THAT(summary, Catch::Contains("pids max 64"));
+}
+
+TEST_CASE("memory sizes parse with binary suffixes and refuse the rest",
+          "[config][limits]") {
+  uint64_t bytes = 0;
+  std::string why;
+  CHECK(parse_memory_size("65536", bytes, why));
+  CHECK(bytes == 65536);
+  CHECK(parse_memory_size("64k", bytes, why));
+  CHECK(bytes == 65536);
+  CHECK(parse_memory_size("3G", bytes, why));
+  CHECK(bytes == (uint64_t{3} << 30));
+  CHECK(parse_memory_size("2T", bytes, why));
+  CHECK(bytes == (uint64_t{2} << 40));
+  for (auto bad : {"", "M", "1.5G", "-1M", "1 M", "1MB", "99999999999999999999",
+                   "16777216T"}) {
+    INFO(bad);
+    CHECK_FALSE(parse_memory_size(bad, bytes, why));
+  }
+  CHECK(format_memory_size(uint64_t{512} << 20) == "512M");
+  CHECK(format_memory_size(1536 * 1024) == "1536K");
+  CHECK(format_memory_size(1000) == "1000");
+  CHECK(format_cpus(200) == "0.2");
+  CHECK(format_cpus(2000) == "2");
+  CHECK(format_cpus(1250) == "1.25");
 }
 
 TEST_CASE("job file parser accepts shell = false with an argv array",

@@ -166,7 +166,9 @@ TEST_CASE("runtime file parser loads each key into the settings and leaves "
   CHECK(load(R"(scheduler = "stealing")").scheduler == "stealing");
   CHECK(load(R"(heartbeat = "250ms")").heartbeat_interval == 250ms);
   CHECK(load(R"(node_timeout = "9s")").connection_timeout == 9s);
+  CHECK(load("strict_limits = true").strict_limits);
   auto x = load("threads = 7");
+  CHECK(x.strict_limits == defaults.strict_limits);
   CHECK(x.slots == defaults.slots);
   CHECK(x.grace == defaults.grace);
   CHECK(x.run_dir == defaults.run_dir);

@@ -54,6 +54,7 @@ void write_sample(const std::string& dir) {
   bk.track();
   auto spec = uniform_job({2, 1}, cmd_task({"true"}, "t"), "nightly");
   spec.policy.retries = 4;
+  spec.assessments[0].tasks[0].command.limits = {uint64_t{1} << 30, 500, 32};
   auto id = bk.add_job(std::move(spec), "alice", t0);
   run_first_task(bk, *bk.find(id));
   bk.flush(j);
@@ -64,6 +65,8 @@ void write_sample(const std::string& dir) {
   end.key = attempt_key{done, 1, 1};
   end.exit_code = 0;
   end.node = "n1";
+  end.cpu_time = std::chrono::milliseconds{250};
+  end.peak_memory = uint64_t{3} << 20;
   REQUIRE(bk.end_attempt(d, end));
   for (const auto& c : decide(d, end).changes)
     bk.commit(d, c, t0, "n1");
@@ -119,10 +122,15 @@ TEST_CASE("the journal gives back what the books flushed", "[durability]") {
   CHECK(b.tasks[0].attempts == 1);
   CHECK(b.tasks[0].node == "n1");
   CHECK(b.tasks[0].spec.command.argv == std::vector<std::string>{"true"});
+  CHECK(b.tasks[0].spec.command.limits.memory_max == uint64_t{1} << 30);
+  CHECK(b.tasks[0].spec.command.limits.cpu_millis == 500);
+  CHECK(b.tasks[0].spec.command.limits.pids_max == 32);
   CHECK(b.tasks[1].status == task_status::queued);
   CHECK(got.jobs[1].job.id == 2);
   CHECK(got.jobs[1].job.status == job_status::finished);
   CHECK(got.jobs[1].tasks.at(0).exit_code == 0);
+  CHECK(got.jobs[1].tasks.at(0).cpu_time == std::chrono::milliseconds{250});
+  CHECK(got.jobs[1].tasks.at(0).peak_memory == uint64_t{3} << 20);
   CHECK(got.jobs[2].job.id == 3);
   CHECK(got.jobs[2].job.status == job_status::not_submitted);
   // Restored books count the running attempt as live and continue the ids.

@@ -916,3 +916,42 @@ TEST_CASE("a keeper kills the process groups of a launcher without cgroups "
   REQUIRE(::waitpid(pid, nullptr, 0) == pid);
   CHECK(wait_until([&] { return none_alive(marker); }, 6s));
 }
+
+TEST_CASE("a keeper removes the cgroup v1 groups of the limits of a launcher "
+          "whose process was SIGKILLed",
+          "[process][cgroup][keeper][limits]") {
+  std::string v1_memory;
+  {
+    launcher probe;
+    if (!probe.uses_cgroups())
+      return;
+    v1_memory = probe.limits().v1_dir[limit_support::memory];
+  }
+  if (v1_memory.empty()) {
+    WARN("skipped: memory limits do not use a cgroup v1 hierarchy here");
+    return;
+  }
+  temp_dir dir;
+  fifo ready{dir / "ready"};
+  auto marker = unique_marker();
+  auto spec = command({"sh", "-c", "echo ready; exec sleep 300"});
+  spec.env[marker_var] = marker;
+  spec.stdout_path = ready.path();
+  spec.limits.memory_max = 64 << 20;
+  auto pid = doomed_launcher(spec, ready, true);
+  // NAME.PID.N: N counts the trees of the process it was forked from too.
+  std::string tree;
+  for (const auto& entry :
+       std::filesystem::directory_iterator{v1_memory + "/quiesce"})
+    if (entry.path().filename().string().rfind(
+            "doomed." + std::to_string(pid) + ".", 0)
+        == 0)
+      tree = entry.path().string();
+  REQUIRE_FALSE(tree.empty());
+  // The command runs in its v1 memory group.
+  CHECK_FALSE(slurp(tree + "/a1/cgroup.procs").empty());
+  REQUIRE(::kill(pid, SIGKILL) == 0);
+  REQUIRE(::waitpid(pid, nullptr, 0) == pid);
+  CHECK(wait_until([&] { return none_alive(marker); }, 6s));
+  CHECK(wait_until([&] { return !std::filesystem::exists(tree); }, 6s));
+}

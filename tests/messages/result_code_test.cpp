@@ -33,6 +33,7 @@ TEST_CASE("result code numbers are stable", "[messages][result_code]") {
   CHECK(static_cast<int>(result_code::job_cancelled) == 12);
   CHECK(static_cast<int>(result_code::internal_error) == 27);
   CHECK(static_cast<int>(result_code::permission_denied) == 28);
+  CHECK(static_cast<int>(result_code::memory_limit_exceeded) == 29);
 }
 
 TEST_CASE("result codes carry the reference HRESULTs",
@@ -41,6 +42,8 @@ TEST_CASE("result codes carry the reference HRESULTs",
   CHECK(hresult(result_code::job_cancelled) == 0x80041013u);
   CHECK(hresult(result_code::permission_denied) == 0x80070005u);
   CHECK(reference_name(result_code::permission_denied) == "E_ACCESSDENIED");
+  CHECK(hresult(result_code::memory_limit_exceeded) == 0x8007000Eu);
+  CHECK(reference_name(result_code::memory_limit_exceeded) == "E_OUTOFMEMORY");
   CHECK(hresult(result_code::assessment_cancelled) == 0x8004100Du);
   CHECK(hresult(result_code::assessment_terminated) == 0x8004100Fu);
   CHECK(hresult(result_code::no_job_running) == 0x80041006u);

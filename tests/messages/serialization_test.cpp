@@ -28,7 +28,10 @@ namespace process {
 // command_spec is process::command_line: its operator lives where ADL looks.
 bool operator==(const command_line& x, const command_line& y) {
   return x.argv == y.argv && x.env == y.env && x.workdir == y.workdir
-         && x.stdout_path == y.stdout_path && x.stderr_path == y.stderr_path;
+         && x.stdout_path == y.stdout_path && x.stderr_path == y.stderr_path
+         && x.limits.memory_max == y.limits.memory_max
+         && x.limits.cpu_millis == y.limits.cpu_millis
+         && x.limits.pids_max == y.limits.pids_max;
 }
 
 } // namespace process
@@ -63,7 +66,8 @@ bool operator==(const task_record& x, const task_record& y) {
          && x.submitted == y.submitted && x.started == y.started
          && x.ended == y.ended && x.requeue_count == y.requeue_count
          && x.attempts == y.attempts && x.node_losses == y.node_losses
-         && x.spec == y.spec;
+         && x.spec == y.spec && x.cpu_time == y.cpu_time
+         && x.peak_memory == y.peak_memory;
 }
 
 bool operator==(const assessment_record& x, const assessment_record& y) {
@@ -245,7 +249,8 @@ bool operator==(const attempt_ended& x, const attempt_ended& y) {
          && x.exit_code == y.exit_code && x.signal == y.signal
          && x.confirmed_dead == y.confirmed_dead
          && x.stop_requested == y.stop_requested && x.message == y.message
-         && x.node == y.node && x.started == y.started && x.ended == y.ended;
+         && x.node == y.node && x.started == y.started && x.ended == y.ended
+         && x.cpu_time == y.cpu_time && x.peak_memory == y.peak_memory;
 }
 
 bool operator==(const node_hello& x, const node_hello& y) {
@@ -293,6 +298,7 @@ command_spec sample_command_spec() {
   x.workdir = "/tmp/w";
   x.stdout_path = "/tmp/out";
   x.stderr_path = "/tmp/err";
+  x.limits = {uint64_t{3} << 30, 250, 64};
   return x;
 }
 
@@ -354,6 +360,8 @@ task_record sample_task_record() {
   x.attempts = 6;
   x.node_losses = 2;
   x.spec = sample_task_spec();
+  x.cpu_time = std::chrono::milliseconds{1234};
+  x.peak_memory = uint64_t{5} << 32;
   return x;
 }
 
@@ -713,6 +721,8 @@ TEST_CASE("the internal protocol survives a binary round trip",
   e.node = "node-e";
   e.started = at(5);
   e.ended = at(6);
+  e.cpu_time = std::chrono::microseconds{98765};
+  e.peak_memory = 123456789;
   f.check(e);
   f.check(node_hello{protocol_version + 1,
                      "node-f",

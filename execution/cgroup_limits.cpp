@@ -1,0 +1,391 @@
+// Resource limits of the launcher's cgroups: where each controller is
+// (the v2 tree, or a v1 hierarchy on the hybrid layout), setting a command's
+// limits before it starts and reading what it used after its end.
+
+#include "execution/cgroup.hpp"
+#include "execution/cgroup_files.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fcntl.h>
+#include <fstream>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <utility>
+
+namespace quiesce::process {
+
+namespace {
+
+using controller = limit_support::controller;
+using detail::has_word;
+
+constexpr std::array<controller, limit_support::count> all_controllers{
+    limit_support::memory, limit_support::pids, limit_support::cpu};
+
+/// The CFS period the quota of `cpus` is expressed in.
+constexpr uint64_t cpu_period_usec = 100'000;
+
+/// Returns the first line of the file `path`, or empty.
+std::string first_line(const std::string& path) {
+  std::ifstream in{path};
+  std::string line;
+  std::getline(in, line);
+  return line;
+}
+
+/// Returns the number after `key` + ' ' in the file `path`, or 0.
+uint64_t keyed_value(const std::string& path, const std::string& key) {
+  std::ifstream in{path};
+  std::string name;
+  uint64_t value = 0;
+  while (in >> name >> value)
+    if (name == key)
+      return value;
+  return 0;
+}
+
+/// Returns the number the file `path` holds, or 0.
+uint64_t file_value(const std::string& path) {
+  std::ifstream in{path};
+  uint64_t value = 0;
+  in >> value;
+  return in ? value : 0;
+}
+
+/// Writes `text` to the file `path`; returns 0 or the errno.
+int write_text(const std::string& path, const std::string& text) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0)
+    return errno;
+  auto n = ::write(fd, text.data(), text.size());
+  int err = n == static_cast<ssize_t>(text.size()) ? 0 : (n < 0 ? errno : EIO);
+  ::close(fd);
+  return err;
+}
+
+/// Returns this process's path in the v1 hierarchy of `name` (from
+/// /proc/self/cgroup, "4:memory:/user.slice"), or empty.
+std::string own_v1_path(const std::string& name) {
+  std::ifstream in{"/proc/self/cgroup"};
+  std::string line;
+  while (std::getline(in, line)) {
+    auto first = line.find(':');
+    auto second = line.find(':', first + 1);
+    if (first == std::string::npos || second == std::string::npos)
+      continue;
+    if (has_word(line.substr(first + 1, second - first - 1), name))
+      return line.substr(second + 1);
+  }
+  return {};
+}
+
+std::string errno_text(int err) {
+  return std::strerror(err);
+}
+
+} // namespace
+
+const char* controller_name(limit_support::controller c) {
+  switch (c) {
+    case limit_support::memory:
+      return "memory";
+    case limit_support::pids:
+      return "pids";
+    default:
+      return "cpu";
+  }
+}
+
+const char* limit_key(limit_support::controller c) {
+  switch (c) {
+    case limit_support::memory:
+      return "memory_max";
+    case limit_support::pids:
+      return "pids_max";
+    default:
+      return "cpus";
+  }
+}
+
+std::string limit_support::describe() const {
+  std::string v2_keys;
+  std::string v1_keys;
+  std::string missing;
+  for (auto c : all_controllers) {
+    auto& into = v2[c] ? v2_keys : !v1_dir[c].empty() ? v1_keys : missing;
+    if (!into.empty())
+      into += ", ";
+    into += limit_key(c);
+  }
+  std::string out;
+  if (!v2_keys.empty())
+    out = v2_keys + " by cgroup v2";
+  if (!v1_keys.empty())
+    out += (out.empty() ? "" : "; ") + v1_keys + " by cgroup v1";
+  if (out.empty())
+    out = "no limits enforced";
+  else
+    out += " enforced";
+  for (auto c : all_controllers)
+    if (!enforced(c))
+      out += std::string{"; "} + limit_key(c) + " not enforced (" + why_not[c]
+             + ")";
+  return out;
+}
+
+limit_support probe_limits(const std::string& why_no_cgroups) {
+  limit_support out;
+  std::string why = why_no_cgroups;
+  std::string own;
+  if (why.empty()) {
+    own = own_cgroup_dir(why);
+    if (!own.empty() && ::access(own.c_str(), W_OK) != 0)
+      why = "cannot write " + own + ": " + errno_text(errno);
+  }
+  if (!why.empty()) {
+    for (auto c : all_controllers)
+      out.why_not[c] = "tasks are not contained by cgroups: " + why;
+    return out;
+  }
+  auto enabled = first_line(own + "/cgroup.subtree_control");
+  auto available = first_line(own + "/cgroup.controllers");
+  for (auto c : all_controllers) {
+    std::string name = controller_name(c);
+    if (has_word(enabled, name)) {
+      out.v2[c] = true;
+      continue;
+    }
+    auto mount = detail::find_mount("cgroup", name);
+    if (mount.point.empty()) {
+      out.why_not[c]
+          = has_word(available, name)
+                ? "the cgroup v2 " + name + " controller is not enabled in "
+                      + own + "/cgroup.subtree_control"
+                : "no " + name
+                      + " controller: not in the cgroup v2 tree, not "
+                        "mounted as cgroup v1";
+      continue;
+    }
+    auto path = own_v1_path(name);
+    if (mount.root != "/"
+        && path.compare(0, mount.root.size(), mount.root) == 0)
+      path.erase(0, mount.root.size());
+    if (path == "/")
+      path.clear();
+    auto dir = mount.point + path;
+    if (::access(dir.c_str(), W_OK) != 0) {
+      out.why_not[c] = "cannot write the cgroup v1 group " + dir + ": "
+                       + errno_text(errno);
+      continue;
+    }
+    out.v1_dir[c] = dir;
+  }
+  return out;
+}
+
+std::string unenforced(const resource_limits& limits,
+                       const limit_support& support) {
+  std::string out;
+  auto check = [&](bool set, limit_support::controller c) {
+    if (!set || support.enforced(c))
+      return;
+    out += out.empty() ? "" : "; ";
+    out += std::string{limit_key(c)} + " cannot be enforced ("
+           + support.why_not[c] + ")";
+  };
+  check(limits.memory_max != 0, limit_support::memory);
+  check(limits.pids_max != 0, limit_support::pids);
+  check(limits.cpu_millis != 0, limit_support::cpu);
+  return out;
+}
+
+std::string format_bytes(uint64_t bytes) {
+  static constexpr const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  if (bytes < 1024)
+    return std::to_string(bytes) + " B";
+  double value = static_cast<double>(bytes);
+  size_t unit = 0;
+  while (value >= 1024 && unit + 1 < std::size(units)) {
+    value /= 1024;
+    ++unit;
+  }
+  char buf[32];
+  if (value < 10 && value != static_cast<double>(static_cast<uint64_t>(value)))
+    std::snprintf(buf, sizeof(buf), "%.1f %s", value, units[unit]);
+  else
+    std::snprintf(buf, sizeof(buf), "%.0f %s", value, units[unit]);
+  return buf;
+}
+
+leaf_setup::~leaf_setup() {
+  if (dir_fd >= 0)
+    ::close(dir_fd);
+  for (int fd : join_fds)
+    if (fd >= 0)
+      ::close(fd);
+}
+
+void cgroup_tree::setup_limits(const std::string& leaf_name,
+                               const std::string& base) {
+  support_ = probe_limits();
+  auto enable = [&](const std::string& dir, const std::string& name) {
+    return write_text(dir + "/cgroup.subtree_control", "+" + name);
+  };
+  for (auto c : all_controllers) {
+    std::string name = controller_name(c);
+    if (support_.v2[c]) {
+      // The controller must be on in every group between ours and the
+      // leaves: quiesce/ and the launcher's parent.
+      int err = enable(base, name);
+      if (err == 0)
+        err = enable(dir_, name);
+      if (err != 0) {
+        support_.v2[c] = false;
+        support_.why_not[c] = "cannot enable the cgroup v2 " + name
+                              + " controller below " + base + ": "
+                              + errno_text(err);
+      }
+      continue;
+    }
+    if (support_.v1_dir[c].empty())
+      continue;
+    // Controllers mounted together (e.g. "cpu,cpuacct" with another) share
+    // one hierarchy, and so one tree.
+    bool shared = false;
+    for (auto other : all_controllers)
+      if (other < c && support_.v1_dir[other] == support_.v1_dir[c]
+          && !v1_tree_[other].empty()) {
+        v1_tree_[c] = v1_tree_[other];
+        shared = true;
+      }
+    if (shared)
+      continue;
+    auto v1_base = support_.v1_dir[c] + "/quiesce";
+    auto tree = v1_base + '/' + leaf_name;
+    if ((::mkdir(v1_base.c_str(), 0755) != 0 && errno != EEXIST)
+        || ::mkdir(tree.c_str(), 0755) != 0) {
+      support_.why_not[c] = "cannot create the cgroup v1 group " + tree + ": "
+                            + errno_text(errno);
+      support_.v1_dir[c].clear();
+      continue;
+    }
+    v1_tree_[c] = tree;
+  }
+}
+
+std::vector<std::string> cgroup_tree::v1_trees() const {
+  std::vector<std::string> out;
+  for (const auto& dir : v1_tree_)
+    if (!dir.empty() && std::find(out.begin(), out.end(), dir) == out.end())
+      out.push_back(dir);
+  return out;
+}
+
+bool cgroup_tree::prepare(uint64_t id, const resource_limits& limits,
+                          leaf_setup& out, std::string& error) const {
+  out.dir_fd = make_leaf(id, error);
+  if (out.dir_fd < 0)
+    return false;
+  auto leaf = leaf_dir(id);
+  out.bases.cpu_usec = cpu_usage_usec(id);
+  auto set = [&](const std::string& path, const std::string& value) {
+    if (int err = write_text(path, value); err != 0) {
+      error = "cannot set " + path + " to " + value + ": " + errno_text(err);
+      return false;
+    }
+    return true;
+  };
+  auto v2_value = [](uint64_t x) {
+    return x == 0 ? std::string{"max"} : std::to_string(x);
+  };
+  // v2 controllers: the leaf is new (never reused with a controller on).
+  if (support_.v2[limit_support::memory]) {
+    out.bases.in_memory_group = true;
+    if (limits.memory_max != 0
+        && (!set(leaf + "/memory.max", v2_value(limits.memory_max))
+            || (::access((leaf + "/memory.swap.max").c_str(), W_OK) == 0
+                && !set(leaf + "/memory.swap.max", "0"))))
+      return false;
+  }
+  if (support_.v2[limit_support::pids] && limits.pids_max != 0
+      && !set(leaf + "/pids.max", v2_value(limits.pids_max)))
+    return false;
+  if (support_.v2[limit_support::cpu] && limits.cpu_millis != 0
+      && !set(leaf + "/cpu.max",
+              std::to_string(limits.cpu_millis * cpu_period_usec / 1000) + ' '
+                  + std::to_string(cpu_period_usec)))
+    return false;
+  // v1 hierarchies: a group per leaf, joined only by a command that sets the
+  // limit (a join costs the child 100-300 µs), reused like the leaf.
+  auto join = [&](limit_support::controller c) {
+    if (v1_tree_[c].empty())
+      return std::string{};
+    auto dir = v1_tree_[c] + "/a" + std::to_string(id);
+    if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+      error = "cannot create cgroup " + dir + ": " + errno_text(errno);
+      return std::string{};
+    }
+    out.join_fds[c]
+        = ::open((dir + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC);
+    if (out.join_fds[c] < 0) {
+      error = "cannot open " + dir + "/cgroup.procs: " + errno_text(errno);
+      return std::string{};
+    }
+    return dir;
+  };
+  if (limits.memory_max != 0 && !v1_tree_[limit_support::memory].empty()) {
+    auto dir = join(limit_support::memory);
+    if (dir.empty())
+      return false;
+    // memsw (memory + swap) must stay at least the memory limit: lift it
+    // first, then set both, so that swap does not extend the limit.
+    auto memsw = dir + "/memory.memsw.limit_in_bytes";
+    bool has_memsw = ::access(memsw.c_str(), W_OK) == 0;
+    auto value = std::to_string(limits.memory_max);
+    if ((has_memsw && !set(memsw, "-1"))
+        || !set(dir + "/memory.limit_in_bytes", value)
+        || (has_memsw && !set(memsw, value))
+        || !set(dir + "/memory.max_usage_in_bytes", "0"))
+      return false;
+    out.bases.in_memory_group = true;
+    out.bases.oom_kills = keyed_value(dir + "/memory.oom_control", "oom_kill");
+  }
+  if (limits.pids_max != 0 && !v1_tree_[limit_support::pids].empty()) {
+    auto dir = join(limit_support::pids);
+    if (dir.empty() || !set(dir + "/pids.max", std::to_string(limits.pids_max)))
+      return false;
+  }
+  if (limits.cpu_millis != 0 && !v1_tree_[limit_support::cpu].empty()) {
+    auto dir = join(limit_support::cpu);
+    if (dir.empty()
+        || !set(dir + "/cpu.cfs_period_us", std::to_string(cpu_period_usec))
+        || !set(dir + "/cpu.cfs_quota_us",
+                std::to_string(limits.cpu_millis * cpu_period_usec / 1000)))
+      return false;
+  }
+  return true;
+}
+
+leaf_usage cgroup_tree::usage(uint64_t id, const leaf_bases& bases) const {
+  leaf_usage out;
+  auto cpu = cpu_usage_usec(id);
+  out.cpu_usec = cpu > bases.cpu_usec ? cpu - bases.cpu_usec : 0;
+  if (!bases.in_memory_group)
+    return out;
+  if (support_.v2[limit_support::memory]) {
+    auto leaf = leaf_dir(id);
+    out.peak_memory = file_value(leaf + "/memory.peak");
+    out.oom_kills = keyed_value(leaf + "/memory.events", "oom_kill");
+  } else if (!v1_tree_[limit_support::memory].empty()) {
+    auto dir = v1_tree_[limit_support::memory] + "/a" + std::to_string(id);
+    out.peak_memory = file_value(dir + "/memory.max_usage_in_bytes");
+    auto kills = keyed_value(dir + "/memory.oom_control", "oom_kill");
+    out.oom_kills = kills > bases.oom_kills ? kills - bases.oom_kills : 0;
+  }
+  return out;
+}
+
+} // namespace quiesce::process

@@ -1,0 +1,250 @@
+// Resource limits of the launcher with real cgroups (as root, as in CI):
+// memory_max, pids_max and cpus on whichever of cgroup v2 or the hybrid
+// layout's v1 hierarchies this machine has. A test returns early, with a
+// warning that says why, only where the kernel lacks the controller.
+
+#include "execution/cgroup.hpp"
+#include "execution/launcher.hpp"
+#include "support/processes.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <optional>
+#include <signal.h>
+#include <string>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <vector>
+
+using namespace quiesce::process;
+using quiesce::test::slurp;
+using quiesce::test::temp_dir;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr auto wait_bound = 20s;
+
+/// Collects the one exit report of a process.
+struct slot {
+  std::mutex mtx;
+  std::condition_variable cv;
+  std::optional<exit_status> status;
+
+  std::optional<exit_status> wait(std::chrono::milliseconds bound) {
+    std::unique_lock<std::mutex> guard{mtx};
+    cv.wait_for(guard, bound, [this] { return status.has_value(); });
+    return status;
+  }
+};
+
+exit_callback record(const std::shared_ptr<slot>& target) {
+  return [target](const exit_status& st) {
+    std::lock_guard<std::mutex> guard{target->mtx};
+    target->status = st;
+    target->cv.notify_all();
+  };
+}
+
+launch_spec shell(const std::string& script) {
+  launch_spec spec;
+  spec.argv = {"/bin/sh", "-c", script};
+  return spec;
+}
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+/// Returns whether `procs` enforces controller `c`; warns why not.
+bool enforces(const launcher& procs, limit_support::controller c) {
+  if (procs.limits().enforced(c))
+    return true;
+  WARN("skipped: " << limit_key(c)
+                   << " is not enforced here: " << procs.limits().why_not[c]);
+  return false;
+}
+
+} // namespace
+
+TEST_CASE("a command that allocates past memory_max is killed and says so",
+          "[process][cgroup][limits]") {
+  launcher procs;
+  if (!enforces(procs, limit_support::memory))
+    return;
+  // tail keeps everything since the last newline: /dev/zero has none.
+  auto spec = shell("exec tail /dev/zero");
+  spec.limits.memory_max = 32 << 20;
+  auto done = std::make_shared<slot>();
+  REQUIRE(procs.launch(spec, record(done)));
+  auto status = done->wait(wait_bound);
+  REQUIRE(status);
+  CHECK(status->how == exit_status::kind::signaled);
+  CHECK(status->code == SIGKILL);
+  CHECK(status->oom_kills >= 1);
+  // It reached its limit, and no further.
+  CHECK(status->peak_memory > (16u << 20));
+  CHECK(status->peak_memory <= (32u << 20));
+  CHECK(status->cpu_time > 0us);
+}
+
+TEST_CASE("a command within memory_max runs to its end, its peak measured",
+          "[process][cgroup][limits]") {
+  launcher procs;
+  if (!enforces(procs, limit_support::memory))
+    return;
+  // About 8 MiB held at once by tail (no newline in the block).
+  auto spec = shell("head -c 8388608 /dev/zero | tail > /dev/null");
+  spec.limits.memory_max = 64 << 20;
+  for (int round = 0; round < 2; ++round) {
+    // The second round reuses the group: its peak is its own again.
+    auto done = std::make_shared<slot>();
+    REQUIRE(procs.launch(spec, record(done)));
+    auto status = done->wait(wait_bound);
+    REQUIRE(status);
+    CHECK(status->how == exit_status::kind::exited);
+    CHECK(status->code == 0);
+    CHECK(status->oom_kills == 0);
+    CHECK(status->peak_memory >= (8u << 20));
+    CHECK(status->peak_memory < (64u << 20));
+  }
+}
+
+TEST_CASE("pids_max makes a fork beyond the limit fail",
+          "[process][cgroup][limits]") {
+  launcher procs;
+  if (!enforces(procs, limit_support::pids))
+    return;
+  temp_dir dir;
+  auto script = "n=0; while [ $n -lt 20 ]; do sleep 30 & n=$((n+1)); done; "
+                "echo started $n";
+  auto run = [&](uint32_t pids_max) {
+    auto spec = shell(script);
+    spec.limits.pids_max = pids_max;
+    spec.stdout_path = dir.path() + "/out." + std::to_string(pids_max);
+    spec.stderr_path = dir.path() + "/err." + std::to_string(pids_max);
+    auto done = std::make_shared<slot>();
+    REQUIRE(procs.launch(spec, record(done)));
+    auto status = done->wait(wait_bound);
+    REQUIRE(status);
+    return *status;
+  };
+  // The shell and four sleeps fill 5: the fifth sleep cannot be forked.
+  auto limited = run(5);
+  CHECK_FALSE((limited.how == exit_status::kind::exited && limited.code == 0));
+  CHECK_FALSE(contains(slurp(dir.path() + "/out.5"), "started 20"));
+  CHECK(contains(slurp(dir.path() + "/err.5"), "fork"));
+  // Room for all: the same script starts its 20.
+  auto roomy = run(50);
+  CHECK(roomy.how == exit_status::kind::exited);
+  CHECK(roomy.code == 0);
+  CHECK(contains(slurp(dir.path() + "/out.50"), "started 20"));
+}
+
+TEST_CASE("cpus holds a spinning command to its CPU quota",
+          "[process][cgroup][limits]") {
+  launcher procs;
+  if (!enforces(procs, limit_support::cpu))
+    return;
+  // Two spinners for about 3 s of wall time each (the command times
+  // itself): together they could use 2 CPUs, the quota gives them 0.2.
+  auto spec = shell("end=$(($(date +%s) + 3)); "
+                    "spin() { while [ $(date +%s) -lt $end ]; do :; done; }; "
+                    "spin & spin; wait");
+  spec.limits.cpu_millis = 200;
+  auto done = std::make_shared<slot>();
+  auto started = std::chrono::steady_clock::now();
+  REQUIRE(procs.launch(spec, record(done)));
+  auto status = done->wait(wait_bound);
+  REQUIRE(status);
+  CHECK(status->code == 0);
+  auto wall = std::chrono::duration_cast<std::chrono::microseconds>(
+      status->ended - started);
+  REQUIRE(wall >= 2s);
+  auto ratio = static_cast<double>(status->cpu_time.count())
+               / static_cast<double>(wall.count());
+  INFO("cpu " << status->cpu_time.count() << " us over " << wall.count()
+              << " us of wall time");
+  // The quota allows 0.2, plus at most one period's burst: well under 0.35
+  // (unlimited, the two spinners take what the machine has left, most
+  // often more than 0.5).
+  CHECK(ratio > 0);
+  CHECK(ratio < 0.35);
+}
+
+TEST_CASE("a strict launcher refuses a limit it cannot enforce, a lenient one "
+          "runs the command without it",
+          "[process][limits]") {
+  auto spec = shell("exit 0");
+  spec.limits.memory_max = 64 << 20;
+  spec.limits.pids_max = 10;
+  {
+    launcher strict{5s, containment_options{"strict", false, false, true}};
+    CHECK(contains(strict.containment(), "memory_max"));
+    auto done = std::make_shared<slot>();
+    auto res = strict.launch(spec, record(done));
+    REQUIRE_FALSE(res);
+    CHECK(contains(res.error, "memory_max cannot be enforced"));
+    CHECK(contains(res.error, "pids_max cannot be enforced"));
+    CHECK(contains(res.error, "not contained by cgroups"));
+  }
+  launcher lenient{5s, containment_options{"lenient", false, false, false}};
+  auto done = std::make_shared<slot>();
+  REQUIRE(lenient.launch(spec, record(done)));
+  auto status = done->wait(wait_bound);
+  REQUIRE(status);
+  CHECK(status->code == 0);
+}
+
+TEST_CASE("the cgroup v1 groups of limits go with their launcher, and with "
+          "a dead one's leftovers",
+          "[process][cgroup][limits]") {
+  std::vector<std::string> trees;
+  {
+    launcher procs{5s, containment_options{"v1gone"}};
+    if (!procs.uses_cgroups())
+      return;
+    for (auto c :
+         {limit_support::memory, limit_support::pids, limit_support::cpu})
+      if (!procs.limits().v1_dir[c].empty())
+        trees.push_back(procs.limits().v1_dir[c]);
+    if (trees.empty()) {
+      WARN("skipped: no limit uses a cgroup v1 hierarchy here");
+      return;
+    }
+    auto spec = shell("exit 0");
+    spec.limits = {64 << 20, 500, 100};
+    auto done = std::make_shared<slot>();
+    REQUIRE(procs.launch(spec, record(done)));
+    REQUIRE(done->wait(wait_bound));
+  }
+  auto ours = [](const std::string& dir) {
+    size_t count = 0;
+    std::error_code ec;
+    for (const auto& entry :
+         std::filesystem::directory_iterator{dir + "/quiesce", ec})
+      if (contains(entry.path().filename().string(),
+                   "v1gone." + std::to_string(::getpid()) + "."))
+        ++count;
+    return count;
+  };
+  for (const auto& dir : trees)
+    CHECK(ours(dir) == 0);
+  // A group a dead owner left in a v1 hierarchy is removed by the next
+  // launcher. Its owner: a child that has exited and been reaped.
+  pid_t dead = ::fork();
+  if (dead == 0)
+    ::_exit(0);
+  REQUIRE(::waitpid(dead, nullptr, 0) == dead);
+  auto left = trees.front() + "/quiesce/ghost1." + std::to_string(dead) + ".1";
+  REQUIRE(::mkdir(left.c_str(), 0755) == 0);
+  REQUIRE(::mkdir((left + "/a1").c_str(), 0755) == 0);
+  launcher next{5s, containment_options{"next"}};
+  CHECK_FALSE(std::filesystem::exists(left));
+}
