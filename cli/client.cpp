@@ -561,7 +561,8 @@ int run_list_nodes(const query_options& o) {
                      {"slots", n.slots},
                      {"running", n.running},
                      {"labels", n.labels},
-                     {"status", to_string(n.status)}});
+                     {"status", to_string(n.status)},
+                     {"stale_reports", n.stale_reports}});
     rows.push_back({n.name, std::to_string(n.slots), std::to_string(n.running),
                     join_labels(n.labels), to_string(n.status)});
   }
@@ -724,7 +725,8 @@ installed_command install_wait(CLI::App& app) {
   add_client_options(sub, o->client, "1h",
                      "how long to wait for the job's end");
   sub->footer("Exit status as for `run`: 0 finished, 1 failed, 3 cancelled; "
-              "4 when the job\nhas not ended within --timeout. Once the head is reached, "
+              "4 when the job\nhas not ended within --timeout. Once the head "
+              "is reached, "
               "stderr says\n`quiesce: waiting for job JOB at HEAD`.\n\n"
               "Examples:\n  quiesce wait 3\n  quiesce wait 3 --timeout 10m "
               "--json\n");

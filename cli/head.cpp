@@ -136,7 +136,8 @@ installed_command install_head(CLI::App& app) {
                    "tasks the head runs itself (0: only nodes run tasks)");
   flags->add_runtime_file(
       "runtime file ([runtime] table: listen, slots, threads, scheduler, "
-      "run_dir, max_running_jobs, heartbeat, node_timeout, state_dir); the "
+      "run_dir, max_running_jobs, heartbeat, node_timeout, state_dir, "
+      "head_lease); the "
       "options "
       "override it");
   flags->add_count("--threads", &settings::threads, 1024,
@@ -150,6 +151,9 @@ installed_command install_head(CLI::App& app) {
                       "heartbeat interval towards nodes and clients");
   flags->add_duration("--node-timeout", &settings::connection_timeout,
                       "silence after which a node is lost");
+  flags->add_duration("--head-lease", &settings::head_lease,
+                      "how long a lost node keeps its tasks; the head places "
+                      "them again only after this plus their grace period");
   sub->footer(
       "Prints \"listening on HOST:PORT\" (the real port when 0 was "
       "given), then "

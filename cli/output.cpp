@@ -193,6 +193,7 @@ json to_json(const settings& x) {
       {"scheduler", x.scheduler},
       {"heartbeat_ms", x.heartbeat_interval.count()},
       {"node_timeout_ms", x.connection_timeout.count()},
+      {"head_lease_ms", x.head_lease.count()},
   };
 }
 

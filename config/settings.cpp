@@ -11,9 +11,10 @@ namespace detail {
 
 const std::vector<std::string_view>& runtime_keys() {
   static const std::vector<std::string_view> keys{
-      "threads",   "slots",     "grace",        "run_dir",
-      "listen",    "nodes",     "retries",      "max_running_jobs",
-      "scheduler", "heartbeat", "node_timeout", "state_dir",
+      "threads",    "slots",     "grace",        "run_dir",
+      "listen",     "nodes",     "retries",      "max_running_jobs",
+      "scheduler",  "heartbeat", "node_timeout", "state_dir",
+      "head_lease",
   };
   return keys;
 }
@@ -61,6 +62,8 @@ settings read_runtime_table(reader& in, const toml::table& table,
                R"('scheduler': expected "sharing" or "stealing", found )"
                    + quote(*x));
   }
+  if (auto x = in.read_duration(table, "head_lease"))
+    base.head_lease = ms(*x);
   auto heartbeat = in.read_duration(table, "heartbeat", true);
   auto node_timeout = in.read_duration(table, "node_timeout", true);
   if (heartbeat)
