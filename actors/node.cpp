@@ -307,7 +307,19 @@ node_actor::behavior_type node_impl(node_pointer self, node_options opts,
             i != self->state.attempts.end()) {
           // A duplicate delivery, or a head taking the attempt over after a
           // restart or a lost connection: its end goes to the new task actor.
-          if (msg.adopt && !i->second.discard) {
+          if (msg.adopt && i->second.discard) {
+            // Killed at the end of the lease just before the head took it
+            // over: lost, and its own end goes nowhere.
+            auto end = make_end(msg.key, attempt_outcome::lost,
+                                result_code::node_lost,
+                                "killed at the end of the head lease");
+            // Maybe still dying: the head waits its lease before it places
+            // the task again.
+            end.confirmed_dead = false;
+            end.node = self->state.opts.name;
+            end.incarnation = self->state.opts.incarnation;
+            caf::anon_send(msg.reply_to, std::move(end));
+          } else if (msg.adopt) {
             i->second.reply_to = std::move(msg.reply_to);
             i->second.orphaned = false;
           }
