@@ -17,8 +17,14 @@ struct assessment_state {
   job_id job = invalid_id;
   assessment_index index = 0;
   supervisor_actor supervisor;
+  /// One live attempt: its number, the incarnation of its node, its actor.
+  struct live_attempt {
+    uint32_t attempt = 0;
+    uint64_t incarnation = 0;
+    task_actor hdl;
+  };
   /// The live attempts, by task id.
-  std::unordered_map<task_id, std::pair<uint32_t, task_actor>> tasks;
+  std::unordered_map<task_id, live_attempt> tasks;
 
   static inline const char* name = "quiesce.assessment";
 };
@@ -36,20 +42,24 @@ assessment_actor::behavior_type assessment_impl(assessment_pointer self,
       [=](run_task& msg) {
         auto id = msg.key.task;
         auto attempt = msg.key.attempt;
+        auto incarnation = msg.incarnation;
         auto hdl = spawn_task(self->system(), std::move(msg), self);
         self->link_to(hdl);
-        self->state.tasks[id] = {attempt, std::move(hdl)};
+        self->state.tasks[id] = {attempt, incarnation, std::move(hdl)};
       },
       [=](const stop_tasks& req) {
         for (auto id : req.tasks) {
           auto i = self->state.tasks.find(id);
           if (i != self->state.tasks.end())
-            self->send(i->second.second, stop_tasks{req.job, {id}, req.mode});
+            self->send(i->second.hdl, stop_tasks{req.job, {id}, req.mode});
         }
       },
       [=](attempt_ended& end) {
         auto i = self->state.tasks.find(end.key.task);
-        if (i != self->state.tasks.end() && i->second.first == end.key.attempt)
+        // A stale report (another attempt or incarnation) leaves the live
+        // attempt's actor in place; the supervisor ignores it.
+        if (i != self->state.tasks.end() && i->second.attempt == end.key.attempt
+            && i->second.incarnation == end.incarnation)
           self->state.tasks.erase(i);
         self->send(self->state.supervisor, std::move(end));
       },

@@ -30,6 +30,12 @@ struct node_attempt {
   int32_t stop_signal = 15;
   bool stop_requested = false;
   bool killed = false;
+  /// Started before the head was lost: `reply_to` is gone, so the end is
+  /// held until a head takes the attempt over (`start_attempt::adopt`).
+  bool orphaned = false;
+  /// Killed because the lease expired, or stale to the head: its end is
+  /// reported to nobody.
+  bool discard = false;
   caf::timestamp started{};
 };
 
@@ -42,6 +48,11 @@ struct node_state {
   std::unordered_map<attempt_key, node_attempt, attempt_key_hash> attempts;
   /// The output directory of each job seen, with the head it belongs to.
   std::unordered_map<job_id, std::pair<std::string, std::string>> job_dirs;
+  /// The ends of orphaned attempts that ended while the head was away, until
+  /// a head takes them over or has them killed.
+  std::unordered_map<attempt_key, attempt_ended, attempt_key_hash> held;
+  /// The epoch of the loss whose lease runs, 0 while the head is there.
+  uint64_t away_epoch = 0;
 
   static inline const char* name = "quiesce.node";
 };
@@ -114,6 +125,7 @@ void report_not_started(node_pointer self, const start_attempt& msg,
   auto end
       = make_end(msg.key, attempt_outcome::not_started, code, std::move(why));
   end.node = self->state.opts.name;
+  end.incarnation = self->state.opts.incarnation;
   end.started = end.ended;
   caf::anon_send(msg.reply_to, std::move(end));
 }
@@ -134,11 +146,13 @@ void start_function(node_pointer self, start_attempt& msg) {
   st->args = msg.spec.args;
   auto reply_to = msg.reply_to;
   auto key = msg.key;
-  st->on_progress = [reply_to, key](int percent, std::string text) {
-    caf::anon_send(reply_to,
-                   attempt_progress{key, static_cast<uint8_t>(percent),
-                                    clamp_message(text)});
-  };
+  auto incarnation = self->state.opts.incarnation;
+  st->on_progress
+      = [reply_to, key, incarnation](int percent, std::string text) {
+          caf::anon_send(reply_to,
+                         attempt_progress{key, static_cast<uint8_t>(percent),
+                                          clamp_message(text), incarnation});
+        };
   auto weak_self = caf::actor_cast<caf::weak_actor_ptr>(self);
   auto done = [weak_self, key](work_result res, bool returned) {
     auto hdl = caf::actor_cast<node_actor>(weak_self.lock());
@@ -240,6 +254,59 @@ void kill_attempt(node_pointer self, const attempt_key& key, node_attempt& a) {
                      attempt_timer{key, false});
 }
 
+// Reports the end of attempt `i` (it leaves the table): to its task actor,
+// held while that is gone with a lost head, or to nobody.
+void report(
+    node_pointer self,
+    std::unordered_map<attempt_key, node_attempt, attempt_key_hash>::iterator i,
+    attempt_ended end) {
+  auto& st = self->state;
+  auto& a = i->second;
+  end.node = st.opts.name;
+  end.incarnation = st.opts.incarnation;
+  end.started = a.started;
+  end.stop_requested = end.stop_requested || a.stop_requested;
+  auto hdl = std::move(a.reply_to);
+  auto orphaned = a.orphaned;
+  auto discard = a.discard;
+  st.attempts.erase(i);
+  if (discard)
+    return;
+  if (orphaned) {
+    st.held.emplace(end.key, std::move(end));
+    return;
+  }
+  self->send(hdl, std::move(end));
+}
+
+// The head is gone: every attempt's task actor with it. They run on for the
+// lease; their ends are held.
+void head_lost(node_pointer self, const node_reset& msg) {
+  auto& st = self->state;
+  st.away_epoch = msg.epoch;
+  for (auto& [key, a] : st.attempts)
+    a.orphaned = true;
+  self->delayed_send(
+      self, msg.lease,
+      node_reset{msg.reason, head_change::expired, msg.lease, msg.epoch});
+}
+
+// The lease expired without the head: the attempts it would have taken over
+// are killed, and nobody will ask for their ends.
+void lease_expired(node_pointer self, const node_reset& msg) {
+  auto& st = self->state;
+  if (msg.epoch != st.away_epoch || st.away_epoch == 0)
+    return; // the head came back in time, or this is an older loss's timer
+  st.away_epoch = 0;
+  st.held.clear();
+  for (auto& [key, a] : st.attempts) {
+    if (!a.orphaned)
+      continue;
+    a.discard = true;
+    kill_attempt(self, key, a);
+  }
+}
+
 node_actor::behavior_type node_impl(node_pointer self, node_options opts,
                                     std::shared_ptr<work_registry> registry,
                                     std::shared_ptr<process::launcher> lnch) {
@@ -251,19 +318,42 @@ node_actor::behavior_type node_impl(node_pointer self, node_options opts,
       [=](start_attempt& msg) {
         if (auto i = self->state.attempts.find(msg.key);
             i != self->state.attempts.end()) {
-          // A duplicate delivery, or a restarted head taking the attempt
-          // over: its end goes to the new task actor.
-          if (msg.adopt)
+          // A duplicate delivery, or a head taking the attempt over after a
+          // restart or a lost connection: its end goes to the new task actor.
+          if (msg.adopt && i->second.discard) {
+            // Killed at the end of the lease just before the head took it
+            // over: lost, and its own end goes nowhere.
+            auto end = make_end(msg.key, attempt_outcome::lost,
+                                result_code::node_lost,
+                                "killed at the end of the head lease");
+            // Maybe still dying: the head waits its lease before it places
+            // the task again.
+            end.confirmed_dead = false;
+            end.node = self->state.opts.name;
+            end.incarnation = self->state.opts.incarnation;
+            caf::anon_send(msg.reply_to, std::move(end));
+          } else if (msg.adopt) {
             i->second.reply_to = std::move(msg.reply_to);
+            i->second.orphaned = false;
+          }
           return;
         }
         if (msg.adopt) {
+          if (auto h = self->state.held.find(msg.key);
+              h != self->state.held.end()) {
+            // It ended while the head was away: its end, kept, goes now.
+            auto end = std::move(h->second);
+            self->state.held.erase(h);
+            self->send(msg.reply_to, std::move(end));
+            return;
+          }
           // It ended while the head was away and its end was lost with the
           // head: lost, so the requeue rules of a lost node apply.
           auto end
               = make_end(msg.key, attempt_outcome::lost, result_code::node_lost,
                          "the attempt ended while the head was away");
           end.node = self->state.opts.name;
+          end.incarnation = self->state.opts.incarnation;
           caf::anon_send(msg.reply_to, std::move(end));
           return;
         }
@@ -274,11 +364,20 @@ node_actor::behavior_type node_impl(node_pointer self, node_options opts,
       },
       [=](const signal_attempt& msg) {
         auto i = self->state.attempts.find(msg.key);
-        if (i == self->state.attempts.end())
-          return; // already ended
+        if (i == self->state.attempts.end()) {
+          // Already ended; a kill of an attempt whose end is held means the
+          // head does not take it over: nobody will ask for that end.
+          if (msg.mode == stop_mode::kill)
+            self->state.held.erase(msg.key);
+          return;
+        }
         auto& a = i->second;
         a.stop_requested = true;
         if (msg.mode == stop_mode::kill) {
+          // An orphan the head has killed is stale there: nobody takes its
+          // end.
+          if (a.orphaned)
+            a.discard = true;
           kill_attempt(self, msg.key, a);
           return;
         }
@@ -291,19 +390,41 @@ node_actor::behavior_type node_impl(node_pointer self, node_options opts,
         auto i = self->state.attempts.find(end.key);
         if (i == self->state.attempts.end())
           return; // reported already (abandoned)
-        auto& a = i->second;
-        end.node = self->state.opts.name;
-        end.started = a.started;
-        end.stop_requested = a.stop_requested;
-        auto hdl = std::move(a.reply_to);
-        self->state.attempts.erase(i);
-        self->send(hdl, std::move(end));
+        end.stop_requested = false;
+        report(self, i, std::move(end));
       },
-      [=](const node_reset&) {
-        for (auto& [key, a] : self->state.attempts) {
-          a.stop_requested = true;
-          kill_attempt(self, key, a);
+      [=](const node_reset& msg) {
+        switch (msg.change) {
+          case head_change::stop:
+            self->state.away_epoch = 0;
+            self->state.held.clear();
+            for (auto& [key, a] : self->state.attempts) {
+              a.stop_requested = true;
+              kill_attempt(self, key, a);
+            }
+            break;
+          case head_change::lost:
+            head_lost(self, msg);
+            break;
+          case head_change::joined:
+            if (msg.epoch == self->state.away_epoch)
+              self->state.away_epoch = 0;
+            break;
+          case head_change::expired:
+            lease_expired(self, msg);
+            break;
         }
+      },
+      [=](node_hello& hello) {
+        auto& st = self->state;
+        hello.incarnation = st.opts.incarnation;
+        hello.running.clear();
+        for (const auto& [key, a] : st.attempts)
+          if (a.orphaned && !a.discard)
+            hello.running.push_back(key);
+        for (const auto& [key, end] : st.held)
+          hello.running.push_back(key);
+        return std::move(hello);
       },
       [=](const attempt_timer& t) {
         auto i = self->state.attempts.find(t.key);
@@ -319,12 +440,8 @@ node_actor::behavior_type node_impl(node_pointer self, node_options opts,
             = make_end(t.key, attempt_outcome::failed, result_code::task_failed,
                        "process not confirmed dead after SIGKILL");
         end.confirmed_dead = false;
-        end.node = self->state.opts.name;
-        end.started = a.started;
         end.stop_requested = true;
-        auto hdl = std::move(a.reply_to);
-        self->state.attempts.erase(i);
-        self->send(hdl, std::move(end));
+        report(self, i, std::move(end));
       },
   };
 }

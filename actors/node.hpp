@@ -31,6 +31,9 @@ struct node_options {
   /// How long a killed attempt may take to be confirmed dead before the node
   /// gives up on it (abandons a function, reports a process unconfirmed).
   std::chrono::milliseconds kill_bound{2000};
+  /// The node process's incarnation, sent in `node_hello`; 0 draws a random
+  /// one.
+  uint64_t incarnation = 0;
 };
 
 /// Spawns a node actor that runs attempts with `registry`'s functions and

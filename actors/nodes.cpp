@@ -3,7 +3,8 @@
 namespace quiesce {
 
 node_record make_node_record(const node_entry& n) {
-  return node_record{n.name, n.slots, n.running, n.labels, n.status};
+  return node_record{n.name,   n.slots,  n.running,
+                     n.labels, n.status, n.stale_reports};
 }
 
 node_list node_table::join(node_hello& hello) {
@@ -34,6 +35,7 @@ node_list node_table::join(node_hello& hello) {
   n->running = 0;
   n->labels = std::move(hello.labels);
   n->status = node_status::ready;
+  n->incarnation = hello.incarnation;
   return out;
 }
 
@@ -59,13 +61,19 @@ bool node_table::has_free_slot() const noexcept {
 
 void node_table::occupy(node_entry& n, const attempt_key& key) {
   ++n.running;
-  placed_[{key.job, key.task}] = n.hdl.address();
+  placed_[{key.job, key.task}] = placed_on{n.hdl.address(), n.incarnation};
+}
+
+bool node_table::from_placed(const attempt_key& key,
+                             uint64_t incarnation) const {
+  auto i = placed_.find({key.job, key.task});
+  return i == placed_.end() || i->second.incarnation == incarnation;
 }
 
 void node_table::release(const attempt_ended& end) {
   caf::actor_addr placed;
   if (auto i = placed_.find({end.key.job, end.key.task}); i != placed_.end()) {
-    placed = i->second;
+    placed = i->second.addr;
     placed_.erase(i);
   }
   auto* n = find(end.node);

@@ -27,6 +27,10 @@ struct node_entry {
   uint32_t running = 0;
   std::vector<std::string> labels;
   node_status status = node_status::ready;
+  /// The incarnation of the node process that joined last under this name.
+  uint64_t incarnation = 0;
+  /// Stale reports (an old attempt or incarnation) ignored from this node.
+  uint64_t stale_reports = 0;
 
   /// Returns true if the node is ready and has a free slot.
   bool has_free_slot() const noexcept {
@@ -48,6 +52,11 @@ public:
 
   /// Marks the node with address `addr` unreachable (its down message).
   void lost(const caf::actor_addr& addr);
+
+  /// Returns false if attempt `key` was placed on a node process of another
+  /// incarnation than `incarnation` (a stale report); true otherwise,
+  /// including when the attempt is not placed (anymore).
+  bool from_placed(const attempt_key& key, uint64_t incarnation) const;
 
   /// Returns the node named `name`, or nullptr.
   node_entry* find(const std::string& name) noexcept;
@@ -73,8 +82,13 @@ public:
 
 private:
   std::vector<node_entry> nodes_;
+  /// Where a live attempt was placed: the node actor and its incarnation.
+  struct placed_on {
+    caf::actor_addr addr;
+    uint64_t incarnation = 0;
+  };
   /// The node each live attempt was placed on, by job and task.
-  std::map<std::pair<job_id, task_id>, caf::actor_addr> placed_;
+  std::map<std::pair<job_id, task_id>, placed_on> placed_;
 };
 
 } // namespace quiesce

@@ -28,6 +28,7 @@ run_task make_run_task(const job_books& b, const task_record& t,
   msg.stop_commands_on_cancel = b.job.policy.stop_commands_on_cancel;
   msg.node = n.hdl;
   msg.node_name = n.name;
+  msg.incarnation = n.incarnation;
   return msg;
 }
 

@@ -8,6 +8,7 @@
 #include "actors/pending.hpp"
 #include "actors/placement.hpp"
 #include "actors/rules.hpp"
+#include "config/duration.hpp"
 
 #include <caf/actor_clock.hpp>
 #include <caf/actor_registry.hpp>
@@ -50,8 +51,24 @@ struct supervisor_state {
   std::set<job_id> unsettled;
   /// Why the journal could not be written; new work is refused meanwhile.
   std::string journal_failure;
-  /// Attempts that ran before a restart and no node reported yet.
-  std::set<std::pair<job_id, task_id>> orphans;
+  /// An attempt whose node is gone while its process may live on: it stays
+  /// live (its task is not placed again) until it is known dead or its
+  /// deadline passes.
+  struct orphan {
+    /// The node it ran on; empty when unknown.
+    std::string node;
+    /// That node's incarnation; 0 for an attempt from before a restart.
+    uint64_t incarnation = 0;
+    /// The reconcile_deadline that ends it: 0 for the restart's.
+    uint64_t round = 0;
+    /// Its end's message when the deadline passes.
+    std::string why;
+  };
+  /// Attempts that ran before a restart or on a lost node, not yet taken
+  /// over by their node or known dead (docs/containment.md, "Fencing").
+  std::map<std::pair<job_id, task_id>, orphan> orphans;
+  /// The last reconcile_deadline round handed out.
+  uint64_t rounds = 0;
   /// A flush tick is in the mailbox (group commit of reports).
   bool flush_pending = false;
   /// The identity bound to each remote peer process, and the actor of that
@@ -398,15 +415,76 @@ void run_terminate(supervisor_pointer self, terminate_job req,
                        terminate_deadline{req.job});
 }
 
+// Returns the grace period of `t`'s attempts.
+caf::timespan grace_of(const job_books& b, const task_record& t) {
+  return t.spec.grace.count() >= 0 ? t.spec.grace : b.job.policy.grace;
+}
+
+// Counts and logs a report that is not about the live attempt of its task,
+// or that comes from another incarnation of the node: it changes nothing.
+void ignore_stale(supervisor_pointer self, const attempt_key& key,
+                  uint64_t incarnation, const std::string& node,
+                  const char* what) {
+  if (auto* n = self->state.nodes.find(node))
+    ++n->stale_reports;
+  std::cerr << "quiesce: ignored a stale " << what << " of job " << key.job
+            << " task " << key.task << " attempt " << key.attempt
+            << " from node " << node << " (incarnation " << std::hex
+            << incarnation << std::dec
+            << "): not the live attempt of that task, or from an earlier "
+               "process of that node"
+            << std::endl;
+}
+
+// Keeps an attempt whose node was lost live, as an orphan: its process may
+// run on for the node's lease. It ends when its node comes back (taken over,
+// or known dead) or at the deadline: the node's lease plus its grace period.
+void hold(supervisor_pointer self, const job_books& b,
+          const attempt_ended& end) {
+  auto& st = self->state;
+  st.nodes.release(end);
+  const auto* t = b.find(end.key.task);
+  auto wait = st.opts.node_lease
+              + std::chrono::duration_cast<std::chrono::milliseconds>(
+                  t != nullptr ? grace_of(b, *t) : caf::timespan{0});
+  auto round = ++st.rounds;
+  st.orphans[{end.key.job, end.key.task}] = supervisor_state::orphan{
+      end.node, end.incarnation, round,
+      end.message + "; it did not come back within its lease and grace period ("
+          + config::format_duration(wait) + ")"};
+  self->delayed_send(self, wait, reconcile_deadline{round});
+}
+
 // Takes the end of an attempt into the books, the nodes and the rules.
 // `placed`: the attempt holds a slot of a node of this head (false for an
-// attempt from before a restart that no node reported).
+// orphan that ends: from before a restart, or of a lost node).
 void run_end(supervisor_pointer self, const attempt_ended& end,
              bool placed = true) {
   auto& st = self->state;
   auto* b = st.jobs.find(end.key.job);
-  if (b == nullptr || !st.jobs.end_attempt(*b, end))
-    return; // an unknown job or a duplicate report
+  if (b == nullptr)
+    return; // an unknown job
+  if (placed && !st.nodes.from_placed(end.key, end.incarnation)) {
+    ignore_stale(self, end.key, end.incarnation, end.node, "end report");
+    return;
+  }
+  if (placed && end.outcome == attempt_outcome::lost && !end.confirmed_dead
+      && st.opts.node_lease.count() >= 0 && b->live.count(end.key.task) > 0
+      && b->live.at(end.key.task) == end.key.attempt) {
+    // Unless a new process of that node joined already (this report came
+    // late): then the attempt is dead now.
+    const auto* n = st.nodes.find(end.node);
+    if (n == nullptr || n->status != node_status::ready
+        || n->incarnation == end.incarnation) {
+      hold(self, *b, end);
+      return;
+    }
+  }
+  if (!st.jobs.end_attempt(*b, end)) {
+    if (placed)
+      ignore_stale(self, end.key, end.incarnation, end.node, "end report");
+    return; // a duplicate or stale report
+  }
   st.orphans.erase({end.key.job, end.key.task});
   if (placed)
     st.nodes.release(end);
@@ -425,6 +503,7 @@ void run_end(supervisor_pointer self, const attempt_ended& end,
 // ran have until the reconcile timeout to be reported by their nodes.
 void recover(supervisor_pointer self) {
   auto& st = self->state;
+  caf::timespan longest_grace{0};
   st.jobs.restore(st.opts.log->load());
   st.jobs.track();
   for (auto& [id, b] : st.jobs.jobs()) {
@@ -442,8 +521,14 @@ void recover(supervisor_pointer self) {
           self->send(a, begin_assessment{id, index});
           st.plan.begin_assessment(b, index);
         }
-        for (const auto& [task, attempt] : b.live)
-          st.orphans.emplace(id, task);
+        for (const auto& [task, attempt] : b.live) {
+          const auto* t = b.find(task);
+          st.orphans[{id, task}] = supervisor_state::orphan{
+              t != nullptr ? t->node : std::string{}, 0, 0,
+              "the head restarted and no node reported the attempt"};
+          if (t != nullptr)
+            longest_grace = std::max(longest_grace, grace_of(b, *t));
+        }
         break;
       }
       default:
@@ -455,49 +540,78 @@ void recover(supervisor_pointer self) {
       settle(self, *st.jobs.find(id));
   schedule(self);
   make_durable(self);
+  // Their nodes keep them for their lease from when they lost the old head,
+  // which was before now: past the lease and grace from now, they are dead.
+  auto wait
+      = std::chrono::duration_cast<caf::timespan>(st.opts.reconcile_timeout);
+  if (st.opts.node_lease.count() >= 0)
+    wait = std::max(
+        wait, std::chrono::duration_cast<caf::timespan>(st.opts.node_lease)
+                  + longest_grace);
   if (!st.orphans.empty())
-    self->delayed_send(self, st.opts.reconcile_timeout, reconcile_deadline{});
+    self->delayed_send(self, wait, reconcile_deadline{});
 }
 
-// Returns the end of an orphan attempt that no node reported in time.
-attempt_ended orphan_lost(const job_books& b, task_id task) {
+// Ends orphan `key` (if it is still live) as lost: `why` says how it is
+// known dead, or that its deadline passed.
+void orphan_lost(supervisor_pointer self, std::pair<job_id, task_id> key,
+                 std::string why, bool dead) {
+  auto& st = self->state;
+  auto i = st.orphans.find(key);
+  if (i == st.orphans.end())
+    return;
+  auto o = std::move(i->second);
+  st.orphans.erase(i);
+  const auto* b = st.jobs.find(key.first);
+  if (b == nullptr || b->live.count(key.second) == 0)
+    return;
   attempt_ended end;
-  end.key = attempt_key{b.job.id, task, b.live.at(task)};
+  end.key = attempt_key{key.first, key.second, b->live.at(key.second)};
   end.outcome = attempt_outcome::lost;
   end.code = result_code::node_lost;
-  end.message = "the head restarted and no node reported the attempt";
-  end.confirmed_dead = false;
-  if (const auto* t = b.find(task))
+  end.message = std::move(why);
+  end.confirmed_dead = dead;
+  end.node = o.node;
+  if (const auto* t = b->find(key.second); end.node.empty() && t != nullptr)
     end.node = t->node;
+  end.incarnation = o.incarnation;
   end.ended = caf::make_timestamp();
-  return end;
+  run_end(self, end, false);
 }
 
-// Every attempt from before the restart that no node reported is lost: it
-// follows the requeue rules of a lost node.
-void reconcile(supervisor_pointer self) {
+// The deadline of `round` passed: its orphans are lost (R8). Their node
+// killed them at the end of its lease, if it still lives: they count as
+// dead, as they do when they are placed again.
+void reconcile(supervisor_pointer self, uint64_t round) {
   auto& st = self->state;
-  auto orphans = std::move(st.orphans);
-  st.orphans.clear();
-  for (const auto& [job, task] : orphans)
-    if (const auto* b = st.jobs.find(job); b != nullptr && b->live.count(task))
-      run_end(self, orphan_lost(*b, task), false);
+  std::vector<std::pair<std::pair<job_id, task_id>, std::string>> due;
+  for (const auto& [key, o] : st.orphans)
+    if (o.round == round)
+      due.emplace_back(key, o.why);
+  for (auto& [key, why] : due)
+    orphan_lost(self, key, std::move(why), true);
 }
 
-// A node that joins reports the attempts it still runs: those the books know
-// as running with the same attempt number are taken over (their task actors
-// come back, their ends count); any other is stale and killed.
-void adopt(supervisor_pointer self, const node_hello& hello) {
+// A node that joins reports the attempts it kept (`hello.running`): an
+// orphan of that node with the same attempt number and incarnation is taken
+// over (a new task actor; its end counts); any other report is stale and the
+// node is told to kill it. Every other orphan of that node is dead: a new
+// incarnation means the old process is gone (and its cgroups killed), and
+// the same one no longer runs what it did not report.
+void fence(supervisor_pointer self, const node_hello& hello,
+           const std::string& name) {
   auto& st = self->state;
-  auto* n = st.nodes.find(hello.name);
+  auto* n = st.nodes.find(name);
   for (const auto& key : hello.running) {
     auto* b = st.jobs.find(key.job);
     const task_record* t = b ? b->find(key.task) : nullptr;
     auto i = st.orphans.find({key.job, key.task});
     if (n == nullptr || t == nullptr || i == st.orphans.end()
-        || t->status != task_status::running || t->attempts != key.attempt
-        || b->live.count(key.task) == 0
-        || b->live.at(key.task) != key.attempt) {
+        || b->live.count(key.task) == 0 || b->live.at(key.task) != key.attempt
+        || t->attempts != key.attempt
+        || (!i->second.node.empty() && i->second.node != name)
+        || (i->second.incarnation != 0
+            && i->second.incarnation != hello.incarnation)) {
       self->send(hello.node, signal_attempt{key, stop_mode::kill});
       continue;
     }
@@ -505,8 +619,32 @@ void adopt(supervisor_pointer self, const node_hello& hello) {
     st.nodes.occupy(*n, key);
     auto msg = make_run_task(*b, *t, *n);
     msg.adopt = true;
-    self->send(st.actors[key.job], std::move(msg));
+    auto& job = st.actors[key.job];
+    self->send(job, std::move(msg));
+    // Cancelled or requeued while its node was away: stop it now.
+    if (t->status != task_status::running)
+      self->send(job, stop_tasks{key.job, {key.task}, stop_mode::kill});
   }
+  std::vector<std::pair<std::pair<job_id, task_id>, std::string>> dead;
+  for (const auto& [key, o] : st.orphans) {
+    const auto* b = st.jobs.find(key.first);
+    const task_record* t = b ? b->find(key.second) : nullptr;
+    auto node = o.node.empty() && t != nullptr ? t->node : o.node;
+    if (node != name)
+      continue;
+    std::string why;
+    if (o.incarnation == 0)
+      why = "the head restarted and node " + name
+            + " no longer ran the attempt when it joined";
+    else if (o.incarnation != hello.incarnation)
+      why = "node " + name + " was lost; it came back as a new process";
+    else
+      why = "node " + name
+            + " was lost; it no longer ran the attempt when it came back";
+    dead.emplace_back(key, std::move(why));
+  }
+  for (auto& [key, why] : dead)
+    orphan_lost(self, key, std::move(why), true);
 }
 
 // Returns a refusal of an authentication step.
@@ -770,11 +908,12 @@ supervisor_actor::behavior_type supervisor_impl(supervisor_pointer self,
                     {}};
         }
         auto hdl = hello.node;
+        auto name = hello.name;
         auto out = self->state.nodes.join(hello);
         if (out.code != result_code::ok)
           return out;
         self->monitor(hdl);
-        adopt(self, hello);
+        fence(self, hello, name);
         schedule(self);
         make_durable(self);
         out.nodes = self->state.nodes.records();
@@ -791,7 +930,15 @@ supervisor_actor::behavior_type supervisor_impl(supervisor_pointer self,
       [=](const attempt_progress& p) {
         if (!from_here(self))
           return;
-        if (auto ev = self->state.jobs.progress(p, caf::make_timestamp()))
+        auto& st = self->state;
+        if (!st.nodes.from_placed(p.key, p.incarnation)) {
+          const auto* b = st.jobs.find(p.key.job);
+          const auto* t = b ? b->find(p.key.task) : nullptr;
+          ignore_stale(self, p.key, p.incarnation, t ? t->node : std::string{},
+                       "progress report");
+          return;
+        }
+        if (auto ev = st.jobs.progress(p, caf::make_timestamp()))
           publish(self, *ev);
         make_durable_later(self);
       },
@@ -807,7 +954,7 @@ supervisor_actor::behavior_type supervisor_impl(supervisor_pointer self,
         if (msg.round == flush_tick)
           self->state.flush_pending = false;
         else
-          reconcile(self);
+          reconcile(self, msg.round);
         make_durable(self);
       },
       [=](const authenticate& req) -> caf::result<authenticate_reply> {

@@ -26,6 +26,11 @@ struct supervisor_options {
   /// After a restart on a journal: how long nodes have to report the
   /// attempts they still run before those attempts count as lost.
   std::chrono::milliseconds reconcile_timeout{5000};
+  /// How long a lost node keeps its attempts (its `head_lease`): its
+  /// attempts count as running for this plus their grace period, unless the
+  /// node comes back first (docs/containment.md, "Fencing"). A negative
+  /// value (the default, for tests of the rules) ends them `lost` at once.
+  std::chrono::milliseconds node_lease{-1};
   /// Whether in-process requests (the embedding program's own clients) act
   /// as admin. When false, an in-process request acts as the user named by
   /// its `who`, admin only if listed in `admins` (a host serving several

@@ -115,6 +115,7 @@ task_actor::behavior_type task_impl(task_pointer self, run_task msg,
     end.message = "node " + self->state.run.node_name + " was lost";
     end.confirmed_dead = false;
     end.ended = caf::make_timestamp();
+    end.incarnation = self->state.run.incarnation;
     finish(self, std::move(end));
   });
   self->send(st.node,
@@ -124,7 +125,17 @@ task_actor::behavior_type task_impl(task_pointer self, run_task msg,
                        attempt_timer{st.run.key, true});
   return {
       [=](const stop_tasks& req) { stop(self, req.mode); },
-      [=](attempt_ended& end) { finish(self, std::move(end)); },
+      [=](attempt_ended& end) {
+        // A report of another attempt, or from another incarnation of the
+        // node, is stale: it does not end this attempt. The supervisor
+        // counts and ignores it.
+        if (!(end.key == self->state.run.key)
+            || end.incarnation != self->state.run.incarnation) {
+          self->send(self->state.parent, std::move(end));
+          return;
+        }
+        finish(self, std::move(end));
+      },
       [=](attempt_progress& p) {
         if (!self->state.ended)
           self->send(self->state.parent, std::move(p));

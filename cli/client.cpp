@@ -594,7 +594,8 @@ int run_list_nodes(const query_options& o) {
                      {"slots", n.slots},
                      {"running", n.running},
                      {"labels", n.labels},
-                     {"status", to_string(n.status)}});
+                     {"status", to_string(n.status)},
+                     {"stale_reports", n.stale_reports}});
     rows.push_back({n.name, std::to_string(n.slots), std::to_string(n.running),
                     join_labels(n.labels), to_string(n.status)});
   }

@@ -137,7 +137,7 @@ installed_command install_head(CLI::App& app) {
   flags->add_runtime_file(
       "runtime file ([runtime] table: listen, slots, threads, scheduler, "
       "run_dir, max_running_jobs, heartbeat, node_timeout, state_dir, "
-      "tls_ca, tls_cert, tls_key, tls_passphrase); the "
+      "tls_ca, tls_cert, tls_key, tls_passphrase, head_lease); the "
       "options "
       "override it");
   flags->add_count("--threads", &settings::threads, 1024,
@@ -152,6 +152,9 @@ installed_command install_head(CLI::App& app) {
   flags->add_duration("--node-timeout", &settings::connection_timeout,
                       "silence after which a node is lost");
   flags->add_tls();
+  flags->add_duration("--head-lease", &settings::head_lease,
+                      "how long a lost node keeps its tasks; the head places "
+                      "them again only after this plus their grace period");
   sub->footer(
       "Prints \"listening on HOST:PORT\" (the real port when 0 was "
       "given), then "

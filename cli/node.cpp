@@ -1,8 +1,8 @@
 // `quiesce node --head HOST:PORT`: a worker node. It registers its slots with
 // the head, runs the command tasks the head places on it, reports their ends
-// and obeys stop and kill requests. When the head goes away it kills its
-// tasks and reconnects; SIGINT, SIGTERM or SIGHUP stops it (its tasks are
-// killed).
+// and obeys stop and kill requests. When the head goes away it keeps its
+// tasks for the head lease while it reconnects, then kills them; SIGINT,
+// SIGTERM or SIGHUP stops it (its tasks are killed).
 
 #include "cli/client.hpp"
 #include "cli/commands.hpp"
@@ -90,10 +90,11 @@ installed_command install_node(CLI::App& app) {
                   "HOSTNAME-PID)");
   flags->add_list("--label", &settings::labels,
                   "a label tasks may ask for (repeatable)");
-  flags->add_runtime_file("runtime file ([runtime] table: slots, threads, "
-                          "scheduler, run_dir, heartbeat, node_timeout, "
-                          "tls_ca, tls_cert, tls_key, tls_passphrase); the "
-                          "options override it");
+  flags->add_runtime_file(
+      "runtime file ([runtime] table: slots, threads, "
+      "scheduler, run_dir, heartbeat, node_timeout, "
+      "tls_ca, tls_cert, tls_key, tls_passphrase, head_lease); the "
+      "options override it");
   flags->add_text("--run-dir", &settings::run_dir,
                   "directory for the stdout/stderr files of tasks that set "
                   "none");
@@ -106,14 +107,18 @@ installed_command install_node(CLI::App& app) {
   flags->add_duration("--reconnect-delay", &settings::reconnect_delay,
                       "pause between attempts to reach the head");
   flags->add_tls();
+  flags->add_duration("--head-lease", &settings::head_lease,
+                      "how long the node keeps its tasks running without "
+                      "the head before it kills them");
   // A debugging aid: announce another protocol version, to see a head
   // refuse it.
   flags->add_count("--protocol-version", &settings::protocol, UINT32_MAX, "")
       ->group("");
   sub->footer(
       "Prints a line when it joins the head, loses it or cannot reach it. When "
-      "the\nhead goes away, the node kills its tasks and keeps trying to "
-      "rejoin. SIGINT,\nSIGTERM or SIGHUP kills its tasks and stops it (exit "
+      "the\nhead goes away, the node keeps its tasks for --head-lease while "
+      "it tries to\nrejoin, then kills them. SIGINT,\nSIGTERM or SIGHUP kills "
+      "its tasks and stops it (exit "
       "0). A "
       "peer "
       "that is not a Quiesce\nhead, or a head of another protocol version, "

@@ -199,6 +199,7 @@ json to_json(const settings& x) {
       {"heartbeat_ms", x.heartbeat_interval.count()},
       {"node_timeout_ms", x.connection_timeout.count()},
       {"strict_limits", x.strict_limits},
+      {"head_lease_ms", x.head_lease.count()},
   };
 }
 

@@ -15,7 +15,7 @@ const std::vector<std::string_view>& runtime_keys() {
       "listen",        "nodes",     "retries",      "max_running_jobs",
       "scheduler",     "heartbeat", "node_timeout", "state_dir",
       "tls_ca",        "tls_cert",  "tls_key",      "tls_passphrase",
-      "strict_limits",
+      "strict_limits", "head_lease",
   };
   return keys;
 }
@@ -84,6 +84,8 @@ settings read_runtime_table(reader& in, const toml::table& table,
                R"('scheduler': expected "sharing" or "stealing", found )"
                    + quote(*x));
   }
+  if (auto x = in.read_duration(table, "head_lease"))
+    base.head_lease = ms(*x);
   auto heartbeat = in.read_duration(table, "heartbeat", true);
   auto node_timeout = in.read_duration(table, "node_timeout", true);
   if (heartbeat)

@@ -139,6 +139,12 @@ struct settings {
   /// key `tls_passphrase`, flag `--tls-passphrase`, environment
   /// `QUIESCE_TLS_PASSPHRASE`.
   std::string tls_passphrase;
+  /// How long a worker node that lost its head keeps its attempts running
+  /// while it tries to rejoin; past it the node kills them. A head counts a
+  /// lost node's attempts as running for this long plus their grace period
+  /// before it places them again (docs/containment.md, "Fencing"). File key
+  /// `head_lease`.
+  std::chrono::milliseconds head_lease{5000};
 
   /// The protocol version a worker node announces in `node_hello`; only
   /// tests and the hidden `--protocol-version` option of `quiesce node`

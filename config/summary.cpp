@@ -111,7 +111,8 @@ std::string summarize(const job_file& x) {
       << ", run dir " << rt.run_dir << '\n'
       << "  listen " << rt.listen << ", heartbeat "
       << format_duration(rt.heartbeat_interval) << ", node timeout "
-      << format_duration(rt.connection_timeout) << '\n';
+      << format_duration(rt.connection_timeout) << ", head lease "
+      << format_duration(rt.head_lease) << '\n';
   out << x.jobs.size() << (x.jobs.size() == 1 ? " job" : " jobs") << '\n';
   for (size_t j = 0; j < x.jobs.size(); ++j) {
     const auto& job = x.jobs[j];

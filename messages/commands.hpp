@@ -356,13 +356,16 @@ struct node_record {
   std::vector<std::string> labels;
   /// Whether it takes work.
   node_status status = node_status::ready;
+  /// Reports from it the head ignored as stale: about an attempt that is not
+  /// the task's live one, or from an earlier incarnation of the node.
+  uint64_t stale_reports = 0;
 };
 
 /// Inspects a node_record.
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, node_record& x) {
   return f(caf::meta::type_name("quiesce.node_record"), x.name, x.slots,
-           x.running, x.labels, x.status);
+           x.running, x.labels, x.status, x.stale_reports);
 }
 
 /// Asks the supervisor for its nodes. Reply: `node_list`.

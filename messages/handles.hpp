@@ -19,6 +19,7 @@ struct attempt_progress;
 struct attempt_ended;
 struct attempt_timer;
 struct node_reset;
+struct node_hello;
 
 /// A subscriber of the event stream.
 using event_sink_actor = caf::typed_actor<
@@ -48,7 +49,11 @@ using node_actor = caf::typed_actor<
     caf::reacts_to<attempt_ended>,
     /// The bound after a kill expired: abandon what still runs.
     caf::reacts_to<attempt_timer>,
-    /// The head is gone: kill every attempt.
-    caf::reacts_to<node_reset>>;
+    /// The head went away (keep the attempts for the lease), came back, or
+    /// the node stops (kill every attempt).
+    caf::reacts_to<node_reset>,
+    /// Fills in the hello's `incarnation` and `running` (the attempts kept
+    /// from before the head was lost), for the worker to send to the head.
+    caf::replies_to<node_hello>::with<node_hello>>;
 
 } // namespace quiesce

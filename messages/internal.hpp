@@ -74,15 +74,20 @@ struct run_task {
   /// The node's name, for the books.
   std::string node_name;
   /// The attempt already runs there (reported in `node_hello` after a head
-  /// restart): take its reports over instead of starting it.
+  /// restart or a lost connection): take its reports over instead of
+  /// starting it.
   bool adopt = false;
+  /// The incarnation of the node process (`node_hello::incarnation`): its
+  /// reports with another one are stale.
+  uint64_t incarnation = 0;
 };
 
 /// Inspects a run_task.
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, run_task& x) {
   return f(caf::meta::type_name("quiesce.run_task"), x.key, x.spec, x.grace,
-           x.stop_commands_on_cancel, x.node, x.node_name, x.adopt);
+           x.stop_commands_on_cancel, x.node, x.node_name, x.adopt,
+           x.incarnation);
 }
 
 /// Supervisor → job: assessment `index` begins; spawn its actor.
@@ -152,16 +157,39 @@ typename Inspector::result_type inspect(Inspector& f, signal_attempt& x) {
   return f(caf::meta::type_name("quiesce.signal_attempt"), x.key, x.mode);
 }
 
-/// Worker → its node actor: the head is gone; stop every attempt (kill at
-/// once: nobody is left to receive their ends).
+/// What a worker tells its node actor about the head (docs/containment.md,
+/// "Fencing").
+enum class head_change : uint8_t {
+  /// The worker stops: kill every attempt now.
+  stop = 0,
+  /// The head was lost: keep every attempt for `lease`, hold the ends of
+  /// those that end meanwhile, then kill what still runs.
+  lost = 1,
+  /// A `node_hello` was accepted again: the lease of `epoch` is over.
+  joined = 2,
+  /// Node-internal: the lease of `epoch` expired without the head.
+  expired = 3,
+};
+
+/// Returns the stable name of `x`.
+std::string to_string(head_change x);
+
+/// Worker → its node actor: the head went away, came back, or the node stops.
 struct node_reset {
   std::string reason;
+  head_change change = head_change::stop;
+  /// With `lost`: how long the attempts are kept.
+  caf::timespan lease{0};
+  /// Numbers each loss, so that a lease that expires after the head came
+  /// back (or after a later loss) kills nothing.
+  uint64_t epoch = 0;
 };
 
 /// Inspects a node_reset.
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, node_reset& x) {
-  return f(caf::meta::type_name("quiesce.node_reset"), x.reason);
+  return f(caf::meta::type_name("quiesce.node_reset"), x.reason, x.change,
+           x.lease, x.epoch);
 }
 
 /// Node → task actor: the work reported progress.
@@ -169,13 +197,15 @@ struct attempt_progress {
   attempt_key key;
   uint8_t percent = 0;
   std::string text;
+  /// The incarnation of the node process that reports it.
+  uint64_t incarnation = 0;
 };
 
 /// Inspects an attempt_progress.
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, attempt_progress& x) {
   return f(caf::meta::type_name("quiesce.attempt_progress"), x.key, x.percent,
-           x.text);
+           x.text, x.incarnation);
 }
 
 /// How an attempt ended, as observed where it ran.
@@ -226,6 +256,9 @@ struct attempt_ended {
   caf::timespan cpu_time{0};
   /// Peak memory of the command's cgroup in bytes; zero when unknown.
   uint64_t peak_memory = 0;
+  /// The incarnation of the node process that reports it (the task actor's
+  /// own reports of a lost node carry the one it placed the attempt on).
+  uint64_t incarnation = 0;
 };
 
 /// Inspects an attempt_ended.
@@ -233,7 +266,8 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, attempt_ended& x) {
   return f(caf::meta::type_name("quiesce.attempt_ended"), x.key, x.outcome,
            x.code, x.exit_code, x.signal, x.confirmed_dead, x.stop_requested,
-           x.message, x.node, x.started, x.ended, x.cpu_time, x.peak_memory);
+           x.message, x.node, x.started, x.ended, x.cpu_time, x.peak_memory,
+           x.incarnation);
 }
 
 /// Node → supervisor: registration (also the protocol handshake).
@@ -244,17 +278,22 @@ struct node_hello {
   std::vector<std::string> labels;
   /// The node actor itself.
   node_actor node;
-  /// The attempts the node still runs (after a head restart); the head
-  /// takes over those it knows as running with the same attempt number and
-  /// has the others killed.
+  /// The attempts the node still runs, or whose ends it holds, from before
+  /// it lost the head (a head restart or a lost connection); the head takes
+  /// over those it knows as running there with the same attempt number and
+  /// incarnation, and has the others killed.
   std::vector<attempt_key> running;
+  /// Random, drawn once per node process: a node started again under the
+  /// same name is a new incarnation and never runs an attempt of the old
+  /// one (docs/containment.md, "Fencing").
+  uint64_t incarnation = 0;
 };
 
 /// Inspects a node_hello.
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, node_hello& x) {
   return f(caf::meta::type_name("quiesce.node_hello"), x.version, x.name,
-           x.slots, x.labels, x.node, x.running);
+           x.slots, x.labels, x.node, x.running, x.incarnation);
 }
 
 /// Supervisor-internal: the time nodes had to report the attempts that ran

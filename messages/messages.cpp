@@ -70,6 +70,20 @@ std::string to_string(stop_mode x) {
   return "invalid";
 }
 
+std::string to_string(head_change x) {
+  switch (x) {
+    case head_change::stop:
+      return "stop";
+    case head_change::lost:
+      return "lost";
+    case head_change::joined:
+      return "joined";
+    case head_change::expired:
+      return "expired";
+  }
+  return "invalid";
+}
+
 std::string to_string(attempt_outcome x) {
   switch (x) {
     case attempt_outcome::succeeded:

@@ -2,6 +2,7 @@
 
 #include "runtime/system_config.hpp"
 
+#include <random>
 #include <thread>
 
 namespace quiesce {
@@ -23,6 +24,11 @@ node_options node_options_from(const settings& s) {
   out.labels = s.labels;
   out.run_dir = s.run_dir;
   out.kill_bound = s.kill_bound;
+  // One draw per node process: a node started again under the same name is
+  // told apart from the one before it (docs/containment.md, "Fencing").
+  std::random_device rd;
+  std::uniform_int_distribution<uint64_t> dist{1, UINT64_MAX};
+  out.incarnation = dist(rd);
   return out;
 }
 
@@ -31,6 +37,7 @@ supervisor_options supervisor_options_from(const settings& s) {
   out.max_running_jobs = s.max_running_jobs;
   out.terminate_bound = s.terminate_bound;
   out.reconcile_timeout = s.connection_timeout;
+  out.node_lease = s.head_lease;
   return out;
 }
 

@@ -1,6 +1,7 @@
 #include "runtime/remote.hpp"
 
 #include "actors/node.hpp"
+#include "config/duration.hpp"
 #include "execution/launcher.hpp"
 #include "execution/work_registry.hpp"
 #include "runtime/client.hpp"
@@ -17,6 +18,7 @@
 #include <caf/openssl/manager.hpp>
 #include <caf/sec.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <set>
 #include <stdexcept>
@@ -265,6 +267,26 @@ struct worker::impl {
   std::shared_ptr<process::launcher> launcher;
   node_actor node;
   supervisor_actor head;
+  /// This node process's incarnation (node_options::incarnation).
+  uint64_t incarnation = 0;
+  /// How many attempts the last accepted `node_hello` reported running.
+  size_t reported = 0;
+
+  /// Returns the hello of this node: its incarnation, and the attempts it
+  /// kept from before it lost its head (asked from the node actor, which
+  /// owns them).
+  node_hello hello() {
+    node_hello out{opts.protocol, opts.node_name, opts.slots,
+                   opts.labels,   node,           {},
+                   incarnation};
+    caf::scoped_actor self{*sys};
+    self->request(node, opts.connect_timeout, out)
+        .receive([&](node_hello& filled) { out.running = filled.running; },
+                 [&](caf::error&) {
+                   // A node actor that does not answer keeps nothing.
+                 });
+    return out;
+  }
 };
 
 worker::worker(worker_options opts) : impl_(std::make_unique<impl>()) {
@@ -286,8 +308,10 @@ worker::worker(worker_options opts) : impl_(std::make_unique<impl>()) {
       impl_->opts.kill_bound,
       process::containment_options{impl_->opts.node_name, true, true,
                                    impl_->opts.strict_limits});
-  impl_->node = spawn_node(*impl_->sys, node_options_from(impl_->opts),
-                           impl_->registry, impl_->launcher);
+  auto node_opts = node_options_from(impl_->opts);
+  impl_->incarnation = node_opts.incarnation;
+  impl_->node = spawn_node(*impl_->sys, std::move(node_opts), impl_->registry,
+                           impl_->launcher);
 }
 
 worker::~worker() {
@@ -339,16 +363,14 @@ node_list worker::join() {
     out.detail = auth.detail;
     return out;
   }
-  out = detail::request_blocking<node_list>(*impl_->sys, *hdl,
-                                            node_hello{impl_->opts.protocol,
-                                                       impl_->opts.node_name,
-                                                       impl_->opts.slots,
-                                                       impl_->opts.labels,
-                                                       impl_->node,
-                                                       {}},
+  auto hello = impl_->hello();
+  auto reported = hello.running.size();
+  out = detail::request_blocking<node_list>(*impl_->sys, *hdl, std::move(hello),
                                             impl_->opts.connect_timeout);
-  if (out.code == result_code::ok)
+  if (out.code == result_code::ok) {
     impl_->head = std::move(*hdl);
+    impl_->reported = reported;
+  }
   return out;
 }
 
@@ -367,16 +389,36 @@ worker::serve(const std::atomic<bool>& stop,
              : ""));
   bool joined_once = false;
   std::string last_failure;
+  // While the head is away: the number of the loss and when its lease ends.
+  uint64_t epoch = 0;
+  bool away = false;
+  std::chrono::steady_clock::time_point lease_end{};
+  auto lease = impl_->opts.head_lease;
   while (!stop) {
     if (!impl_->head) {
+      if (away && std::chrono::steady_clock::now() >= lease_end) {
+        // The node actor killed them on its own timer; this only says so.
+        away = false;
+        say("the head stayed away longer than the lease ("
+            + config::format_duration(lease)
+            + "): killed this node's attempts");
+      }
       auto reply = join();
       if (reply.code == result_code::ok) {
         joined_once = true;
         last_failure.clear();
+        if (away)
+          caf::anon_send(impl_->node,
+                         node_reset{{}, head_change::joined, {}, epoch});
+        away = false;
+        auto kept = impl_->reported;
         say("joined the head at " + to_string(impl_->head_address) + " as "
             + impl_->opts.node_name + " with "
             + std::to_string(impl_->opts.slots)
-            + (impl_->opts.slots == 1 ? " slot" : " slots"));
+            + (impl_->opts.slots == 1 ? " slot" : " slots")
+            + (kept > 0 ? "; reported " + std::to_string(kept)
+                              + " attempt(s) kept from before"
+                        : ""));
       } else {
         auto line = "cannot join the head at " + to_string(impl_->head_address)
                     + ": " + std::string{to_name(reply.code)} + ": "
@@ -390,24 +432,60 @@ worker::serve(const std::atomic<bool>& stop,
         // (it may be in the middle of an upgrade).
         if (reply.code == result_code::protocol_mismatch && !joined_once)
           return result_code::protocol_mismatch;
-        pause(stop, impl_->opts.reconnect_delay);
+        auto pause_for = impl_->opts.reconnect_delay;
+        if (away) {
+          // Wake up for the lease's end, to say it.
+          auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+              lease_end - std::chrono::steady_clock::now());
+          pause_for = std::max(std::chrono::milliseconds{1},
+                               std::min(pause_for, left));
+        }
+        pause(stop, pause_for);
         continue;
       }
     }
     bool lost = false;
+    // The last moment the connection was known alive: the lease counts from
+    // there, so a node that was stopped itself (SIGSTOP, a paused machine)
+    // past its lease kills its attempts as soon as it runs again.
+    auto last_alive = std::chrono::steady_clock::now();
     {
       caf::scoped_actor self{*impl_->sys};
       self->monitor(impl_->head);
-      while (!stop && !lost)
+      while (!stop && !lost) {
+        last_alive = std::chrono::steady_clock::now();
         self->receive([&](caf::down_msg&) { lost = true; },
                       caf::after(std::chrono::milliseconds{100}) >> [] {});
+      }
     }
     if (lost) {
-      caf::anon_send(impl_->node, node_reset{"the head was lost"});
       impl_->head = nullptr;
-      say("lost the head at " + to_string(impl_->head_address)
-          + "; killed this node's attempts; reconnecting");
-      pause(stop, impl_->opts.reconnect_delay);
+      if (lease.count() <= 0) {
+        caf::anon_send(impl_->node, node_reset{"the head was lost"});
+        say("lost the head at " + to_string(impl_->head_address)
+            + "; killed this node's attempts; reconnecting");
+      } else {
+        // The attempts run on for the lease: a head that comes back in time
+        // (the same one after a cut, or one restarted on its journal) takes
+        // them over; past it the node actor kills them.
+        away = true;
+        lease_end = last_alive + lease;
+        auto left
+            = std::max(std::chrono::milliseconds{0},
+                       std::chrono::duration_cast<std::chrono::milliseconds>(
+                           lease_end - std::chrono::steady_clock::now()));
+        caf::anon_send(
+            impl_->node,
+            node_reset{"the head was lost", head_change::lost, left, ++epoch});
+        auto kept = impl_->hello().running.size();
+        say("lost the head at " + to_string(impl_->head_address)
+            + "; keeping this node's " + std::to_string(kept)
+            + " attempt(s) for the lease (" + config::format_duration(lease)
+            + "); reconnecting");
+      }
+      pause(stop, lease.count() > 0
+                      ? std::min(impl_->opts.reconnect_delay, lease)
+                      : impl_->opts.reconnect_delay);
     }
   }
   return result_code::ok;

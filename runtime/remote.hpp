@@ -42,7 +42,9 @@ std::string default_process_name();
 using worker_options = settings;
 
 /// A worker node: a node actor with its executors, joined to a remote head.
-/// When the head goes away it kills its attempts and reconnects.
+/// When the head goes away it keeps its attempts for `head_lease` while it
+/// reconnects (a head that is back in time takes them over), then kills
+/// them (docs/containment.md, "Fencing").
 class worker {
 public:
   /// Builds the actor system and the node actor (not connected yet).
@@ -65,8 +67,10 @@ public:
   node_list join();
 
   /// Serves until `stop` turns true: watches the head, and when it goes away
-  /// kills this node's attempts and rejoins every `reconnect_delay`.
-  /// `on_status` receives one line per change ("joined ...", "lost ...").
+  /// keeps this node's attempts for `head_lease` (reporting them in
+  /// `node_hello` when it rejoins in time, killing them when not) and
+  /// rejoins every `reconnect_delay`. `on_status` receives one line per
+  /// change ("joined ...", "lost ...", "the head stayed away ...").
   /// Returns `ok` once stopped, or `protocol_mismatch` when the first
   /// attempt to join finds a peer that is not a Quiesce head or a head that
   /// refuses this protocol version (retrying cannot help; later losses are

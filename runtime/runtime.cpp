@@ -112,15 +112,17 @@ void runtime::impl::start() {
     detail::actor_tracker::watch(tr.actors, supervisor);
     tr.start(supervisor);
     if (opts.local_node) {
-      local_node
-          = spawn_node(tr.sys, node_options_from(opts), registry, launcher);
+      auto node_opts = node_options_from(opts);
+      auto incarnation = node_opts.incarnation;
+      local_node = spawn_node(tr.sys, std::move(node_opts), registry, launcher);
       detail::actor_tracker::watch(tr.actors, local_node);
       auto reply = tr.call<node_list>(quiesce::node_hello{protocol_version,
                                                           opts.node_name,
                                                           opts.slots,
                                                           opts.labels,
                                                           local_node,
-                                                          {}},
+                                                          {},
+                                                          incarnation},
                                       opts.request_timeout);
       if (reply.code != result_code::ok)
         throw std::runtime_error("quiesce: the local node was refused: "

@@ -516,14 +516,14 @@ TEST_CASE("distributed: a node killed with SIGKILL mid-job loses its tasks, "
   CHECK(requeued == lost);
 }
 
-TEST_CASE("distributed: a node whose head is killed kills its tasks and "
-          "rejoins a new head on the same port",
-          "[distributed]") {
+TEST_CASE("distributed: a node whose head is killed keeps its tasks for the "
+          "lease, then kills them and rejoins a new head on the same port",
+          "[distributed][fencing]") {
   scratch_dir dir;
   marker_sweeper sweep;
   cluster c{dir};
   c.start_head();
-  auto& n = c.start_node("n1");
+  auto& n = c.start_node("n1", 2, {"--head-lease", "2s"});
   REQUIRE(c.nodes_ready({"n1"}));
   auto mark = unique_mark("headless");
   sweep.add(mark);
@@ -548,6 +548,28 @@ TEST_CASE("distributed: a node whose head is killed kills its tasks and "
       },
       10s));
   c.head().signal(SIGKILL);
+  // The node keeps both attempts for its lease (2 s)...
+  REQUIRE(eventually(
+      [&] {
+        return n.output().find("keeping this node's 2 attempt(s) for the "
+                               "lease (2s)")
+               != std::string::npos;
+      },
+      10s));
+  // ... so they run after it noticed the loss: processes seen while it has
+  // not yet said the lease expired (seen after, on a very slow machine:
+  // nothing to check then).
+  auto alive = processes_with_env(mark).size();
+  if (n.output().find("stayed away longer") == std::string::npos)
+    CHECK(alive >= 2);
+  // ... then kills them itself.
+  REQUIRE(eventually(
+      [&] {
+        return n.output().find("the head stayed away longer than the lease "
+                               "(2s)")
+               != std::string::npos;
+      },
+      15s));
   CHECK(no_process_left(mark, 8s));
   // They learn at once that the head is gone.
   auto w = waiting.wait(10s);
@@ -588,6 +610,130 @@ TEST_CASE("distributed: a node whose head is killed kills its tasks and "
   auto h = c.head().wait(10s);
   CHECK(h.status == exit_ok);
   CHECK_THAT(h.out, Catch::Contains("node n1 joined"));
+}
+
+TEST_CASE("distributed: a node that loses its head and gets it back within "
+          "the lease keeps its tasks, which end ok with no second attempt",
+          "[distributed][fencing]") {
+  scratch_dir dir;
+  marker_sweeper sweep;
+  cluster c{dir};
+  c.start_head(0, {"--local-slots", "0", "--head-lease", "60s"});
+  auto& n = c.start_node("n1", 2, {"--head-lease", "60s"});
+  REQUIRE(c.nodes_ready({"n1"}));
+  auto mark = unique_mark("kept");
+  sweep.add(mark);
+  auto go = dir.path("go");
+  auto job = c.submit("k.toml",
+                      job_file("kept", 2,
+                               "while [ ! -e " + go + " ]; do sleep 0.1; done",
+                               mark));
+  REQUIRE(c.running(job, 2));
+  REQUIRE(
+      eventually([&] { return processes_with_env(mark).size() >= 2; }, 10s));
+  // A stopped head goes silent: the node drops the connection after its
+  // node timeout (1.5 s) and says it keeps its attempts.
+  c.head().signal(SIGSTOP);
+  auto lost = eventually(
+      [&] {
+        return n.output().find("keeping this node's 2 attempt(s)")
+               != std::string::npos;
+      },
+      20s);
+  c.head().signal(SIGCONT);
+  REQUIRE(lost);
+  // The same head, resumed, sees the node lost, and takes both attempts
+  // over when the node (the same process) joins again and reports them.
+  REQUIRE(eventually(
+      [&] {
+        return n.output().find("reported 2 attempt(s) kept from before")
+               != std::string::npos;
+      },
+      30s));
+  REQUIRE(c.nodes_ready({"n1"}));
+  dir.write("go", "");
+  auto waited
+      = c.client({"wait", std::to_string(job), "--timeout", "40s"}, 60s);
+  INFO(waited.out << waited.err << n.output());
+  CHECK(waited.status == exit_ok);
+  for (const auto& t : c.tasks(job)) {
+    CHECK(t["status"] == "finished");
+    CHECK(t["attempts"] == 1);
+    CHECK(t["node_losses"] == 0);
+    CHECK(t["requeue_count"] == 0);
+  }
+}
+
+TEST_CASE("distributed: a node SIGKILLed and restarted under its name 20 "
+          "times never runs two attempts of one task at once",
+          "[distributed][fencing]") {
+  scratch_dir dir;
+  marker_sweeper sweep;
+  cluster c{dir};
+  // A lease far longer than the test: what is placed again during it is
+  // placed because the new incarnation proved the old attempts dead.
+  c.start_head(0, {"--local-slots", "0", "--head-lease", "300s"});
+  c.start_node("n1", 2);
+  REQUIRE(c.nodes_ready({"n1"}));
+  auto mark = unique_mark("fence");
+  sweep.add(mark);
+  auto marker = dir.path("marker");
+  auto go = dir.path("go");
+  // Each attempt holds its task's lock for its whole life (the shell and its
+  // children share the descriptor): a lock still held by an attempt that
+  // lives on is an overlap. Lines are appended under the marker's own lock.
+  auto append = [&](const std::string& what) {
+    return "flock " + marker + " sh -c 'echo " + what
+           + " $QUIESCE_TEST_MARK >> " + marker + "'";
+  };
+  auto body = "exec 9>>" + dir.path("lock")
+              + "-$QUIESCE_TEST_MARK; flock -n 9 || " + append("overlap") + "; "
+              + append("start") + "; while [ ! -e " + go
+              + " ]; do sleep 0.1; done; " + append("end");
+  auto job
+      = c.submit("f.toml", job_file("fence", 2, body, mark, "retries = 100\n"));
+  // Returns how many lines `what MARK-i` the marker holds.
+  auto lines = [&](const std::string& what, int task) {
+    std::istringstream in{read_file(marker)};
+    std::string line;
+    int count = 0;
+    auto want = what + " " + mark + "-" + std::to_string(task);
+    while (std::getline(in, line))
+      count += line == want ? 1 : 0;
+    return count;
+  };
+  const int restarts = 20;
+  for (int i = 0; i < restarts; ++i) {
+    INFO("restart " << i);
+    // Both tasks run an attempt of this incarnation...
+    REQUIRE(eventually(
+        [&] { return lines("start", 1) > i && lines("start", 2) > i; }, 30s));
+    // ... when it dies, and a new process takes the name.
+    c.node("n1").signal(SIGKILL);
+    c.node("n1").wait(10s);
+    c.start_node("n1", 2);
+  }
+  REQUIRE(eventually(
+      [&] {
+        return lines("start", 1) > restarts && lines("start", 2) > restarts;
+      },
+      30s));
+  dir.write("go", "");
+  auto waited
+      = c.client({"wait", std::to_string(job), "--timeout", "40s"}, 60s);
+  INFO(waited.out << waited.err << read_file(marker));
+  CHECK(waited.status == exit_ok);
+  auto all = read_file(marker);
+  CHECK(all.find("overlap") == std::string::npos);
+  for (int task = 1; task <= 2; ++task) {
+    CHECK(lines("end", task) == 1);
+    CHECK(lines("start", task) == restarts + 1);
+  }
+  for (const auto& t : c.tasks(job)) {
+    CHECK(t["status"] == "finished");
+    CHECK(t["attempts"] == restarts + 1);
+    CHECK(t["node_losses"] == restarts);
+  }
 }
 
 TEST_CASE("distributed: peers that are not a Quiesce head, or speak another "

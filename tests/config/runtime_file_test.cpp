@@ -39,6 +39,7 @@ TEST_CASE("runtime file loader reads every setting of a [runtime] table",
   CHECK(rt.scheduler == "sharing");
   CHECK(rt.heartbeat_interval == 2s);
   CHECK(rt.connection_timeout == 10s);
+  CHECK(rt.head_lease == 12s);
 }
 
 TEST_CASE("runtime file settings become the defaults of a job file",

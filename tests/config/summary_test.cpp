@@ -69,6 +69,6 @@ TEST_CASE("summarize marks default runtime settings", "[config][summary]") {
   CHECK_THAT(summary, Catch::Contains("max running jobs unlimited"));
   // The address `quiesce head` really listens on by default.
   CHECK_THAT(summary, Catch::Contains("  listen 127.0.0.1:7700, heartbeat 1s, "
-                                      "node timeout 5s\n"));
+                                      "node timeout 5s, head lease 5s\n"));
   CHECK_THAT(summary, Catch::Contains("0 jobs\n"));
 }

@@ -72,14 +72,27 @@ public:
     return "127.0.0.1:" + std::to_string(port_);
   }
 
-  /// Starts a worker node named `name` with `slots` slots.
-  child& start_node(const std::string& name, int slots) {
-    nodes_.push_back(std::make_unique<child>(
-        dir_, std::vector<std::string>{
-                  "node", "--head", address(), "--name", name, "--slots",
-                  std::to_string(slots), "--run-dir", dir_.path("runs-" + name),
-                  "--reconnect-delay", "100ms", "--heartbeat", "200ms",
-                  "--node-timeout", "1500ms"}));
+  /// Starts a worker node named `name` with `slots` slots and `extra`
+  /// options.
+  child& start_node(const std::string& name, int slots,
+                    const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> args{"node",
+                                  "--head",
+                                  address(),
+                                  "--name",
+                                  name,
+                                  "--slots",
+                                  std::to_string(slots),
+                                  "--run-dir",
+                                  dir_.path("runs-" + name),
+                                  "--reconnect-delay",
+                                  "100ms",
+                                  "--heartbeat",
+                                  "200ms",
+                                  "--node-timeout",
+                                  "1500ms"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    nodes_.push_back(std::make_unique<child>(dir_, args));
     return *nodes_.back();
   }
 

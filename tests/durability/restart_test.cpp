@@ -1,5 +1,5 @@
 // A real `quiesce head` restarted on its state directory: jobs come back,
-// ids continue, attempts no node reports become node_lost and are requeued,
+// ids continue, the attempts its node kept through its lease are taken over,
 // and a damaged journal stops the start with an error naming the file.
 
 #include "actors/journal.hpp"
@@ -16,12 +16,13 @@ using namespace quiesce::test;
 using nlohmann::json;
 
 TEST_CASE("a head restarted on its state directory keeps its jobs, never "
-          "reuses an id and requeues the attempts nobody reports",
+          "reuses an id and takes over the attempts its node kept",
           "[durability]") {
   scratch_dir dir;
   head_cluster c{dir};
   REQUIRE(c.start_head({"--local-slots", "0"}));
-  c.start_node("n1", 2);
+  // A lease longer than any restart: the node keeps its attempts for it.
+  auto& node = c.start_node("n1", 2, {"--head-lease", "60s"});
   auto done = c.submit("done.toml", job_file("done", 1, "true"));
   REQUIRE(done.size() == 1);
   REQUIRE(eventually([&] { return c.jobs()[done[0]]["status"] == "finished"; },
@@ -56,21 +57,22 @@ TEST_CASE("a head restarted on its state directory keeps its jobs, never "
   auto next = c.submit("next.toml", job_file("next", 1, "true"));
   REQUIRE(next.size() == 1);
   CHECK(next[0] == waiting[0] + 1);
-  // Today a node kills its attempts when it loses the head, so it reports
-  // none: after the node timeout they are node_lost and run again.
+  // The node kept both attempts through its lease and reports them when it
+  // joins the new head, which takes them over: no second attempt.
   REQUIRE(eventually(
       [&] {
-        auto ts = c.tasks(busy[0]);
-        return ts.size() == 2 && ts[0]["requeue_count"] == 1
-               && ts[1]["requeue_count"] == 1 && ts[0]["status"] == "running"
-               && ts[1]["status"] == "running";
+        return node.output().find("reported 2 attempt(s) kept from before")
+               != std::string::npos;
       },
       30s));
-  auto t = c.tasks(busy[0])[0];
-  CHECK(t["attempts"] == 2);
-  CHECK(t["node_losses"] == 1);
-  CHECK_THAT(t["error_message"].get<std::string>(),
-             Catch::Contains("no node reported"));
+  auto ts = c.tasks(busy[0]);
+  REQUIRE(ts.size() == 2);
+  for (const auto& t : ts) {
+    CHECK(t["status"] == "running");
+    CHECK(t["attempts"] == 1);
+    CHECK(t["node_losses"] == 0);
+    CHECK(t["requeue_count"] == 0);
+  }
   // The rest of the work goes on: cancelled, the job ends cancelled.
   CHECK(c.client({"terminate", "job", std::to_string(busy[0])}).status == 0);
   CHECK(eventually(

@@ -196,7 +196,8 @@ bool operator==(const task_status_reply& x, const task_status_reply& y) {
 
 bool operator==(const node_record& x, const node_record& y) {
   return x.name == y.name && x.slots == y.slots && x.running == y.running
-         && x.labels == y.labels && x.status == y.status;
+         && x.labels == y.labels && x.status == y.status
+         && x.stale_reports == y.stale_reports;
 }
 
 bool operator==(const node_list& x, const node_list& y) {
@@ -215,8 +216,8 @@ bool operator==(const event& x, const event& y) {
 bool operator==(const run_task& x, const run_task& y) {
   return x.key == y.key && x.spec == y.spec && x.grace == y.grace
          && x.stop_commands_on_cancel == y.stop_commands_on_cancel
-         && x.node == y.node && x.node_name == y.node_name
-         && x.adopt == y.adopt;
+         && x.node == y.node && x.node_name == y.node_name && x.adopt == y.adopt
+         && x.incarnation == y.incarnation;
 }
 
 bool operator==(const begin_assessment& x, const begin_assessment& y) {
@@ -241,7 +242,8 @@ bool operator==(const signal_attempt& x, const signal_attempt& y) {
 }
 
 bool operator==(const attempt_progress& x, const attempt_progress& y) {
-  return x.key == y.key && x.percent == y.percent && x.text == y.text;
+  return x.key == y.key && x.percent == y.percent && x.text == y.text
+         && x.incarnation == y.incarnation;
 }
 
 bool operator==(const attempt_ended& x, const attempt_ended& y) {
@@ -250,12 +252,14 @@ bool operator==(const attempt_ended& x, const attempt_ended& y) {
          && x.confirmed_dead == y.confirmed_dead
          && x.stop_requested == y.stop_requested && x.message == y.message
          && x.node == y.node && x.started == y.started && x.ended == y.ended
-         && x.cpu_time == y.cpu_time && x.peak_memory == y.peak_memory;
+         && x.cpu_time == y.cpu_time && x.peak_memory == y.peak_memory
+         && x.incarnation == y.incarnation;
 }
 
 bool operator==(const node_hello& x, const node_hello& y) {
   return x.version == y.version && x.name == y.name && x.slots == y.slots
-         && x.labels == y.labels && x.node == y.node && x.running == y.running;
+         && x.labels == y.labels && x.node == y.node && x.running == y.running
+         && x.incarnation == y.incarnation;
 }
 
 bool operator==(const authenticate_reply& x, const authenticate_reply& y) {
@@ -276,7 +280,8 @@ bool operator==(const attempt_timer& x, const attempt_timer& y) {
 }
 
 bool operator==(const node_reset& x, const node_reset& y) {
-  return x.reason == y.reason;
+  return x.reason == y.reason && x.change == y.change && x.lease == y.lease
+         && x.epoch == y.epoch;
 }
 
 } // namespace quiesce
@@ -701,14 +706,15 @@ TEST_CASE("the internal protocol survives a binary round trip",
   fixture f;
   f.check(sample_key());
   f.check(run_task{sample_key(), sample_task_spec(), std::chrono::seconds{3},
-                   true, f.handle<node_actor>(), "node-d", true});
+                   true, f.handle<node_actor>(), "node-d", true,
+                   0xFEEDFACECAFEBEEFull});
   f.check(begin_assessment{26, 4});
   f.check(end_job{27});
   f.check(stop_tasks{28, {1, 2, 3}, stop_mode::kill});
   f.check(start_attempt{sample_key(), sample_task_spec(),
                         f.handle<task_actor>(), true});
   f.check(signal_attempt{sample_key(), stop_mode::kill});
-  f.check(attempt_progress{sample_key(), 42, "step 2/5"});
+  f.check(attempt_progress{sample_key(), 42, "step 2/5", 77});
   attempt_ended e;
   e.key = sample_key();
   e.outcome = attempt_outcome::lost;
@@ -723,17 +729,20 @@ TEST_CASE("the internal protocol survives a binary round trip",
   e.ended = at(6);
   e.cpu_time = std::chrono::microseconds{98765};
   e.peak_memory = 123456789;
+  e.incarnation = UINT64_MAX;
   f.check(e);
   f.check(node_hello{protocol_version + 1,
                      "node-f",
                      8,
                      {"x"},
                      f.handle<node_actor>(),
-                     {sample_key(), attempt_key{1, 2, 3}}});
+                     {sample_key(), attempt_key{1, 2, 3}},
+                     0x8000000000000001ull});
   f.check(reconcile_deadline{30});
   f.check(terminate_deadline{29});
   f.check(attempt_timer{sample_key(), true});
   f.check(node_reset{"the head was lost"});
+  f.check(node_reset{"lost", head_change::lost, std::chrono::seconds{5}, 9});
   f.check(authenticate_reply{result_code::permission_denied, "not yours",
                              identity{"alice", peer_role::admin}, "c0ffee"});
 }

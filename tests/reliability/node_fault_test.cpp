@@ -145,7 +145,10 @@ struct head_fixture {
     opts.heartbeat_interval = 200ms;
     opts.connection_timeout = 1000ms;
     opts.request_timeout = 10s;
-    opts.terminate_bound = 5s;
+    opts.terminate_bound = 10s;
+    // A lost node's attempts are placed again 500 ms plus their grace period
+    // after the loss (docs/containment.md, "Fencing").
+    opts.head_lease = 500ms;
     opts.run_dir = dir / "runs";
     rt = std::make_unique<runtime>(opts);
     rt->subscribe([this](const event& ev) {

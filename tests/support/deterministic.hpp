@@ -104,6 +104,7 @@ inline node_actor::behavior_type fake_node_impl(node_actor::pointer,
       },
       [=](const attempt_timer&) {},
       [=](const node_reset&) {},
+      [=](node_hello& hello) { return std::move(hello); },
   };
 }
 
@@ -242,6 +243,28 @@ struct deterministic_fixture {
         node_hello{protocol_version, name, slots, std::move(labels), hdl, {}});
     REQUIRE(r.code == result_code::ok);
     return hdl;
+  }
+
+  /// Spawns a fake node process `incarnation` named `name` that reports it
+  /// still runs `running`, and registers it; returns the supervisor's reply.
+  node_list join_node(const std::string& name, uint32_t slots,
+                      uint64_t incarnation,
+                      std::vector<attempt_key> running = {}) {
+    auto hdl = sys.spawn(fake_node_impl, name, nodes);
+    node_handles.push_back(hdl);
+    return ask<node_list>(node_hello{protocol_version,
+                                     name,
+                                     slots,
+                                     {},
+                                     hdl,
+                                     std::move(running),
+                                     incarnation});
+  }
+
+  /// Kills fake node `hdl` (a lost process) and runs until that settled.
+  void lose_node(const node_actor& hdl) {
+    caf::anon_send_exit(hdl, caf::exit_reason::kill);
+    run();
   }
 
   /// Returns the attempts the fake nodes were asked to start.
