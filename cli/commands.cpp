@@ -16,6 +16,7 @@ const std::vector<command_entry>& command_registry() {
       {"status", install_status},
       {"wait", install_wait},
       {"events", install_events},
+      {"top", install_top},
   };
   return entries;
 }

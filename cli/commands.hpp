@@ -74,6 +74,9 @@ installed_command install_wait(CLI::App& app);
 /// Adds `quiesce events` (events.cpp).
 installed_command install_events(CLI::App& app);
 
+/// Adds `quiesce top` (top.cpp).
+installed_command install_top(CLI::App& app);
+
 /// Which commands' exit statuses a help text lists.
 enum class exit_scope {
   /// Every status (`quiesce --help`).

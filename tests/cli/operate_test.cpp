@@ -604,3 +604,96 @@ TEST_CASE("operate: the metrics endpoint serves counts and latency histograms "
   CHECK(m["quiesce_cancel_latency_seconds_sum"] > 0);
   CHECK(http_get(port, "/other").rfind("HTTP/1.1 404", 0) == 0);
 }
+
+TEST_CASE("operate: top prints a snapshot of a head where it cannot redraw",
+          "[cli][operate][top]") {
+  scratch_dir dir;
+  head_process h{dir, {"--local-slots", "1"}};
+  child node{dir,
+             {"node", "--head", h.address, "--name", "gpu-1", "--slots", "2",
+              "--label", "gpu", "--run-dir", dir.path("runs")}};
+  REQUIRE(eventually(
+      [&] {
+        return client_json(dir, h, {"list", "nodes"})["nodes"].size() == 2;
+      },
+      20s));
+  REQUIRE(client(dir, h, {"submit", dir.write("pair.toml", two_tasks)}).status
+          == exit_ok);
+  REQUIRE(client(dir, h, {"wait", "1", "--timeout", "60s"}).status == exit_ok);
+  REQUIRE(client(dir, h, {"submit", dir.write("nap.toml", sleeper)}).status
+          == exit_ok);
+  REQUIRE(eventually(
+      [&] {
+        return client_json(dir, h,
+                           {"status",
+                            "2"})["job"]["assessments"][0]["tasks"][0]["status"]
+               == "running";
+      },
+      20s));
+  // stdout is a file here: one snapshot, no escapes, without --once too.
+  for (bool once : {false, true}) {
+    INFO("--once " << once);
+    std::vector<std::string> args{"top"};
+    if (once)
+      args.push_back("--once");
+    auto r = client(dir, h, args);
+    INFO(r.out << r.err);
+    CHECK(r.status == exit_ok);
+    CHECK_THAT(r.out, !Catch::Contains("\x1b["));
+    CHECK_THAT(r.out, Catch::Contains("quiesce top: head " + h.address));
+    CHECK_THAT(r.out, Catch::Contains("jobs:  1 running  0 cancelling  0 "
+                                      "queued  0 not_submitted  1 finished"));
+    CHECK_THAT(r.out, Catch::Contains("slots: 1 of 3 in use on 2 ready nodes"));
+    CHECK(lines_with(r.out, {"gpu-1", "ready", "2", "gpu"}).size() == 1);
+    CHECK(lines_with(r.out, {"head", "ready", "1"}).size() == 1);
+    // The running job comes first, with its task counted as running.
+    auto running = r.out.find("sleeper");
+    auto ended = r.out.find("pair");
+    CHECK(running < ended);
+    CHECK(lines_with(r.out, {"2", "sleeper", "running", my_name(), "0 long",
+                             "1        0       0     0       0"})
+              .size()
+          == 1);
+    CHECK_THAT(r.out, !Catch::Contains("RECENT EVENTS"));
+  }
+  auto j = client_json(dir, h, {"top"});
+  CHECK(j["jobs"].size() == 2);
+  CHECK(j["nodes"].size() == 2);
+  REQUIRE(client(dir, h, {"terminate", "job", "2"}).status == exit_ok);
+}
+
+TEST_CASE("operate: top redraws a live view with recent events on a terminal",
+          "[cli][operate][top][terminal]") {
+  scratch_dir dir;
+  auto log = dir.path("head.log");
+  head_process h{
+      dir, {"--local-slots", "2", "--log-file", log, "--log-level", "debug"}};
+  exit_info r;
+  std::thread view{[&] {
+    r = run_quiesce_on_pty(dir,
+                           {"top", "--head", h.address, "--interval", "100ms",
+                            "--iterations", "40", "--events", "20"},
+                           60s, 120, 40);
+  }};
+  // Once the view has subscribed (the head logs it with who asked), the
+  // events of a new job reach it.
+  auto subscribed = [&] {
+    return !lines_with(read_file(log), {"op=subscribe", "who=" + my_name()})
+                .empty();
+  };
+  bool ready = eventually(subscribed, 30s);
+  if (ready) {
+    client(dir, h, {"submit", dir.write("pair.toml", two_tasks)});
+    client(dir, h, {"wait", "1", "--timeout", "60s"});
+  }
+  view.join();
+  REQUIRE(ready);
+  INFO(r.out);
+  CHECK(r.status == exit_ok);
+  // Redrawn in place with the terminal's own sequences.
+  CHECK_THAT(r.out, Catch::Contains("\x1b["));
+  CHECK_THAT(r.out, Catch::Contains("quiesce top: head " + h.address));
+  CHECK_THAT(r.out, Catch::Contains("RECENT EVENTS"));
+  CHECK_THAT(r.out, Catch::Contains("job 1"));
+  CHECK_THAT(r.out, Catch::Contains("not_submitted -> queued"));
+}
