@@ -147,6 +147,15 @@ int run_head(const settings_flags& flags) {
     std::cerr << "quiesce: cannot start the runtime: " << e.what() << std::endl;
     return exit_runtime_error;
   }
+  // One line per status change, from the head's own event stream; from
+  // before it listens, so no client's change is missed.
+  if (log->enabled(log_level::info))
+    rt->subscribe([log](const event& ev) {
+      auto level = ev.kind == event_kind::progress ? log_level::debug
+                                                   : log_level::info;
+      if (log->enabled(level))
+        log->write(level, log_fields(ev));
+    });
   std::string error;
   auto port = rt->publish(where.host, where.port, error);
   if (port == 0) {
@@ -155,14 +164,6 @@ int run_head(const settings_flags& flags) {
     return exit_runtime_error;
   }
   where.port = port;
-  // One line per status change, from the head's own event stream.
-  if (log->enabled(log_level::info))
-    rt->subscribe([log](const event& ev) {
-      auto level = ev.kind == event_kind::progress ? log_level::debug
-                                                   : log_level::info;
-      if (log->enabled(level))
-        log->write(level, log_fields(ev));
-    });
   metrics_server metrics{[&rt, &observer] {
     return scrape(*rt, *observer);
   }};
@@ -247,6 +248,10 @@ installed_command install_head(CLI::App& app) {
       "a line\nper node that joins or is lost. SIGINT, SIGTERM or SIGHUP "
       "terminates the "
       "running jobs\nand stops the head (exit 0).\n\n"
+      "--log-file writes a logfmt line per status change and per request "
+      "(with who\nasked), rotated at --log-max-size. --metrics-listen "
+      "serves Prometheus metrics\nand prints \"metrics on "
+      "http://HOST:PORT/metrics\" (docs/operations.md).\n\n"
       "There is no authentication and no encryption: keep the default "
       "127.0.0.1 or a\nprivate network, or tunnel with SSH "
       "(docs/distributed.md).\n\n"

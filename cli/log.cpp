@@ -3,8 +3,8 @@
 
 #include "cli/ops.hpp"
 #include "messages/events.hpp"
+#include "messages/text.hpp"
 
-#include <cstdio>
 #include <spdlog/logger.h>
 #include <spdlog/sinks/rotating_file_sink.h>
 #include <spdlog/spdlog.h>
@@ -86,34 +86,17 @@ void ops_log::write(log_level level, std::string_view fields) {
 std::string logfmt_value(std::string_view text) {
   bool bare = !text.empty();
   for (unsigned char c : text)
-    if (c <= ' ' || c == '"' || c == '=' || c == '\\' || c == 0x7f)
+    if (c <= ' ' || c == '"' || c == '=' || c == '\\' || c >= 0x7f)
       bare = false;
   if (bare)
     return std::string{text};
+  // Controls, invalid UTF-8 and backslashes as the terminal output escapes
+  // them; a quote is the one character left that would end the value.
   std::string out = "\"";
-  for (unsigned char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < ' ' || c == 0x7f) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\x%02x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
+  for (char c : escape_controls(text)) {
+    if (c == '"')
+      out += '\\';
+    out += c;
   }
   out += '"';
   return out;

@@ -60,9 +60,10 @@ private:
   std::unique_ptr<impl> impl_;
 };
 
-/// Returns `text` as a logfmt value: bare when it is not empty and has no
-/// space, quote, '=', backslash or control character; quoted otherwise, with
-/// `\"`, `\\`, `\n`, `\t` and `\xNN` escapes (so a line is always one line).
+/// Returns `text` as a logfmt value: bare when it is not empty and is
+/// printable ASCII without space, quote, '=' or backslash; otherwise quoted,
+/// with the escapes of `escape_controls` (messages/text.hpp) and `\"`, so a
+/// line is always one line.
 std::string logfmt_value(std::string_view text);
 
 /// Returns the logfmt fields of status change `x`:

@@ -444,6 +444,22 @@ stop_commands_on_cancel = true
     command = ["/bin/sleep", "300"]
 )";
 
+// Runs job 1 (two quick tasks) to its end, then submits job 2 (the
+// sleeper) and waits until its task runs.
+void run_pair_then_sleeper(const scratch_dir& dir, const head_process& h) {
+  REQUIRE(client(dir, h, {"submit", dir.write("pair.toml", two_tasks)}).status
+          == exit_ok);
+  REQUIRE(client(dir, h, {"wait", "1", "--timeout", "60s"}).status == exit_ok);
+  REQUIRE(client(dir, h, {"submit", dir.write("nap.toml", sleeper)}).status
+          == exit_ok);
+  REQUIRE(eventually(
+      [&] {
+        auto job = client_json(dir, h, {"status", "2"})["job"];
+        return job["assessments"][0]["tasks"][0]["status"] == "running";
+      },
+      20s));
+}
+
 } // namespace
 
 TEST_CASE("operate: a head logs status changes and requests with the "
@@ -559,19 +575,7 @@ TEST_CASE("operate: the metrics endpoint serves counts and latency histograms "
   auto out = h.proc->output();
   auto port = static_cast<uint16_t>(
       std::stoul(out.substr(out.find(prefix) + prefix.size())));
-  REQUIRE(client(dir, h, {"submit", dir.write("pair.toml", two_tasks)}).status
-          == exit_ok);
-  REQUIRE(client(dir, h, {"wait", "1", "--timeout", "60s"}).status == exit_ok);
-  REQUIRE(client(dir, h, {"submit", dir.write("nap.toml", sleeper)}).status
-          == exit_ok);
-  REQUIRE(eventually(
-      [&] {
-        return client_json(dir, h,
-                           {"status",
-                            "2"})["job"]["assessments"][0]["tasks"][0]["status"]
-               == "running";
-      },
-      20s));
+  run_pair_then_sleeper(dir, h);
   auto first = http_get(port, "/metrics");
   auto running = parse_prometheus(first.substr(first.find("\r\n\r\n") + 4));
   CHECK(running["quiesce_jobs{status=\"running\"}"] == 1);
@@ -617,19 +621,7 @@ TEST_CASE("operate: top prints a snapshot of a head where it cannot redraw",
         return client_json(dir, h, {"list", "nodes"})["nodes"].size() == 2;
       },
       20s));
-  REQUIRE(client(dir, h, {"submit", dir.write("pair.toml", two_tasks)}).status
-          == exit_ok);
-  REQUIRE(client(dir, h, {"wait", "1", "--timeout", "60s"}).status == exit_ok);
-  REQUIRE(client(dir, h, {"submit", dir.write("nap.toml", sleeper)}).status
-          == exit_ok);
-  REQUIRE(eventually(
-      [&] {
-        return client_json(dir, h,
-                           {"status",
-                            "2"})["job"]["assessments"][0]["tasks"][0]["status"]
-               == "running";
-      },
-      20s));
+  run_pair_then_sleeper(dir, h);
   // stdout is a file here: one snapshot, no escapes, without --once too.
   for (bool once : {false, true}) {
     INFO("--once " << once);
