@@ -689,3 +689,18 @@ TEST_CASE("operate: top redraws a live view with recent events on a terminal",
   CHECK_THAT(r.out, Catch::Contains("job 1"));
   CHECK_THAT(r.out, Catch::Contains("not_submitted -> queued"));
 }
+
+TEST_CASE("operate: run says where the output files of its tasks are",
+          "[cli][operate][output]") {
+  scratch_dir dir;
+  auto r = run_quiesce(dir, {"run", dir.write("pair.toml", two_tasks),
+                             "--run-dir", dir.path("runs")});
+  INFO(r.out << r.err);
+  REQUIRE(r.status == exit_ok);
+  CHECK_THAT(r.out, Catch::Contains("Output files of tasks that name none: "
+                                    + dir.path("runs")
+                                    + "/job-ID/task-ID.attempt-N.stdout and "
+                                      ".stderr"));
+  CHECK(exists(dir.path("runs/job-1/task-1.attempt-1.stdout")));
+  CHECK(exists(dir.path("runs/job-1/task-2.attempt-1.stderr")));
+}
