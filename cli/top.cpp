@@ -19,7 +19,6 @@
 #include <iostream>
 #include <map>
 #include <mutex>
-#include <sys/ioctl.h>
 #include <thread>
 #include <unistd.h>
 
@@ -250,13 +249,7 @@ int run_top(const top_options& o) {
                 << std::endl;
       return exit_unreachable;
     }
-    size_t width = 80;
-    size_t rows = 24;
-    winsize ws{};
-    if (::ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) {
-      width = ws.ws_col;
-      rows = ws.ws_row > 0 ? ws.ws_row : rows;
-    }
+    auto [width, rows] = size_of_terminal(STDOUT_FILENO);
     auto events = recent->lines();
     auto lines = render_top(s.client(), s.head(), o.jobs, &events, code);
     if (code != result_code::ok) {
