@@ -5,6 +5,7 @@
 #include "actors/job.hpp"
 #include "actors/journal.hpp"
 #include "actors/nodes.hpp"
+#include "actors/observer.hpp"
 #include "actors/pending.hpp"
 #include "actors/placement.hpp"
 #include "actors/rules.hpp"
@@ -22,6 +23,8 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <string_view>
+#include <tuple>
 #include <vector>
 
 namespace quiesce {
@@ -78,6 +81,9 @@ struct supervisor_state {
     caf::actor_addr session;
   };
   std::map<caf::node_id, bound_peer> peers;
+  /// With an observer: when each accepted cancel request was made, by what
+  /// it stops (job, kind, subject); the first request for each counts.
+  std::map<std::tuple<job_id, event_kind, uint64_t>, caf::timestamp> cancels;
 
   static inline const char* name = "quiesce.supervisor";
 };
@@ -136,6 +142,114 @@ std::optional<identity> requester(supervisor_pointer self,
   if (i == st.peers.end())
     return std::nullopt;
   return i->second.who;
+}
+
+// Returns the name of request type `T` without its namespace ("cancel_job").
+template <class T>
+std::string_view op_name() {
+  std::string_view x = caf::type_name<T>::value;
+  return x.substr(x.rfind(':') + 1);
+}
+
+// Tells the observer, if any, that a request was answered.
+void note(supervisor_pointer self, std::string_view op,
+          const std::optional<identity>& who, job_id job, task_id task,
+          result_code code, std::string_view detail, bool query = false) {
+  const auto& obs = self->state.opts.observer;
+  if (!obs)
+    return;
+  request_note x;
+  x.operation = op;
+  x.who = who ? std::string_view{who->name} : std::string_view{};
+  x.authenticated = who.has_value();
+  x.query = query;
+  x.job = job;
+  x.task = task;
+  x.code = code;
+  x.detail = detail;
+  obs->on_request(x);
+}
+
+// With an observer: starts the clock of what an accepted cancel request
+// stops (one clock read per request); its end stops it in `commit`.
+void start_cancel_clock(supervisor_pointer self, job_id job, event_kind kind,
+                        const std::vector<uint64_t>& subjects) {
+  auto now = caf::make_timestamp();
+  for (auto subject : subjects)
+    self->state.cancels.emplace(std::make_tuple(job, kind, subject), now);
+}
+
+template <class Request>
+void track_cancel(supervisor_pointer, const Request&, const decision&) {
+  // Not a cancel request.
+}
+
+void track_cancel(supervisor_pointer self, const cancel_job& req,
+                  const decision& d) {
+  if (d.code == result_code::ok)
+    start_cancel_clock(self, req.job, event_kind::job, {0});
+}
+
+void track_cancel(supervisor_pointer self, const terminate_job& req,
+                  const decision& d) {
+  if (d.code == result_code::ok)
+    start_cancel_clock(self, req.job, event_kind::job, {0});
+}
+
+void track_cancel(supervisor_pointer self, const cancel_assessment& req,
+                  const decision& d) {
+  if (d.code == result_code::ok)
+    start_cancel_clock(self, req.job, event_kind::assessment, {req.index});
+}
+
+void track_cancel(supervisor_pointer self, const cancel_task& req,
+                  const decision& d) {
+  if (d.code == result_code::ok)
+    start_cancel_clock(self, req.job, event_kind::task, {req.task});
+}
+
+// Tasks before the first refusal are cancelled even when the reply is one.
+void track_cancel(supervisor_pointer self, const cancel_tasks& req,
+                  const decision& d) {
+  std::vector<uint64_t> done;
+  for (size_t i = 0; i < req.tasks.size() && i < d.codes.size(); ++i)
+    if (d.codes[i] == result_code::ok)
+      done.push_back(req.tasks[i]);
+  start_cancel_clock(self, req.job, event_kind::task, done);
+}
+
+// Stops the cancel clock of what change `c` of job `job` ended, if one runs.
+void stop_cancel_clock(supervisor_pointer self, job_id job, const transition& c,
+                       caf::timestamp now) {
+  bool ended = false;
+  switch (c.kind) {
+    case event_kind::job:
+      ended = is(c.to, job_status::finished) || is(c.to, job_status::failed)
+              || is(c.to, job_status::cancelled);
+      break;
+    case event_kind::assessment:
+      ended = is(c.to, assessment_status::completed);
+      break;
+    case event_kind::task:
+      ended = is(c.to, task_status::finished) || is(c.to, task_status::failed)
+              || is(c.to, task_status::cancelled);
+      break;
+    case event_kind::progress:
+      break;
+  }
+  if (!ended)
+    return;
+  auto& cancels = self->state.cancels;
+  if (auto i = cancels.find(std::make_tuple(job, c.kind, c.subject));
+      i != cancels.end()) {
+    self->state.opts.observer->on_cancel_settled(now - i->second);
+    cancels.erase(i);
+  }
+  // Nothing of an ended job is left to stop.
+  if (c.kind == event_kind::job)
+    cancels.erase(
+        cancels.lower_bound(std::make_tuple(job, event_kind::job, 0)),
+        cancels.lower_bound(std::make_tuple(job + 1, event_kind::job, 0)));
 }
 
 void publish(supervisor_pointer self, const event& ev) {
@@ -253,6 +367,8 @@ void commit(supervisor_pointer self, job_books& b, const transition& c,
   auto now = caf::make_timestamp();
   auto was_active = is_active(b.job.status);
   auto seq = st.jobs.commit(b, c, now, who);
+  if (!st.cancels.empty())
+    stop_cancel_clock(self, b.job.id, c, now);
   // Building events nobody receives costs throughput.
   if (!st.subscribers.empty())
     publish(self, make_event(b.job.id, c, seq, who, now));
@@ -297,8 +413,14 @@ void dispatch(supervisor_pointer self, const placement::choice& x) {
   auto& b = *x.job;
   auto& t = *x.task;
   auto& n = *x.node;
+  auto first = t.attempts == 0;
   commit(self, b, task_change(t.id, task_status::queued, task_status::running),
          n.name);
+  // The commit stamped `started`: no clock read of its own.
+  if (first && self->state.opts.observer) {
+    auto ready = std::max(t.submitted, b.job.assessments[t.assessment].started);
+    self->state.opts.observer->on_dispatch(t.started - ready);
+  }
   self->state.jobs.begin_attempt(b, t, n.name);
   self->state.nodes.occupy(n, attempt_key{b.job.id, t.id, t.attempts});
   self->send(self->state.actors[b.job.id], make_run_task(b, t, n));
@@ -324,6 +446,8 @@ template <class Reply, class Request>
 Reply run_request(supervisor_pointer self, job_books& b, const Request& req,
                   decision& d) {
   d = decide(b, req);
+  if (self->state.opts.observer)
+    track_cancel(self, req, d);
   commit_all(self, b, d, req.who);
   settle(self, b);
   schedule(self);
@@ -335,8 +459,8 @@ Reply run_request(supervisor_pointer self, job_books& b, const Request& req,
 
 // Serves a request about a whole job that replies with a code only.
 template <class Request>
-op_reply run_job_request(supervisor_pointer self, Request req) {
-  auto who = requester(self, req.who);
+op_reply serve_job_request(supervisor_pointer self, Request req,
+                           const std::optional<identity>& who) {
   if (!who)
     return {result_code::permission_denied, unauthenticated};
   req.who = who->name;
@@ -351,11 +475,21 @@ op_reply run_job_request(supervisor_pointer self, Request req) {
   return run_request<op_reply>(self, *b, req, d);
 }
 
+// Serves a request about a whole job and tells the observer.
+template <class Request>
+op_reply run_job_request(supervisor_pointer self, const Request& req) {
+  auto who = requester(self, req.who);
+  auto reply = serve_job_request(self, req, who);
+  note(self, op_name<Request>(), who, req.job, invalid_id, reply.code,
+       reply.detail);
+  return reply;
+}
+
 // Serves a request about one task; the reply names the task's status after
 // the request (its current status when refused).
 template <class Request>
-task_op_reply run_task_request(supervisor_pointer self, Request req) {
-  auto who = requester(self, req.who);
+task_op_reply serve_task_request(supervisor_pointer self, Request req,
+                                 const std::optional<identity>& who) {
   if (!who)
     return {result_code::permission_denied, unauthenticated,
             task_status::not_submitted};
@@ -378,6 +512,16 @@ task_op_reply run_task_request(supervisor_pointer self, Request req) {
   return reply;
 }
 
+// Serves a request about one task and tells the observer.
+template <class Request>
+task_op_reply run_task_request(supervisor_pointer self, const Request& req) {
+  auto who = requester(self, req.who);
+  auto reply = serve_task_request(self, req, who);
+  note(self, op_name<Request>(), who, req.job, req.task, reply.code,
+       reply.detail);
+  return reply;
+}
+
 // Serves a terminate_job for `who` (read before the response promise took
 // the sender): the reply waits until the job's work is dead or
 // the bound expires.
@@ -385,27 +529,36 @@ void run_terminate(supervisor_pointer self, terminate_job req,
                    const std::optional<identity>& who,
                    caf::typed_response_promise<op_reply> rp) {
   auto& st = self->state;
+  auto refuse = [&](op_reply reply) {
+    note(self, "terminate_job", who, req.job, invalid_id, reply.code,
+         reply.detail);
+    rp.deliver(std::move(reply));
+  };
   if (!who) {
-    rp.deliver(op_reply{result_code::permission_denied, unauthenticated});
+    refuse(op_reply{result_code::permission_denied, unauthenticated});
     return;
   }
   req.who = who->name;
   auto* b = st.jobs.find(req.job);
   if (b == nullptr) {
-    rp.deliver(op_reply{result_code::job_not_found, no_job(req.job)});
+    refuse(op_reply{result_code::job_not_found, no_job(req.job)});
     return;
   }
   op_reply refused;
   if (refused.code = check_manage(b->job, *who, refused.detail);
       refused.code != result_code::ok) {
-    rp.deliver(refused);
+    refuse(refused);
     return;
   }
   auto d = decide(*b, req);
   if (!d) {
-    rp.deliver(op_reply{d.code, d.detail});
+    refuse(op_reply{d.code, d.detail});
     return;
   }
+  note(self, "terminate_job", who, req.job, invalid_id, result_code::ok,
+       "accepted");
+  if (st.opts.observer)
+    track_cancel(self, req, d);
   st.replies.terminate(req.job, std::move(rp));
   commit_all(self, *b, d, req.who);
   settle(self, *b);
@@ -715,6 +868,68 @@ caf::result<authenticate_reply> run_authenticate(supervisor_pointer self,
   return rp;
 }
 
+// Serves an add_job for `who`.
+add_job_reply serve_add_job(supervisor_pointer self, add_job& req,
+                            std::optional<identity> who) {
+  if (auto why = refusal(self); !why.empty())
+    return {result_code::unavailable, why, invalid_id};
+  if (!who)
+    return {result_code::permission_denied, unauthenticated, invalid_id};
+  if (who->role == peer_role::node)
+    return {result_code::permission_denied,
+            who->name + " has the node role, which submits no jobs",
+            invalid_id};
+  if (auto d = validate(req.spec); !d)
+    return {d.code, d.detail, invalid_id};
+  auto id = self->state.jobs.add_job(std::move(req.spec), std::move(who->name),
+                                     caf::make_timestamp());
+  make_durable(self);
+  if (auto why = refusal(self); !why.empty())
+    return {result_code::unavailable, why, invalid_id};
+  return {result_code::ok, {}, id};
+}
+
+// Serves an add_task for `who`.
+add_task_reply serve_add_task(supervisor_pointer self, add_task& req,
+                              const std::optional<identity>& who) {
+  if (auto why = refusal(self); !why.empty())
+    return {result_code::unavailable, why, invalid_id};
+  if (!who)
+    return {result_code::permission_denied, unauthenticated, invalid_id};
+  req.who = who->name;
+  auto* b = self->state.jobs.find(req.job);
+  if (b == nullptr)
+    return {result_code::job_not_found, no_job(req.job), invalid_id};
+  if (std::string why; check_manage(b->job, *who, why) != result_code::ok)
+    return {result_code::permission_denied, why, invalid_id};
+  if (auto d = decide(*b, req); !d)
+    return {d.code, d.detail, invalid_id};
+  auto id = self->state.jobs.add_task(*b, req.assessment, std::move(req.spec),
+                                      caf::make_timestamp());
+  make_durable(self);
+  if (auto why = refusal(self); !why.empty())
+    return {result_code::unavailable, why, invalid_id};
+  return {result_code::ok, {}, id};
+}
+
+// Serves a cancel_tasks for `who`.
+cancel_tasks_reply serve_cancel_tasks(supervisor_pointer self, cancel_tasks req,
+                                      const std::optional<identity>& who) {
+  std::vector<result_code> none(req.tasks.size(), result_code::not_attempted);
+  if (!who)
+    return {result_code::permission_denied, unauthenticated, none};
+  req.who = who->name;
+  auto* b = self->state.jobs.find(req.job);
+  if (b == nullptr)
+    return {result_code::job_not_found, no_job(req.job), none};
+  if (std::string why; check_manage(b->job, *who, why) != result_code::ok)
+    return {result_code::permission_denied, why, none};
+  decision d;
+  auto reply = run_request<cancel_tasks_reply>(self, *b, req, d);
+  reply.codes = std::move(d.codes);
+  return reply;
+}
+
 supervisor_actor::behavior_type supervisor_impl(supervisor_pointer self,
                                                 supervisor_options opts) {
   self->state.opts = opts;
@@ -746,45 +961,19 @@ supervisor_actor::behavior_type supervisor_impl(supervisor_pointer self,
   });
   return {
       [=](add_job& req) -> add_job_reply {
-        if (auto why = refusal(self); !why.empty())
-          return {result_code::unavailable, why, invalid_id};
         // The owner is who asked, as the head knows it.
         auto who = requester(self, req.who);
-        if (!who)
-          return {result_code::permission_denied, unauthenticated, invalid_id};
-        if (who->role == peer_role::node)
-          return {result_code::permission_denied,
-                  who->name + " has the node role, which submits no jobs",
-                  invalid_id};
-        if (auto d = validate(req.spec); !d)
-          return {d.code, d.detail, invalid_id};
-        auto id = self->state.jobs.add_job(
-            std::move(req.spec), std::move(who->name), caf::make_timestamp());
-        make_durable(self);
-        if (auto why = refusal(self); !why.empty())
-          return {result_code::unavailable, why, invalid_id};
-        return {result_code::ok, {}, id};
+        auto reply = serve_add_job(self, req, who);
+        note(self, "add_job", who, reply.job, invalid_id, reply.code,
+             reply.detail);
+        return reply;
       },
       [=](add_task& req) -> add_task_reply {
-        if (auto why = refusal(self); !why.empty())
-          return {result_code::unavailable, why, invalid_id};
         auto who = requester(self, req.who);
-        if (!who)
-          return {result_code::permission_denied, unauthenticated, invalid_id};
-        req.who = who->name;
-        auto* b = self->state.jobs.find(req.job);
-        if (b == nullptr)
-          return {result_code::job_not_found, no_job(req.job), invalid_id};
-        if (std::string why; check_manage(b->job, *who, why) != result_code::ok)
-          return {result_code::permission_denied, why, invalid_id};
-        if (auto d = decide(*b, req); !d)
-          return {d.code, d.detail, invalid_id};
-        auto id = self->state.jobs.add_task(
-            *b, req.assessment, std::move(req.spec), caf::make_timestamp());
-        make_durable(self);
-        if (auto why = refusal(self); !why.empty())
-          return {result_code::unavailable, why, invalid_id};
-        return {result_code::ok, {}, id};
+        auto reply = serve_add_task(self, req, who);
+        note(self, "add_task", who, req.job, reply.task, reply.code,
+             reply.detail);
+        return reply;
       },
       [=](const submit_job& req) {
         if (auto why = refusal(self); !why.empty())
@@ -808,21 +997,11 @@ supervisor_actor::behavior_type supervisor_impl(supervisor_pointer self,
       [=](const cancel_task& req) {
         return durably(self, run_task_request(self, req));
       },
-      [=](cancel_tasks req) -> cancel_tasks_reply {
-        std::vector<result_code> none(req.tasks.size(),
-                                      result_code::not_attempted);
+      [=](const cancel_tasks& req) -> cancel_tasks_reply {
         auto who = requester(self, req.who);
-        if (!who)
-          return {result_code::permission_denied, unauthenticated, none};
-        req.who = who->name;
-        auto* b = self->state.jobs.find(req.job);
-        if (b == nullptr)
-          return {result_code::job_not_found, no_job(req.job), none};
-        if (std::string why; check_manage(b->job, *who, why) != result_code::ok)
-          return {result_code::permission_denied, why, none};
-        decision d;
-        auto reply = run_request<cancel_tasks_reply>(self, *b, req, d);
-        reply.codes = std::move(d.codes);
+        auto reply = serve_cancel_tasks(self, req, who);
+        note(self, "cancel_tasks", who, req.job, invalid_id, reply.code,
+             reply.detail);
         return durably(self, std::move(reply));
       },
       [=](const requeue_task& req) {
@@ -837,7 +1016,10 @@ supervisor_actor::behavior_type supervisor_impl(supervisor_pointer self,
         return durably(self, run_job_request(self, req));
       },
       [=](const list_jobs& req) {
-        if (!requester(self, {}))
+        auto who = requester(self, {});
+        note(self, "list_jobs", who, invalid_id, invalid_id,
+             who ? result_code::ok : result_code::permission_denied, {}, true);
+        if (!who)
           return job_list{result_code::permission_denied, {}};
         return self->state.jobs.list(req);
       },
@@ -846,21 +1028,26 @@ supervisor_actor::behavior_type supervisor_impl(supervisor_pointer self,
         if (!who)
           return task_list{result_code::permission_denied, {}};
         auto out = self->state.jobs.list(req);
+        note(self, "list_tasks", who, req.job, invalid_id, out.code, {}, true);
         // Environments hold secrets: only the owner and admins see them.
         if (const auto* b = self->state.jobs.find(req.job))
           redact_for(out, b->job, *who);
         return out;
       },
       [=](const get_job_status& req) {
-        if (!requester(self, {}))
+        auto who = requester(self, {});
+        if (!who)
           return job_status_reply{result_code::permission_denied, {}};
-        return self->state.jobs.status(req);
+        auto out = self->state.jobs.status(req);
+        note(self, "job_status", who, req.job, invalid_id, out.code, {}, true);
+        return out;
       },
       [=](const get_task_status& req) {
         auto who = requester(self, {});
         if (!who)
           return task_status_reply{result_code::permission_denied, {}};
         auto out = self->state.jobs.status(req);
+        note(self, "task_status", who, req.job, req.task, out.code, {}, true);
         if (const auto* b = self->state.jobs.find(req.job);
             b != nullptr && !may_manage(b->job, *who))
           redact(out.task);
@@ -868,6 +1055,8 @@ supervisor_actor::behavior_type supervisor_impl(supervisor_pointer self,
       },
       [=](const wait_job& req) {
         auto who = requester(self, {});
+        note(self, "wait_job", who, req.job, invalid_id,
+             who ? result_code::ok : result_code::permission_denied, {}, true);
         auto rp = self->make_response_promise<job_status_reply>();
         if (!who)
           rp.deliver(job_status_reply{result_code::permission_denied, {}});
@@ -878,7 +1067,10 @@ supervisor_actor::behavior_type supervisor_impl(supervisor_pointer self,
         return rp;
       },
       [=](const subscribe& req) -> op_reply {
-        if (!requester(self, {}))
+        auto who = requester(self, {});
+        note(self, "subscribe", who, invalid_id, invalid_id,
+             who ? result_code::ok : result_code::permission_denied, {}, true);
+        if (!who)
           return {result_code::permission_denied, unauthenticated};
         if (!req.sink)
           return {result_code::invalid_argument, "no subscriber given"};
@@ -892,8 +1084,10 @@ supervisor_actor::behavior_type supervisor_impl(supervisor_pointer self,
         return node_list{result_code::ok, {}, self->state.nodes.records()};
       },
       [=](node_hello& hello) -> node_list {
+        // In-process: the head's own local node, named by its hello.
+        std::optional<identity> who{identity{hello.name, peer_role::node}};
         if (!from_here(self)) {
-          auto who = requester(self, {});
+          who = requester(self, {});
           if (!who)
             return {result_code::permission_denied, unauthenticated, {}};
           if (!may_join_as_node(*who))
@@ -910,6 +1104,8 @@ supervisor_actor::behavior_type supervisor_impl(supervisor_pointer self,
         auto hdl = hello.node;
         auto name = hello.name;
         auto out = self->state.nodes.join(hello);
+        note(self, "node_hello", who, invalid_id, invalid_id, out.code,
+             out.code == result_code::ok ? hello.name : out.detail);
         if (out.code != result_code::ok)
           return out;
         self->monitor(hdl);

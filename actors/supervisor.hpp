@@ -11,6 +11,7 @@
 namespace quiesce {
 
 class journal;
+class supervisor_observer;
 
 /// How the supervisor schedules and bounds work.
 struct supervisor_options {
@@ -41,6 +42,9 @@ struct supervisor_options {
   /// Finds who is behind a remote peer's connection; without one, remote
   /// peers cannot authenticate and every request of theirs is refused.
   authenticator_actor authenticator;
+  /// Hooks for a head's request log and metrics (actors/observer.hpp), or
+  /// nullptr.
+  std::shared_ptr<supervisor_observer> observer;
 };
 
 /// Spawns the supervisor: the only writer of the books. Nodes join it with

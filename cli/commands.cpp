@@ -17,6 +17,7 @@ const std::vector<command_entry>& command_registry() {
       {"wait", install_wait},
       {"events", install_events},
       {"certs", install_certs},
+      {"top", install_top},
   };
   return entries;
 }

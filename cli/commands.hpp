@@ -77,6 +77,9 @@ installed_command install_events(CLI::App& app);
 /// `quiesce certs init|issue`: a CA and certificates for mutual TLS.
 installed_command install_certs(CLI::App& app);
 
+/// Adds `quiesce top` (top.cpp).
+installed_command install_top(CLI::App& app);
+
 /// Which commands' exit statuses a help text lists.
 enum class exit_scope {
   /// Every status (`quiesce --help`).

@@ -7,10 +7,12 @@
 #include "cli/commands.hpp"
 #include "cli/exit_status.hpp"
 #include "cli/notify.hpp"
+#include "cli/ops.hpp"
 #include "cli/output.hpp"
 #include "cli/settings_flags.hpp"
 #include "cli/signals.hpp"
 #include "messages/text.hpp"
+#include "runtime/peer_auth.hpp"
 #include "runtime/remote.hpp"
 #include "runtime/runtime.hpp"
 
@@ -40,20 +42,31 @@ std::string now_text() {
   return format_clock(caf::make_timestamp());
 }
 
-// Prints a line per change of the node list: joins, losses, rejoins.
+// Prints and logs a line per change of the node list: joins, losses,
+// rejoins.
 class node_watch {
 public:
+  explicit node_watch(std::shared_ptr<ops_log> log) : log_(std::move(log)) {
+    // nop
+  }
+
   void update(const node_list& nodes) {
     for (const auto& n : nodes.nodes) {
       auto i = known_.find(n.name);
+      auto fields = "msg=node node=" + logfmt_value(n.name);
       if (i == known_.end()) {
         say("node " + n.name + " joined with " + std::to_string(n.slots)
             + (n.slots == 1 ? " slot" : " slots"));
+        log_->write(log_level::info,
+                    fields + " status=joined slots=" + std::to_string(n.slots));
         known_.emplace(n.name, n.status);
       } else if (i->second != n.status) {
         say("node " + n.name + " is "
             + (n.status == node_status::ready ? "ready again"
                                               : to_string(n.status)));
+        auto ready = n.status == node_status::ready;
+        log_->write(ready ? log_level::info : log_level::warn,
+                    fields + " status=" + to_string(n.status));
         i->second = n.status;
       }
     }
@@ -64,8 +77,24 @@ private:
     std::cout << now_text() << ' ' << escape_controls(text) << std::endl;
   }
 
+  std::shared_ptr<ops_log> log_;
   std::map<std::string, node_status> known_;
 };
+
+// Returns a scrape of the head: its state read through its own client, then
+// what its supervisor's observer counted.
+std::string scrape(client& rt, const head_observer& observer) {
+  auto jobs = rt.list_jobs();
+  if (jobs.code != result_code::ok)
+    throw std::runtime_error("list_jobs: " + to_string(jobs.code));
+  std::vector<std::vector<task_record>> tasks;
+  tasks.reserve(jobs.jobs.size());
+  for (const auto& j : jobs.jobs)
+    tasks.push_back(rt.list_tasks(j.id).tasks);
+  auto out = render_state_metrics(jobs.jobs, tasks, rt.nodes().nodes);
+  observer.render(out);
+  return out;
+}
 
 int run_head(const settings_flags& flags) {
   auto loaded = flags.load();
@@ -78,6 +107,30 @@ int run_head(const settings_flags& flags) {
     std::cerr << "quiesce: listen: " << err << std::endl;
     return exit_invalid_input;
   }
+  endpoint metrics_at;
+  if (!ropts.metrics_listen.empty()) {
+    if (auto err = parse_endpoint(ropts.metrics_listen, metrics_at);
+        !err.empty()) {
+      std::cerr << "quiesce: metrics listen: " << err << std::endl;
+      return exit_invalid_input;
+    }
+    // The endpoint has no authentication of its own yet: loopback is its
+    // guard (docs/operations.md).
+    if (!is_loopback(metrics_at.host)) {
+      std::cerr << "quiesce: metrics listen: " << metrics_at.host
+                << " is not a loopback address; the metrics endpoint has no "
+                   "authentication yet and serves only 127.0.0.1, ::1 or "
+                   "localhost (docs/operations.md)"
+                << std::endl;
+      return exit_invalid_input;
+    }
+  }
+  std::string log_error;
+  auto log = ops_log::open(ropts, log_error);
+  if (!log) {
+    std::cerr << "quiesce: " << log_error << std::endl;
+    return exit_invalid_input;
+  }
   // The mask must be set before any thread exists; tasks of the local node
   // get a clean mask from the launcher.
   block_stop_signals();
@@ -86,13 +139,23 @@ int run_head(const settings_flags& flags) {
   signal_watcher watcher{[&stop_signal](int sig) {
     stop_signal = sig;
   }};
+  auto observer = std::make_shared<head_observer>(log);
   std::unique_ptr<runtime> rt;
   try {
-    rt = std::make_unique<runtime>(ropts);
+    rt = std::make_unique<runtime>(ropts, observer);
   } catch (const std::exception& e) {
     std::cerr << "quiesce: cannot start the runtime: " << e.what() << std::endl;
     return exit_runtime_error;
   }
+  // One line per status change, from the head's own event stream; from
+  // before it listens, so no client's change is missed.
+  if (log->enabled(log_level::info))
+    rt->subscribe([log](const event& ev) {
+      auto level = ev.kind == event_kind::progress ? log_level::debug
+                                                   : log_level::info;
+      if (log->enabled(level))
+        log->write(level, log_fields(ev));
+    });
   std::string error;
   auto port = rt->publish(where.host, where.port, error);
   if (port == 0) {
@@ -101,9 +164,28 @@ int run_head(const settings_flags& flags) {
     return exit_runtime_error;
   }
   where.port = port;
+  metrics_server metrics{[&rt, &observer] {
+    return scrape(*rt, *observer);
+  }};
+  if (!ropts.metrics_listen.empty()) {
+    metrics_at.port = metrics.start(metrics_at.host, metrics_at.port, error);
+    if (metrics_at.port == 0) {
+      std::cerr << "quiesce: " << error << std::endl;
+      rt->shutdown();
+      return exit_runtime_error;
+    }
+  }
+  log->write(log_level::info,
+             "msg=start role=head listen=" + to_string(where)
+                 + (ropts.metrics_listen.empty()
+                        ? std::string{}
+                        : " metrics=" + to_string(metrics_at)));
   std::cout << "listening on " << to_string(where) << std::endl;
+  if (!ropts.metrics_listen.empty())
+    std::cout << "metrics on http://" << to_string(metrics_at) << "/metrics"
+              << std::endl;
   notify_service_manager("READY=1\nSTATUS=listening on " + to_string(where));
-  node_watch nodes;
+  node_watch nodes{log};
   while (stop_signal == 0) {
     nodes.update(rt->nodes());
     std::this_thread::sleep_for(std::chrono::milliseconds{200});
@@ -117,9 +199,14 @@ int run_head(const settings_flags& flags) {
   std::cout << now_text() << " stopping (" << stop_signal_name(stop_signal)
             << "): terminating " << live << (live == 1 ? " job" : " jobs")
             << std::endl;
+  log->write(log_level::info,
+             "msg=stopping signal=" + std::string{stop_signal_name(stop_signal)}
+                 + " terminating=" + std::to_string(live));
   notify_service_manager("STOPPING=1");
   watcher.stop();
+  metrics.stop();
   rt->shutdown();
+  log->write(log_level::info, "msg=stopped role=head");
   return exit_ok;
 }
 
@@ -137,7 +224,8 @@ installed_command install_head(CLI::App& app) {
   flags->add_runtime_file(
       "runtime file ([runtime] table: listen, slots, threads, scheduler, "
       "run_dir, max_running_jobs, heartbeat, node_timeout, state_dir, "
-      "tls_ca, tls_cert, tls_key, tls_passphrase, head_lease); the "
+      "tls_ca, tls_cert, tls_key, tls_passphrase, head_lease, "
+      "log_file, log_level, log_max_size, log_files, metrics_listen); the "
       "options "
       "override it");
   flags->add_count("--threads", &settings::threads, 1024,
@@ -155,12 +243,20 @@ installed_command install_head(CLI::App& app) {
   flags->add_duration("--head-lease", &settings::head_lease,
                       "how long a lost node keeps its tasks; the head places "
                       "them again only after this plus their grace period");
+  flags->add_log_flags();
+  flags->add_address("--metrics-listen", &settings::metrics_listen,
+                     "serve Prometheus metrics at http://HOST:PORT/metrics "
+                     "(loopback only; default: none)");
   sub->footer(
       "Prints \"listening on HOST:PORT\" (the real port when 0 was "
       "given), then "
       "a line\nper node that joins or is lost. SIGINT, SIGTERM or SIGHUP "
       "terminates the "
       "running jobs\nand stops the head (exit 0).\n\n"
+      "--log-file writes a logfmt line per status change and per request "
+      "(with who\nasked), rotated at --log-max-size. --metrics-listen "
+      "serves Prometheus metrics\nand prints \"metrics on "
+      "http://HOST:PORT/metrics\" (docs/operations.md).\n\n"
       "Without TLS the head listens on loopback only and only its own user "
       "may act;\nwith --tls-ca, --tls-cert and --tls-key every node and "
       "client must present a\ncertificate of that CA (docs/security.md; "

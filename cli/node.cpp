@@ -8,6 +8,7 @@
 #include "cli/commands.hpp"
 #include "cli/exit_status.hpp"
 #include "cli/notify.hpp"
+#include "cli/ops.hpp"
 #include "cli/output.hpp"
 #include "cli/settings_flags.hpp"
 #include "cli/signals.hpp"
@@ -38,6 +39,15 @@ int run_node(const settings_flags& flags) {
   worker_options w = *loaded;
   if (w.node_name.empty())
     w.node_name = default_process_name();
+  std::string log_error;
+  auto log = ops_log::open(w, log_error);
+  if (!log) {
+    std::cerr << "quiesce: " << log_error << std::endl;
+    return exit_invalid_input;
+  }
+  log->write(log_level::info,
+             "msg=start role=node node=" + logfmt_value(w.node_name) + " head="
+                 + logfmt_value(w.head) + " slots=" + std::to_string(w.slots));
   // The mask must be set before any thread exists; the launcher gives tasks
   // a clean one.
   block_stop_signals();
@@ -49,11 +59,15 @@ int run_node(const settings_flags& flags) {
   auto code = result_code::ok;
   {
     worker node{w};
-    code = node.serve(stop, [](const std::string& line) {
+    code = node.serve(stop, [&log](const std::string& line) {
       std::cout << format_clock(caf::make_timestamp()) << ' '
                 << escape_controls(line) << std::endl;
       // Ready once joined; later lines (lost, rejoined) are its status.
       bool joined = line.rfind("joined the head", 0) == 0;
+      bool trouble = line.rfind("lost the head", 0) == 0
+                     || line.rfind("cannot join", 0) == 0;
+      log->write(trouble ? log_level::warn : log_level::info,
+                 "msg=node text=" + logfmt_value(line));
       notify_service_manager((joined ? "READY=1\nSTATUS=" : "STATUS=") + line);
     });
     notify_service_manager("STOPPING=1");
@@ -61,6 +75,8 @@ int run_node(const settings_flags& flags) {
       std::cout << format_clock(caf::make_timestamp())
                 << " stopping: killing this node's tasks" << std::endl;
   }
+  log->write(code == result_code::ok ? log_level::info : log_level::error,
+             "msg=stopped role=node code=" + std::string{to_name(code)});
   watcher.stop();
   if (code != result_code::ok) {
     std::cerr << "quiesce: giving up on " << w.head
@@ -93,7 +109,8 @@ installed_command install_node(CLI::App& app) {
   flags->add_runtime_file(
       "runtime file ([runtime] table: slots, threads, "
       "scheduler, run_dir, heartbeat, node_timeout, "
-      "tls_ca, tls_cert, tls_key, tls_passphrase, head_lease); the "
+      "tls_ca, tls_cert, tls_key, tls_passphrase, head_lease, "
+      "log_file, log_level, log_max_size, log_files); the "
       "options override it");
   flags->add_text("--run-dir", &settings::run_dir,
                   "directory for the stdout/stderr files of tasks that set "
@@ -110,6 +127,7 @@ installed_command install_node(CLI::App& app) {
   flags->add_duration("--head-lease", &settings::head_lease,
                       "how long the node keeps its tasks running without "
                       "the head before it kills them");
+  flags->add_log_flags();
   // A debugging aid: announce another protocol version, to see a head
   // refuse it.
   flags->add_count("--protocol-version", &settings::protocol, UINT32_MAX, "")

@@ -5,7 +5,6 @@
 #include "messages/text.hpp"
 
 #include <algorithm>
-#include <sys/ioctl.h>
 #include <unistd.h>
 
 namespace quiesce::cli {
@@ -318,13 +317,7 @@ void progress_display::loop() {
 }
 
 void progress_display::draw_locked() {
-  size_t width = 80;
-  size_t rows = 24;
-  winsize ws{};
-  if (::ioctl(fd_, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) {
-    width = ws.ws_col;
-    rows = ws.ws_row > 0 ? ws.ws_row : rows;
-  }
+  auto [width, rows] = size_of_terminal(fd_);
   // One column and one row spare: a full line would wrap on some terminals,
   // and a frame as tall as the screen scrolls away.
   auto lines

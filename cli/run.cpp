@@ -8,10 +8,12 @@
 #include "cli/progress.hpp"
 #include "cli/settings_flags.hpp"
 #include "cli/signals.hpp"
+#include "messages/text.hpp"
 #include "runtime/runtime.hpp"
 
 #include <algorithm>
 #include <csignal>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <mutex>
@@ -317,7 +319,18 @@ int run(const run_options& o) {
   } else {
     if (show_lines || show_display)
       std::cout << '\n';
-    std::cout << render_summary(reports, o.quiet) << std::flush;
+    std::cout << render_summary(reports, o.quiet);
+    // Where to look: the node picks each job's directory when its first
+    // attempt starts (job-ID, or job-ID.2, ... when another head's output
+    // already has that name), so the root is what can be said here.
+    if (rt && !reports.empty()) {
+      std::error_code ec;
+      auto root = std::filesystem::absolute(rt->options().run_dir, ec);
+      std::cout << "\nOutput files of tasks that name none: "
+                << escape_controls(ec ? rt->options().run_dir : root.string())
+                << "/job-ID/task-ID.attempt-N.stdout and .stderr\n";
+    }
+    std::cout << std::flush;
   }
   if (rt)
     rt->shutdown();

@@ -3,6 +3,7 @@
 #include "cli/client.hpp"
 #include "config/duration.hpp"
 #include "config/job_file.hpp"
+#include "config/size.hpp"
 #include "runtime/tls.hpp"
 
 #include <iostream>
@@ -94,6 +95,41 @@ void settings_flags::add_tls() {
            "where the key's passphrase is read: file:PATH or env:NAME")
       ->envname("QUIESCE_TLS_PASSPHRASE")
       ->group("TLS");
+}
+
+CLI::Option* settings_flags::add_size(const std::string& name,
+                                      uint64_t settings::*field,
+                                      const std::string& help) {
+  auto value = std::make_shared<std::string>();
+  auto* opt = app_->add_option(
+      name, *value, help + default_note(config::format_size(defaults_.*field)));
+  opt->check(CLI::Validator(
+      [](std::string& text) -> std::string {
+        auto x = config::parse_size(text);
+        if (!x || *x < config::min_log_size || *x > config::max_log_size)
+          return "expected a size from "
+                 + config::format_size(config::min_log_size) + " to "
+                 + config::format_size(config::max_log_size)
+                 + " (bytes, or with K, M or G: \"10MiB\"), found \"" + text
+                 + "\"";
+        return {};
+      },
+      "SIZE"));
+  return add(opt, [value, field](settings& s) {
+    s.*field = config::parse_size(*value).value_or(s.*field);
+  });
+}
+
+void settings_flags::add_log_flags() {
+  add_text("--log-file", &settings::log_file,
+           "log file (rotated; default: none, lines go to stdout only)");
+  add_text("--log-level", &settings::log_level,
+           "least severe level logged: trace, debug, info, warn, error, off")
+      ->check(CLI::IsMember(config::log_levels()));
+  add_size("--log-max-size", &settings::log_max_size,
+           "size at which the log file is rotated");
+  add_count("--log-files", &settings::log_files, 1000,
+            "rotated log files kept besides the current one");
 }
 
 std::string settings_flags::apply(settings& s) const {

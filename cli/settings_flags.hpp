@@ -55,6 +55,15 @@ public:
   /// (also read from QUIESCE_TLS_CA, ...), in the group "TLS".
   void add_tls();
 
+  /// Adds `name`, a byte size ("4096", "512K", "10MiB") overriding `field`,
+  /// from `config::min_log_size` to `config::max_log_size`.
+  CLI::Option* add_size(const std::string& name, uint64_t settings::*field,
+                        const std::string& help);
+
+  /// Adds `--log-file`, `--log-level`, `--log-max-size` and `--log-files`
+  /// (head and node).
+  void add_log_flags();
+
   /// Returns the command's settings: the defaults, then the runtime file
   /// (when `--runtime` was given), then the flags given. Prints the file's
   /// problems (each with file:line:column) or a conflict among the values

@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 // term.h defines macros named after every capability (`lines`, `columns`,
@@ -71,6 +72,16 @@ std::optional<redraw_sequences> redraw_capable_terminal(int fd) {
     return std::nullopt;
   return redraw_sequences{*cuu, expand(cr->c_str()), expand(el->c_str()),
                           expand(ed->c_str())};
+}
+
+terminal_size size_of_terminal(int fd) {
+  terminal_size out;
+  winsize ws{};
+  if (::ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) {
+    out.width = ws.ws_col;
+    out.height = ws.ws_row > 0 ? ws.ws_row : out.height;
+  }
+  return out;
 }
 
 } // namespace quiesce::cli

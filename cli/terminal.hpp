@@ -5,6 +5,7 @@
 // description has the capabilities it needs, with that terminal's own
 // control sequences.
 
+#include <cstddef>
 #include <optional>
 #include <string>
 
@@ -31,5 +32,14 @@ struct redraw_sequences {
 /// terminal, no or an unknown `$TERM`, a terminal that cannot move its
 /// cursor): then a caller prints plain lines.
 std::optional<redraw_sequences> redraw_capable_terminal(int fd);
+
+/// The size of a terminal in character cells.
+struct terminal_size {
+  size_t width = 80;
+  size_t height = 24;
+};
+
+/// Returns the size of the terminal on `fd`, or 80 x 24 when it says none.
+terminal_size size_of_terminal(int fd);
 
 } // namespace quiesce::cli

@@ -1,5 +1,6 @@
 #include "config/duration.hpp"
 #include "config/job_file.hpp"
+#include "config/size.hpp"
 #include "config/toml_reader.hpp"
 
 #include <algorithm>
@@ -11,11 +12,12 @@ namespace detail {
 
 const std::vector<std::string_view>& runtime_keys() {
   static const std::vector<std::string_view> keys{
-      "threads",       "slots",     "grace",        "run_dir",
-      "listen",        "nodes",     "retries",      "max_running_jobs",
-      "scheduler",     "heartbeat", "node_timeout", "state_dir",
-      "tls_ca",        "tls_cert",  "tls_key",      "tls_passphrase",
-      "strict_limits", "head_lease",
+      "threads",       "slots",      "grace",          "run_dir",
+      "listen",        "nodes",      "retries",        "max_running_jobs",
+      "scheduler",     "heartbeat",  "node_timeout",   "state_dir",
+      "tls_ca",        "tls_cert",   "tls_key",        "tls_passphrase",
+      "strict_limits", "head_lease", "log_file",       "log_level",
+      "log_max_size",  "log_files",  "metrics_listen",
   };
   return keys;
 }
@@ -86,6 +88,37 @@ settings read_runtime_table(reader& in, const toml::table& table,
   }
   if (auto x = in.read_duration(table, "head_lease"))
     base.head_lease = ms(*x);
+  if (auto x = in.read_path(table, "log_file"))
+    base.log_file = *x;
+  if (auto x = in.read_string(table, "log_level")) {
+    if (is_log_level(*x))
+      base.log_level = *x;
+    else
+      in.error(*table.get("log_level"),
+               "'log_level': expected trace, debug, info, warn, error or off, "
+               "found "
+                   + quote(*x));
+  }
+  if (auto node = table.get("log_max_size")) {
+    // An integer counts bytes; a string may name a unit ("10MiB").
+    std::optional<uint64_t> size;
+    if (auto i = node->value<int64_t>(); i && *i >= 0)
+      size = static_cast<uint64_t>(*i);
+    else if (auto text = node->value<std::string>())
+      size = parse_size(*text);
+    if (!size || *size < min_log_size || *size > max_log_size)
+      in.error(*node, "'log_max_size': expected a size from "
+                          + format_size(min_log_size) + " to "
+                          + format_size(max_log_size)
+                          + " (bytes, or a string such as \"10MiB\")");
+    else
+      base.log_max_size = *size;
+  }
+  if (auto x = in.read_integer(table, "log_files", 0, 1000))
+    base.log_files = u32(*x);
+  if (auto node = table.get("metrics_listen"))
+    if (auto x = in.read_address(*node, "'metrics_listen'", true))
+      base.metrics_listen = *x;
   auto heartbeat = in.read_duration(table, "heartbeat", true);
   auto node_timeout = in.read_duration(table, "node_timeout", true);
   if (heartbeat)

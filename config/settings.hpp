@@ -150,6 +150,28 @@ struct settings {
   /// tests and the hidden `--protocol-version` option of `quiesce node`
   /// change it.
   uint32_t protocol = protocol_version;
+
+  // -- logs and metrics (head and node; docs/operations.md) -------------------
+
+  /// The log file of a head or worker node: one line per status change and
+  /// per request (head), per join and loss (node); empty writes none. File
+  /// key `log_file`.
+  std::string log_file;
+
+  /// The least severe level written to the log file: trace, debug, info,
+  /// warn, error or off. File key `log_level`.
+  std::string log_level = "info";
+
+  /// Size in bytes at which the log file is rotated (renamed to FILE.1, the
+  /// older ones shifted). File key `log_max_size`.
+  uint64_t log_max_size = uint64_t{10} << 20;
+
+  /// Rotated log files kept besides the current one. File key `log_files`.
+  uint32_t log_files = 5;
+
+  /// Where a head serves its Prometheus metrics over HTTP, "HOST:PORT";
+  /// empty serves none. File key `metrics_listen`.
+  std::string metrics_listen;
 };
 
 } // namespace quiesce

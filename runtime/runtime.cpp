@@ -87,6 +87,7 @@ struct runtime::impl {
   detail::transport& tr;
   std::shared_ptr<work_registry> registry;
   std::shared_ptr<process::launcher> launcher;
+  std::shared_ptr<supervisor_observer> observer;
   authenticator_actor authenticator;
   supervisor_actor supervisor;
   node_actor local_node;
@@ -97,6 +98,7 @@ struct runtime::impl {
 void runtime::impl::start() {
   try {
     auto sup_opts = supervisor_options_from(opts);
+    sup_opts.observer = observer;
     if (tr.sys.has_middleman()) {
       // With TLS, peers prove their certificates against the CA; a host
       // that attached its own system without TLS gets development mode.
@@ -174,19 +176,29 @@ void runtime::impl::shutdown() {
 // -- runtime ------------------------------------------------------------------
 
 runtime::runtime(runtime_options opts)
-    : runtime(resolve(opts), owned_transport(resolve(opts))) {
+    : runtime(resolve(opts), owned_transport(resolve(opts)), nullptr) {
   // nop
 }
 
 runtime::runtime(caf::actor_system& sys, runtime_options opts)
-    : runtime(attached_options(sys, std::move(opts)), attached_transport(sys)) {
+    : runtime(attached_options(sys, std::move(opts)), attached_transport(sys),
+              nullptr) {
+  // nop
+}
+
+runtime::runtime(runtime_options opts,
+                 std::shared_ptr<supervisor_observer> observer)
+    : runtime(resolve(opts), owned_transport(resolve(opts)),
+              std::move(observer)) {
   // nop
 }
 
 runtime::runtime(runtime_options resolved,
-                 std::shared_ptr<detail::transport> tr)
+                 std::shared_ptr<detail::transport> tr,
+                 std::shared_ptr<supervisor_observer> observer)
     : client(tr, "api", resolved.request_timeout, resolved.terminate_bound),
       impl_(std::make_unique<impl>(std::move(resolved), *tr)) {
+  impl_->observer = std::move(observer);
   impl_->start();
 }
 

@@ -26,6 +26,8 @@ class actor_system;
 
 namespace quiesce {
 
+class supervisor_observer;
+
 /// How a runtime is set up: its scheduler, local node, supervisor, bounds
 /// and network (config/settings.hpp).
 using runtime_options = settings;
@@ -48,6 +50,11 @@ public:
   /// configuration decides them. Throws `std::invalid_argument` when the type
   /// IDs of Quiesce are not registered in `sys`.
   runtime(caf::actor_system& sys, runtime_options opts);
+
+  /// Starts like `runtime(opts)`, with `observer` (actors/observer.hpp, not
+  /// installed) told of every request and of dispatch and cancel latencies:
+  /// how `quiesce head` feeds its log and metrics.
+  runtime(runtime_options opts, std::shared_ptr<supervisor_observer> observer);
 
   /// Calls `shutdown()`.
   ~runtime();
@@ -89,7 +96,8 @@ public:
 private:
   struct impl;
 
-  runtime(runtime_options resolved, std::shared_ptr<detail::transport> tr);
+  runtime(runtime_options resolved, std::shared_ptr<detail::transport> tr,
+          std::shared_ptr<supervisor_observer> observer);
 
   std::unique_ptr<impl> impl_;
 };

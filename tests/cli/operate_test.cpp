@@ -10,9 +10,15 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <arpa/inet.h>
 #include <cstring>
+#include <map>
 #include <memory>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <set>
 #include <signal.h>
+#include <sstream>
 #include <string>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -305,4 +311,397 @@ TEST_CASE("operate: head and node tell systemd when they are ready",
   CHECK(head.wait(30s).status == exit_ok);
   CHECK(next_state() == "STOPPING=1");
   ::close(fd);
+}
+
+// -- logs and metrics ---------------------------------------------------------
+
+namespace {
+
+// Returns the lines of `text` that contain every one of `parts`.
+std::vector<std::string> lines_with(const std::string& text,
+                                    const std::vector<std::string>& parts) {
+  std::vector<std::string> out;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    auto end = text.find('\n', pos);
+    if (end == std::string::npos)
+      end = text.size();
+    auto line = text.substr(pos, end - pos);
+    bool all = true;
+    for (const auto& p : parts)
+      all = all && line.find(p) != std::string::npos;
+    if (all)
+      out.push_back(line);
+    pos = end + 1;
+  }
+  return out;
+}
+
+// Returns the login name of this test's user, as the head binds it.
+std::string my_name() {
+  auto* pw = getpwuid(getuid());
+  return pw != nullptr ? pw->pw_name : "uid:" + std::to_string(getuid());
+}
+
+// GETs `path` from 127.0.0.1:`port` over a plain socket; returns the whole
+// response (status line, headers, body).
+std::string http_get(uint16_t port, const std::string& path) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  std::string req = "GET " + path
+                    + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: "
+                      "close\r\n\r\n";
+  REQUIRE(write(fd, req.data(), req.size())
+          == static_cast<ssize_t>(req.size()));
+  std::string out;
+  char buf[4096];
+  for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;)
+    out.append(buf, static_cast<size_t>(n));
+  close(fd);
+  return out;
+}
+
+// The samples of a Prometheus text body: name{labels} -> value. Fails the
+// test on a line that is neither a comment nor a sample, or on a sample of
+// a family without a `# TYPE` line before it.
+std::map<std::string, double> parse_prometheus(const std::string& body) {
+  std::map<std::string, double> out;
+  std::set<std::string> typed;
+  std::istringstream in{body};
+  for (std::string line; std::getline(in, line);) {
+    INFO(line);
+    if (line.empty())
+      continue;
+    if (line.rfind("# TYPE ", 0) == 0) {
+      std::istringstream words{line.substr(7)};
+      std::string name;
+      std::string type;
+      words >> name >> type;
+      CHECK((type == "gauge" || type == "counter" || type == "histogram"));
+      typed.insert(name);
+      continue;
+    }
+    if (line.rfind("# HELP ", 0) == 0)
+      continue;
+    REQUIRE(line[0] != '#');
+    auto space = line.rfind(' ');
+    REQUIRE(space != std::string::npos);
+    auto key = line.substr(0, space);
+    size_t used = 0;
+    auto value = std::stod(line.substr(space + 1), &used);
+    CHECK(used == line.size() - space - 1);
+    auto name = key.substr(0, key.find('{'));
+    for (const char* suffix : {"_bucket", "_sum", "_count"})
+      if (!typed.count(name) && name.size() > std::strlen(suffix)
+          && name.compare(name.size() - std::strlen(suffix), std::string::npos,
+                          suffix)
+                 == 0)
+        name.resize(name.size() - std::strlen(suffix));
+    CHECK(typed.count(name) == 1);
+    out[key] = value;
+  }
+  return out;
+}
+
+// Checks that histogram `name` has nondecreasing buckets ending in +Inf,
+// equal to its count; returns the count.
+double check_histogram(const std::map<std::string, double>& m,
+                       const std::string& name) {
+  INFO(name);
+  double last = 0;
+  size_t buckets = 0;
+  for (const auto& [key, value] : m)
+    if (key.rfind(name + "_bucket{", 0) == 0)
+      ++buckets;
+  CHECK(buckets > 2);
+  // Keys sort as text, not by bound: walk the bounds in the order written.
+  REQUIRE(m.count(name + "_bucket{le=\"+Inf\"}") == 1);
+  REQUIRE(m.count(name + "_count") == 1);
+  REQUIRE(m.count(name + "_sum") == 1);
+  for (const char* le : {"0.0005", "0.001", "0.01", "0.1", "1", "10", "600"}) {
+    auto key = name + "_bucket{le=\"" + le + "\"}";
+    REQUIRE(m.count(key) == 1);
+    CHECK(m.at(key) >= last);
+    last = m.at(key);
+  }
+  CHECK(m.at(name + "_bucket{le=\"+Inf\"}") >= last);
+  CHECK(m.at(name + "_bucket{le=\"+Inf\"}") == m.at(name + "_count"));
+  return m.at(name + "_count");
+}
+
+// A job whose one task sleeps until it is stopped; a cancel stops it.
+const char* sleeper = R"([[job]]
+name = "sleeper"
+stop_commands_on_cancel = true
+  [[job.assessment]]
+  name = "long"
+    [[job.assessment.task]]
+    name = "nap"
+    command = ["/bin/sleep", "300"]
+)";
+
+// Runs job 1 (two quick tasks) to its end, then submits job 2 (the
+// sleeper) and waits until its task runs.
+void run_pair_then_sleeper(const scratch_dir& dir, const head_process& h) {
+  REQUIRE(client(dir, h, {"submit", dir.write("pair.toml", two_tasks)}).status
+          == exit_ok);
+  REQUIRE(client(dir, h, {"wait", "1", "--timeout", "60s"}).status == exit_ok);
+  REQUIRE(client(dir, h, {"submit", dir.write("nap.toml", sleeper)}).status
+          == exit_ok);
+  REQUIRE(eventually(
+      [&] {
+        auto job = client_json(dir, h, {"status", "2"})["job"];
+        return job["assessments"][0]["tasks"][0]["status"] == "running";
+      },
+      20s));
+}
+
+} // namespace
+
+TEST_CASE("operate: a head logs status changes and requests with the "
+          "identity that asked",
+          "[cli][operate][log]") {
+  scratch_dir dir;
+  auto log = dir.path("head.log");
+  head_process h{dir, {"--local-slots", "2", "--log-file", log}};
+  auto file = dir.write("pair.toml", two_tasks);
+  REQUIRE(client(dir, h, {"submit", file}).status == exit_ok);
+  REQUIRE(client(dir, h, {"wait", "1", "--timeout", "60s"}).status == exit_ok);
+  // A refusal is logged too, with its code.
+  REQUIRE(client(dir, h, {"cancel", "job", "1"}).status == exit_refused);
+  std::string text;
+  REQUIRE(eventually(
+      [&] {
+        text = read_file(log);
+        return !lines_with(text, {"op=cancel_job", "no_job_running"}).empty();
+      },
+      20s));
+  INFO(text);
+  // logfmt, one line each: time, level, fields.
+  CHECK(lines_with(text, {"level=info", "msg=start role=head"}).size() == 1);
+  auto who = "who=" + my_name();
+  CHECK(lines_with(text, {"msg=request op=add_job", who, "job=1", "code=ok"})
+            .size()
+        == 1);
+  CHECK(lines_with(text, {"msg=request op=submit_job", who, "job=1", "code=ok"})
+            .size()
+        == 1);
+  CHECK(lines_with(text, {"level=info", "msg=request op=cancel_job", who,
+                          "job=1", "code=no_job_running"})
+            .size()
+        == 1);
+  // Every status change: the job's, its assessment's, each task's.
+  CHECK(
+      lines_with(text, {"msg=status job=1 from=not_submitted to=queued"}).size()
+      == 1);
+  CHECK(lines_with(text, {"msg=status job=1 from=running to=finished"}).size()
+        == 1);
+  CHECK(lines_with(text, {"msg=status job=1 task=", "from=queued to=running",
+                          "who=head"})
+            .size()
+        == 2);
+  CHECK(lines_with(text, {"msg=status job=1 task=", "to=finished"}).size()
+        == 2);
+  // Queries are debug lines: not at the default level.
+  CHECK(lines_with(text, {"op=wait_job"}).empty());
+  for (const auto& line : lines_with(text, {"msg="}))
+    CHECK(line.rfind("time=", 0) == 0);
+  // The head's stdout keeps its lines.
+  CHECK_THAT(h.proc->output(), Catch::Contains("listening on"));
+}
+
+TEST_CASE("operate: the log file rotates at its size bound and keeps the "
+          "files it is told",
+          "[cli][operate][log]") {
+  scratch_dir dir;
+  auto log = dir.path("head.log");
+  head_process h{dir,
+                 {"--log-file", log, "--log-level", "debug", "--log-max-size",
+                  "1K", "--log-files", "2"}};
+  // Each query is a debug line of about 150 bytes: 40 make several KiB.
+  for (int i = 0; i < 40; ++i)
+    REQUIRE(client(dir, h, {"list", "jobs"}).status == exit_ok);
+  auto first = dir.path("head.1.log");
+  auto second = dir.path("head.2.log");
+  REQUIRE(eventually([&] { return exists(second); }, 20s));
+  // Rotation renames the file before a line would pass the bound.
+  for (const auto& path : {log, first, second}) {
+    INFO(path);
+    auto text = read_file(path);
+    CHECK(text.size() <= 1024);
+    CHECK_FALSE(lines_with(text, {"msg=request op=list_jobs"}).empty());
+  }
+  CHECK_FALSE(exists(dir.path("head.3.log")));
+}
+
+TEST_CASE("operate: bad log and metrics settings are refused before the head "
+          "starts",
+          "[cli][operate][log][metrics]") {
+  scratch_dir dir;
+  auto refused = [&](std::vector<std::string> args, const std::string& why) {
+    args.insert(args.begin(), {"head", "--listen", "127.0.0.1:0"});
+    auto r = run_quiesce(dir, args, 30s);
+    INFO(r.err);
+    CHECK(r.status == exit_invalid_input);
+    CHECK_THAT(r.err, Catch::Contains(why));
+    CHECK_THAT(r.out, !Catch::Contains("listening on"));
+  };
+  refused({"--log-level", "loud"}, "--log-level");
+  refused({"--log-max-size", "12"}, "expected a size from 1KiB");
+  refused({"--log-max-size", "5 MB"}, "expected a size from 1KiB");
+  // Missing directories are made; a path through a plain file cannot be.
+  refused({"--log-file", dir.write("plain", "") + "/head.log"},
+          "cannot open the log file");
+  refused({"--metrics-listen", "10.1.2.3:9100"}, "not a loopback address");
+  auto rt = dir.write("rt.toml", "[runtime]\nlog_max_size = \"10XB\"\n"
+                                 "log_level = \"chatty\"\n");
+  refused({"--runtime", rt}, "rt.toml:2:16: error: 'log_max_size'");
+  refused({"--runtime", rt}, "rt.toml:3:13: error: 'log_level'");
+}
+
+TEST_CASE("operate: the metrics endpoint serves counts and latency histograms "
+          "in Prometheus text",
+          "[cli][operate][metrics]") {
+  scratch_dir dir;
+  head_process h{dir,
+                 {"--local-slots", "2", "--metrics-listen", "127.0.0.1:0"}};
+  const std::string prefix = "metrics on http://127.0.0.1:";
+  REQUIRE(eventually(
+      [&] { return h.proc->output().find(prefix) != std::string::npos; }, 15s));
+  auto out = h.proc->output();
+  auto port = static_cast<uint16_t>(
+      std::stoul(out.substr(out.find(prefix) + prefix.size())));
+  run_pair_then_sleeper(dir, h);
+  auto first = http_get(port, "/metrics");
+  auto running = parse_prometheus(first.substr(first.find("\r\n\r\n") + 4));
+  CHECK(running["quiesce_jobs{status=\"running\"}"] == 1);
+  CHECK(running["quiesce_tasks{status=\"running\"}"] == 1);
+  CHECK(running["quiesce_node_slots{state=\"in_use\"}"] == 1);
+  CHECK(running["quiesce_node_slots{state=\"total\"}"] == 2);
+  CHECK(running["quiesce_nodes{status=\"ready\"}"] == 1);
+  REQUIRE(client(dir, h, {"cancel", "job", "2"}).status == exit_ok);
+  REQUIRE(client(dir, h, {"wait", "2", "--timeout", "60s"}).status
+          == exit_cancelled);
+  auto response = http_get(port, "/metrics");
+  INFO(response);
+  CHECK(response.rfind("HTTP/1.1 200", 0) == 0);
+  CHECK_THAT(response, Catch::Contains("text/plain; version=0.0.4"));
+  auto body = response.substr(response.find("\r\n\r\n") + 4);
+  auto m = parse_prometheus(body);
+  CHECK(m["quiesce_jobs{status=\"finished\"}"] == 1);
+  CHECK(m["quiesce_jobs{status=\"cancelled\"}"] == 1);
+  CHECK(m["quiesce_jobs{status=\"running\"}"] == 0);
+  CHECK(m["quiesce_tasks{status=\"finished\"}"] == 2);
+  CHECK(m["quiesce_tasks{status=\"cancelled\"}"] == 1);
+  CHECK(m["quiesce_queue_depth{queue=\"jobs\"}"] == 0);
+  CHECK(m["quiesce_queue_depth{queue=\"tasks\"}"] == 0);
+  CHECK(m["quiesce_node_slots{state=\"in_use\"}"] == 0);
+  CHECK(m["quiesce_requests_total{operation=\"cancel_job\",code=\"ok\"}"] == 1);
+  CHECK(m["quiesce_requests_total{operation=\"submit_job\",code=\"ok\"}"] == 2);
+  // Three first attempts placed; one cancel settled.
+  CHECK(check_histogram(m, "quiesce_dispatch_latency_seconds") == 3);
+  CHECK(check_histogram(m, "quiesce_cancel_latency_seconds") == 1);
+  CHECK(m["quiesce_cancel_latency_seconds_sum"] > 0);
+  CHECK(http_get(port, "/other").rfind("HTTP/1.1 404", 0) == 0);
+}
+
+TEST_CASE("operate: top prints a snapshot of a head where it cannot redraw",
+          "[cli][operate][top]") {
+  scratch_dir dir;
+  head_process h{dir, {"--local-slots", "1"}};
+  child node{dir,
+             {"node", "--head", h.address, "--name", "gpu-1", "--slots", "2",
+              "--label", "gpu", "--run-dir", dir.path("runs")}};
+  REQUIRE(eventually(
+      [&] {
+        return client_json(dir, h, {"list", "nodes"})["nodes"].size() == 2;
+      },
+      20s));
+  run_pair_then_sleeper(dir, h);
+  // stdout is a file here: one snapshot, no escapes, without --once too.
+  for (bool once : {false, true}) {
+    INFO("--once " << once);
+    std::vector<std::string> args{"top"};
+    if (once)
+      args.push_back("--once");
+    auto r = client(dir, h, args);
+    INFO(r.out << r.err);
+    CHECK(r.status == exit_ok);
+    CHECK_THAT(r.out, !Catch::Contains("\x1b["));
+    CHECK_THAT(r.out, Catch::Contains("quiesce top: head " + h.address));
+    CHECK_THAT(r.out, Catch::Contains("jobs:  1 running  0 cancelling  0 "
+                                      "queued  0 not_submitted  1 finished"));
+    CHECK_THAT(r.out, Catch::Contains("slots: 1 of 3 in use on 2 ready nodes"));
+    CHECK(lines_with(r.out, {"gpu-1", "ready", "2", "gpu"}).size() == 1);
+    CHECK(lines_with(r.out, {"head", "ready", "1"}).size() == 1);
+    // The running job comes first, with its task counted as running.
+    auto running = r.out.find("sleeper");
+    auto ended = r.out.find("pair");
+    CHECK(running < ended);
+    CHECK(lines_with(r.out, {"2", "sleeper", "running", my_name(), "0 long",
+                             "1        0       0     0       0"})
+              .size()
+          == 1);
+    CHECK_THAT(r.out, !Catch::Contains("RECENT EVENTS"));
+  }
+  auto j = client_json(dir, h, {"top"});
+  CHECK(j["jobs"].size() == 2);
+  CHECK(j["nodes"].size() == 2);
+  REQUIRE(client(dir, h, {"terminate", "job", "2"}).status == exit_ok);
+}
+
+TEST_CASE("operate: top redraws a live view with recent events on a terminal",
+          "[cli][operate][top][terminal]") {
+  scratch_dir dir;
+  auto log = dir.path("head.log");
+  head_process h{
+      dir, {"--local-slots", "2", "--log-file", log, "--log-level", "debug"}};
+  exit_info r;
+  std::thread view{[&] {
+    r = run_quiesce_on_pty(dir,
+                           {"top", "--head", h.address, "--interval", "100ms",
+                            "--iterations", "40", "--events", "20"},
+                           60s, 120, 40);
+  }};
+  // Once the view has subscribed (the head logs it with who asked), the
+  // events of a new job reach it.
+  auto subscribed = [&] {
+    return !lines_with(read_file(log), {"op=subscribe", "who=" + my_name()})
+                .empty();
+  };
+  bool ready = eventually(subscribed, 30s);
+  if (ready) {
+    client(dir, h, {"submit", dir.write("pair.toml", two_tasks)});
+    client(dir, h, {"wait", "1", "--timeout", "60s"});
+  }
+  view.join();
+  REQUIRE(ready);
+  INFO(r.out);
+  CHECK(r.status == exit_ok);
+  // Redrawn in place with the terminal's own sequences.
+  CHECK_THAT(r.out, Catch::Contains("\x1b["));
+  CHECK_THAT(r.out, Catch::Contains("quiesce top: head " + h.address));
+  CHECK_THAT(r.out, Catch::Contains("RECENT EVENTS"));
+  CHECK_THAT(r.out, Catch::Contains("job 1"));
+  CHECK_THAT(r.out, Catch::Contains("not_submitted -> queued"));
+}
+
+TEST_CASE("operate: run says where the output files of its tasks are",
+          "[cli][operate][output]") {
+  scratch_dir dir;
+  auto r = run_quiesce(dir, {"run", dir.write("pair.toml", two_tasks),
+                             "--run-dir", dir.path("runs")});
+  INFO(r.out << r.err);
+  REQUIRE(r.status == exit_ok);
+  CHECK_THAT(r.out, Catch::Contains("Output files of tasks that name none: "
+                                    + dir.path("runs")
+                                    + "/job-ID/task-ID.attempt-N.stdout and "
+                                      ".stderr"));
+  CHECK(exists(dir.path("runs/job-1/task-1.attempt-1.stdout")));
+  CHECK(exists(dir.path("runs/job-1/task-2.attempt-1.stderr")));
 }

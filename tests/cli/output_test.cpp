@@ -1,7 +1,8 @@
 // The reusable pieces of the command: exit statuses, times, JSON, tables,
-// the progress model and its frames.
+// the progress model and its frames, the lines of the log file.
 
 #include "cli/exit_status.hpp"
+#include "cli/ops.hpp"
 #include "cli/output.hpp"
 #include "cli/progress.hpp"
 
@@ -300,4 +301,48 @@ TEST_CASE("list tasks, status and run print tasks in one column order",
   auto header = listed.substr(0, listed.find('\n'));
   CHECK_THAT(header, Catch::StartsWith("ASSESSMENT  TASK  NAME"));
   CHECK_THAT(summary, Catch::Contains(listed));
+}
+
+TEST_CASE("log lines are logfmt, one line whatever a message holds",
+          "[cli][log]") {
+  CHECK(cli::logfmt_value("alice") == "alice");
+  CHECK(cli::logfmt_value("") == "\"\"");
+  CHECK(cli::logfmt_value("exit code 2") == "\"exit code 2\"");
+  CHECK(cli::logfmt_value("a=b") == "\"a=b\"");
+  CHECK(cli::logfmt_value(R"(say "hi")") == R"("say \"hi\"")");
+  CHECK(cli::logfmt_value("C:\\tmp") == R"("C:\\tmp")");
+  // A message cannot forge a second line or a field of its own.
+  auto forged = cli::logfmt_value("x\nlevel=error msg=forged\x1b[2J");
+  CHECK(forged.find('\n') == std::string::npos);
+  CHECK(forged.find('\x1b') == std::string::npos);
+  CHECK(forged == R"("x\nlevel=error msg=forged\e[2J")");
+  event ev;
+  ev.job = 3;
+  ev.kind = event_kind::task;
+  ev.subject = 7;
+  ev.previous = task_status::running;
+  ev.current = task_status::failed;
+  ev.code = result_code::task_failed;
+  ev.who = "n1";
+  ev.message = "exit code 2";
+  CHECK(cli::log_fields(ev)
+        == "msg=status job=3 task=7 from=running to=failed code=task_failed "
+           "who=n1 message=\"exit code 2\"");
+  request_note r;
+  r.operation = "cancel_job";
+  r.who = "bob";
+  r.job = 3;
+  r.code = result_code::permission_denied;
+  r.detail = "bob may not manage job 3";
+  CHECK(cli::log_fields(r)
+        == "msg=request op=cancel_job who=bob job=3 code=permission_denied "
+           "detail=\"bob may not manage job 3\"");
+  CHECK(cli::level_of(r) == cli::log_level::warn);
+  r.code = result_code::ok;
+  CHECK(cli::level_of(r) == cli::log_level::info);
+  r.query = true;
+  CHECK(cli::level_of(r) == cli::log_level::debug);
+  r.authenticated = false;
+  CHECK(cli::log_fields(r).find("who=- authenticated=false")
+        != std::string::npos);
 }

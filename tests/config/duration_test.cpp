@@ -1,5 +1,6 @@
 #include "config/duration.hpp"
 #include "config/signal.hpp"
+#include "config/size.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -126,4 +127,24 @@ TEST_CASE("signal_name names known signals and numbers the rest",
   CHECK(signal_name(7) == "7");
   for (auto text : {"SIGINT", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGALRM"})
     CHECK(signal_name(*parse_signal(text)) == text);
+}
+
+TEST_CASE("parse_size reads bytes and binary units, and nothing else",
+          "[config][size]") {
+  CHECK(parse_size("0") == 0u);
+  CHECK(parse_size("4096") == 4096u);
+  CHECK(parse_size("512K") == 512u << 10);
+  CHECK(parse_size("512KiB") == 512u << 10);
+  CHECK(parse_size("10M") == 10u << 20);
+  CHECK(parse_size("10MiB") == 10u << 20);
+  CHECK(parse_size("2GiB") == uint64_t{2} << 30);
+  for (const char* bad : {"", "K", "-1", "1.5M", "10 MiB", "10MB", "10k",
+                          "99999999999999999999", "17179869184G"}) {
+    INFO(bad);
+    CHECK_FALSE(parse_size(bad));
+  }
+  CHECK(format_size(10u << 20) == "10MiB");
+  CHECK(format_size(1536u << 10) == "1536KiB");
+  CHECK(format_size(1000) == "1000");
+  CHECK(parse_size(format_size(uint64_t{3} << 30)) == uint64_t{3} << 30);
 }

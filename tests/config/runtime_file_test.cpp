@@ -168,8 +168,19 @@ TEST_CASE("runtime file parser loads each key into the settings and leaves "
   CHECK(load(R"(heartbeat = "250ms")").heartbeat_interval == 250ms);
   CHECK(load(R"(node_timeout = "9s")").connection_timeout == 9s);
   CHECK(load("strict_limits = true").strict_limits);
+  CHECK(load(R"(log_file = "head.log")").log_file == "/etc/head.log");
+  CHECK(load(R"(log_level = "debug")").log_level == "debug");
+  CHECK(load(R"(log_max_size = "2MiB")").log_max_size == 2u << 20);
+  CHECK(load("log_max_size = 4096").log_max_size == 4096);
+  CHECK(load("log_files = 0").log_files == 0);
+  CHECK(load(R"(metrics_listen = "127.0.0.1:0")").metrics_listen
+        == "127.0.0.1:0");
   auto x = load("threads = 7");
   CHECK(x.strict_limits == defaults.strict_limits);
+  CHECK(x.log_file.empty());
+  CHECK(x.log_level == "info");
+  CHECK(x.log_max_size == defaults.log_max_size);
+  CHECK(x.metrics_listen.empty());
   CHECK(x.slots == defaults.slots);
   CHECK(x.grace == defaults.grace);
   CHECK(x.run_dir == defaults.run_dir);
@@ -188,4 +199,25 @@ TEST_CASE("settings default to the address a head listens on",
   auto result = parse_runtime_file("[runtime]\nthreads = 1\n", "r");
   REQUIRE(result.ok());
   CHECK(result.file.runtime.listen == "127.0.0.1:7700");
+}
+
+TEST_CASE("runtime file parser refuses bad log settings with line and column",
+          "[config][runtime_file][log]") {
+  auto errors = [](const std::string& line) {
+    auto result = parse_runtime_file("[runtime]\n" + line + "\n", "r.toml");
+    CHECK_FALSE(result.ok());
+    return render(result.errors);
+  };
+  CHECK_THAT(errors(R"(log_level = "loud")"),
+             Catch::Contains("r.toml:2:13: error: 'log_level': expected "
+                             "trace, debug, info, warn, error or off"));
+  CHECK_THAT(errors("log_max_size = 100"),
+             Catch::Contains("r.toml:2:16: error: 'log_max_size': expected a "
+                             "size from 1KiB to 1024GiB"));
+  CHECK_THAT(errors(R"(log_max_size = "10 MB")"),
+             Catch::Contains("'log_max_size'"));
+  CHECK_THAT(errors("log_max_size = -5"), Catch::Contains("'log_max_size'"));
+  CHECK_THAT(errors("log_files = 1001"), Catch::Contains("'log_files'"));
+  CHECK_THAT(errors(R"(metrics_listen = "nowhere")"),
+             Catch::Contains("'metrics_listen'"));
 }

@@ -127,6 +127,13 @@ tools)
     grep -q '^Type=notify$' "$f" || fail "$unit is not Type=notify"
     grep -q "^ExecStart=$prefix/bin/quiesce \|^ExecStart=/.*/bin/quiesce " "$f" \
       || fail "$unit does not start the installed quiesce"
+    # The environment file is under the configured SYSCONFDIR, not a fixed
+    # /etc (the build's prefix is /usr/local unless configured otherwise).
+    role=${unit#quiesce-}
+    role=${role%.service}
+    grep -q "^EnvironmentFile=-/.*etc/quiesce/$role.env\$" "$f" \
+      || fail "$unit reads no SYSCONFDIR/quiesce/$role.env"
+    grep -q "@" "$f" && fail "$unit has an unconfigured @VARIABLE@"
     if command -v systemd-analyze > /dev/null; then
       systemd-analyze verify "$f" > "$work/verify.log" 2>&1 || true
     fi
