@@ -89,7 +89,7 @@ struct pki {
 struct tls_head {
   tls_head(const scratch_dir& dir, std::vector<std::string> tls,
            const std::vector<std::string>& env = {})
-      : proc(dir, with(std::move(tls)), {}, env) {
+      : proc(dir, with(std::move(tls), accounts(dir)), {}, env) {
     const std::string prefix = "listening on 0.0.0.0:";
     REQUIRE(eventually(
         [&] { return proc.output().find(prefix) != std::string::npos; }, 20s));
@@ -99,9 +99,20 @@ struct tls_head {
                   std::stoul(out.substr(out.find(prefix) + prefix.size())));
   }
 
-  static std::vector<std::string> with(std::vector<std::string> tls) {
-    std::vector<std::string> args{"head", "--listen", "0.0.0.0:0",
-                                  "--local-slots", "2"};
+  // With TLS a node runs only owners it has an account for
+  // (docs/security.md, "Tasks run as their owner"); these tests are about
+  // identities, so alice's and bob's tasks run as root, as before.
+  static std::string accounts(const scratch_dir& dir) {
+    return dir.write("accounts.toml", "[runtime]\nrun_as_root = true\n"
+                                      "[runtime.users]\nalice = \"root\"\n"
+                                      "bob = \"root\"\n");
+  }
+
+  static std::vector<std::string> with(std::vector<std::string> tls,
+                                       const std::string& runtime_file) {
+    std::vector<std::string> args{"head",          "--listen", "0.0.0.0:0",
+                                  "--local-slots", "2",        "--runtime",
+                                  runtime_file};
     args.insert(args.end(), tls.begin(), tls.end());
     return args;
   }
@@ -284,8 +295,9 @@ TEST_CASE("tls: identities and roles come from certificates: a client acts on "
   pki certs{dir};
   tls_head h{dir, certs.tls("head")};
   // A node with a node certificate joins.
-  std::vector<std::string> args{"node", "--head",  h.address, "--name",
-                                "n1",   "--slots", "1"};
+  std::vector<std::string> args{"node",   "--head",    h.address,
+                                "--name", "n1",        "--slots",
+                                "1",      "--runtime", tls_head::accounts(dir)};
   auto node_tls = certs.tls("n1");
   args.insert(args.end(), node_tls.begin(), node_tls.end());
   child node{dir, args};
