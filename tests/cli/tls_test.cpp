@@ -12,6 +12,7 @@
 
 #include <cstdlib>
 #include <sys/stat.h>
+#include <unistd.h>
 
 using namespace quiesce::cli;
 using namespace quiesce::test;
@@ -88,8 +89,12 @@ struct pki {
 // A TLS head on every address (any port), with tasks on its own node.
 struct tls_head {
   tls_head(const scratch_dir& dir, std::vector<std::string> tls,
-           const std::vector<std::string>& env = {})
-      : proc(dir, with(std::move(tls), accounts(dir)), {}, env) {
+           const std::vector<std::string>& env = {},
+           const std::string& runtime_file = {})
+      : proc(dir,
+             with(std::move(tls),
+                  runtime_file.empty() ? accounts(dir) : runtime_file),
+             {}, env) {
     const std::string prefix = "listening on 0.0.0.0:";
     REQUIRE(eventually(
         [&] { return proc.output().find(prefix) != std::string::npos; }, 20s));
@@ -332,4 +337,58 @@ TEST_CASE("tls: identities and roles come from certificates: a client acts on "
   for (const auto& n : nodes["nodes"])
     has_n1 = has_n1 || n["name"] == "n1";
   CHECK(has_n1);
+}
+
+TEST_CASE("tls: a root head runs a client's task as the account it maps to "
+          "and refuses a client without one",
+          "[cli][security][tls][owner]") {
+  if (::geteuid() != 0)
+    return; // needs root (the suite runs as root)
+  scratch_dir dir;
+  pki certs{dir};
+  // nobody (uid 65534) must reach the run directory.
+  ::chmod(dir.path().c_str(), 0755);
+  // Where the tasks say they ran: anyone may write there.
+  REQUIRE(::mkdir(dir.path("marks").c_str(), 0777) == 0);
+  ::chmod(dir.path("marks").c_str(), 0777);
+  auto runtime = dir.write("owners.toml", "[runtime]\nrun_dir = \"runs\"\n"
+                                          "[runtime.users]\nalice = "
+                                          "\"nobody\"\n");
+  tls_head h{dir, certs.tls("head"), {}, runtime};
+  auto job_file = [&](const std::string& name) {
+    return dir.write(name + ".toml",
+                     "[[job]]\nname = \"" + name
+                         + "\"\n[[job.assessment]]\n[[job.assessment.task]]\n"
+                           "name = \"who\"\nshell = true\n"
+                           "command = \"id -u; id -G; touch "
+                         + dir.path("marks/" + name) + "\"\n");
+  };
+  auto submit
+      = [&](const std::vector<std::string>& tls, const std::string& name) {
+          auto doc = as_json(dir, h, tls, {"submit", job_file(name)});
+          REQUIRE(doc["code"] == "ok");
+          return doc["jobs"][0]["id"].get<int>();
+        };
+  auto terminal = [&](const std::vector<std::string>& tls, int job) {
+    auto status = job_of(dir, h, tls, job)["status"];
+    return status == "finished" || status == "failed";
+  };
+  auto alice = certs.tls("alice");
+  auto a = submit(alice, "alices");
+  REQUIRE(eventually([&] { return terminal(alice, a); }, 20s));
+  CHECK(job_of(dir, h, alice, a)["status"] == "finished");
+  CHECK(read_file(dir.path("runs/job-" + std::to_string(a)
+                           + "/task-1.attempt-1.stdout"))
+        == "65534\n65534\n");
+  auto bob = certs.tls("bob");
+  auto b = submit(bob, "bobs");
+  REQUIRE(eventually([&] { return terminal(bob, b); }, 20s));
+  auto tasks = as_json(dir, h, bob, {"list", "tasks", std::to_string(b)});
+  REQUIRE(tasks["tasks"].size() == 1);
+  CHECK(tasks["tasks"][0]["status"] == "failed");
+  CHECK(tasks["tasks"][0]["end_code"] == "spawn_failed");
+  CHECK_THAT(tasks["tasks"][0]["error_message"].get<std::string>(),
+             Catch::StartsWith("owner bob has no account on node "));
+  CHECK_FALSE(exists(dir.path("marks/bobs")));
+  CHECK(exists(dir.path("marks/alices")));
 }
