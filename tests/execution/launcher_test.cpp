@@ -962,7 +962,8 @@ TEST_CASE("launcher runs a command as another account, with and without "
   if (::geteuid() != 0)
     return; // needs root (the suite runs as root)
   temp_dir dir;
-  ::chmod(dir.path().c_str(), 0755);
+  // The account creates its output files here.
+  ::chmod(dir.path().c_str(), 0777);
   for (bool cgroups : {true, false}) {
     INFO("cgroups " << cgroups);
     launcher procs{5s, containment_options{"owner", cgroups, true}};
