@@ -392,3 +392,31 @@ TEST_CASE("tls: a root head runs a client's task as the account it maps to "
   CHECK_FALSE(exists(dir.path("marks/bobs")));
   CHECK(exists(dir.path("marks/alices")));
 }
+
+TEST_CASE("owners: an unknown local user or root without run_as_root stops "
+          "head and node before anything starts",
+          "[cli][security][owner]") {
+  scratch_dir dir;
+  auto unknown = dir.write("unknown.toml", "[runtime.users]\nalice = "
+                                           "\"no-such-user-xyz\"\n");
+  auto root = dir.write("root.toml",
+                        "[runtime.users]\nalice = { uid = 0, gid = 0 }\n");
+  for (const auto& cmd :
+       {std::vector<std::string>{"node", "--head", "127.0.0.1:1"},
+        std::vector<std::string>{"head", "--listen", "127.0.0.1:0"}}) {
+    auto args = cmd;
+    args.insert(args.end(), {"--runtime", unknown});
+    auto r = run_quiesce(dir, args, 30s);
+    INFO(r.out << r.err);
+    CHECK(r.status == exit_invalid_input);
+    CHECK_THAT(r.err, Catch::Contains("quiesce: [runtime.users] alice: no "
+                                      "local user 'no-such-user-xyz' on this "
+                                      "machine"));
+    args.back() = root;
+    r = run_quiesce(dir, args, 30s);
+    INFO(r.out << r.err);
+    CHECK(r.status == exit_invalid_input);
+    CHECK_THAT(r.err, Catch::Contains("maps to uid 0 (root); tasks run as "
+                                      "root only with run_as_root = true"));
+  }
+}
