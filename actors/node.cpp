@@ -14,7 +14,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <system_error>
+#include <unistd.h>
 #include <unordered_map>
 
 namespace quiesce {
@@ -53,6 +55,10 @@ struct node_state {
   std::unordered_map<attempt_key, attempt_ended, attempt_key_hash> held;
   /// The epoch of the loss whose lease runs, 0 while the head is there.
   uint64_t away_epoch = 0;
+  /// This process's effective user and its name (an owner of that name runs
+  /// as this user without an entry in `opts.accounts`).
+  uid_t self_uid = 0;
+  std::string self_user;
 
   static inline const char* name = "quiesce.node";
 };
@@ -77,8 +83,13 @@ attempt_ended make_end(const attempt_key& key, attempt_outcome outcome,
 // starts again at 1), so the directory is `job-<J>` of the head `head` that
 // created it (its file `.head` says which); a job of another head with the
 // same id gets `job-<J>.2`, `job-<J>.3`, ...: no output is ever overwritten.
+//
+// A job whose commands run as another account gets its directory (created
+// here, by this process) handed to that account, so its output files can
+// be created there as that user.
 std::string job_dir(node_state& st, const attempt_key& key,
-                    const std::string& head) {
+                    const std::string& head,
+                    const std::optional<process::credentials>& as) {
   auto& cached = st.job_dirs[key.job];
   if (!cached.second.empty() && cached.first == head)
     return cached.second;
@@ -96,6 +107,9 @@ std::string job_dir(node_state& st, const attempt_key& key,
     auto marker = (dir / ".head").string();
     if (std::filesystem::create_directories(dir, ec) && !ec) {
       std::ofstream{marker} << head;
+      if (as && ::chown(dir.c_str(), as->uid, as->gid) != 0) {
+        // The launcher then fails to open the outputs, naming the file.
+      }
       break;
     }
     std::ifstream in{marker};
@@ -119,6 +133,49 @@ std::string attempt_file(const std::string& dir, const attempt_key& key,
          + std::to_string(key.attempt) + "." + stream;
 }
 
+/// Whom an attempt runs as: this process's user (`as` empty), an account, or
+/// nobody (`refused` says why).
+struct run_as_choice {
+  std::optional<process::credentials> as;
+  std::string refused;
+};
+
+// Decides whom an attempt of `owner` runs as on this node (docs/security.md,
+// "Tasks run as their owner"). A work function runs inside this process and
+// cannot change user.
+run_as_choice choose_account(const node_state& st, const std::string& owner,
+                             bool function) {
+  run_as_choice out;
+  auto node = "node " + st.opts.name;
+  auto self = std::to_string(st.self_uid);
+  auto i = st.opts.accounts.find(owner);
+  if (i == st.opts.accounts.end()) {
+    if (owner == st.self_user || !st.opts.strict_owners)
+      return out;
+    out.refused = "owner " + (owner.empty() ? std::string{"(none)"} : owner)
+                  + " has no account on " + node
+                  + " (no entry in its [runtime.users])";
+    return out;
+  }
+  const auto& acc = i->second;
+  if (acc.uid == st.self_uid)
+    return out; // no change needed (and none of the groups)
+  if (function) {
+    out.refused = "work functions run inside " + node + "'s process as uid "
+                  + self + " and cannot change user; owner " + owner
+                  + " maps to uid " + std::to_string(acc.uid);
+    return out;
+  }
+  if (st.self_uid != 0) {
+    out.refused = "owner " + owner + " maps to uid " + std::to_string(acc.uid)
+                  + ", but " + node + " runs as uid " + self
+                  + " (not root) and cannot change user";
+    return out;
+  }
+  out.as = acc;
+  return out;
+}
+
 // Reports an end that happened before the work could start.
 void report_not_started(node_pointer self, const start_attempt& msg,
                         result_code code, std::string why) {
@@ -131,6 +188,12 @@ void report_not_started(node_pointer self, const start_attempt& msg,
 }
 
 void start_function(node_pointer self, start_attempt& msg) {
+  if (auto who = choose_account(self->state, msg.owner, true);
+      !who.refused.empty()) {
+    report_not_started(self, msg, result_code::spawn_failed,
+                       std::move(who.refused));
+    return;
+  }
   auto fn = self->state.registry ? self->state.registry->find(msg.spec.work)
                                  : work_function{};
   if (!fn) {
@@ -181,11 +244,18 @@ void start_function(node_pointer self, start_attempt& msg) {
 }
 
 void start_command(node_pointer self, start_attempt& msg) {
+  auto who = choose_account(self->state, msg.owner, false);
+  if (!who.refused.empty()) {
+    report_not_started(self, msg, result_code::spawn_failed,
+                       std::move(who.refused));
+    return;
+  }
   process::launch_spec spec;
   static_cast<process::command_line&>(spec) = std::move(msg.spec.command);
+  spec.run_as = who.as;
   if (spec.stdout_path.empty() || spec.stderr_path.empty()) {
     auto dir = job_dir(self->state, msg.key,
-                       to_string(msg.reply_to.address().node()));
+                       to_string(msg.reply_to.address().node()), who.as);
     if (spec.stdout_path.empty())
       spec.stdout_path = attempt_file(dir, msg.key, "stdout");
     if (spec.stderr_path.empty())
@@ -314,6 +384,8 @@ node_actor::behavior_type node_impl(node_pointer self, node_options opts,
   self->state.opts = std::move(opts);
   self->state.registry = std::move(registry);
   self->state.launcher = std::move(lnch);
+  self->state.self_uid = ::geteuid();
+  self->state.self_user = process::account_name(self->state.self_uid);
   return {
       [=](start_attempt& msg) {
         if (auto i = self->state.attempts.find(msg.key);

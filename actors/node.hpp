@@ -1,11 +1,13 @@
 #pragma once
 
 #include "actors/interfaces.hpp"
+#include "execution/accounts.hpp"
 
 #include <caf/fwd.hpp>
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -34,6 +36,17 @@ struct node_options {
   /// The node process's incarnation, sent in `node_hello`; 0 draws a random
   /// one.
   uint64_t incarnation = 0;
+  /// The local account each owner's command tasks run as (identity name →
+  /// account, resolved from `[runtime.users]`); docs/security.md, "Tasks run
+  /// as their owner". The owner named as this process's user runs as it
+  /// without an entry.
+  std::map<std::string, process::credentials> accounts;
+  /// Whether an owner with no entry in `accounts` (and not this process's
+  /// user) is refused. Set with TLS (owners are certificate names) and
+  /// whenever `[runtime.users]` or `run_as_root` is set; off in the
+  /// loopback development mode and embedded, where every owner is this
+  /// process's user or code running inside it.
+  bool strict_owners = false;
 };
 
 /// Spawns a node actor that runs attempts with `registry`'s functions and

@@ -29,6 +29,7 @@ run_task make_run_task(const job_books& b, const task_record& t,
   msg.node = n.hdl;
   msg.node_name = n.name;
   msg.incarnation = n.incarnation;
+  msg.owner = b.job.owner;
   return msg;
 }
 

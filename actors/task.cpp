@@ -118,8 +118,8 @@ task_actor::behavior_type task_impl(task_pointer self, run_task msg,
     end.incarnation = self->state.run.incarnation;
     finish(self, std::move(end));
   });
-  self->send(st.node,
-             start_attempt{st.run.key, st.run.spec, self, st.run.adopt});
+  self->send(st.node, start_attempt{st.run.key, st.run.spec, self, st.run.adopt,
+                                    st.run.owner});
   if (st.run.spec.time_limit.count() > 0)
     self->delayed_send(self, st.run.spec.time_limit,
                        attempt_timer{st.run.key, true});

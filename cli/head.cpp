@@ -12,6 +12,7 @@
 #include "cli/settings_flags.hpp"
 #include "cli/signals.hpp"
 #include "messages/text.hpp"
+#include "runtime/options.hpp"
 #include "runtime/peer_auth.hpp"
 #include "runtime/remote.hpp"
 #include "runtime/runtime.hpp"
@@ -20,6 +21,7 @@
 #include <csignal>
 #include <iostream>
 #include <map>
+#include <stdexcept>
 #include <string>
 #include <thread>
 
@@ -101,6 +103,14 @@ int run_head(const settings_flags& flags) {
   if (!loaded)
     return exit_invalid_input;
   runtime_options ropts = *loaded;
+  // Unknown users and root without run_as_root stop it here, before
+  // anything starts (docs/security.md, "Tasks run as their owner").
+  try {
+    resolve_accounts(ropts.users, ropts.run_as_root);
+  } catch (const std::invalid_argument& e) {
+    std::cerr << e.what() << std::endl;
+    return exit_invalid_input;
+  }
   ropts.local_node = ropts.slots > 0;
   endpoint where;
   if (auto err = parse_endpoint(ropts.listen, where); !err.empty()) {

@@ -13,11 +13,13 @@
 #include "cli/settings_flags.hpp"
 #include "cli/signals.hpp"
 #include "messages/text.hpp"
+#include "runtime/options.hpp"
 #include "runtime/remote.hpp"
 
 #include <atomic>
 #include <csignal>
 #include <iostream>
+#include <stdexcept>
 #include <string>
 #include <thread>
 
@@ -37,6 +39,14 @@ int run_node(const settings_flags& flags) {
   if (!loaded)
     return exit_invalid_input;
   worker_options w = *loaded;
+  // Unknown users and root without run_as_root stop it here, before
+  // anything starts (docs/security.md, "Tasks run as their owner").
+  try {
+    resolve_accounts(w.users, w.run_as_root);
+  } catch (const std::invalid_argument& e) {
+    std::cerr << e.what() << std::endl;
+    return exit_invalid_input;
+  }
   if (w.node_name.empty())
     w.node_name = default_process_name();
   std::string log_error;

@@ -17,9 +17,77 @@ const std::vector<std::string_view>& runtime_keys() {
       "scheduler",     "heartbeat",  "node_timeout",   "state_dir",
       "tls_ca",        "tls_cert",   "tls_key",        "tls_passphrase",
       "strict_limits", "head_lease", "log_file",       "log_level",
-      "log_max_size",  "log_files",  "metrics_listen",
+      "log_max_size",  "log_files",  "metrics_listen", "users",
+      "run_as_root",
   };
   return keys;
+}
+
+// Reads `[runtime.users]`: NAME = "user" or NAME = { uid = U, gid = G,
+// groups = [..] }.
+void read_users(reader& in, const toml::node& node, settings& base) {
+  auto table = node.as_table();
+  if (table == nullptr) {
+    in.error(node, "'users': expected a table ([runtime.users], identity = "
+                   "\"local user\" or { uid = U, gid = G, groups = [..] }), "
+                   "found "
+                       + std::string{describe_type(node)});
+    return;
+  }
+  std::map<std::string, account_setting> users;
+  for (auto&& [key, value] : *table) {
+    auto name = std::string{key.str()};
+    auto where = "'users." + name + "'";
+    account_setting acc;
+    if (auto user = value.as_string()) {
+      acc.user = user->get();
+      if (acc.user.empty()) {
+        in.error(value, where + ": expected a local user name, found \"\"");
+        continue;
+      }
+    } else if (auto entry = value.as_table()) {
+      in.check_keys(*entry, {"uid", "gid", "groups"}, where);
+      auto uid = in.read_integer(*entry, "uid", 0, 4294967294);
+      auto gid = in.read_integer(*entry, "gid", 0, 4294967294);
+      if (!uid || !gid) {
+        if (!entry->get("uid") || !entry->get("gid"))
+          in.error(value, where
+                              + ": a numeric account needs both 'uid' and "
+                                "'gid'");
+        continue;
+      }
+      acc.uid = *uid;
+      acc.gid = *gid;
+      if (auto groups = entry->get("groups")) {
+        auto arr = groups->as_array();
+        if (arr == nullptr) {
+          in.error(*groups, where
+                                + ".groups: expected an array of group "
+                                  "ids, found "
+                                + std::string{describe_type(*groups)});
+          continue;
+        }
+        for (auto&& g : *arr) {
+          auto id = g.as_integer();
+          if (id == nullptr || id->get() < 0 || id->get() > 4294967294) {
+            in.error(g, where
+                            + ".groups: expected group ids (integers from "
+                              "0 to 4294967294)");
+            continue;
+          }
+          acc.groups.push_back(id->get());
+        }
+      }
+    } else {
+      in.error(value, where
+                          + ": expected a local user name (\"alice\") or "
+                            "{ uid = U, gid = G, groups = [..] }, found "
+                          + std::string{describe_type(value)});
+      continue;
+    }
+    users.emplace(std::move(name), std::move(acc));
+  }
+  base.users = std::move(users);
 }
 
 settings read_runtime_table(reader& in, const toml::table& table,
@@ -75,6 +143,10 @@ settings read_runtime_table(reader& in, const toml::table& table,
     base.retries = u32(*x);
   if (auto x = in.read_bool(table, "strict_limits"))
     base.strict_limits = *x;
+  if (auto x = in.read_bool(table, "run_as_root"))
+    base.run_as_root = *x;
+  if (auto node = table.get("users"))
+    read_users(in, *node, base);
   if (auto x = in.read_integer(table, "max_running_jobs", 0,
                                std::numeric_limits<uint32_t>::max()))
     base.max_running_jobs = u32(*x);

@@ -10,10 +10,24 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
 namespace quiesce {
+
+/// The local account an identity's tasks run as on a node: a user name
+/// (resolved with getpwnam and getgrouplist when the node starts) or numbers.
+/// One entry of `[runtime.users]` (docs/security.md).
+struct account_setting {
+  /// Local user name; empty when `uid` and `gid` are given.
+  std::string user;
+  /// Numeric user and group; -1 when `user` is given.
+  int64_t uid = -1;
+  int64_t gid = -1;
+  /// Supplementary groups of a numeric entry (none when not given).
+  std::vector<int64_t> groups;
+};
 
 /// How a Quiesce process is set up: scheduler, local node, supervisor, job
 /// defaults, client bounds and network. Plain data; `runtime_options` and
@@ -58,6 +72,17 @@ struct settings {
   /// file, and this process's node fails such a task (`spawn_failed`)
   /// instead of running it without the limit. File key `strict_limits`.
   bool strict_limits = false;
+
+  /// Which local account each identity's command tasks run as on this node
+  /// (identity name → account); docs/security.md, "Tasks run as their
+  /// owner". Empty: commands run as this process's user. File table
+  /// `[runtime.users]`.
+  std::map<std::string, account_setting> users;
+
+  /// Whether an entry of `users` may name uid 0: without it no identity's
+  /// task runs as root unless it is the node's own user. File key
+  /// `run_as_root`.
+  bool run_as_root = false;
 
   // -- supervisor -------------------------------------------------------------
 

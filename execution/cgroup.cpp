@@ -423,8 +423,10 @@ namespace {
 
 /// The child's side of spawn_in_cgroup: system calls only (it is a copy of a
 /// threaded process), ending in exec or in _exit after reporting errno.
-[[noreturn]] void report_and_exit(int report, int err) {
-  [[maybe_unused]] auto n = ::write(report, &err, sizeof(err));
+[[noreturn]] void report_and_exit(int report, int err,
+                                  spawn_step step = spawn_step::other) {
+  int msg[2] = {err, static_cast<int>(step)};
+  [[maybe_unused]] auto n = ::write(report, msg, sizeof(msg));
   ::_exit(127);
 }
 
@@ -456,6 +458,18 @@ namespace {
     to_null(2, O_WRONLY);
   }
   to_null(0, O_RDONLY);
+  // Raw system calls: glibc's wrappers would signal every thread of the
+  // process this child shares its memory with (set*id broadcast). Groups
+  // first, the user last: each needs the privilege the next one drops. Then
+  // the working directory is entered as the new user.
+  if (req.set_ids) {
+    if (::syscall(SYS_setgroups, req.ngroups, req.groups) != 0)
+      report_and_exit(report, errno, spawn_step::setgroups);
+    if (::syscall(SYS_setresgid, req.gid, req.gid, req.gid) != 0)
+      report_and_exit(report, errno, spawn_step::setresgid);
+    if (::syscall(SYS_setresuid, req.uid, req.uid, req.uid) != 0)
+      report_and_exit(report, errno, spawn_step::setresuid);
+  }
   if (req.workdir != nullptr && ::chdir(req.workdir) != 0)
     fail(errno);
   if (::setpgid(0, 0) != 0)
@@ -526,7 +540,22 @@ int child_main(void* arg) {
 
 #endif
 
-int spawn_in_cgroup(const cgroup_spawn& req, pid_t& pid, int& pidfd) {
+const char* to_string(spawn_step step) noexcept {
+  switch (step) {
+    case spawn_step::setgroups:
+      return "setgroups";
+    case spawn_step::setresgid:
+      return "setresgid";
+    case spawn_step::setresuid:
+      return "setresuid";
+    default:
+      return "";
+  }
+}
+
+int spawn_in_cgroup(const cgroup_spawn& req, pid_t& pid, int& pidfd,
+                    spawn_step& failed) {
+  failed = spawn_step::other;
   int report[2];
   if (::pipe2(report, O_CLOEXEC) != 0)
     return errno;
@@ -534,7 +563,9 @@ int spawn_in_cgroup(const cgroup_spawn& req, pid_t& pid, int& pidfd) {
   int fd = -1;
   // CLONE_VFORK: we resume once the child has exec'd or exited, so the
   // report pipe tells which.
-  args.flags = CLONE_PIDFD | CLONE_VFORK | CLONE_INTO_CGROUP;
+  args.flags = CLONE_PIDFD | CLONE_VFORK;
+  if (req.cgroup_fd >= 0)
+    args.flags |= CLONE_INTO_CGROUP;
   args.pidfd = reinterpret_cast<uint64_t>(&fd);
   args.exit_signal = SIGCHLD;
   args.cgroup = static_cast<uint64_t>(req.cgroup_fd);
@@ -570,17 +601,18 @@ int spawn_in_cgroup(const cgroup_spawn& req, pid_t& pid, int& pidfd) {
     ::close(report[0]);
     return err;
   }
-  int child_errno = 0;
+  int child_report[2] = {0, 0};
   ssize_t n = 0;
   do {
-    n = ::read(report[0], &child_errno, sizeof(child_errno));
+    n = ::read(report[0], child_report, sizeof(child_report));
   } while (n < 0 && errno == EINTR);
   ::close(report[0]);
-  if (n == static_cast<ssize_t>(sizeof(child_errno))) {
+  if (n == static_cast<ssize_t>(sizeof(child_report))) {
     siginfo_t info{};
     ::waitid(P_PIDFD, static_cast<id_t>(fd), &info, WEXITED);
     ::close(fd);
-    return child_errno != 0 ? child_errno : EIO;
+    failed = static_cast<spawn_step>(child_report[1]);
+    return child_report[0] != 0 ? child_report[0] : EIO;
   }
   pid = static_cast<pid_t>(rc);
   pidfd = fd;

@@ -109,15 +109,38 @@ struct cgroup_spawn {
   /// into before it executes (so its limits hold from its first
   /// instruction); -1 entries are skipped.
   std::array<int, limit_support::count> join_fds{-1, -1, -1};
+  /// Whether the child changes its credentials to `uid`, `gid` and `groups`
+  /// (setgroups, setresgid, setresuid, in that order) before it changes
+  /// directory and executes.
+  bool set_ids = false;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  /// `ngroups` supplementary groups.
+  const gid_t* groups = nullptr;
+  size_t ngroups = 0;
 };
+
+/// The step of the child that failed in `spawn_in_cgroup`.
+enum class spawn_step : int {
+  /// Anything but the three below (joining groups, redirecting, exec, ...).
+  other = 0,
+  setgroups,
+  setresgid,
+  setresuid,
+};
+
+/// Returns "setgroups", "setresgid", "setresuid" or "".
+const char* to_string(spawn_step step) noexcept;
 
 /// Starts `req` as the leader of a new process group, born inside the
 /// cgroup `req.cgroup_fd` (clone3 with `CLONE_INTO_CGROUP`: it never runs a
 /// moment elsewhere, so nothing it forks can escape the group), with an
 /// empty signal mask, default dispositions and no descriptor above 2. Returns
 /// 0 and sets `pid` and `pidfd`, or returns the errno of the failure (of
-/// clone3, or of the child's exec).
-int spawn_in_cgroup(const cgroup_spawn& req, pid_t& pid, int& pidfd);
+/// clone3, or of the child's exec) and sets `failed` to the child's step that
+/// failed. A `req.cgroup_fd` of -1 starts the child in this process's cgroup.
+int spawn_in_cgroup(const cgroup_spawn& req, pid_t& pid, int& pidfd,
+                    spawn_step& failed);
 
 /// Reaps each ended child of this process (orphans of a killed group come
 /// back to it, a subreaper) whose cgroup path is `prefix` or below it, unless

@@ -10,6 +10,7 @@
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -309,6 +310,58 @@ std::vector<char*> pointers(std::vector<std::string>& strings) {
   return result;
 }
 
+/// Gives the calling thread the file-system identity (fsuid, fsgid,
+/// supplementary groups) of `who` until destroyed. Raw system calls: they
+/// change this thread only, where glibc's wrappers would change every thread
+/// of the process.
+class fs_identity {
+public:
+  explicit fs_identity(const credentials& who) {
+    auto n = ::syscall(SYS_getgroups, 0, nullptr);
+    if (n >= 0) {
+      saved_.resize(static_cast<size_t>(n));
+      n = ::syscall(SYS_getgroups, n, saved_.data());
+    }
+    if (n < 0) {
+      error_ = std::string{"getgroups: "} + std::strerror(errno);
+      return;
+    }
+    saved_.resize(static_cast<size_t>(n));
+    if (::syscall(SYS_setgroups, who.groups.size(), who.groups.data()) != 0) {
+      error_ = std::string{"setgroups: "} + std::strerror(errno);
+      return;
+    }
+    changed_ = true;
+    // setfsgid and setfsuid say nothing of a failure: ask again.
+    ::syscall(SYS_setfsgid, who.gid);
+    ::syscall(SYS_setfsuid, who.uid);
+    if (::syscall(SYS_setfsgid, -1) != static_cast<long>(who.gid)
+        || ::syscall(SYS_setfsuid, -1) != static_cast<long>(who.uid))
+      error_ = "setfsuid/setfsgid: not permitted";
+  }
+
+  ~fs_identity() {
+    if (!changed_)
+      return;
+    ::syscall(SYS_setfsuid, ::geteuid());
+    ::syscall(SYS_setfsgid, ::getegid());
+    ::syscall(SYS_setgroups, saved_.size(), saved_.data());
+  }
+
+  fs_identity(const fs_identity&) = delete;
+  fs_identity& operator=(const fs_identity&) = delete;
+
+  /// Empty when the identity was taken, else which call failed and why.
+  const std::string& error() const noexcept {
+    return error_;
+  }
+
+private:
+  std::vector<gid_t> saved_;
+  bool changed_ = false;
+  std::string error_;
+};
+
 /// Opens an output file for the child, or returns the errno.
 std::pair<unique_fd, int> open_output(const std::string& path) {
   unique_fd fd{::open(
@@ -354,6 +407,17 @@ unique_fd open_output(const std::string& workdir, const std::string& path,
   return std::move(opened.first);
 }
 
+/// Sets the credentials of `spec.run_as`, if any, into `req`.
+void set_ids(cgroup_spawn& req, const launch_spec& spec) {
+  if (!spec.run_as)
+    return;
+  req.set_ids = true;
+  req.uid = spec.run_as->uid;
+  req.gid = spec.run_as->gid;
+  req.groups = spec.run_as->groups.data();
+  req.ngroups = spec.run_as->groups.size();
+}
+
 std::string spawn_error(const std::string& name, int err) {
   switch (err) {
     case ENOENT:
@@ -368,6 +432,19 @@ std::string spawn_error(const std::string& name, int err) {
     default:
       return "cannot start " + name + ": " + errno_text(err);
   }
+}
+
+/// As above, for a child that may have changed its credentials: a failed
+/// setgroups, setresgid or setresuid is named.
+std::string spawn_error(const std::string& name, int err, spawn_step failed,
+                        const launch_spec& spec) {
+  if (!spec.run_as)
+    return spawn_error(name, err);
+  auto as = " as " + describe(*spec.run_as);
+  if (failed != spawn_step::other)
+    return "cannot start " + name + as + ": " + to_string(failed)
+           + " failed: " + errno_text(err);
+  return spawn_error(name, err) + " (running" + as + ")";
 }
 
 exit_status to_status(const siginfo_t& info, steady::time_point now) {
@@ -612,10 +689,18 @@ launch_result launcher::impl::launch(const launch_spec& spec,
   auto exe = resolve(name, spec.workdir, effective_path(spec));
   if (!exe.error.empty())
     return fail(std::move(exe.error));
-  // Opening the files here, not in the child, names the failing file.
+  // Opening the files here, not in the child, names the failing file; as the
+  // user the command runs as, so it names only files that user may write.
   unique_fd out;
   unique_fd err;
   std::string error;
+  std::optional<fs_identity> as_user;
+  if (spec.run_as) {
+    as_user.emplace(*spec.run_as);
+    if (!as_user->error().empty())
+      return fail("cannot start " + name + " as " + describe(*spec.run_as)
+                  + ": " + as_user->error());
+  }
   if (!spec.stdout_path.empty()) {
     out = open_output(spec.workdir, spec.stdout_path, "stdout",
                       spec.create_output_dirs, error);
@@ -628,6 +713,7 @@ launch_result launcher::impl::launch(const launch_spec& spec,
     if (err.get() < 0)
       return fail(std::move(error));
   }
+  as_user.reset();
   int err_fd = spec.stderr_path.empty()               ? -1
                : spec.stderr_path == spec.stdout_path ? out.get()
                                                       : err.get();
@@ -720,15 +806,36 @@ launch_result launcher::impl::launch(const launch_spec& spec,
     req.workdir = spec.workdir.empty() ? nullptr : spec.workdir.c_str();
     req.cgroup_fd = setup.dir_fd;
     req.join_fds = setup.join_fds;
+    set_ids(req, spec);
     int fd = -1;
-    rc = spawn_in_cgroup(req, pid, fd);
+    spawn_step failed = spawn_step::other;
+    rc = spawn_in_cgroup(req, pid, fd, failed);
     if (rc != 0) {
       std::lock_guard<std::mutex> guard{mtx_};
       free_leaves_.push_back(leaf);
-      return fail(spawn_error(name, rc));
+      return fail(spawn_error(name, rc, failed, spec));
     }
     pidfd = unique_fd{fd};
     bases = setup.bases;
+  } else if (spec.run_as) {
+    // posix_spawn cannot change the user: the same child as with cgroups,
+    // born in our own cgroup.
+    cgroup_spawn req;
+    req.exe = exe.path.c_str();
+    req.argv = arg_ptrs.data();
+    req.envp = spec.env.empty() ? environ : env_ptrs.data();
+    req.out_fd = out.get();
+    req.err_fd = err_fd;
+    req.workdir = spec.workdir.empty() ? nullptr : spec.workdir.c_str();
+    set_ids(req, spec);
+    int fd = -1;
+    spawn_step failed = spawn_step::other;
+    rc = spawn_in_cgroup(req, pid, fd, failed);
+    if (rc != 0)
+      return fail(spawn_error(name, rc, failed, spec));
+    if (keeper_)
+      keeper_->watch_group(pid);
+    pidfd = unique_fd{fd};
   } else {
     rc = ::posix_spawn(&pid, exe.path.c_str(), fa.get(), attr.get(),
                        arg_ptrs.data(),

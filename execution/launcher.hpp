@@ -1,5 +1,6 @@
 #pragma once
 
+#include "execution/accounts.hpp"
 #include "execution/command.hpp"
 
 #include <chrono>
@@ -7,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <sys/types.h>
 #include <vector>
@@ -23,6 +25,14 @@ struct launch_spec : command_line {
   /// `stderr_path`. They are created only when opening a file finds its
   /// directory missing, so a directory that exists costs nothing.
   bool create_output_dirs = false;
+
+  /// Whom the command runs as; nothing keeps this process's user. Set, the
+  /// output files and their missing directories are opened and created with
+  /// that user's file-system identity (so they belong to it and it may only
+  /// name files it may write), and the child sets its groups, group and user
+  /// (setgroups, setresgid, setresuid) before it enters `workdir` and
+  /// executes. Needs root (CAP_SETUID, CAP_SETGID).
+  std::optional<credentials> run_as;
 };
 
 /// How a launcher contains what it starts.

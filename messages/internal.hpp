@@ -80,6 +80,9 @@ struct run_task {
   /// The incarnation of the node process (`node_hello::incarnation`): its
   /// reports with another one are stale.
   uint64_t incarnation = 0;
+  /// The job's owner (`job_record::owner`): the node runs a command as the
+  /// local account this identity maps to.
+  std::string owner;
 };
 
 /// Inspects a run_task.
@@ -87,7 +90,7 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, run_task& x) {
   return f(caf::meta::type_name("quiesce.run_task"), x.key, x.spec, x.grace,
            x.stop_commands_on_cancel, x.node, x.node_name, x.adopt,
-           x.incarnation);
+           x.incarnation, x.owner);
 }
 
 /// Supervisor → job: assessment `index` begins; spawn its actor.
@@ -135,13 +138,16 @@ struct start_attempt {
   /// Do not start: the attempt runs already (a head restarted); its ends
   /// now go to `reply_to`. If it no longer runs, the node reports it lost.
   bool adopt = false;
+  /// The job's owner, whose local account on the node runs a command
+  /// (docs/security.md, "Tasks run as their owner").
+  std::string owner;
 };
 
 /// Inspects a start_attempt.
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, start_attempt& x) {
   return f(caf::meta::type_name("quiesce.start_attempt"), x.key, x.spec,
-           x.reply_to, x.adopt);
+           x.reply_to, x.adopt, x.owner);
 }
 
 /// Task actor → node: signal a running attempt.

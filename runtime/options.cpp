@@ -3,9 +3,39 @@
 #include "runtime/system_config.hpp"
 
 #include <random>
+#include <stdexcept>
 #include <thread>
 
 namespace quiesce {
+
+std::map<std::string, process::credentials>
+resolve_accounts(const std::map<std::string, account_setting>& users,
+                 bool run_as_root) {
+  std::map<std::string, process::credentials> out;
+  for (const auto& [name, entry] : users) {
+    auto where = "quiesce: [runtime.users] " + name + ": ";
+    process::credentials acc;
+    if (!entry.user.empty()) {
+      std::string error;
+      auto found = process::account_of(entry.user, error);
+      if (!found)
+        throw std::invalid_argument(where + error);
+      acc = std::move(*found);
+    } else {
+      acc.uid = static_cast<uid_t>(entry.uid);
+      acc.gid = static_cast<gid_t>(entry.gid);
+      for (auto g : entry.groups)
+        acc.groups.push_back(static_cast<gid_t>(g));
+    }
+    if (acc.uid == 0 && !run_as_root)
+      throw std::invalid_argument(
+          where
+          + "maps to uid 0 (root); tasks run as root only with "
+            "run_as_root = true");
+    out.emplace(name, std::move(acc));
+  }
+  return out;
+}
 
 settings resolve(settings s) {
   if (s.threads == 0)
@@ -24,6 +54,9 @@ node_options node_options_from(const settings& s) {
   out.labels = s.labels;
   out.run_dir = s.run_dir;
   out.kill_bound = s.kill_bound;
+  out.accounts = resolve_accounts(s.users, s.run_as_root);
+  out.strict_owners = !s.users.empty() || s.run_as_root || !s.tls_ca.empty()
+                      || !s.tls_cert.empty() || !s.tls_key.empty();
   // One draw per node process: a node started again under the same name is
   // told apart from the one before it (docs/containment.md, "Fencing").
   std::random_device rd;

@@ -12,6 +12,7 @@
 
 #include <cstdlib>
 #include <sys/stat.h>
+#include <unistd.h>
 
 using namespace quiesce::cli;
 using namespace quiesce::test;
@@ -88,8 +89,12 @@ struct pki {
 // A TLS head on every address (any port), with tasks on its own node.
 struct tls_head {
   tls_head(const scratch_dir& dir, std::vector<std::string> tls,
-           const std::vector<std::string>& env = {})
-      : proc(dir, with(std::move(tls)), {}, env) {
+           const std::vector<std::string>& env = {},
+           const std::string& runtime_file = {})
+      : proc(dir,
+             with(std::move(tls),
+                  runtime_file.empty() ? accounts(dir) : runtime_file),
+             {}, env) {
     const std::string prefix = "listening on 0.0.0.0:";
     REQUIRE(eventually(
         [&] { return proc.output().find(prefix) != std::string::npos; }, 20s));
@@ -99,9 +104,20 @@ struct tls_head {
                   std::stoul(out.substr(out.find(prefix) + prefix.size())));
   }
 
-  static std::vector<std::string> with(std::vector<std::string> tls) {
-    std::vector<std::string> args{"head", "--listen", "0.0.0.0:0",
-                                  "--local-slots", "2"};
+  // With TLS a node runs only owners it has an account for
+  // (docs/security.md, "Tasks run as their owner"); these tests are about
+  // identities, so alice's and bob's tasks run as root, as before.
+  static std::string accounts(const scratch_dir& dir) {
+    return dir.write("accounts.toml", "[runtime]\nrun_as_root = true\n"
+                                      "[runtime.users]\nalice = \"root\"\n"
+                                      "bob = \"root\"\n");
+  }
+
+  static std::vector<std::string> with(std::vector<std::string> tls,
+                                       const std::string& runtime_file) {
+    std::vector<std::string> args{"head",          "--listen", "0.0.0.0:0",
+                                  "--local-slots", "2",        "--runtime",
+                                  runtime_file};
     args.insert(args.end(), tls.begin(), tls.end());
     return args;
   }
@@ -284,8 +300,9 @@ TEST_CASE("tls: identities and roles come from certificates: a client acts on "
   pki certs{dir};
   tls_head h{dir, certs.tls("head")};
   // A node with a node certificate joins.
-  std::vector<std::string> args{"node", "--head",  h.address, "--name",
-                                "n1",   "--slots", "1"};
+  std::vector<std::string> args{"node",   "--head",    h.address,
+                                "--name", "n1",        "--slots",
+                                "1",      "--runtime", tls_head::accounts(dir)};
   auto node_tls = certs.tls("n1");
   args.insert(args.end(), node_tls.begin(), node_tls.end());
   child node{dir, args};
@@ -320,4 +337,86 @@ TEST_CASE("tls: identities and roles come from certificates: a client acts on "
   for (const auto& n : nodes["nodes"])
     has_n1 = has_n1 || n["name"] == "n1";
   CHECK(has_n1);
+}
+
+TEST_CASE("tls: a root head runs a client's task as the account it maps to "
+          "and refuses a client without one",
+          "[cli][security][tls][owner]") {
+  if (::geteuid() != 0)
+    return; // needs root (the suite runs as root)
+  scratch_dir dir;
+  pki certs{dir};
+  // nobody (uid 65534) must reach the run directory.
+  ::chmod(dir.path().c_str(), 0755);
+  // Where the tasks say they ran: anyone may write there.
+  REQUIRE(::mkdir(dir.path("marks").c_str(), 0777) == 0);
+  ::chmod(dir.path("marks").c_str(), 0777);
+  auto runtime = dir.write("owners.toml", "[runtime]\nrun_dir = \"runs\"\n"
+                                          "[runtime.users]\nalice = "
+                                          "\"nobody\"\n");
+  tls_head h{dir, certs.tls("head"), {}, runtime};
+  auto job_file = [&](const std::string& name) {
+    return dir.write(name + ".toml",
+                     "[[job]]\nname = \"" + name
+                         + "\"\n[[job.assessment]]\n[[job.assessment.task]]\n"
+                           "name = \"who\"\nshell = true\n"
+                           "command = \"id -u; id -G; touch "
+                         + dir.path("marks/" + name) + "\"\n");
+  };
+  auto submit
+      = [&](const std::vector<std::string>& tls, const std::string& name) {
+          auto doc = as_json(dir, h, tls, {"submit", job_file(name)});
+          REQUIRE(doc["code"] == "ok");
+          return doc["jobs"][0]["id"].get<int>();
+        };
+  auto terminal = [&](const std::vector<std::string>& tls, int job) {
+    auto status = job_of(dir, h, tls, job)["status"];
+    return status == "finished" || status == "failed";
+  };
+  auto alice = certs.tls("alice");
+  auto a = submit(alice, "alices");
+  REQUIRE(eventually([&] { return terminal(alice, a); }, 20s));
+  CHECK(job_of(dir, h, alice, a)["status"] == "finished");
+  CHECK(read_file(dir.path("runs/job-" + std::to_string(a)
+                           + "/task-1.attempt-1.stdout"))
+        == "65534\n65534\n");
+  auto bob = certs.tls("bob");
+  auto b = submit(bob, "bobs");
+  REQUIRE(eventually([&] { return terminal(bob, b); }, 20s));
+  auto tasks = as_json(dir, h, bob, {"list", "tasks", std::to_string(b)});
+  REQUIRE(tasks["tasks"].size() == 1);
+  CHECK(tasks["tasks"][0]["status"] == "failed");
+  CHECK(tasks["tasks"][0]["end_code"] == "spawn_failed");
+  CHECK_THAT(tasks["tasks"][0]["error_message"].get<std::string>(),
+             Catch::StartsWith("owner bob has no account on node "));
+  CHECK_FALSE(exists(dir.path("marks/bobs")));
+  CHECK(exists(dir.path("marks/alices")));
+}
+
+TEST_CASE("owners: an unknown local user or root without run_as_root stops "
+          "head and node before anything starts",
+          "[cli][security][owner]") {
+  scratch_dir dir;
+  auto unknown = dir.write("unknown.toml", "[runtime.users]\nalice = "
+                                           "\"no-such-user-xyz\"\n");
+  auto root = dir.write("root.toml",
+                        "[runtime.users]\nalice = { uid = 0, gid = 0 }\n");
+  for (const auto& cmd :
+       {std::vector<std::string>{"node", "--head", "127.0.0.1:1"},
+        std::vector<std::string>{"head", "--listen", "127.0.0.1:0"}}) {
+    auto args = cmd;
+    args.insert(args.end(), {"--runtime", unknown});
+    auto r = run_quiesce(dir, args, 30s);
+    INFO(r.out << r.err);
+    CHECK(r.status == exit_invalid_input);
+    CHECK_THAT(r.err, Catch::Contains("quiesce: [runtime.users] alice: no "
+                                      "local user 'no-such-user-xyz' on this "
+                                      "machine"));
+    args.back() = root;
+    r = run_quiesce(dir, args, 30s);
+    INFO(r.out << r.err);
+    CHECK(r.status == exit_invalid_input);
+    CHECK_THAT(r.err, Catch::Contains("maps to uid 0 (root); tasks run as "
+                                      "root only with run_as_root = true"));
+  }
 }

@@ -221,3 +221,41 @@ TEST_CASE("runtime file parser refuses bad log settings with line and column",
   CHECK_THAT(errors(R"(metrics_listen = "nowhere")"),
              Catch::Contains("'metrics_listen'"));
 }
+
+TEST_CASE("runtime file reads [runtime.users] and run_as_root, refusing bad "
+          "entries with their place",
+          "[config][runtime_file][owner]") {
+  auto parse = [](const std::string& text) {
+    return parse_runtime_file(text, "r.toml", quiesce::settings{});
+  };
+  auto ok = parse("[runtime]\nrun_as_root = true\n[runtime.users]\n"
+                  "alice = \"alice\"\n"
+                  "ci = { uid = 1500, gid = 1501, groups = [1500, 44] }\n"
+                  "bare = { uid = 7, gid = 8 }\n");
+  INFO(render(ok.errors));
+  REQUIRE(ok.ok());
+  const auto& rt = ok.file.runtime;
+  CHECK(rt.run_as_root);
+  REQUIRE(rt.users.size() == 3);
+  CHECK(rt.users.at("alice").user == "alice");
+  CHECK(rt.users.at("ci").uid == 1500);
+  CHECK(rt.users.at("ci").gid == 1501);
+  CHECK(rt.users.at("ci").groups == std::vector<int64_t>{1500, 44});
+  CHECK(rt.users.at("bare").groups.empty());
+  CHECK_FALSE(parse("[runtime]\nthreads = 1\n").file.runtime.run_as_root);
+  // Each bad entry is named.
+  auto bad = parse("[runtime]\nusers = 3\n");
+  CHECK_THAT(render(bad.errors), Catch::Contains("'users': expected a table"));
+  bad = parse("[runtime.users]\nalice = { uid = 1 }\n");
+  CHECK_THAT(render(bad.errors),
+             Catch::Contains("'users.alice': a numeric account needs both "
+                             "'uid' and 'gid'"));
+  bad = parse("[runtime.users]\nalice = 5\n");
+  CHECK_THAT(render(bad.errors),
+             Catch::Contains("'users.alice': expected a local user name"));
+  bad = parse("[runtime.users]\nalice = { uid = 1, gid = 1, home = \"x\" }\n");
+  CHECK_THAT(render(bad.errors), Catch::Contains("home"));
+  bad = parse("[runtime.users]\nalice = { uid = 1, gid = 1, groups = [-1] }\n");
+  CHECK_THAT(render(bad.errors), Catch::Contains("expected group ids"));
+  CHECK_FALSE(bad.ok());
+}

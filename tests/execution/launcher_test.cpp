@@ -955,3 +955,44 @@ TEST_CASE("a keeper removes the cgroup v1 groups of the limits of a launcher "
   CHECK(wait_until([&] { return none_alive(marker); }, 6s));
   CHECK(wait_until([&] { return !std::filesystem::exists(tree); }, 6s));
 }
+
+TEST_CASE("launcher runs a command as another account, with and without "
+          "cgroups",
+          "[process][owner]") {
+  if (::geteuid() != 0)
+    return; // needs root (the suite runs as root)
+  temp_dir dir;
+  // The account creates its output files here.
+  ::chmod(dir.path().c_str(), 0777);
+  for (bool cgroups : {true, false}) {
+    INFO("cgroups " << cgroups);
+    launcher procs{5s, containment_options{"owner", cgroups, true}};
+    auto spec = command({"sh", "-c", "id -u; id -g; id -G; pwd"});
+    spec.run_as = credentials{65534, 65534, {65534, 4}};
+    spec.workdir = dir.path();
+    auto out = dir / (cgroups ? "out-cg" : "out-plain");
+    spec.stdout_path = out;
+    auto done = make_slot();
+    auto res = procs.launch(spec, record(done));
+    INFO(res.error);
+    REQUIRE(res);
+    auto status = done->wait(wait_bound);
+    REQUIRE(status);
+    CHECK(status->code == 0);
+    CHECK(slurp(out) == "65534\n65534\n65534 4\n" + dir.path() + "\n");
+    struct stat st {};
+    REQUIRE(::stat(out.c_str(), &st) == 0);
+    CHECK(st.st_uid == 65534);
+    CHECK(st.st_gid == 65534);
+    // A working directory the account may not enter is refused as it.
+    auto closed = dir / (cgroups ? "closed-cg" : "closed-plain");
+    REQUIRE(::mkdir(closed.c_str(), 0700) == 0);
+    spec.workdir = closed;
+    spec.stdout_path.clear();
+    auto refused = procs.launch(spec, record(make_slot()));
+    CHECK_FALSE(refused);
+    CHECK(contains(refused.error, "uid 65534 gid 65534 groups 65534,4"));
+    // This thread's own identity is back: root still opens root's files.
+    CHECK(::access(closed.c_str(), W_OK) == 0);
+  }
+}

@@ -217,7 +217,7 @@ bool operator==(const run_task& x, const run_task& y) {
   return x.key == y.key && x.spec == y.spec && x.grace == y.grace
          && x.stop_commands_on_cancel == y.stop_commands_on_cancel
          && x.node == y.node && x.node_name == y.node_name && x.adopt == y.adopt
-         && x.incarnation == y.incarnation;
+         && x.incarnation == y.incarnation && x.owner == y.owner;
 }
 
 bool operator==(const begin_assessment& x, const begin_assessment& y) {
@@ -234,7 +234,7 @@ bool operator==(const stop_tasks& x, const stop_tasks& y) {
 
 bool operator==(const start_attempt& x, const start_attempt& y) {
   return x.key == y.key && x.spec == y.spec && x.reply_to == y.reply_to
-         && x.adopt == y.adopt;
+         && x.adopt == y.adopt && x.owner == y.owner;
 }
 
 bool operator==(const signal_attempt& x, const signal_attempt& y) {
@@ -707,12 +707,12 @@ TEST_CASE("the internal protocol survives a binary round trip",
   f.check(sample_key());
   f.check(run_task{sample_key(), sample_task_spec(), std::chrono::seconds{3},
                    true, f.handle<node_actor>(), "node-d", true,
-                   0xFEEDFACECAFEBEEFull});
+                   0xFEEDFACECAFEBEEFull, "alice"});
   f.check(begin_assessment{26, 4});
   f.check(end_job{27});
   f.check(stop_tasks{28, {1, 2, 3}, stop_mode::kill});
   f.check(start_attempt{sample_key(), sample_task_spec(),
-                        f.handle<task_actor>(), true});
+                        f.handle<task_actor>(), true, "bob"});
   f.check(signal_attempt{sample_key(), stop_mode::kill});
   f.check(attempt_progress{sample_key(), 42, "step 2/5", 77});
   attempt_ended e;

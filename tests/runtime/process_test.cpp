@@ -711,3 +711,118 @@ TEST_CASE("waiting for command processes never blocks CAF scheduler threads",
   CHECK(rt.terminate_job(sleeps).code == result_code::ok);
   CHECK(live_marked(marker).empty());
 }
+
+// Tasks run as their owner (docs/security.md). The embedded runtime's jobs
+// belong to "api"; the suite runs as root, and uid 65534 exists.
+
+TEST_CASE("a root node runs a command as the account its owner maps to",
+          "[runtime][process][owner]") {
+  if (::geteuid() != 0)
+    return; // needs root (the suite runs as root)
+  temp_dir dir;
+  // The account must reach its job directory.
+  ::chmod(dir.path().c_str(), 0755);
+  auto opts = options(dir.path());
+  account_setting nobody;
+  nobody.uid = 65534;
+  nobody.gid = 65534;
+  nobody.groups = {65534, 4};
+  opts.users["api"] = nobody;
+  runtime rt{opts};
+  // It also gets no access to root's files.
+  auto job = start_job(rt, one_assessment({sh_task(
+                               "id -u; id -g; id -G; "
+                               "cat /etc/shadow >/dev/null 2>&1 || echo no")}));
+  auto rec = finish(rt, job);
+  CHECK(rec.status == job_status::finished);
+  INFO(task_of(rt, job, 1).error_message);
+  auto out = attempt_file(dir.path(), job, 1, 1, "stdout");
+  CHECK(slurp(out) == "65534\n65534\n65534 4\nno\n");
+  // Its output file and job directory belong to it.
+  struct stat st {};
+  REQUIRE(::stat(out.c_str(), &st) == 0);
+  CHECK(st.st_uid == 65534);
+  REQUIRE(::stat((dir.path() + "/job-" + std::to_string(job)).c_str(), &st)
+          == 0);
+  CHECK(st.st_uid == 65534);
+}
+
+TEST_CASE("a command's output file is opened as its owner's account",
+          "[runtime][process][owner]") {
+  if (::geteuid() != 0)
+    return; // needs root (the suite runs as root)
+  temp_dir dir;
+  ::chmod(dir.path().c_str(), 0755);
+  // A file only root may write: the owner's task may not name it.
+  auto guarded = dir.path() + "/root-only";
+  std::ofstream{guarded} << "keep\n";
+  ::chmod(guarded.c_str(), 0644);
+  auto opts = options(dir.path());
+  opts.users["api"] = account_setting{"nobody", -1, -1, {}};
+  runtime rt{opts};
+  auto t = sh_task("echo clobbered");
+  t.command.stdout_path = guarded;
+  auto job = start_job(rt, one_assessment({t}));
+  auto rec = finish(rt, job);
+  CHECK(rec.status == job_status::failed);
+  auto task = task_of(rt, job, 1);
+  CHECK(task.end_code == result_code::spawn_failed);
+  CHECK_THAT(task.error_message, Catch::Contains(guarded));
+  CHECK(slurp(guarded) == "keep\n");
+}
+
+TEST_CASE("an owner without an account on the node is refused and nothing "
+          "runs",
+          "[runtime][process][owner]") {
+  temp_dir dir;
+  auto opts = options(dir.path());
+  opts.users["alice"] = account_setting{"nobody", -1, -1, {}};
+  runtime rt{opts};
+  auto marker = dir.path() + "/ran";
+  auto job = start_job(rt, one_assessment({sh_task("touch " + marker),
+                                           test::fn_task("anything")}));
+  auto rec = finish(rt, job);
+  CHECK(rec.status == job_status::failed);
+  for (task_id id : {1, 2}) {
+    auto t = task_of(rt, job, id);
+    CHECK(t.status == task_status::failed);
+    CHECK(t.end_code == result_code::spawn_failed);
+    CHECK(t.error_message
+          == "owner api has no account on node local (no entry in its "
+             "[runtime.users])");
+  }
+  CHECK_FALSE(exists(marker));
+}
+
+TEST_CASE("a mapping to root is refused without run_as_root",
+          "[runtime][process][owner]") {
+  temp_dir dir;
+  auto opts = options(dir.path());
+  opts.users["api"] = account_setting{{}, 0, 0, {}};
+  try {
+    runtime rt{opts};
+    FAIL("the runtime started");
+  } catch (const std::invalid_argument& e) {
+    CHECK(std::string{e.what()}
+          == "quiesce: [runtime.users] api: maps to uid 0 (root); tasks run "
+             "as root only with run_as_root = true");
+  }
+  opts.users["api"] = account_setting{"no-such-user-xyz", -1, -1, {}};
+  try {
+    runtime rt{opts};
+    FAIL("the runtime started");
+  } catch (const std::invalid_argument& e) {
+    CHECK(std::string{e.what()}
+          == "quiesce: [runtime.users] api: no local user 'no-such-user-xyz' "
+             "on this machine");
+  }
+  if (::geteuid() != 0)
+    return;
+  // With it, root's mapping runs as root.
+  opts.users["api"] = account_setting{{}, 0, 0, {}};
+  opts.run_as_root = true;
+  runtime rt{opts};
+  auto job = start_job(rt, one_assessment({sh_task("id -u")}));
+  CHECK(finish(rt, job).status == job_status::finished);
+  CHECK(slurp(attempt_file(dir.path(), job, 1, 1, "stdout")) == "0\n");
+}

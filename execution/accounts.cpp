@@ -1,0 +1,60 @@
+#include "execution/accounts.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <grp.h>
+#include <pwd.h>
+
+namespace quiesce::process {
+
+std::optional<credentials> account_of(const std::string& user,
+                                      std::string& error) {
+  passwd pw{};
+  passwd* found = nullptr;
+  std::vector<char> buf(16384);
+  int rc = 0;
+  while ((rc = ::getpwnam_r(user.c_str(), &pw, buf.data(), buf.size(), &found))
+         == ERANGE)
+    buf.resize(buf.size() * 2);
+  if (rc != 0) {
+    error = "cannot look up local user '" + user + "': " + std::strerror(rc);
+    return std::nullopt;
+  }
+  if (found == nullptr) {
+    error = "no local user '" + user + "' on this machine";
+    return std::nullopt;
+  }
+  credentials out;
+  out.uid = pw.pw_uid;
+  out.gid = pw.pw_gid;
+  int n = 32;
+  std::vector<gid_t> groups(static_cast<size_t>(n));
+  while (::getgrouplist(pw.pw_name, pw.pw_gid, groups.data(), &n) < 0)
+    groups.resize(static_cast<size_t>(
+        n > static_cast<int>(groups.size()) ? n : 2 * groups.size()));
+  groups.resize(static_cast<size_t>(n));
+  out.groups = std::move(groups);
+  return out;
+}
+
+std::string account_name(uid_t uid) {
+  passwd pw{};
+  passwd* found = nullptr;
+  std::vector<char> buf(16384);
+  if (::getpwuid_r(uid, &pw, buf.data(), buf.size(), &found) == 0
+      && found != nullptr)
+    return pw.pw_name;
+  return "uid:" + std::to_string(uid);
+}
+
+std::string describe(const credentials& who) {
+  auto out = "uid " + std::to_string(who.uid) + " gid "
+             + std::to_string(who.gid) + " groups ";
+  if (who.groups.empty())
+    out += "(none)";
+  for (size_t i = 0; i < who.groups.size(); ++i)
+    out += (i == 0 ? "" : ",") + std::to_string(who.groups[i]);
+  return out;
+}
+
+} // namespace quiesce::process
