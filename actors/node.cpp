@@ -187,6 +187,20 @@ void report_not_started(node_pointer self, const start_attempt& msg,
   caf::anon_send(msg.reply_to, std::move(end));
 }
 
+// The end of a work function's run that returned `res`.
+attempt_ended function_end(const attempt_key& key, work_result res) {
+  auto outcome = attempt_outcome::succeeded;
+  auto code = result_code::ok;
+  if (res.how == work_result::kind::failure) {
+    outcome = attempt_outcome::failed;
+    code = result_code::task_failed;
+  } else if (res.how == work_result::kind::stopped) {
+    outcome = attempt_outcome::stopped;
+    code = result_code::task_cancelled;
+  }
+  return make_end(key, outcome, code, std::move(res.message));
+}
+
 void start_function(node_pointer self, start_attempt& msg) {
   if (auto who = choose_account(self->state, msg.owner, true);
       !who.refused.empty()) {
@@ -194,9 +208,9 @@ void start_function(node_pointer self, start_attempt& msg) {
                        std::move(who.refused));
     return;
   }
-  auto fn = self->state.registry ? self->state.registry->find(msg.spec.work)
-                                 : work_function{};
-  if (!fn) {
+  auto found = self->state.registry ? self->state.registry->find(msg.spec.work)
+                                    : work_registry::entry{};
+  if (!found.fn) {
     report_not_started(self, msg, result_code::work_not_found,
                        "no work function is registered as '" + msg.spec.work
                            + "' on node " + self->state.opts.name);
@@ -207,30 +221,32 @@ void start_function(node_pointer self, start_attempt& msg) {
   st->task = msg.key.task;
   st->attempt = msg.key.attempt;
   st->args = msg.spec.args;
-  auto reply_to = msg.reply_to;
   auto key = msg.key;
   auto incarnation = self->state.opts.incarnation;
-  st->on_progress
-      = [reply_to, key, incarnation](int percent, std::string text) {
-          caf::anon_send(reply_to,
-                         attempt_progress{key, static_cast<uint8_t>(percent),
-                                          clamp_message(text), incarnation});
-        };
+  st->on_progress = [reply_to = msg.reply_to, key,
+                     incarnation](int percent, std::string text) {
+    caf::anon_send(reply_to,
+                   attempt_progress{key, static_cast<uint8_t>(percent),
+                                    clamp_message(text), incarnation});
+  };
+  if (found.mode == work_mode::non_blocking) {
+    // Inline: it starts and ends within this message, so it never enters
+    // the attempt table, and no stop or kill can find it running.
+    auto started = caf::make_timestamp();
+    auto end = function_end(key, call_work(found.fn, std::move(st)));
+    end.confirmed_dead = true;
+    end.node = self->state.opts.name;
+    end.incarnation = incarnation;
+    end.started = started;
+    self->send(msg.reply_to, std::move(end));
+    return;
+  }
   auto weak_self = caf::actor_cast<caf::weak_actor_ptr>(self);
   auto done = [weak_self, key](work_result res, bool returned) {
     auto hdl = caf::actor_cast<node_actor>(weak_self.lock());
     if (!hdl)
       return;
-    auto outcome = attempt_outcome::succeeded;
-    auto code = result_code::ok;
-    if (res.how == work_result::kind::failure) {
-      outcome = attempt_outcome::failed;
-      code = result_code::task_failed;
-    } else if (res.how == work_result::kind::stopped) {
-      outcome = attempt_outcome::stopped;
-      code = result_code::task_cancelled;
-    }
-    auto end = make_end(key, outcome, code, std::move(res.message));
+    auto end = function_end(key, std::move(res));
     end.confirmed_dead = returned;
     caf::anon_send(hdl, std::move(end));
   };
@@ -238,7 +254,7 @@ void start_function(node_pointer self, start_attempt& msg) {
   a.reply_to = std::move(msg.reply_to);
   a.kind = work_kind::function;
   a.started = caf::make_timestamp();
-  a.exec_id = self->state.functions->submit(std::move(fn), std::move(st),
+  a.exec_id = self->state.functions->submit(std::move(found.fn), std::move(st),
                                             std::move(done));
   self->state.attempts.emplace(key, std::move(a));
 }

@@ -1,6 +1,7 @@
 #include "execution/function_executor.hpp"
 
 #include <exception>
+#include <pthread.h>
 
 namespace quiesce {
 
@@ -194,12 +195,26 @@ bool function_executor::abandon(uint64_t id) {
   return true;
 }
 
+work_result call_work(const work_function& fn,
+                      std::shared_ptr<work_context::state> st) noexcept {
+  try {
+    return fn(work_context{std::move(st)});
+  } catch (const std::exception& e) {
+    return work_result::failure(std::string{"exception: "} + e.what());
+  } catch (...) {
+    return work_result::failure("exception of unknown type");
+  }
+}
+
 size_t function_executor::active() const {
   std::lock_guard<std::mutex> guard{mtx_};
   return runs_.size();
 }
 
 void function_executor::worker_loop(size_t index) {
+  // Named for ps and top, and so that a test can tell these threads from
+  // CAF's (whose name a new thread would inherit from its creator).
+  pthread_setname_np(pthread_self(), "quiesce.work");
   for (;;) {
     std::shared_ptr<run> r;
     {
@@ -213,14 +228,7 @@ void function_executor::worker_loop(size_t index) {
       r->started = true;
       r->worker = index;
     }
-    work_result res;
-    try {
-      res = r->fn(work_context{r->ctx});
-    } catch (const std::exception& e) {
-      res = work_result::failure(std::string{"exception: "} + e.what());
-    } catch (...) {
-      res = work_result::failure("exception of unknown type");
-    }
+    auto res = call_work(r->fn, r->ctx);
     {
       std::lock_guard<std::mutex> rguard{r->mtx};
       if (r->abandoned)

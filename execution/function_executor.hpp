@@ -29,6 +29,11 @@ struct work_context::state {
   bool stop = false;
 };
 
+/// Calls `fn` with a context over `st` on this thread and returns its
+/// result; an exception becomes a failure naming it.
+work_result call_work(const work_function& fn,
+                      std::shared_ptr<work_context::state> st) noexcept;
+
 /// Runs work functions on threads of its own: one thread per slot, never a
 /// CAF scheduler thread. A function that does not return after a kill is
 /// abandoned: its end is reported at once, its thread is replaced so the slot

@@ -78,4 +78,18 @@ private:
 /// the task `failed` with the exception's text.
 using work_function = std::function<work_result(const work_context&)>;
 
+/// How a work function runs, declared by the host when it registers it.
+enum class work_mode : uint8_t {
+  /// On a thread of the node's own (one per slot), never on an actor
+  /// thread: it may block, wait for a stop request, or run for hours. The
+  /// default.
+  blocking,
+  /// Inline, on the node actor's thread, with no thread hand-off: for short
+  /// functions that never block. It runs to its end as one step, so a stop
+  /// request or a time limit cannot reach it while it runs
+  /// (`stop_requested()` stays false and `wait_for_stop` only sleeps), and
+  /// it delays every other message of its node while it runs.
+  non_blocking,
+};
+
 } // namespace quiesce

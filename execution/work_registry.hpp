@@ -12,19 +12,26 @@ namespace quiesce {
 /// registered while tasks run.
 class work_registry {
 public:
-  /// Registers `fn` under `name`, replacing an earlier one; returns false if
-  /// `name` is empty or `fn` is empty.
-  bool add(std::string name, work_function fn);
+  /// A registered function and how it runs.
+  struct entry {
+    work_function fn;
+    work_mode mode = work_mode::blocking;
+  };
 
-  /// Returns the function registered under `name`, or an empty function.
-  work_function find(const std::string& name) const;
+  /// Registers `fn` under `name` to run as `mode`, replacing an earlier one;
+  /// returns false if `name` is empty or `fn` is empty.
+  bool add(std::string name, work_function fn,
+           work_mode mode = work_mode::blocking);
+
+  /// Returns the function registered under `name` (an empty `fn` if none).
+  entry find(const std::string& name) const;
 
   /// Returns the registered names, sorted.
   std::vector<std::string> names() const;
 
 private:
   mutable std::shared_mutex mtx_;
-  std::map<std::string, work_function> fns_;
+  std::map<std::string, entry> fns_;
 };
 
 } // namespace quiesce

@@ -322,8 +322,8 @@ worker::~worker() {
   impl_->sys.reset();
 }
 
-bool worker::register_work(std::string name, work_function fn) {
-  return impl_->registry->add(std::move(name), std::move(fn));
+bool worker::register_work(std::string name, work_function fn, work_mode mode) {
+  return impl_->registry->add(std::move(name), std::move(fn), mode);
 }
 
 node_list worker::join() {

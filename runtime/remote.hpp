@@ -57,8 +57,10 @@ public:
   worker(const worker&) = delete;
   worker& operator=(const worker&) = delete;
 
-  /// Registers a work function tasks placed on this node may run.
-  bool register_work(std::string name, work_function fn);
+  /// Registers a work function tasks placed on this node may run, as
+  /// `runtime::register_work` does.
+  bool register_work(std::string name, work_function fn,
+                     work_mode mode = work_mode::blocking);
 
   /// Connects and registers with the head once. Returns the head's reply:
   /// `ok`, `protocol_mismatch` (the head refused this version, or the peer

@@ -210,8 +210,9 @@ const runtime_options& runtime::options() const noexcept {
   return impl_->opts;
 }
 
-bool runtime::register_work(std::string name, work_function fn) {
-  return impl_->registry->add(std::move(name), std::move(fn));
+bool runtime::register_work(std::string name, work_function fn,
+                            work_mode mode) {
+  return impl_->registry->add(std::move(name), std::move(fn), mode);
 }
 
 add_jobs_reply runtime::load_jobs(const std::string& path) {

@@ -66,8 +66,12 @@ public:
   const runtime_options& options() const noexcept;
 
   /// Registers `fn` under `name` for function tasks; returns false if the
-  /// name or the function is empty.
-  bool register_work(std::string name, work_function fn);
+  /// name or the function is empty. `mode` says where it runs: on a thread
+  /// of the node's own (`blocking`, the default), or inline on the node
+  /// actor's thread with no hand-off (`non_blocking`: for short functions
+  /// that never block; docs/embedding.md).
+  bool register_work(std::string name, work_function fn,
+                     work_mode mode = work_mode::blocking);
 
   /// Loads the TOML job file at `path` (docs/job-file.md), validates it and
   /// adds its jobs in file order, not submitted. Adds nothing when the file

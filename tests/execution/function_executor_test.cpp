@@ -249,10 +249,15 @@ TEST_CASE("work registry finds, replaces and lists functions, refusing empty "
   CHECK_FALSE(reg.add("", ok));
   CHECK_FALSE(reg.add("c", work_function{}));
   CHECK(reg.names() == std::vector<std::string>{"a", "b"});
-  CHECK_FALSE(static_cast<bool>(reg.find("c")));
-  CHECK(reg.add("a", bad));
-  auto fn = reg.find("a");
-  REQUIRE(static_cast<bool>(fn));
+  CHECK_FALSE(static_cast<bool>(reg.find("c").fn));
+  CHECK(reg.find("b").mode == work_mode::blocking);
+  CHECK(reg.add("a", bad, work_mode::non_blocking));
+  auto e = reg.find("a");
+  REQUIRE(static_cast<bool>(e.fn));
+  CHECK(e.mode == work_mode::non_blocking);
   work_context ctx{make_state()};
-  CHECK(fn(ctx).how == work_result::kind::failure);
+  CHECK(e.fn(ctx).how == work_result::kind::failure);
+  // Registering again replaces the mode with the function.
+  CHECK(reg.add("a", ok));
+  CHECK(reg.find("a").mode == work_mode::blocking);
 }

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <mutex>
+#include <pthread.h>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -138,12 +139,60 @@ TEST_CASE("runtime terminate_job returns after the work is dead",
     CHECK(t.status == task_status::cancelled);
 }
 
+TEST_CASE("runtime runs a non-blocking work function inline on an actor "
+          "thread and a blocking one on a thread of the node's own",
+          "[runtime][work]") {
+  runtime rt{test::small_options()};
+  std::mutex mtx;
+  std::vector<std::string> inline_threads;
+  std::vector<std::string> own_threads;
+  auto record = [&](std::vector<std::string>& into) {
+    return [&mtx, &into](const work_context& ctx) {
+      char name[16] = {};
+      pthread_getname_np(pthread_self(), name, sizeof(name));
+      std::lock_guard<std::mutex> guard{mtx};
+      into.emplace_back(name);
+      // Nothing can ask an inline function to stop while it runs.
+      return ctx.stop_requested() ? work_result::failure("stop requested")
+                                  : work_result::success();
+    };
+  };
+  REQUIRE(rt.register_work("inline", record(inline_threads),
+                           work_mode::non_blocking));
+  REQUIRE(rt.register_work("own", record(own_threads)));
+  job_spec spec;
+  spec.assessments.resize(2);
+  spec.assessments[0].tasks = {test::fn_task("inline"), test::fn_task("own"),
+                               test::fn_task("inline")};
+  spec.assessments[1].tasks = {test::fn_task("own"), test::fn_task("inline")};
+  auto added = rt.add_job(spec);
+  REQUIRE(rt.submit(added.job).code == result_code::ok);
+  auto done = rt.wait(added.job, 20s);
+  REQUIRE(done.code == result_code::ok);
+  CHECK(done.job.status == job_status::finished);
+  for (auto& t : rt.list_tasks(added.job).tasks) {
+    CHECK(t.status == task_status::finished);
+    CHECK(t.attempts == 1);
+  }
+  REQUIRE(inline_threads.size() == 3);
+  REQUIRE(own_threads.size() == 2);
+  for (auto& name : own_threads)
+    CHECK(name == "quiesce.work");
+  for (auto& name : inline_threads)
+    CHECK(name != "quiesce.work");
+}
+
 TEST_CASE("runtime turns a throwing work function into a failed task",
           "[runtime][work]") {
   runtime rt{test::small_options()};
-  rt.register_work("boom", [](const work_context&) -> work_result {
-    throw std::runtime_error("boom");
-  });
+  auto mode = GENERATE(work_mode::blocking, work_mode::non_blocking);
+  CAPTURE(static_cast<int>(mode));
+  rt.register_work(
+      "boom",
+      [](const work_context&) -> work_result {
+        throw std::runtime_error("boom");
+      },
+      mode);
   job_spec spec;
   spec.assessments.resize(1);
   spec.assessments[0].tasks = {test::fn_task("boom")};
@@ -178,13 +227,18 @@ TEST_CASE("runtime publishes progress and every status change as events",
           "[runtime][E5]") {
   std::vector<event> seen;
   std::mutex mtx;
+  auto mode = GENERATE(work_mode::blocking, work_mode::non_blocking);
+  CAPTURE(static_cast<int>(mode));
   {
     runtime rt{test::small_options()};
-    rt.register_work("progress", [](const work_context& ctx) {
-      ctx.report_progress(50, "half way");
-      ctx.report_progress(150, "clamped");
-      return work_result::success();
-    });
+    rt.register_work(
+        "progress",
+        [](const work_context& ctx) {
+          ctx.report_progress(50, "half way");
+          ctx.report_progress(150, "clamped");
+          return work_result::success();
+        },
+        mode);
     rt.subscribe([&](const event& ev) {
       std::lock_guard<std::mutex> guard{mtx};
       seen.push_back(ev);
