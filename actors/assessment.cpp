@@ -7,6 +7,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include <unordered_map>
+#include <vector>
 
 namespace quiesce {
 
@@ -25,6 +26,9 @@ struct assessment_state {
   };
   /// The live attempts, by task id.
   std::unordered_map<task_id, live_attempt> tasks;
+  /// Task actors whose attempt ended, kept for the next attempts: as many
+  /// as ever ran at once here (at most the slots), all linked to this actor.
+  std::vector<task_actor> idle;
 
   static inline const char* name = "quiesce.assessment";
 };
@@ -40,12 +44,20 @@ assessment_actor::behavior_type assessment_impl(assessment_pointer self,
   self->state.supervisor = std::move(supervisor);
   return {
       [=](run_task& msg) {
+        auto& st = self->state;
         auto id = msg.key.task;
         auto attempt = msg.key.attempt;
         auto incarnation = msg.incarnation;
-        auto hdl = spawn_task(self->system(), std::move(msg), self);
-        self->link_to(hdl);
-        self->state.tasks[id] = {attempt, incarnation, std::move(hdl)};
+        task_actor hdl;
+        if (!st.idle.empty()) {
+          hdl = std::move(st.idle.back());
+          st.idle.pop_back();
+          self->send(hdl, std::move(msg));
+        } else {
+          hdl = spawn_task(self->system(), std::move(msg), self);
+          self->link_to(hdl);
+        }
+        st.tasks[id] = {attempt, incarnation, std::move(hdl)};
       },
       [=](const stop_tasks& req) {
         for (auto id : req.tasks) {
@@ -58,9 +70,12 @@ assessment_actor::behavior_type assessment_impl(assessment_pointer self,
         auto i = self->state.tasks.find(end.key.task);
         // A stale report (another attempt or incarnation) leaves the live
         // attempt's actor in place; the supervisor ignores it.
+        // The actor of an ended attempt waits for the next one.
         if (i != self->state.tasks.end() && i->second.attempt == end.key.attempt
-            && i->second.incarnation == end.incarnation)
+            && i->second.incarnation == end.incarnation) {
+          self->state.idle.push_back(std::move(i->second.hdl));
           self->state.tasks.erase(i);
+        }
         self->send(self->state.supervisor, std::move(end));
       },
       [=](attempt_progress& p) {

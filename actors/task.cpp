@@ -4,17 +4,20 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include <algorithm>
+
 namespace quiesce {
 
 namespace {
 
 /// The state of a task actor.
 struct task_state {
-  /// The attempt this actor owns.
+  /// The attempt this actor owns (the last one, once it ended).
   run_task run;
   /// Where ends and progress go.
   assessment_actor parent;
-  /// The node that runs the work.
+  /// The node this actor monitors: the one of the current attempt, or of
+  /// the last one until the next begins (null once its down arrived).
   node_actor node;
   /// The time limit expired; the end becomes `timed_out`.
   bool timed_out = false;
@@ -88,43 +91,76 @@ void finish(task_pointer self, attempt_ended end) {
   }
   if (end.node.empty())
     end.node = st.run.node_name;
-  // Undo the monitor and the link by hand before quitting: CAF 0.17 leaves a
-  // dead observer's monitor attached to the node (one per attempt, for the
-  // node's lifetime), and a link would cost the assessment an exit message
-  // per attempt.
-  self->demonitor(st.node.address());
-  self->unlink_from(st.parent);
+  // The actor stays, idle, for its assessment's next attempt: no spawn and
+  // no exit per attempt (docs/performance.md).
   self->send(st.parent, std::move(end));
-  self->quit();
 }
 
-task_actor::behavior_type task_impl(task_pointer self, run_task msg,
-                                    assessment_actor parent) {
+// Starts attempt `msg`: on a new actor, or on an idle one whose last
+// attempt ended.
+void begin(task_pointer self, run_task msg) {
   auto& st = self->state;
-  st.node = msg.node;
-  st.parent = std::move(parent);
+  // One monitor per node, kept across attempts on it: CAF 0.17 leaves a
+  // dead observer's monitor attached to the observed actor, so each is
+  // undone by hand (here, or when the actor exits).
+  if (st.node != msg.node) {
+    if (st.node)
+      self->demonitor(st.node.address());
+    st.node = msg.node;
+    self->monitor(st.node);
+  }
   st.run = std::move(msg);
-  self->monitor(st.node);
-  self->set_down_handler([self](const caf::down_msg& dm) {
-    if (dm.source != self->state.node.address())
-      return;
-    attempt_ended end;
-    end.key = self->state.run.key;
-    end.outcome = attempt_outcome::lost;
-    end.code = result_code::node_lost;
-    end.message = "node " + self->state.run.node_name + " was lost";
-    end.confirmed_dead = false;
-    end.ended = caf::make_timestamp();
-    end.incarnation = self->state.run.incarnation;
-    finish(self, std::move(end));
-  });
+  st.timed_out = false;
+  st.grace_armed = false;
+  st.killed = false;
+  st.ended = false;
   self->send(st.node, start_attempt{st.run.key, st.run.spec, self, st.run.adopt,
                                     st.run.owner});
   if (st.run.spec.time_limit.count() > 0)
     self->delayed_send(self, st.run.spec.time_limit,
                        attempt_timer{st.run.key, true});
+}
+
+task_actor::behavior_type task_impl(task_pointer self, run_task msg,
+                                    assessment_actor parent) {
+  self->state.parent = std::move(parent);
+  self->set_down_handler([self](const caf::down_msg& dm) {
+    auto& st = self->state;
+    if (!st.node || dm.source != st.node.address())
+      return;
+    // The monitor is spent: the next attempt on this node monitors again
+    // (and learns at once that it is gone).
+    st.node = nullptr;
+    if (st.ended)
+      return;
+    attempt_ended end;
+    end.key = st.run.key;
+    end.outcome = attempt_outcome::lost;
+    end.code = result_code::node_lost;
+    end.message = "node " + st.run.node_name + " was lost";
+    end.confirmed_dead = false;
+    end.ended = caf::make_timestamp();
+    end.incarnation = st.run.incarnation;
+    finish(self, std::move(end));
+  });
+  // Linked to the assessment, which exits when its job moves on or ends:
+  // undo the node's monitor before going along with it.
+  self->set_exit_handler([self](caf::exit_msg& em) {
+    if (self->state.node)
+      self->demonitor(self->state.node.address());
+    self->quit(std::move(em.reason));
+  });
+  begin(self, std::move(msg));
   return {
-      [=](const stop_tasks& req) { stop(self, req.mode); },
+      [=](run_task& next) { begin(self, std::move(next)); },
+      [=](const stop_tasks& req) {
+        auto& s = self->state;
+        // Only a stop of this attempt's task: the assessment sends none for
+        // an ended one, and messages from it arrive in order.
+        if (std::find(req.tasks.begin(), req.tasks.end(), s.run.key.task)
+            != req.tasks.end())
+          stop(self, req.mode);
+      },
       [=](attempt_ended& end) {
         // A report of another attempt, or from another incarnation of the
         // node, is stale: it does not end this attempt. The supervisor
@@ -137,12 +173,14 @@ task_actor::behavior_type task_impl(task_pointer self, run_task msg,
         finish(self, std::move(end));
       },
       [=](attempt_progress& p) {
-        if (!self->state.ended)
-          self->send(self->state.parent, std::move(p));
+        auto& s = self->state;
+        if (!s.ended && p.key == s.run.key)
+          self->send(s.parent, std::move(p));
       },
       [=](const attempt_timer& t) {
         auto& s = self->state;
-        if (s.ended)
+        // A timer of an earlier attempt of this actor is spent.
+        if (s.ended || !(t.key == s.run.key))
           return;
         if (t.time_limit) {
           s.timed_out = true;

@@ -12,6 +12,7 @@
 namespace quiesce {
 
 struct event;
+struct run_task;
 struct stop_tasks;
 struct start_attempt;
 struct signal_attempt;
@@ -26,9 +27,12 @@ using event_sink_actor = caf::typed_actor<
     /// One status change.
     caf::reacts_to<event>>;
 
-/// A task actor: owns one attempt of one task; talks to the node that runs
-/// it, enforces the grace period and the time limit.
+/// A task actor: owns one attempt of one task at a time; talks to the node
+/// that runs it, enforces the grace period and the time limit. Its
+/// assessment keeps it after the attempt's end and gives it the next one.
 using task_actor = caf::typed_actor<
+    /// Starts the next attempt on this actor, once the last one ended.
+    caf::reacts_to<run_task>,
     /// Stops this attempt (request, graceful or kill).
     caf::reacts_to<stop_tasks>,
     /// The node reports the attempt's end.

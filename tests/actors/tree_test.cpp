@@ -56,17 +56,32 @@ struct task_fixture : deterministic_fixture {
     sched.run(max_events);
   }
 
-  /// Spawns the task actor for attempt 1 of task 1 of job 1.
-  void spawn(task_spec spec, caf::timespan grace = 1s,
-             bool stop_commands_on_cancel = false) {
+  /// Returns attempt 1 of task `id` of job 1 on the fake node.
+  run_task attempt(task_id id, task_spec spec, caf::timespan grace = 1s,
+                   bool stop_commands_on_cancel = false) const {
     run_task msg;
-    msg.key = attempt_key{1, 1, 1};
+    msg.key = attempt_key{1, id, 1};
     msg.spec = std::move(spec);
     msg.grace = grace;
     msg.stop_commands_on_cancel = stop_commands_on_cancel;
     msg.node = node;
     msg.node_name = "fake";
-    task = spawn_task(sys, std::move(msg), parent);
+    return msg;
+  }
+
+  /// Spawns the task actor for attempt 1 of task 1 of job 1.
+  void spawn(task_spec spec, caf::timespan grace = 1s,
+             bool stop_commands_on_cancel = false) {
+    task = spawn_task(
+        sys, attempt(1, std::move(spec), grace, stop_commands_on_cancel),
+        parent);
+    run();
+  }
+
+  /// Gives the task actor, idle after its last end, attempt 1 of task `id`
+  /// (as its assessment does).
+  void give(task_id id, task_spec spec) {
+    caf::anon_send(task, attempt(id, std::move(spec)));
     run();
   }
 
@@ -102,31 +117,88 @@ TEST_CASE("T17 a task actor asks its node to start its attempt and reports "
   REQUIRE(f.up->ends.size() == 1);
   CHECK(f.up->ends[0].node == "fake");
   CHECK(f.up->ends[0].outcome == attempt_outcome::succeeded);
-  // It quit after the end: a duplicate and late progress go nowhere.
+  // The attempt is over: a duplicate end and late progress go nowhere.
   deterministic_fixture::send_end(a, deterministic_fixture::make_end(a));
   f.progress(a, 90, "late");
   CHECK(f.up->ends.size() == 1);
   CHECK(f.up->progress.size() == 1);
 }
 
-TEST_CASE("a finished task actor leaves no monitor on its node behind",
+TEST_CASE("a task actor that exits with its assessment leaves no monitor on "
+          "its node behind",
           "[tree][T17]") {
   // CAF 0.17 keeps a dead observer's monitor on the observed actor, holding
   // a weak reference to the observer (and so its memory) for as long as the
-  // node lives: one per attempt, a leak of about 1 KiB per task.
+  // node lives: one per task actor, a leak of about 1 KiB each.
   task_fixture f;
   f.spawn(fn_task("work"));
   auto a = f.started().at(0);
   auto* ctrl = caf::actor_cast<caf::actor_control_block*>(f.task);
   caf::weak_actor_ptr weak{ctrl};
-  f.task = nullptr;
   deterministic_fixture::send_end(a, deterministic_fixture::make_end(a));
   f.run();
   REQUIRE(f.up->ends.size() == 1);
+  // The assessment exits (its job moved on): the linked task actor goes too.
+  caf::anon_send_exit(f.task, caf::exit_reason::user_shutdown);
+  f.task = nullptr;
+  f.run();
   // Left: `weak`, plus one for all strong references together (the fake
   // node's log still holds the attempt's reply_to).
   auto expected = 1 + (ctrl->strong_refs.load() > 0 ? 1 : 0);
   CHECK(ctrl->weak_refs.load() == static_cast<size_t>(expected));
+}
+
+TEST_CASE("T17 a task actor takes its assessment's next attempt after an end, "
+          "and nothing of the last attempt reaches the next",
+          "[tree][T17]") {
+  task_fixture f;
+  auto limited = fn_task("work");
+  limited.time_limit = 1s;
+  f.spawn(limited, 1s);
+  auto first = f.started().at(0);
+  f.end_attempt(first);
+  REQUIRE(f.up->ends.size() == 1);
+  // The next attempt (task 2) on the same actor: no time limit of its own.
+  f.give(2, fn_task("work"));
+  REQUIRE(f.started().size() == 2);
+  auto second = f.started().at(1);
+  CHECK(second.key == attempt_key{1, 2, 1});
+  CHECK(second.reply_to == f.task);
+  // The first attempt's time limit expires: nothing happens to the second.
+  f.advance(3s);
+  CHECK(f.signals_of(1, 2).empty());
+  CHECK(f.up->ends.size() == 1);
+  // A late stop of the first task, and its late reports, do not touch it.
+  caf::anon_send(f.task, stop_tasks{1, {1}, stop_mode::kill});
+  f.progress(first, 50, "late");
+  f.run();
+  CHECK(f.signals().empty());
+  CHECK(f.up->progress.empty());
+  // A stop of the second task reaches it; its end is reported once.
+  caf::anon_send(f.task, stop_tasks{1, {2}, stop_mode::kill});
+  f.run();
+  CHECK(f.signals_of(1, 2) == std::vector<stop_mode>{stop_mode::kill});
+  f.end_attempt(second, attempt_outcome::stopped, -1);
+  REQUIRE(f.up->ends.size() == 2);
+  CHECK(f.up->ends[1].key == attempt_key{1, 2, 1});
+  CHECK(f.up->ends[1].outcome == attempt_outcome::stopped);
+}
+
+TEST_CASE("R8 a node lost while its task actor waits for the next attempt "
+          "makes that attempt lost",
+          "[tree][R8]") {
+  task_fixture f;
+  f.spawn(fn_task("work"));
+  f.end_attempt(f.started().at(0));
+  REQUIRE(f.up->ends.size() == 1);
+  f.lose_node(f.node);
+  // Idle: nothing to report.
+  CHECK(f.up->ends.size() == 1);
+  f.give(2, fn_task("work"));
+  REQUIRE(f.up->ends.size() == 2);
+  CHECK(f.up->ends[1].key == attempt_key{1, 2, 1});
+  CHECK(f.up->ends[1].outcome == attempt_outcome::lost);
+  CHECK(f.up->ends[1].code == result_code::node_lost);
 }
 
 TEST_CASE("J21 stop_mode request reaches a function and never kills it",
