@@ -16,8 +16,8 @@ struct task_state {
   run_task run;
   /// Where ends and progress go.
   assessment_actor parent;
-  /// The node this actor monitors: the one of the current attempt, or of
-  /// the last one until the next begins (null once its down arrived).
+  /// The node of the current attempt, monitored while it runs (null while
+  /// idle, and once its down arrived).
   node_actor node;
   /// The time limit expired; the end becomes `timed_out`.
   bool timed_out = false;
@@ -91,6 +91,13 @@ void finish(task_pointer self, attempt_ended end) {
   }
   if (end.node.empty())
     end.node = st.run.node_name;
+  // Undo the monitor by hand: CAF 0.17 leaves a dead observer's monitor
+  // attached to the node, and an idle actor keeps none, so the node's list
+  // of monitors (walked by every demonitor) holds only running attempts.
+  if (st.node) {
+    self->demonitor(st.node.address());
+    st.node = nullptr;
+  }
   // The actor stays, idle, for its assessment's next attempt: no spawn and
   // no exit per attempt (docs/performance.md).
   self->send(st.parent, std::move(end));
@@ -100,15 +107,9 @@ void finish(task_pointer self, attempt_ended end) {
 // attempt ended.
 void begin(task_pointer self, run_task msg) {
   auto& st = self->state;
-  // One monitor per node, kept across attempts on it: CAF 0.17 leaves a
-  // dead observer's monitor attached to the observed actor, so each is
-  // undone by hand (here, or when the actor exits).
-  if (st.node != msg.node) {
-    if (st.node)
-      self->demonitor(st.node.address());
-    st.node = msg.node;
-    self->monitor(st.node);
-  }
+  // Monitored while the attempt runs (finish or the exit handler undoes it).
+  st.node = msg.node;
+  self->monitor(st.node);
   st.run = std::move(msg);
   st.timed_out = false;
   st.grace_armed = false;
@@ -128,8 +129,7 @@ task_actor::behavior_type task_impl(task_pointer self, run_task msg,
     auto& st = self->state;
     if (!st.node || dm.source != st.node.address())
       return;
-    // The monitor is spent: the next attempt on this node monitors again
-    // (and learns at once that it is gone).
+    // The monitor is spent.
     st.node = nullptr;
     if (st.ended)
       return;
