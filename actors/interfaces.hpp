@@ -6,7 +6,7 @@
 // declared in messages/handles.hpp, which this header re-exports.
 //
 //  clients ──► supervisor ──► job ──► assessment ──► task ──► node
-//              (rules, books)  per job  per running   per      local or
+//              (rules, books)  per job  per running   per live local or
 //                                       assessment    attempt  remote
 
 #include "messages/handles.hpp"
@@ -23,6 +23,8 @@ using supervisor_actor = caf::typed_actor<
     // -- client requests: each gets a reply carrying a result code ------------
     /// Adds a job; replies with its id.
     caf::replies_to<add_job>::with<add_job_reply>,
+    /// Adds (and submits) several jobs in order; replies with their ids.
+    caf::replies_to<add_job_batch>::with<add_job_batch_reply>,
     /// Adds a task to a not-submitted job.
     caf::replies_to<add_task>::with<add_task_reply>,
     /// Queues a job.
@@ -93,10 +95,10 @@ using job_actor = caf::typed_actor<
     /// Quits: the job is over and none of its work is live.
     caf::reacts_to<end_job>>;
 
-/// An assessment actor: one per running assessment; owns one task actor per
-/// live attempt and forwards their ends to the supervisor.
+/// An assessment actor: one per running assessment; one task actor per live
+/// attempt (kept for the next one), forwards their ends to the supervisor.
 using assessment_actor = caf::typed_actor<
-    /// Spawns a task actor for the attempt.
+    /// Gives the attempt to an idle task actor, or spawns one.
     caf::reacts_to<run_task>,
     /// Forwards stop requests to the task actors concerned.
     caf::reacts_to<stop_tasks>,

@@ -868,9 +868,10 @@ caf::result<authenticate_reply> run_authenticate(supervisor_pointer self,
   return rp;
 }
 
-// Serves an add_job for `who`.
+// Serves an add_job for `who`; with `flush`, makes it durable before the
+// reply (a batch flushes once, at its end).
 add_job_reply serve_add_job(supervisor_pointer self, add_job& req,
-                            std::optional<identity> who) {
+                            std::optional<identity> who, bool flush = true) {
   if (auto why = refusal(self); !why.empty())
     return {result_code::unavailable, why, invalid_id};
   if (!who)
@@ -883,10 +884,47 @@ add_job_reply serve_add_job(supervisor_pointer self, add_job& req,
     return {d.code, d.detail, invalid_id};
   auto id = self->state.jobs.add_job(std::move(req.spec), std::move(who->name),
                                      caf::make_timestamp());
+  if (!flush)
+    return {result_code::ok, {}, id};
   make_durable(self);
   if (auto why = refusal(self); !why.empty())
     return {result_code::unavailable, why, invalid_id};
   return {result_code::ok, {}, id};
+}
+
+// Serves an add_job_batch: each spec as an add_job (and a submit_job), in
+// order, until the first refusal; one journal write for the whole batch.
+add_job_batch_reply serve_add_job_batch(supervisor_pointer self,
+                                        add_job_batch& req,
+                                        const std::optional<identity>& who) {
+  add_job_batch_reply out;
+  for (auto& spec : req.specs) {
+    add_job one{std::move(spec), req.who};
+    auto added = serve_add_job(self, one, who, false);
+    note(self, "add_job", who, added.job, invalid_id, added.code, added.detail);
+    if (added.code != result_code::ok) {
+      out.code = added.code;
+      out.detail = std::move(added.detail);
+      break;
+    }
+    out.jobs.push_back(added.job);
+    if (!req.submit)
+      continue;
+    auto sent = run_job_request(self, submit_job{added.job, req.who});
+    if (sent.code != result_code::ok) {
+      out.code = sent.code;
+      out.detail = std::move(sent.detail);
+      break;
+    }
+    ++out.submitted;
+  }
+  make_durable(self);
+  if (auto why = refusal(self); !why.empty() && out.code == result_code::ok) {
+    // Nothing of the batch is known to be written: as for one add_job.
+    out.code = result_code::unavailable;
+    out.detail = why;
+  }
+  return out;
 }
 
 // Serves an add_task for `who`.
@@ -967,6 +1005,9 @@ supervisor_actor::behavior_type supervisor_impl(supervisor_pointer self,
         note(self, "add_job", who, reply.job, invalid_id, reply.code,
              reply.detail);
         return reply;
+      },
+      [=](add_job_batch& req) -> add_job_batch_reply {
+        return serve_add_job_batch(self, req, requester(self, req.who));
       },
       [=](add_task& req) -> add_task_reply {
         auto who = requester(self, req.who);

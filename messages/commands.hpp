@@ -28,6 +28,27 @@ typename Inspector::result_type inspect(Inspector& f, add_job& x) {
   return f(caf::meta::type_name("quiesce.add_job"), x.spec, x.who);
 }
 
+/// Adds several jobs in one request, in order, each exactly as `add_job`
+/// would, and with `submit` submits each right after adding it. Stops at the
+/// first refusal: the jobs before it stay added (and submitted). Reply:
+/// `add_job_batch_reply`. Clients send at most `add_job_batch_max` specs per
+/// request, so one message stays small.
+struct add_job_batch {
+  std::vector<job_spec> specs;
+  bool submit = false;
+  std::string who;
+};
+
+/// The most specs a client puts in one `add_job_batch`.
+inline constexpr size_t add_job_batch_max = 1000;
+
+/// Inspects an add_job_batch.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, add_job_batch& x) {
+  return f(caf::meta::type_name("quiesce.add_job_batch"), x.specs, x.submit,
+           x.who);
+}
+
 /// Adds a task to assessment `assessment` of a `not_submitted` job; an index
 /// equal to the number of assessments appends a new one. Reply:
 /// `add_task_reply`.
@@ -252,6 +273,24 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, add_job_reply& x) {
   return f(caf::meta::type_name("quiesce.add_job_reply"), x.code, x.detail,
            x.job);
+}
+
+/// The reply to an add_job_batch.
+struct add_job_batch_reply {
+  /// `ok`, or the first refusal (of an `add_job`, or of a `submit`).
+  result_code code = result_code::ok;
+  std::string detail;
+  /// The ids of the jobs added, in order (those before a refusal).
+  std::vector<job_id> jobs;
+  /// How many of `jobs` were submitted.
+  uint32_t submitted = 0;
+};
+
+/// Inspects an add_job_batch_reply.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, add_job_batch_reply& x) {
+  return f(caf::meta::type_name("quiesce.add_job_batch_reply"), x.code,
+           x.detail, x.jobs, x.submitted);
 }
 
 /// The reply to add_task.

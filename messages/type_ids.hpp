@@ -32,6 +32,7 @@ CAF_ADD_TYPE_ID(quiesce, (quiesce::job_record))
 
 // client requests
 CAF_ADD_TYPE_ID(quiesce, (quiesce::add_job))
+CAF_ADD_TYPE_ID(quiesce, (quiesce::add_job_batch))
 CAF_ADD_TYPE_ID(quiesce, (quiesce::add_task))
 CAF_ADD_TYPE_ID(quiesce, (quiesce::submit_job))
 CAF_ADD_TYPE_ID(quiesce, (quiesce::cancel_job))
@@ -52,6 +53,7 @@ CAF_ADD_TYPE_ID(quiesce, (quiesce::list_nodes))
 // replies
 CAF_ADD_TYPE_ID(quiesce, (quiesce::op_reply))
 CAF_ADD_TYPE_ID(quiesce, (quiesce::add_job_reply))
+CAF_ADD_TYPE_ID(quiesce, (quiesce::add_job_batch_reply))
 CAF_ADD_TYPE_ID(quiesce, (quiesce::add_task_reply))
 CAF_ADD_TYPE_ID(quiesce, (quiesce::task_op_reply))
 CAF_ADD_TYPE_ID(quiesce, (quiesce::cancel_tasks_reply))

@@ -2,6 +2,9 @@
 
 #include "runtime/transport.hpp"
 
+#include <algorithm>
+#include <iterator>
+
 namespace quiesce {
 
 namespace {
@@ -55,24 +58,23 @@ add_job_reply client::add_job(job_spec spec) {
 }
 
 add_jobs_reply client::add_jobs(std::vector<job_spec> specs, bool submit) {
+  // In batches: one request (and one journal write) per batch, not per job.
   add_jobs_reply out;
-  for (auto& spec : specs) {
-    auto added = add_job(std::move(spec));
-    if (added.code != result_code::ok) {
-      out.code = added.code;
-      out.detail = std::move(added.detail);
+  for (size_t first = 0; first < specs.size(); first += add_job_batch_max) {
+    auto last = std::min(specs.size(), first + add_job_batch_max);
+    add_job_batch req{{std::make_move_iterator(specs.begin() + first),
+                       std::make_move_iterator(specs.begin() + last)},
+                      submit,
+                      name_};
+    auto reply
+        = tr_->call<add_job_batch_reply>(std::move(req), request_timeout_);
+    out.jobs.insert(out.jobs.end(), reply.jobs.begin(), reply.jobs.end());
+    out.submitted += reply.submitted;
+    if (reply.code != result_code::ok) {
+      out.code = reply.code;
+      out.detail = std::move(reply.detail);
       break;
     }
-    out.jobs.push_back(added.job);
-    if (!submit)
-      continue;
-    auto sent = this->submit(added.job);
-    if (sent.code != result_code::ok) {
-      out.code = sent.code;
-      out.detail = std::move(sent.detail);
-      break;
-    }
-    ++out.submitted;
   }
   return out;
 }

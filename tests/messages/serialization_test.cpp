@@ -90,6 +90,10 @@ bool operator==(const add_job& x, const add_job& y) {
   return x.spec == y.spec && x.who == y.who;
 }
 
+bool operator==(const add_job_batch& x, const add_job_batch& y) {
+  return x.specs == y.specs && x.submit == y.submit && x.who == y.who;
+}
+
 bool operator==(const add_task& x, const add_task& y) {
   return x.job == y.job && x.assessment == y.assessment && x.spec == y.spec
          && x.who == y.who;
@@ -164,6 +168,11 @@ bool operator==(const op_reply& x, const op_reply& y) {
 
 bool operator==(const add_job_reply& x, const add_job_reply& y) {
   return x.code == y.code && x.detail == y.detail && x.job == y.job;
+}
+
+bool operator==(const add_job_batch_reply& x, const add_job_batch_reply& y) {
+  return x.code == y.code && x.detail == y.detail && x.jobs == y.jobs
+         && x.submitted == y.submitted;
 }
 
 bool operator==(const add_task_reply& x, const add_task_reply& y) {
@@ -490,14 +499,14 @@ struct type_list {};
 
 using all_types = type_list<
     command_spec, task_spec, assessment_spec, job_policy, job_spec, task_record,
-    assessment_record, job_record, add_job, add_task, submit_job, cancel_job,
-    cancel_assessment, terminate_job, cancel_task, cancel_tasks, requeue_task,
-    requeue_job, list_jobs, list_tasks, get_job_status, get_task_status,
-    wait_job, subscribe, list_nodes, op_reply, add_job_reply, add_task_reply,
-    task_op_reply, cancel_tasks_reply, job_list, task_list, job_status_reply,
-    task_status_reply, node_list, event, attempt_key, run_task,
-    begin_assessment, end_job, stop_tasks, start_attempt, signal_attempt,
-    attempt_progress, attempt_ended, node_hello, node_record,
+    assessment_record, job_record, add_job, add_job_batch, add_task, submit_job,
+    cancel_job, cancel_assessment, terminate_job, cancel_task, cancel_tasks,
+    requeue_task, requeue_job, list_jobs, list_tasks, get_job_status,
+    get_task_status, wait_job, subscribe, list_nodes, op_reply, add_job_reply,
+    add_job_batch_reply, add_task_reply, task_op_reply, cancel_tasks_reply,
+    job_list, task_list, job_status_reply, task_status_reply, node_list, event,
+    attempt_key, run_task, begin_assessment, end_job, stop_tasks, start_attempt,
+    signal_attempt, attempt_progress, attempt_ended, node_hello, node_record,
     terminate_deadline, attempt_timer, node_reset, reconcile_deadline,
     authenticate, authenticate_reply, verify_peer, auth_challenge>;
 
@@ -581,6 +590,7 @@ TEST_CASE("client requests survive a binary round trip",
           "[messages][serialization]") {
   fixture f;
   f.check(add_job{sample_job_spec(), "cli"});
+  f.check(add_job_batch{{sample_job_spec(), sample_job_spec()}, true, "cli"});
   f.check(add_task{5, 3, sample_task_spec(), "api"});
   f.check(submit_job{6, "cli"});
   f.check(cancel_job{7, "stop \xE2\x82\xAC now", "bob"});
@@ -605,6 +615,8 @@ TEST_CASE("replies survive a binary round trip", "[messages][serialization]") {
   fixture f;
   f.check(op_reply{result_code::invalid_state, "task 3 is finished"});
   f.check(add_job_reply{result_code::invalid_argument, "bad", 24});
+  f.check(
+      add_job_batch_reply{result_code::invalid_argument, "bad", {24, 25}, 1});
   f.check(add_task_reply{result_code::job_not_found, "none", 25});
   f.check(task_op_reply{result_code::invalid_state, "finished",
                         task_status::finished});

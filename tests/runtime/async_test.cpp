@@ -15,6 +15,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -331,6 +332,42 @@ TEST_CASE("runtime add_jobs stops at the first refusal", "[runtime][async]") {
   CHECK_FALSE(added.detail.empty());
   CHECK(added.jobs.size() == 1);
   CHECK(rt.list_jobs().jobs.size() == 1);
+}
+
+TEST_CASE("runtime add_jobs sends batches, keeps their order across them, and "
+          "stops at a refusal in a later batch",
+          "[runtime][async]") {
+  runtime rt{test::small_options()};
+  rt.register_work(
+      "noop", [](const work_context&) { return work_result::success(); },
+      work_mode::non_blocking);
+  auto good = test::uniform_job({1}, test::fn_task("noop"));
+  job_spec bad;
+  bad.assessments.push_back({"empty", {}});
+  // Two and a half batches, submitted as they are added.
+  std::vector<job_spec> specs(2 * add_job_batch_max + add_job_batch_max / 2,
+                              good);
+  auto added = rt.add_jobs(specs, true);
+  REQUIRE(added.code == result_code::ok);
+  REQUIRE(added.jobs.size() == specs.size());
+  CHECK(added.submitted == specs.size());
+  CHECK(std::is_sorted(added.jobs.begin(), added.jobs.end()));
+  CHECK(std::adjacent_find(added.jobs.begin(), added.jobs.end())
+        == added.jobs.end());
+  for (auto id : {added.jobs.front(), added.jobs.back()})
+    CHECK(rt.wait(id, 20s).job.status == job_status::finished);
+  // A refusal inside the second batch: the jobs before it are added and
+  // submitted, none after it.
+  specs.assign(add_job_batch_max + 10, good);
+  specs[add_job_batch_max + 5] = bad;
+  auto before = rt.list_jobs().jobs.size();
+  auto partial = rt.add_jobs(specs, true);
+  CHECK(partial.code == result_code::invalid_argument);
+  CHECK_FALSE(partial.detail.empty());
+  CHECK(partial.jobs.size() == add_job_batch_max + 5);
+  CHECK(partial.submitted == add_job_batch_max + 5);
+  CHECK(rt.list_jobs().jobs.size() == before + add_job_batch_max + 5);
+  CHECK(rt.wait(partial.jobs.back(), 20s).job.status == job_status::finished);
 }
 
 TEST_CASE("runtime attaches to a host's actor system", "[runtime][attach]") {
