@@ -45,7 +45,7 @@ int main(int argc, char** argv) {
   std::signal(SIGTERM, on_signal);
   std::signal(SIGINT, on_signal);
   worker w{opts};
-  w.register_work(bench::noop, bench::noop_work());
+  w.register_work(bench::noop, bench::noop_work(), work_mode::non_blocking);
   w.serve(stop_flag, [](const std::string& line) {
     std::fprintf(stderr, "bench_node: %s\n", line.c_str());
   });
