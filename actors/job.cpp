@@ -14,8 +14,9 @@ namespace {
 struct job_state {
   job_id job = invalid_id;
   supervisor_actor supervisor;
-  /// The actor of the current assessment (or of the last one, until the
-  /// next begins: it may still hold attempts being killed).
+  /// The assessment actor: spawned for the first assessment, then kept for
+  /// every later one of this job and of later jobs (the supervisor keeps
+  /// idle job actors), with its idle task actors.
   assessment_actor current;
 
   static inline const char* name = "quiesce.job";
@@ -30,12 +31,18 @@ job_actor::behavior_type job_impl(job_pointer self, job_id job,
   return {
       [=](const begin_assessment& msg) {
         auto& st = self->state;
+        // A job of this (idle, reused) actor begins with its first
+        // assessment.
+        st.job = msg.job;
+        // The next assessment begins only once the last one's attempts all
+        // ended (finish-current-assessment), so the assessment actor holds
+        // none: it takes the new one's attempts as they come.
         if (st.current)
-          self->send_exit(st.current, caf::exit_reason::user_shutdown);
+          return;
         st.current = spawn_assessment(self->system(), st.job, msg.index,
                                       st.supervisor);
-        // Linked: a job actor that goes down abnormally takes its assessment
-        // (and, through it, the task actors) along.
+        // Linked: a job actor that goes down takes its assessment (and,
+        // through it, the task actors) along.
         self->link_to(st.current);
       },
       [=](run_task& msg) {
@@ -59,10 +66,9 @@ job_actor::behavior_type job_impl(job_pointer self, job_id job,
       },
       [=](const end_job&) {
         // The supervisor ends a job only when none of its work is live, so the
-        // assessment actor holds no attempt here.
-        if (self->state.current)
-          self->send_exit(self->state.current, caf::exit_reason::user_shutdown);
-        self->quit();
+        // assessment actor holds no attempt here. This actor waits, idle,
+        // for the supervisor's next job (or its exit).
+        self->state.job = invalid_id;
       },
   };
 }

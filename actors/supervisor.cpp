@@ -45,8 +45,11 @@ struct supervisor_state {
   placement plan;
   /// Replies waiting for a job to end.
   pending replies;
-  /// The actor of each job, from its start until its end.
+  /// The actor of each job, from its first dispatch until its end.
   std::map<job_id, job_actor> actors;
+  /// Job actors of jobs that ended, kept (with their assessment and task
+  /// actors) for jobs that start later: no spawn and exit per job.
+  std::vector<job_actor> idle_jobs;
   std::vector<event_sink_actor> subscribers;
   /// With a journal: events and job settlements of the message being
   /// served, held until its changes are durable.
@@ -322,6 +325,35 @@ std::string refusal(supervisor_pointer self) {
   return why.empty() ? why : "no new work while the journal fails: " + why;
 }
 
+/// The most job actors kept idle for later jobs.
+constexpr size_t max_idle_jobs = 64;
+
+// Returns an actor for job `id`: an idle one (messages from here arrive in
+// order, so it has handled its last job's end_job first), or a new one.
+job_actor job_actor_for(supervisor_pointer self, job_id id) {
+  auto& idle = self->state.idle_jobs;
+  if (idle.empty())
+    return spawn_job(self->system(), id, self);
+  auto a = std::move(idle.back());
+  idle.pop_back();
+  return a;
+}
+
+// Returns the actor of job `b`, taking one (idle or new) if it has none yet.
+// A job gets its actor with its first dispatch, not when it starts: 20,000
+// jobs started at once hold actors only while work of theirs is placed, so
+// the idle actors of ended jobs serve the next ones.
+job_actor& actor_of(supervisor_pointer self, const job_books& b) {
+  auto& a = self->state.actors[b.job.id];
+  if (!a) {
+    a = job_actor_for(self, b.job.id);
+    if (b.job.current >= 0)
+      self->send(a, begin_assessment{b.job.id, static_cast<assessment_index>(
+                                                   b.job.current)});
+  }
+  return a;
+}
+
 // Performs in the execution tree what follows from change `c` of `b`.
 void follow(supervisor_pointer self, job_books& b, const transition& c,
             bool was_active) {
@@ -331,9 +363,8 @@ void follow(supervisor_pointer self, job_books& b, const transition& c,
     case event_kind::job: {
       auto active = is_active(b.job.status);
       if (active && !was_active) {
+        // Its actor comes with its first dispatch (actor_of).
         st.plan.job_activated();
-        if (auto& a = st.actors[id]; !a)
-          a = spawn_job(self->system(), id, self);
       } else if (!active && was_active) {
         st.plan.job_deactivated();
       }
@@ -345,7 +376,8 @@ void follow(supervisor_pointer self, job_books& b, const transition& c,
       if (is(c.to, assessment_status::running)
           && is(c.from, assessment_status::not_yet_run)) {
         auto index = static_cast<assessment_index>(c.subject);
-        self->send(st.actors[id], begin_assessment{id, index});
+        if (auto i = st.actors.find(id); i != st.actors.end() && i->second)
+          self->send(i->second, begin_assessment{id, index});
         st.plan.begin_assessment(b, index);
       }
       break;
@@ -403,8 +435,15 @@ void settle(supervisor_pointer self, job_books& b) {
   if (!is_terminal(b.job.status) || !b.live.empty())
     return;
   if (auto i = st.actors.find(b.job.id); i != st.actors.end()) {
-    if (i->second)
+    if (i->second) {
+      // It goes idle (its assessment and task actors with it) for a later
+      // job, or, with enough idle already, away.
       self->send(i->second, end_job{b.job.id});
+      if (st.idle_jobs.size() < max_idle_jobs)
+        st.idle_jobs.push_back(std::move(i->second));
+      else
+        self->send_exit(i->second, caf::exit_reason::user_shutdown);
+    }
     st.actors.erase(i);
   }
 }
@@ -423,7 +462,7 @@ void dispatch(supervisor_pointer self, const placement::choice& x) {
   }
   self->state.jobs.begin_attempt(b, t, n.name);
   self->state.nodes.occupy(n, attempt_key{b.job.id, t.id, t.attempts});
-  self->send(self->state.actors[b.job.id], make_run_task(b, t, n));
+  self->send(actor_of(self, b), make_run_task(b, t, n));
 }
 
 // Starts queued jobs and places dispatchable tasks on free slots.
@@ -772,7 +811,7 @@ void fence(supervisor_pointer self, const node_hello& hello,
     st.nodes.occupy(*n, key);
     auto msg = make_run_task(*b, *t, *n);
     msg.adopt = true;
-    auto& job = st.actors[key.job];
+    auto& job = actor_of(self, *b);
     self->send(job, std::move(msg));
     // Cancelled or requeued while its node was away: stop it now.
     if (t->status != task_status::running)
@@ -980,6 +1019,8 @@ supervisor_actor::behavior_type supervisor_impl(supervisor_pointer self,
     for (auto& [id, a] : self->state.actors)
       if (a)
         self->send_exit(a, caf::exit_reason::user_shutdown);
+    for (auto& a : self->state.idle_jobs)
+      self->send_exit(a, caf::exit_reason::user_shutdown);
     self->quit(msg.reason);
   });
   self->set_down_handler([self](const caf::down_msg& dm) {

@@ -105,7 +105,7 @@ typename Inspector::result_type inspect(Inspector& f, begin_assessment& x) {
   return f(caf::meta::type_name("quiesce.begin_assessment"), x.job, x.index);
 }
 
-/// Supervisor → job: the job is over and none of its work is live; quit.
+/// Supervisor → job: the job is over and none of its work is live; idle.
 struct end_job {
   job_id job = invalid_id;
 };

@@ -185,6 +185,37 @@ TEST_CASE("J16 A1 T18 a started job runs its first assessment and dispatches "
   check_replay(f, id);
 }
 
+TEST_CASE("T17 a job that starts after another ended runs on that job's "
+          "actors: no spawn per job or per attempt",
+          "[supervisor][T17]") {
+  deterministic_fixture f;
+  f.add_node("fake", 1);
+  auto first = f.submit(fn_job({1, 1}));
+  REQUIRE(f.started().size() == 1);
+  f.end_attempt(f.started()[0]);
+  // The second assessment's attempt goes to the same task actor.
+  REQUIRE(f.started().size() == 2);
+  CHECK(f.started()[1].key == attempt_key{first, 2, 1});
+  CHECK(f.started()[1].reply_to == f.started()[0].reply_to);
+  f.end_attempt(f.started()[1]);
+  REQUIRE(f.job(first).status == job_status::finished);
+  // A later job takes the idle job actor, its assessment and task actors.
+  auto second = f.submit(fn_job({1}));
+  REQUIRE(f.started().size() == 3);
+  CHECK(f.started()[2].key == attempt_key{second, 1, 1});
+  CHECK(f.started()[2].reply_to == f.started()[0].reply_to);
+  // And the reused actors still carry a cancel to the running attempt.
+  auto r = f.ask<task_op_reply>(cancel_task{second, 1, "", "test"});
+  CHECK(r.code == result_code::ok);
+  REQUIRE_FALSE(f.signals_of(second, 1).empty());
+  CHECK(f.signals_of(second, 1).front() == stop_mode::request);
+  f.end_attempt(f.started()[2], attempt_outcome::stopped, -1);
+  CHECK(f.task(second, 1).status == task_status::cancelled);
+  CHECK(is_terminal(f.job(second).status));
+  check_replay(f, first);
+  check_replay(f, second);
+}
+
 TEST_CASE("J20 J4 jobs start in submission order, max_running_jobs holds the "
           "rest queued, and cancel_job cancels a held job at once",
           "[supervisor][J20][J4]") {
