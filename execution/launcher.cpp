@@ -788,6 +788,19 @@ launch_result launcher::impl::launch(const launch_spec& spec,
   pid_t pid = 0;
   unique_fd pidfd;
   leaf_bases bases;
+  // The request of a child started by clone3 (into a cgroup, or as another
+  // user), without the cgroup.
+  auto clone_request = [&] {
+    cgroup_spawn req;
+    req.exe = exe.path.c_str();
+    req.argv = arg_ptrs.data();
+    req.envp = spec.env.empty() ? environ : env_ptrs.data();
+    req.out_fd = out.get();
+    req.err_fd = err_fd;
+    req.workdir = spec.workdir.empty() ? nullptr : spec.workdir.c_str();
+    set_ids(req, spec);
+    return req;
+  };
   if (tree_) {
     // Its descriptors are closed once the child has exec'd.
     leaf_setup setup;
@@ -797,16 +810,9 @@ launch_result launcher::impl::launch(const launch_spec& spec,
       tree_->remove(leaf);
       return fail("cannot start " + name + ": " + cg_error);
     }
-    cgroup_spawn req;
-    req.exe = exe.path.c_str();
-    req.argv = arg_ptrs.data();
-    req.envp = spec.env.empty() ? environ : env_ptrs.data();
-    req.out_fd = out.get();
-    req.err_fd = err_fd;
-    req.workdir = spec.workdir.empty() ? nullptr : spec.workdir.c_str();
+    auto req = clone_request();
     req.cgroup_fd = setup.dir_fd;
     req.join_fds = setup.join_fds;
-    set_ids(req, spec);
     int fd = -1;
     spawn_step failed = spawn_step::other;
     rc = spawn_in_cgroup(req, pid, fd, failed);
@@ -820,14 +826,7 @@ launch_result launcher::impl::launch(const launch_spec& spec,
   } else if (spec.run_as) {
     // posix_spawn cannot change the user: the same child as with cgroups,
     // born in our own cgroup.
-    cgroup_spawn req;
-    req.exe = exe.path.c_str();
-    req.argv = arg_ptrs.data();
-    req.envp = spec.env.empty() ? environ : env_ptrs.data();
-    req.out_fd = out.get();
-    req.err_fd = err_fd;
-    req.workdir = spec.workdir.empty() ? nullptr : spec.workdir.c_str();
-    set_ids(req, spec);
+    auto req = clone_request();
     int fd = -1;
     spawn_step failed = spawn_step::other;
     rc = spawn_in_cgroup(req, pid, fd, failed);
