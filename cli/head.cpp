@@ -189,7 +189,8 @@ int run_head(const settings_flags& flags) {
              "msg=start role=head listen=" + to_string(where)
                  + (ropts.metrics_listen.empty()
                         ? std::string{}
-                        : " metrics=" + to_string(metrics_at)));
+                        : " metrics=" + to_string(metrics_at))
+                 + " containment=" + logfmt_value(rt->containment()));
   std::cout << "listening on " << to_string(where) << std::endl;
   if (!ropts.metrics_listen.empty())
     std::cout << "metrics on http://" << to_string(metrics_at) << "/metrics"

@@ -210,6 +210,11 @@ const runtime_options& runtime::options() const noexcept {
   return impl_->opts;
 }
 
+std::string runtime::containment() const {
+  return impl_->opts.local_node ? impl_->launcher->containment()
+                                : std::string{"no local node"};
+}
+
 bool runtime::register_work(std::string name, work_function fn,
                             work_mode mode) {
   return impl_->registry->add(std::move(name), std::move(fn), mode);

@@ -57,13 +57,18 @@ public:
   runtime(runtime_options opts, std::shared_ptr<supervisor_observer> observer);
 
   /// Calls `shutdown()`.
-  ~runtime();
+  ~runtime() override;
 
   runtime(const runtime&) = delete;
   runtime& operator=(const runtime&) = delete;
 
   /// Returns the options in force (with defaults resolved).
   const runtime_options& options() const noexcept;
+
+  /// Describes how the local node contains its commands: "cgroup v2 at
+  /// PATH (...)" or "process groups (cgroups unavailable: WHY)"
+  /// (docs/containment.md); "no local node" without one.
+  std::string containment() const;
 
   /// Registers `fn` under `name` for function tasks; returns false if the
   /// name or the function is empty. `mode` says where it runs: on a thread

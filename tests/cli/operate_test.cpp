@@ -484,6 +484,12 @@ TEST_CASE("operate: a head logs status changes and requests with the "
   INFO(text);
   // logfmt, one line each: time, level, fields.
   CHECK(lines_with(text, {"level=info", "msg=start role=head"}).size() == 1);
+  // It says how its local node contains commands: cgroups or process groups.
+  auto start = lines_with(text, {"msg=start role=head"});
+  REQUIRE(start.size() == 1);
+  CHECK(
+      (start[0].find("containment=\"cgroup v2 at ") != std::string::npos
+       || start[0].find("containment=\"process groups") != std::string::npos));
   auto who = "who=" + my_name();
   CHECK(lines_with(text, {"msg=request op=add_job", who, "job=1", "code=ok"})
             .size()
