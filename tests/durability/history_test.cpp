@@ -104,3 +104,24 @@ TEST_CASE("without a state directory a retired job is gone and status says "
   c.head().signal(SIGTERM);
   c.head().wait(20s);
 }
+
+TEST_CASE("a head retires a job once its retention age passed, on its own "
+          "timer, and reads it from the journal afterwards",
+          "[durability][history]") {
+  scratch_dir dir;
+  head_cluster c{dir};
+  REQUIRE(c.start_head({"--local-slots", "1", "--job-retention", "1s"}));
+  auto ids = c.submit("one.toml", job_file("one", 1, "true"));
+  REQUIRE(ids.size() == 1);
+  auto id = std::to_string(ids[0]);
+  REQUIRE(c.client({"wait", id}).status == 0);
+  auto status = c.client_json({"status", id});
+  REQUIRE(status["job"]["status"] == "finished");
+  // Queries change nothing and do not retire: only the head's retire
+  // timer can take the job out of memory here.
+  CHECK(eventually([&] { return c.jobs().empty(); }, 20s));
+  CHECK(c.client_json({"status", id}) == status);
+  CHECK(c.client_json({"list", "jobs", "--all"})["jobs"].size() == 1);
+  c.head().signal(SIGTERM);
+  c.head().wait(20s);
+}
