@@ -724,7 +724,7 @@ int run_status(const query_options& o) {
   if (reply.code == result_code::ok) {
     auto listed = s.client().list_tasks(o.job);
     if (listed.code != result_code::ok)
-      return s.finish(listed.code, {});
+      return s.finish(listed.code, listed.detail);
     tasks = std::move(listed.tasks);
   } else {
     reply.job.id = o.job;
@@ -765,7 +765,8 @@ int run_wait(const query_options& o) {
     reply.job.id = o.job;
   }
   return print_job(s, reply.code, reply.job, tasks,
-                   exit_status_for(std::vector<job_status>{reply.job.status}));
+                   exit_status_for(std::vector<job_status>{reply.job.status}),
+                   reply.detail);
 }
 
 } // namespace

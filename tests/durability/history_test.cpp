@@ -100,6 +100,9 @@ TEST_CASE("without a state directory a retired job is gone and status says "
   auto tasks = c.client({"list", "tasks", id});
   CHECK(tasks.status == never.status);
   CHECK_THAT(tasks.out, Catch::Contains("retired"));
+  auto waited = c.client({"wait", id});
+  CHECK(waited.status == c.client({"wait", "99"}).status);
+  CHECK_THAT(waited.out, Catch::Contains("retired"));
   CHECK(c.client_json({"list", "jobs", "--all"})["jobs"].empty());
   c.head().signal(SIGTERM);
   c.head().wait(20s);
