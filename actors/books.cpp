@@ -158,6 +158,17 @@ void books::restore(journal_contents contents) {
   }
 }
 
+void books::retire(job_id id) {
+  jobs_.erase(id);
+}
+
+job_books& books::revive(job_books b) {
+  auto id = b.job.id;
+  auto& out = jobs_[id];
+  out = std::move(b);
+  return out;
+}
+
 caf::optional<event> books::progress(const attempt_progress& p,
                                      caf::timestamp now) {
   const auto* b = find(p.key.job);
@@ -182,9 +193,25 @@ caf::optional<event> books::progress(const attempt_progress& p,
 
 job_list books::list(const list_jobs& req) const {
   job_list out;
-  for (const auto& [id, b] : jobs_)
-    if (!req.filter_by_status || b.job.status == req.status)
-      out.jobs.push_back(b.job);
+  if (req.limit == 0 && req.before == invalid_id) {
+    for (const auto& [id, b] : jobs_)
+      if (!req.filter_by_status || b.job.status == req.status)
+        out.jobs.push_back(b.job);
+    return out;
+  }
+  // The newest `limit` jobs below `before`, listed by id.
+  auto end
+      = req.before == invalid_id ? jobs_.end() : jobs_.lower_bound(req.before);
+  for (auto i = std::make_reverse_iterator(end); i != jobs_.rend(); ++i) {
+    if (req.filter_by_status && i->second.job.status != req.status)
+      continue;
+    if (req.limit != 0 && out.jobs.size() == req.limit) {
+      out.more = true;
+      break;
+    }
+    out.jobs.push_back(i->second.job);
+  }
+  std::reverse(out.jobs.begin(), out.jobs.end());
   return out;
 }
 
@@ -204,18 +231,18 @@ task_list books::list(const list_tasks& req) const {
 job_status_reply books::status(const get_job_status& req) const {
   const auto* b = find(req.job);
   if (b == nullptr)
-    return {result_code::job_not_found, {}};
-  return {result_code::ok, b->job};
+    return {result_code::job_not_found, {}, {}};
+  return {result_code::ok, b->job, {}};
 }
 
 task_status_reply books::status(const get_task_status& req) const {
   const auto* b = find(req.job);
   if (b == nullptr)
-    return {result_code::job_not_found, {}};
+    return {result_code::job_not_found, {}, {}};
   const auto* t = b->find(req.task);
   if (t == nullptr)
-    return {result_code::task_not_found, {}};
-  return {result_code::ok, *t};
+    return {result_code::task_not_found, {}, {}};
+  return {result_code::ok, *t, {}};
 }
 
 } // namespace quiesce

@@ -99,6 +99,14 @@ public:
   /// the change count.
   void restore(journal_contents contents);
 
+  /// Removes job `id` from memory (retention: its end is in the journal, or
+  /// there is none). The caller checked that nothing waits on it.
+  void retire(job_id id);
+
+  /// Takes back into memory a job read from the journal (it was retired);
+  /// nothing is written for it until it changes. Returns its books.
+  job_books& revive(job_books b);
+
   /// Returns the id the next job will get.
   job_id next_job() const noexcept {
     return next_job_;

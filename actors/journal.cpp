@@ -296,9 +296,21 @@ journal::journal(const std::string& state_dir) : file_(file_of(state_dir)) {
                             "('next_job','seq')");
     begin_ = prepare("BEGIN");
     commit_ = prepare("COMMIT");
+    get_job_ = prepare(
+        (std::string{"SELECT "} + job_columns + " FROM jobs WHERE id = ?1")
+            .c_str());
+    get_assessments_
+        = prepare("SELECT idx, name, status, outcome, started, ended FROM "
+                  "assessments WHERE job = ?1 ORDER BY idx");
+    get_task_ids_ = prepare(
+        "SELECT id, assessment FROM tasks WHERE job = ?1 ORDER BY id");
+    get_tasks_ = prepare((std::string{"SELECT "} + task_columns
+                          + " FROM tasks WHERE job = ?1 ORDER BY id")
+                             .c_str());
   } catch (...) {
     for (auto st : {put_job_, put_assessment_, put_task_, put_change_,
-                    put_counters_, begin_, commit_})
+                    put_counters_, begin_, commit_, get_job_, get_assessments_,
+                    get_task_ids_, get_tasks_})
       sqlite3_finalize(st);
     sqlite3_close(db_);
     throw;
@@ -307,10 +319,19 @@ journal::journal(const std::string& state_dir) : file_(file_of(state_dir)) {
 
 journal::~journal() {
   rollback();
-  for (auto st : {put_job_, put_assessment_, put_task_, put_change_,
-                  put_counters_, begin_, commit_})
+  for (auto st :
+       {put_job_, put_assessment_, put_task_, put_change_, put_counters_,
+        begin_, commit_, get_job_, get_assessments_, get_task_ids_, get_tasks_})
     sqlite3_finalize(st);
   sqlite3_close(db_);
+}
+
+void journal::damaged(const journal_error& e) {
+  // Errors of SQLite name the file already; those of the rows do not.
+  std::string why = e.what();
+  if (why.rfind(file_, 0) == 0)
+    throw e;
+  throw journal_error(file_ + " is damaged: " + why);
 }
 
 void journal::fail(const std::string& what) {
@@ -454,7 +475,7 @@ void journal::put_counters(job_id next_job, uint64_t seq) {
   step_done(put_counters_, *this, db_);
 }
 
-journal_contents journal::load() {
+journal_contents journal::load(caf::timestamp kept_since) {
   journal_contents out;
   try {
     {
@@ -468,9 +489,14 @@ journal_contents journal::load() {
           out.seq = value;
       }
     }
-    // Every job for now: terminal ones too, so that a restarted head lists
-    // what it listed before.
-    std::string where;
+    // Every job that is not terminal, and the terminal ones still within
+    // the retention age: a restarted head lists what it listed before, and
+    // reads older jobs from here when asked (docs/durability.md).
+    auto where = std::string{" WHERE status NOT IN ('"}
+                 + std::string{to_name(job_status::finished)} + "','"
+                 + std::string{to_name(job_status::failed)} + "','"
+                 + std::string{to_name(job_status::cancelled)}
+                 + "') OR ended >= " + std::to_string(to_ns(kept_since));
     std::map<job_id, size_t> index;
     {
       auto sql = std::string{"SELECT "} + job_columns + " FROM jobs" + where
@@ -483,7 +509,7 @@ journal_contents journal::load() {
         out.jobs.back().job = read_job(st.st);
       }
     }
-    std::string in_jobs;
+    auto in_jobs = " WHERE job IN (SELECT id FROM jobs" + where + ")";
     {
       auto sql = std::string{"SELECT job, idx, name, status, outcome, started, "
                              "ended FROM assessments"}
@@ -519,12 +545,122 @@ journal_contents journal::load() {
       }
     }
   } catch (const journal_error& e) {
-    std::string why = e.what();
-    if (why.rfind(file_, 0) == 0)
-      throw;
-    throw journal_error(file_ + " is damaged: " + why);
+    damaged(e);
   }
   return out;
+}
+
+namespace {
+
+// Resets a statement (and its bindings) when it goes out of scope.
+struct reset_on_exit {
+  sqlite3_stmt* st;
+  ~reset_on_exit() {
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+  }
+};
+
+} // namespace
+
+void journal::read_assessments(job_record& j, bool task_ids) {
+  {
+    reset_on_exit guard{get_assessments_};
+    bind_value(get_assessments_, 1, static_cast<int64_t>(j.id));
+    int rc;
+    while ((rc = sqlite3_step(get_assessments_)) == SQLITE_ROW) {
+      assessment_record a;
+      a.index = static_cast<assessment_index>(
+          sqlite3_column_int64(get_assessments_, 0));
+      a.name = text(get_assessments_, 1);
+      a.status = assessment_status_of(text(get_assessments_, 2));
+      a.outcome = code_of(text(get_assessments_, 3));
+      a.started = from_ns(sqlite3_column_int64(get_assessments_, 4));
+      a.ended = from_ns(sqlite3_column_int64(get_assessments_, 5));
+      if (a.index != j.assessments.size())
+        throw journal_error("assessment " + std::to_string(a.index) + " of job "
+                            + std::to_string(j.id) + " does not fit");
+      j.assessments.push_back(std::move(a));
+    }
+    if (rc != SQLITE_DONE)
+      fail("cannot be read");
+  }
+  if (!task_ids)
+    return;
+  reset_on_exit guard{get_task_ids_};
+  bind_value(get_task_ids_, 1, static_cast<int64_t>(j.id));
+  int rc;
+  while ((rc = sqlite3_step(get_task_ids_)) == SQLITE_ROW) {
+    auto id = static_cast<task_id>(sqlite3_column_int64(get_task_ids_, 0));
+    auto index
+        = static_cast<assessment_index>(sqlite3_column_int64(get_task_ids_, 1));
+    if (index >= j.assessments.size())
+      throw journal_error("task " + std::to_string(id) + " of job "
+                          + std::to_string(j.id) + " does not fit");
+    j.assessments[index].tasks.push_back(id);
+  }
+  if (rc != SQLITE_DONE)
+    fail("cannot be read");
+}
+
+bool journal::find_job(job_id id, bool with_tasks, job_books& out) {
+  try {
+    {
+      reset_on_exit guard{get_job_};
+      bind_value(get_job_, 1, static_cast<int64_t>(id));
+      auto rc = sqlite3_step(get_job_);
+      if (rc == SQLITE_DONE)
+        return false;
+      if (rc != SQLITE_ROW)
+        fail("cannot be read");
+      out.job = read_job(get_job_);
+    }
+    read_assessments(out.job, !with_tasks);
+    if (!with_tasks)
+      return true;
+    reset_on_exit guard{get_tasks_};
+    bind_value(get_tasks_, 1, static_cast<int64_t>(id));
+    int rc;
+    while ((rc = sqlite3_step(get_tasks_)) == SQLITE_ROW) {
+      auto t = read_task(get_tasks_);
+      if (t.id != out.tasks.size() + 1
+          || t.assessment >= out.job.assessments.size())
+        throw journal_error("task " + std::to_string(t.id) + " of job "
+                            + std::to_string(t.job) + " does not fit");
+      out.job.assessments[t.assessment].tasks.push_back(t.id);
+      out.tasks.push_back(std::move(t));
+    }
+    if (rc != SQLITE_DONE)
+      fail("cannot be read");
+  } catch (const journal_error& e) {
+    damaged(e);
+  }
+  return true;
+}
+
+void journal::scan_jobs(job_id before, const job_status* status,
+                        const std::function<bool(job_record&)>& fn) {
+  auto sql = std::string{"SELECT "} + job_columns + " FROM jobs WHERE id < ?1"
+             + (status != nullptr ? " AND status = ?2" : "")
+             + " ORDER BY id DESC";
+  statement st{prepare(sql.c_str())};
+  bind_value(st.st, 1,
+             before == invalid_id ? INT64_MAX : static_cast<int64_t>(before));
+  if (status != nullptr)
+    bind_value(st.st, 2, to_name(*status));
+  try {
+    int rc;
+    while ((rc = sqlite3_step(st.st)) == SQLITE_ROW) {
+      auto j = read_job(st.st);
+      read_assessments(j, true);
+      if (!fn(j))
+        return;
+    }
+    if (rc != SQLITE_DONE)
+      fail("cannot be read");
+  } catch (const journal_error& e) {
+    damaged(e);
+  }
 }
 
 } // namespace quiesce

@@ -12,6 +12,7 @@
 #include <caf/timestamp.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -70,8 +71,22 @@ public:
     return file_;
   }
 
-  /// Reads what the journal holds.
-  journal_contents load();
+  /// Reads what the journal holds: every job that is not terminal, and the
+  /// terminal ones that ended at `kept_since` or later (all of them with
+  /// the default).
+  journal_contents load(caf::timestamp kept_since = caf::timestamp{});
+
+  /// Reads job `id` with its assessments (and their task ids), and with
+  /// `with_tasks` its task records; returns false if the journal has no
+  /// such job. Throws journal_error when the journal cannot be read.
+  bool find_job(job_id id, bool with_tasks, job_books& out);
+
+  /// Calls `fn` with the record of each job (with its assessments) whose id
+  /// is below `before` (every id when `before` is invalid_id) and, with a
+  /// status, in that status, highest id first, until `fn` returns false.
+  /// Throws journal_error when the journal cannot be read.
+  void scan_jobs(job_id before, const job_status* status,
+                 const std::function<bool(job_record&)>& fn);
 
   /// Starts a transaction.
   void begin();
@@ -97,8 +112,10 @@ public:
 
 private:
   sqlite3_stmt* prepare(const char* sql);
+  void read_assessments(job_record& j, bool task_ids);
   void exec(const char* sql);
   [[noreturn]] void fail(const std::string& what);
+  [[noreturn]] void damaged(const journal_error& e);
 
   std::string file_;
   sqlite3* db_ = nullptr;
@@ -110,6 +127,10 @@ private:
   sqlite3_stmt* put_counters_ = nullptr;
   sqlite3_stmt* begin_ = nullptr;
   sqlite3_stmt* commit_ = nullptr;
+  sqlite3_stmt* get_job_ = nullptr;
+  sqlite3_stmt* get_assessments_ = nullptr;
+  sqlite3_stmt* get_task_ids_ = nullptr;
+  sqlite3_stmt* get_tasks_ = nullptr;
 };
 
 } // namespace quiesce

@@ -38,7 +38,7 @@ public:
   /// Answers a wait_job for `b` now if the job is terminal, or keeps `rp`.
   void wait(const job_books& b, WaitPromise rp) {
     if (is_terminal(b.job.status))
-      rp.deliver(job_status_reply{result_code::ok, b.job});
+      rp.deliver(job_status_reply{result_code::ok, b.job, {}});
     else
       jobs_[b.job.id].waiters.push_back(std::move(rp));
   }
@@ -75,7 +75,7 @@ public:
       return;
     auto& e = i->second;
     for (auto& rp : e.waiters)
-      rp.deliver(job_status_reply{result_code::ok, b.job});
+      rp.deliver(job_status_reply{result_code::ok, b.job, {}});
     e.waiters.clear();
     if (!b.live.empty())
       return;
@@ -97,6 +97,18 @@ public:
                               + std::to_string(b.job.id)
                               + " not confirmed dead in time"});
     i->second.terminators.clear();
+  }
+
+  /// Returns true if a wait_job or terminate_job reply of `job` waits.
+  bool waiting(job_id job) const {
+    auto i = jobs_.find(job);
+    return i != jobs_.end()
+           && (!i->second.waiters.empty() || !i->second.terminators.empty());
+  }
+
+  /// Forgets `job` (retired), whose replies were all given.
+  void forget(job_id job) {
+    jobs_.erase(job);
   }
 
   /// Fails every pending reply with `result_code::unavailable` and `why`.

@@ -61,6 +61,11 @@ void placement::ready(job_id job, task_id task) {
   add_to_ring(job, q);
 }
 
+void placement::forget(job_id id) {
+  // A ring entry left behind is skipped: its job is no longer in the books.
+  queues_.erase(id);
+}
+
 void placement::add_to_ring(job_id id, queue& q) {
   if (q.in_ring || q.ready.empty())
     return;

@@ -72,6 +72,9 @@ public:
   /// Task `task` of job `job` became dispatchable.
   void ready(job_id job, task_id task);
 
+  /// Forgets job `id` (retired from memory): it has nothing to dispatch.
+  void forget(job_id id);
+
   /// Returns the next task to dispatch and its node, or none when no ready
   /// task fits a free slot now. Jobs whose next task fits no node wait for
   /// the end of the round. Dispatch each choice (taking a slot of its node)

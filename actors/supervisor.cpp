@@ -2,6 +2,7 @@
 
 #include "actors/access.hpp"
 #include "actors/books.hpp"
+#include "actors/history.hpp"
 #include "actors/job.hpp"
 #include "actors/journal.hpp"
 #include "actors/nodes.hpp"
@@ -77,6 +78,13 @@ struct supervisor_state {
   uint64_t rounds = 0;
   /// A flush tick is in the mailbox (group commit of reports).
   bool flush_pending = false;
+  /// Terminal jobs by the time they ended: they leave memory once
+  /// `job_retention` passed (docs/durability.md, "History and retention").
+  std::set<std::pair<caf::timestamp, job_id>> retiring;
+  /// Jobs past their retention that something still waits on.
+  std::set<job_id> held;
+  /// A retire tick is in the mailbox or on the clock.
+  bool retire_pending = false;
   /// The identity bound to each remote peer process, and the actor of that
   /// peer whose end (or the loss of its connection) ends the binding.
   struct bound_peer {
@@ -264,14 +272,86 @@ void publish(supervisor_pointer self, const event& ev) {
     self->send(sub, ev);
 }
 
+// The round of a reconcile_deadline that is a retire tick.
+constexpr uint64_t retire_tick = UINT64_MAX - 1;
+
+// Returns true if something still waits on terminal job `b`: live attempts
+// (work that may run), its actor, pending wait/terminate replies, or
+// replies and events held until its changes are durable.
+bool waited_on(supervisor_pointer self, const job_books& b) {
+  auto& st = self->state;
+  auto id = b.job.id;
+  return !b.live.empty() || st.actors.count(id) > 0 || st.replies.waiting(id)
+         || st.unsettled.count(id) > 0;
+}
+
+// Removes terminal job `id` from memory: the books, the replies and the
+// placement forget it.
+void retire(supervisor_pointer self, job_id id) {
+  auto& st = self->state;
+  st.replies.forget(id);
+  st.plan.forget(id);
+  st.jobs.retire(id);
+}
+
+// Retires every terminal job whose end is older than the retention age and
+// that nothing waits on; a job something waits on is held and tried again
+// after each message. With a journal only once every change is written:
+// what leaves memory is in the journal. Arms a tick for the next job due.
+void retire_due(supervisor_pointer self) {
+  auto& st = self->state;
+  auto age = st.opts.job_retention;
+  if (age.count() < 0 || (st.retiring.empty() && st.held.empty()))
+    return;
+  if (st.opts.log && (st.jobs.dirty() || !st.journal_failure.empty()))
+    return;
+  for (auto i = st.held.begin(); i != st.held.end();) {
+    const auto* b = st.jobs.find(*i);
+    if (b == nullptr || !is_terminal(b->job.status)) {
+      i = st.held.erase(i); // requeued: it is due again when it ends
+    } else if (!waited_on(self, *b)) {
+      retire(self, *i);
+      i = st.held.erase(i);
+    } else {
+      ++i;
+    }
+  }
+  auto now = caf::make_timestamp();
+  while (!st.retiring.empty()) {
+    auto [ended, id] = *st.retiring.begin();
+    if (ended + age > now)
+      break;
+    st.retiring.erase(st.retiring.begin());
+    const auto* b = st.jobs.find(id);
+    // Gone already, requeued, or ended again later (a later entry counts).
+    if (b == nullptr || !is_terminal(b->job.status) || b->job.ended + age > now)
+      continue;
+    if (waited_on(self, *b))
+      st.held.insert(id);
+    else
+      retire(self, id);
+  }
+  if (st.retiring.empty() || st.retire_pending)
+    return;
+  st.retire_pending = true;
+  auto due = st.retiring.begin()->first + age - now;
+  self->delayed_send(
+      self,
+      std::max(std::chrono::duration_cast<std::chrono::milliseconds>(due),
+               std::chrono::milliseconds{1}),
+      reconcile_deadline{retire_tick});
+}
+
 // With a journal: writes what the message being served changed in one
 // transaction, then lets its events and waiting replies go. Called at the
 // end of every handler that may change the books, so nothing leaves the
 // supervisor before the change it reports is durable.
 void make_durable(supervisor_pointer self) {
   auto& st = self->state;
-  if (!st.opts.log)
+  if (!st.opts.log) {
+    retire_due(self);
     return;
+  }
   try {
     st.jobs.flush(*st.opts.log);
     if (!st.journal_failure.empty())
@@ -293,6 +373,7 @@ void make_durable(supervisor_pointer self) {
     if (const auto* b = st.jobs.find(id))
       st.replies.settle(*b);
   st.unsettled.clear();
+  retire_due(self);
 }
 
 // The round of a reconcile_deadline that is a flush tick, not a reconcile.
@@ -304,7 +385,11 @@ constexpr uint64_t flush_tick = UINT64_MAX;
 // Its events and the replies it releases are held until then.
 void make_durable_later(supervisor_pointer self) {
   auto& st = self->state;
-  if (!st.opts.log || st.flush_pending
+  if (!st.opts.log) {
+    retire_due(self);
+    return;
+  }
+  if (st.flush_pending
       || (!st.jobs.dirty() && st.outbox.empty() && st.unsettled.empty()))
     return;
   st.flush_pending = true;
@@ -399,6 +484,9 @@ void commit(supervisor_pointer self, job_books& b, const transition& c,
   auto now = caf::make_timestamp();
   auto was_active = is_active(b.job.status);
   auto seq = st.jobs.commit(b, c, now, who);
+  if (c.kind == event_kind::job && st.opts.job_retention.count() >= 0
+      && is_terminal(b.job.status))
+    st.retiring.emplace(b.job.ended, b.job.id);
   if (!st.cancels.empty())
     stop_cancel_clock(self, b.job.id, c, now);
   // Building events nobody receives costs throughput.
@@ -480,6 +568,63 @@ void schedule(supervisor_pointer self) {
     dispatch(self, *x);
 }
 
+// What a request about one job found: the job, or why not.
+struct found_job {
+  job_books* b = nullptr;
+  result_code code = result_code::job_not_found;
+  std::string detail;
+};
+
+// Returns why job `id` is not found: never existed, or retired from memory
+// with no journal to read it from.
+found_job not_found(supervisor_pointer self, job_id id) {
+  auto& st = self->state;
+  if (id != invalid_id && id < st.jobs.next_job() && !st.opts.log)
+    return {nullptr, result_code::job_not_found,
+            "job " + std::to_string(id)
+                + " was retired: it ended more than job_retention ("
+                + config::format_duration(st.opts.job_retention)
+                + ") ago, and this head keeps no journal (--state-dir) to "
+                  "read it from"};
+  return {nullptr, result_code::job_not_found, no_job(id)};
+}
+
+// Reads job `id` into `tmp` from the journal if it is not in memory (it was
+// retired; with `with_tasks`, with its task records): for queries, which
+// change nothing.
+found_job read_job(supervisor_pointer self, job_id id, bool with_tasks,
+                   job_books& tmp) {
+  auto& st = self->state;
+  if (auto* b = st.jobs.find(id))
+    return {b, result_code::ok, {}};
+  if (!st.opts.log || id == invalid_id || id >= st.jobs.next_job())
+    return not_found(self, id);
+  try {
+    if (st.opts.log->find_job(id, with_tasks, tmp))
+      return {&tmp, result_code::ok, {}};
+  } catch (const journal_error& e) {
+    return {nullptr, result_code::unavailable, e.what()};
+  }
+  return not_found(self, id);
+}
+
+// Returns job `id` for a request that may change it: from memory, or read
+// back into memory from the journal (a retired job, terminal: the rules
+// answer as for a terminal job in memory; it is retired again when due).
+found_job find_job(supervisor_pointer self, job_id id) {
+  auto& st = self->state;
+  if (auto* b = st.jobs.find(id))
+    return {b, result_code::ok, {}};
+  job_books tmp;
+  auto f = read_job(self, id, true, tmp);
+  if (f.b == nullptr)
+    return f;
+  auto& b = st.jobs.revive(std::move(tmp));
+  if (st.opts.job_retention.count() >= 0 && is_terminal(b.job.status))
+    st.retiring.emplace(b.job.ended, id);
+  return {&b, result_code::ok, {}};
+}
+
 // Applies a client request's decision, then settles and schedules.
 template <class Reply, class Request>
 Reply run_request(supervisor_pointer self, job_books& b, const Request& req,
@@ -503,9 +648,10 @@ op_reply serve_job_request(supervisor_pointer self, Request req,
   if (!who)
     return {result_code::permission_denied, unauthenticated};
   req.who = who->name;
-  auto* b = self->state.jobs.find(req.job);
-  if (b == nullptr)
-    return {result_code::job_not_found, no_job(req.job)};
+  auto found = find_job(self, req.job);
+  if (found.b == nullptr)
+    return {found.code, found.detail};
+  auto* b = found.b;
   op_reply refused;
   if (refused.code = check_manage(b->job, *who, refused.detail);
       refused.code != result_code::ok)
@@ -533,10 +679,10 @@ task_op_reply serve_task_request(supervisor_pointer self, Request req,
     return {result_code::permission_denied, unauthenticated,
             task_status::not_submitted};
   req.who = who->name;
-  auto* b = self->state.jobs.find(req.job);
-  if (b == nullptr)
-    return {result_code::job_not_found, no_job(req.job),
-            task_status::not_submitted};
+  auto found = find_job(self, req.job);
+  if (found.b == nullptr)
+    return {found.code, found.detail, task_status::not_submitted};
+  auto* b = found.b;
   task_op_reply refused;
   if (refused.code = check_manage(b->job, *who, refused.detail);
       refused.code != result_code::ok) {
@@ -578,11 +724,12 @@ void run_terminate(supervisor_pointer self, terminate_job req,
     return;
   }
   req.who = who->name;
-  auto* b = st.jobs.find(req.job);
-  if (b == nullptr) {
-    refuse(op_reply{result_code::job_not_found, no_job(req.job)});
+  auto found = find_job(self, req.job);
+  if (found.b == nullptr) {
+    refuse(op_reply{found.code, found.detail});
     return;
   }
+  auto* b = found.b;
   op_reply refused;
   if (refused.code = check_manage(b->job, *who, refused.detail);
       refused.code != result_code::ok) {
@@ -696,8 +843,16 @@ void run_end(supervisor_pointer self, const attempt_ended& end,
 void recover(supervisor_pointer self) {
   auto& st = self->state;
   caf::timespan longest_grace{0};
-  st.jobs.restore(st.opts.log->load());
+  // Terminal jobs past their retention stay in the journal only.
+  caf::timestamp kept_since{};
+  if (st.opts.job_retention.count() >= 0)
+    kept_since = caf::make_timestamp() - st.opts.job_retention;
+  st.jobs.restore(st.opts.log->load(kept_since));
   st.jobs.track();
+  if (st.opts.job_retention.count() >= 0)
+    for (const auto& [id, b] : st.jobs.jobs())
+      if (is_terminal(b.job.status))
+        st.retiring.emplace(b.job.ended, id);
   for (auto& [id, b] : st.jobs.jobs()) {
     switch (b.job.status) {
       case job_status::queued:
@@ -974,9 +1129,10 @@ add_task_reply serve_add_task(supervisor_pointer self, add_task& req,
   if (!who)
     return {result_code::permission_denied, unauthenticated, invalid_id};
   req.who = who->name;
-  auto* b = self->state.jobs.find(req.job);
-  if (b == nullptr)
-    return {result_code::job_not_found, no_job(req.job), invalid_id};
+  auto found = find_job(self, req.job);
+  if (found.b == nullptr)
+    return {found.code, found.detail, invalid_id};
+  auto* b = found.b;
   if (std::string why; check_manage(b->job, *who, why) != result_code::ok)
     return {result_code::permission_denied, why, invalid_id};
   if (auto d = decide(*b, req); !d)
@@ -996,9 +1152,10 @@ cancel_tasks_reply serve_cancel_tasks(supervisor_pointer self, cancel_tasks req,
   if (!who)
     return {result_code::permission_denied, unauthenticated, none};
   req.who = who->name;
-  auto* b = self->state.jobs.find(req.job);
-  if (b == nullptr)
-    return {result_code::job_not_found, no_job(req.job), none};
+  auto found = find_job(self, req.job);
+  if (found.b == nullptr)
+    return {found.code, found.detail, none};
+  auto* b = found.b;
   if (std::string why; check_manage(b->job, *who, why) != result_code::ok)
     return {result_code::permission_denied, why, none};
   decision d;
@@ -1102,36 +1259,61 @@ supervisor_actor::behavior_type supervisor_impl(supervisor_pointer self,
         note(self, "list_jobs", who, invalid_id, invalid_id,
              who ? result_code::ok : result_code::permission_denied, {}, true);
         if (!who)
-          return job_list{result_code::permission_denied, {}};
-        return self->state.jobs.list(req);
+          return job_list{result_code::permission_denied, {}, false};
+        auto& st = self->state;
+        if (!req.history)
+          return st.jobs.list(req);
+        try {
+          return list_with_history(st.jobs, st.opts.log.get(), req);
+        } catch (const journal_error& e) {
+          std::cerr << "quiesce: " << e.what() << std::endl;
+          return job_list{result_code::unavailable, {}, false};
+        }
       },
       [=](const list_tasks& req) {
         auto who = requester(self, {});
         if (!who)
-          return task_list{result_code::permission_denied, {}};
-        auto out = self->state.jobs.list(req);
+          return task_list{result_code::permission_denied, {}, {}};
+        job_books tmp;
+        auto found = read_job(self, req.job, true, tmp);
+        task_list out;
+        if (found.b != nullptr)
+          out = tasks_of(*found.b, req);
+        else
+          out = task_list{found.code, {}, found.detail};
         note(self, "list_tasks", who, req.job, invalid_id, out.code, {}, true);
         // Environments hold secrets: only the owner and admins see them.
-        if (const auto* b = self->state.jobs.find(req.job))
-          redact_for(out, b->job, *who);
+        if (found.b != nullptr)
+          redact_for(out, found.b->job, *who);
         return out;
       },
       [=](const get_job_status& req) {
         auto who = requester(self, {});
         if (!who)
-          return job_status_reply{result_code::permission_denied, {}};
-        auto out = self->state.jobs.status(req);
+          return job_status_reply{result_code::permission_denied, {}, {}};
+        job_books tmp;
+        auto found = read_job(self, req.job, false, tmp);
+        auto out = found.b != nullptr
+                       ? job_status_reply{result_code::ok, found.b->job, {}}
+                       : job_status_reply{found.code, {}, found.detail};
         note(self, "job_status", who, req.job, invalid_id, out.code, {}, true);
         return out;
       },
       [=](const get_task_status& req) {
         auto who = requester(self, {});
         if (!who)
-          return task_status_reply{result_code::permission_denied, {}};
-        auto out = self->state.jobs.status(req);
+          return task_status_reply{result_code::permission_denied, {}, {}};
+        job_books tmp;
+        auto found = read_job(self, req.job, true, tmp);
+        task_status_reply out{found.code, {}, found.detail};
+        if (found.b != nullptr) {
+          if (const auto* t = found.b->find(req.task))
+            out = task_status_reply{result_code::ok, *t, {}};
+          else
+            out = task_status_reply{result_code::task_not_found, {}, {}};
+        }
         note(self, "task_status", who, req.job, req.task, out.code, {}, true);
-        if (const auto* b = self->state.jobs.find(req.job);
-            b != nullptr && !may_manage(b->job, *who))
+        if (found.b != nullptr && !may_manage(found.b->job, *who))
           redact(out.task);
         return out;
       },
@@ -1141,11 +1323,17 @@ supervisor_actor::behavior_type supervisor_impl(supervisor_pointer self,
              who ? result_code::ok : result_code::permission_denied, {}, true);
         auto rp = self->make_response_promise<job_status_reply>();
         if (!who)
-          rp.deliver(job_status_reply{result_code::permission_denied, {}});
-        else if (const auto* b = self->state.jobs.find(req.job); b == nullptr)
-          rp.deliver(job_status_reply{result_code::job_not_found, {}});
-        else
+          rp.deliver(job_status_reply{result_code::permission_denied, {}, {}});
+        else if (const auto* b = self->state.jobs.find(req.job))
           self->state.replies.wait(*b, rp);
+        else {
+          // Retired: terminal, so answered at once from the journal.
+          job_books tmp;
+          auto found = read_job(self, req.job, false, tmp);
+          rp.deliver(found.b != nullptr
+                         ? job_status_reply{result_code::ok, found.b->job, {}}
+                         : job_status_reply{found.code, {}, found.detail});
+        }
         return rp;
       },
       [=](const subscribe& req) -> op_reply {
@@ -1225,12 +1413,15 @@ supervisor_actor::behavior_type supervisor_impl(supervisor_pointer self,
           return;
         if (const auto* b = self->state.jobs.find(msg.job))
           self->state.replies.deadline(*b, self->clock().now());
+        make_durable(self);
       },
       [=](const reconcile_deadline& msg) {
         if (!from_here(self) && !from_self(self))
           return;
         if (msg.round == flush_tick)
           self->state.flush_pending = false;
+        else if (msg.round == retire_tick)
+          self->state.retire_pending = false;
         else
           reconcile(self, msg.round);
         make_durable(self);

@@ -24,6 +24,12 @@ struct supervisor_options {
   /// Where the books are written, or nullptr to keep them in memory only.
   /// The supervisor takes over the jobs the journal holds when it starts.
   std::shared_ptr<journal> log;
+  /// How long a terminal job stays in memory after its end before it is
+  /// retired (once nothing waits on it): with a journal, queries read it
+  /// from there; without one, it is gone. 0 retires at once; a negative
+  /// value (the default, for tests of the rules) never
+  /// (docs/durability.md, "History and retention").
+  std::chrono::milliseconds job_retention{-1};
   /// After a restart on a journal: how long nodes have to report the
   /// attempts they still run before those attempts count as lost.
   std::chrono::milliseconds reconcile_timeout{5000};

@@ -526,6 +526,10 @@ struct query_options {
   client_options client;
   job_id job = invalid_id;
   std::string status;
+  // list jobs: history from the journal, a page at a time.
+  bool all = false;
+  uint32_t limit = 0;
+  job_id before = invalid_id;
 };
 
 int run_list_jobs(const query_options& o) {
@@ -538,16 +542,30 @@ int run_list_jobs(const query_options& o) {
   client_session s{o.client};
   if (!s.open())
     return s.status();
-  auto reply = s.client().list_jobs(status);
+  quiesce::list_jobs req;
+  req.filter_by_status = status.has_value();
+  req.status = status.value_or(job_status::not_submitted);
+  req.history = o.all;
+  req.limit = o.limit;
+  req.before = o.before;
+  auto reply = s.client().list_jobs(req);
   json doc;
   auto jobs = json::array();
   for (const auto& j : reply.jobs)
     jobs.push_back(to_json(j, {}));
   doc["jobs"] = std::move(jobs);
-  return s.finish(reply.code, {}, std::move(doc),
-                  reply.code == result_code::ok
-                      ? render_jobs_table(reply.jobs, caf::make_timestamp())
-                      : std::string{});
+  doc["more"] = reply.more;
+  std::string human;
+  if (reply.code == result_code::ok) {
+    human = render_jobs_table(reply.jobs, caf::make_timestamp());
+    // The next page: the jobs below the lowest id listed.
+    if (reply.more && !reply.jobs.empty()) {
+      doc["before"] = reply.jobs.front().id;
+      human += "more: quiesce list jobs" + std::string{o.all ? " --all" : ""}
+               + " --before " + std::to_string(reply.jobs.front().id) + "\n";
+    }
+  }
+  return s.finish(reply.code, {}, std::move(doc), human);
 }
 
 int run_list_tasks(const query_options& o) {
@@ -567,7 +585,8 @@ int run_list_tasks(const query_options& o) {
   for (const auto& t : reply.tasks)
     tasks.push_back(to_json(t));
   doc["tasks"] = std::move(tasks);
-  auto detail = reply.code == result_code::job_not_found
+  auto detail = !reply.detail.empty() ? reply.detail
+                : reply.code == result_code::job_not_found
                     ? "no job " + std::to_string(o.job)
                     : std::string{};
   std::string human;
@@ -630,12 +649,24 @@ installed_command install_list(CLI::App& app) {
   auto* sub = app.add_subcommand("list", "List a head's jobs, tasks or nodes");
   sub->require_subcommand(1);
   sub->footer("Examples:\n  quiesce list jobs --status running\n"
+              "  quiesce list jobs --all --status failed --limit 50\n"
               "  quiesce list tasks 3 --json\n  quiesce list nodes\n");
   auto* jobs = sub->add_subcommand("jobs", "list jobs");
   jobs->add_option("--status", o->status,
                    "only jobs in this status (not_submitted, queued, "
                    "running, cancelling, finished, failed, cancelled)")
       ->check(job_status_validator());
+  jobs->add_flag("--all", o->all,
+                 "also jobs retired from the head's memory (ended more than "
+                 "job_retention ago), read from its journal; the newest "
+                 "1000 unless --limit says otherwise (at most 10000)");
+  jobs->add_option("--limit", o->limit,
+                   "at most this many jobs, the newest (highest ids)")
+      ->check(CLI::Range(1u, max_history_limit));
+  jobs->add_option("--before", o->before,
+                   "only jobs with a lower id: the next page of a listing "
+                   "that printed \"more: ...\"")
+      ->check(CLI::PositiveNumber);
   add_client_options(jobs, o->client);
   auto* tasks = sub->add_subcommand("tasks", "list a job's tasks");
   tasks->add_option("JOB", o->job, "job id")->required();
@@ -668,14 +699,16 @@ namespace {
 
 // Prints a job's record and tasks: the summary tables of `run`, or JSON.
 int print_job(client_session& s, result_code code, const job_record& job,
-              const std::vector<task_record>& tasks, int ok_status) {
+              const std::vector<task_record>& tasks, int ok_status,
+              const std::string& why = {}) {
   json doc;
   std::string human;
   if (code == result_code::ok) {
     doc["job"] = to_json(job, tasks);
     human = render_summary({job_report{job, tasks}});
   }
-  auto detail = code == result_code::job_not_found
+  auto detail = !why.empty() ? why
+                : code == result_code::job_not_found
                     ? "no job " + std::to_string(job.id)
                     : std::string{};
   auto status = s.finish(code, detail, std::move(doc), human);
@@ -691,12 +724,12 @@ int run_status(const query_options& o) {
   if (reply.code == result_code::ok) {
     auto listed = s.client().list_tasks(o.job);
     if (listed.code != result_code::ok)
-      return s.finish(listed.code, {});
+      return s.finish(listed.code, listed.detail);
     tasks = std::move(listed.tasks);
   } else {
     reply.job.id = o.job;
   }
-  return print_job(s, reply.code, reply.job, tasks, exit_ok);
+  return print_job(s, reply.code, reply.job, tasks, exit_ok, reply.detail);
 }
 
 int run_wait(const query_options& o) {
@@ -732,7 +765,8 @@ int run_wait(const query_options& o) {
     reply.job.id = o.job;
   }
   return print_job(s, reply.code, reply.job, tasks,
-                   exit_status_for(std::vector<job_status>{reply.job.status}));
+                   exit_status_for(std::vector<job_status>{reply.job.status}),
+                   reply.detail);
 }
 
 } // namespace

@@ -82,7 +82,8 @@ int run_events(const events_options& o) {
     // The job may have ended before the subscription.
     auto st = s.client().job_status(o.until_job);
     if (st.code != result_code::ok)
-      return s.finish(st.code, st.code == result_code::job_not_found
+      return s.finish(st.code, !st.detail.empty() ? st.detail
+                               : st.code == result_code::job_not_found
                                    ? "no job " + std::to_string(o.until_job)
                                    : std::string{});
     if (is_terminal(st.job.status)) {

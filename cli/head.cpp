@@ -37,6 +37,9 @@ settings head_defaults() {
   s.network = true;
   s.node_name = "head";
   s.slots = 0;
+  // Like Slurm's MinJobAge: a long-lived head does not grow with the jobs
+  // it ran (docs/durability.md, "History and retention").
+  s.job_retention = std::chrono::minutes{5};
   return s;
 }
 
@@ -236,7 +239,8 @@ installed_command install_head(CLI::App& app) {
       "runtime file ([runtime] table: listen, slots, threads, scheduler, "
       "run_dir, max_running_jobs, heartbeat, node_timeout, state_dir, "
       "tls_ca, tls_cert, tls_key, tls_passphrase, head_lease, "
-      "log_file, log_level, log_max_size, log_files, metrics_listen); the "
+      "job_retention, log_file, log_level, log_max_size, log_files, "
+      "metrics_listen); the "
       "options "
       "override it");
   flags->add_count("--threads", &settings::threads, 1024,
@@ -246,6 +250,11 @@ installed_command install_head(CLI::App& app) {
   flags->add_text("--state-dir", &settings::state_dir,
                   "directory of the journal: jobs survive a restart of the "
                   "head (default: in memory only)");
+  flags->add_duration("--job-retention", &settings::job_retention,
+                      "how long a terminal job stays in memory after its end "
+                      "(0: at once); then `status` and "
+                      "`list jobs --all` read it from the journal, or, "
+                      "without --state-dir, it is gone");
   flags->add_duration("--heartbeat", &settings::heartbeat_interval,
                       "heartbeat interval towards nodes and clients");
   flags->add_duration("--node-timeout", &settings::connection_timeout,

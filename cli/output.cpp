@@ -200,6 +200,7 @@ json to_json(const settings& x) {
       {"node_timeout_ms", x.connection_timeout.count()},
       {"strict_limits", x.strict_limits},
       {"head_lease_ms", x.head_lease.count()},
+      {"job_retention_ms", x.job_retention.count()},
   };
 }
 

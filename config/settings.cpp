@@ -12,13 +12,13 @@ namespace detail {
 
 const std::vector<std::string_view>& runtime_keys() {
   static const std::vector<std::string_view> keys{
-      "threads",       "slots",      "grace",          "run_dir",
-      "listen",        "nodes",      "retries",        "max_running_jobs",
-      "scheduler",     "heartbeat",  "node_timeout",   "state_dir",
-      "tls_ca",        "tls_cert",   "tls_key",        "tls_passphrase",
-      "strict_limits", "head_lease", "log_file",       "log_level",
-      "log_max_size",  "log_files",  "metrics_listen", "users",
-      "run_as_root",
+      "threads",       "slots",         "grace",          "run_dir",
+      "listen",        "nodes",         "retries",        "max_running_jobs",
+      "scheduler",     "heartbeat",     "node_timeout",   "state_dir",
+      "tls_ca",        "tls_cert",      "tls_key",        "tls_passphrase",
+      "strict_limits", "head_lease",    "log_file",       "log_level",
+      "log_max_size",  "log_files",     "metrics_listen", "users",
+      "run_as_root",   "job_retention",
   };
   return keys;
 }
@@ -160,6 +160,8 @@ settings read_runtime_table(reader& in, const toml::table& table,
   }
   if (auto x = in.read_duration(table, "head_lease"))
     base.head_lease = ms(*x);
+  if (auto x = in.read_duration(table, "job_retention"))
+    base.job_retention = ms(*x);
   if (auto x = in.read_path(table, "log_file"))
     base.log_file = *x;
   if (auto x = in.read_string(table, "log_level")) {

@@ -99,6 +99,14 @@ struct settings {
   /// takes its jobs over. File key `state_dir`.
   std::string state_dir;
 
+  /// How long a terminal job stays in memory after its end (like Slurm's
+  /// MinJobAge); then it is retired: with a journal, queries read it from
+  /// there, without one it is gone. 0 retires a job as soon as it is
+  /// terminal and nothing waits on it; negative (the default of an embedded
+  /// runtime and `quiesce run`) never. `quiesce head` defaults to 5 minutes.
+  /// File key `job_retention`.
+  std::chrono::milliseconds job_retention{-1};
+
   // -- job defaults -----------------------------------------------------------
 
   /// Grace period of jobs loaded from a file that set none. File key `grace`.

@@ -186,13 +186,29 @@ typename Inspector::result_type inspect(Inspector& f, requeue_job& x) {
 struct list_jobs {
   bool filter_by_status = false;
   job_status status = job_status::not_submitted;
+  /// Also jobs retired from the head's memory, read from its journal
+  /// (docs/durability.md, "History and retention").
+  bool history = false;
+  /// At most this many jobs, the newest (highest ids) first chosen; 0: every
+  /// job in memory, or `default_history_limit` with `history`. A head caps
+  /// it at `max_history_limit` with `history`.
+  uint32_t limit = 0;
+  /// Only jobs with a lower id (a page after one that ended at this id); 0:
+  /// no bound.
+  job_id before = invalid_id;
 };
+
+/// The jobs a `list_jobs` with `history` and no limit returns.
+inline constexpr uint32_t default_history_limit = 1000;
+
+/// The most jobs a `list_jobs` with `history` returns.
+inline constexpr uint32_t max_history_limit = 10000;
 
 /// Inspects a list_jobs.
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, list_jobs& x) {
   return f(caf::meta::type_name("quiesce.list_jobs"), x.filter_by_status,
-           x.status);
+           x.status, x.history, x.limit, x.before);
 }
 
 /// Lists a job's tasks, optionally only those in one status. Reply:
@@ -343,48 +359,63 @@ typename Inspector::result_type inspect(Inspector& f, cancel_tasks_reply& x) {
 struct job_list {
   result_code code = result_code::ok;
   std::vector<job_record> jobs;
+  /// Jobs below the lowest id listed match too (a limit cut them off): ask
+  /// again with `before` set to that id.
+  bool more = false;
 };
 
 /// Inspects a job_list.
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, job_list& x) {
-  return f(caf::meta::type_name("quiesce.job_list"), x.code, x.jobs);
+  return f(caf::meta::type_name("quiesce.job_list"), x.code, x.jobs, x.more);
 }
 
 /// The reply to list_tasks.
 struct task_list {
   result_code code = result_code::ok;
   std::vector<task_record> tasks;
+  /// Why, for some refusals (a job retired from memory of a head without a
+  /// journal); empty otherwise.
+  std::string detail;
 };
 
 /// Inspects a task_list.
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, task_list& x) {
-  return f(caf::meta::type_name("quiesce.task_list"), x.code, x.tasks);
+  return f(caf::meta::type_name("quiesce.task_list"), x.code, x.tasks,
+           x.detail);
 }
 
 /// The reply to get_job_status and wait_job.
 struct job_status_reply {
   result_code code = result_code::ok;
   job_record job;
+  /// Why, for some refusals (a job retired from memory of a head without a
+  /// journal); empty otherwise.
+  std::string detail;
 };
 
 /// Inspects a job_status_reply.
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, job_status_reply& x) {
-  return f(caf::meta::type_name("quiesce.job_status_reply"), x.code, x.job);
+  return f(caf::meta::type_name("quiesce.job_status_reply"), x.code, x.job,
+           x.detail);
 }
 
 /// The reply to get_task_status.
 struct task_status_reply {
   result_code code = result_code::ok;
   task_record task;
+  /// Why, for some refusals (a job retired from memory of a head without a
+  /// journal); empty otherwise.
+  std::string detail;
 };
 
 /// Inspects a task_status_reply.
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, task_status_reply& x) {
-  return f(caf::meta::type_name("quiesce.task_status_reply"), x.code, x.task);
+  return f(caf::meta::type_name("quiesce.task_status_reply"), x.code, x.task,
+           x.detail);
 }
 
 /// One node as the supervisor sees it.

@@ -132,8 +132,13 @@ op_reply client::requeue_job(job_id job, bool cancelled) {
 job_list client::list_jobs(std::optional<quiesce::job_status> status) {
   return tr_->call<job_list>(
       quiesce::list_jobs{status.has_value(),
-                         status.value_or(job_status::not_submitted)},
+                         status.value_or(job_status::not_submitted), false, 0,
+                         invalid_id},
       request_timeout_);
+}
+
+job_list client::list_jobs(const quiesce::list_jobs& query) {
+  return tr_->call<job_list>(query, request_timeout_);
 }
 
 task_list client::list_tasks(job_id job,

@@ -112,6 +112,11 @@ public:
   /// Lists jobs, optionally only those in `status`.
   job_list list_jobs(std::optional<job_status> status = std::nullopt);
 
+  /// Lists the jobs `query` asks for: with `history`, jobs retired from the
+  /// head's memory too, read from its journal, a page at a time
+  /// (docs/durability.md, "History and retention").
+  job_list list_jobs(const quiesce::list_jobs& query);
+
   /// Lists a job's tasks, optionally only those in `status`.
   task_list list_tasks(job_id job,
                        std::optional<task_status> status = std::nullopt);

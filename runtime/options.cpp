@@ -71,6 +71,7 @@ supervisor_options supervisor_options_from(const settings& s) {
   out.terminate_bound = s.terminate_bound;
   out.reconcile_timeout = s.connection_timeout;
   out.node_lease = s.head_lease;
+  out.job_retention = s.job_retention;
   return out;
 }
 

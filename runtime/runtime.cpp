@@ -155,8 +155,9 @@ void runtime::impl::shutdown() {
       tr.call<op_reply>(quiesce::terminate_job{j.id, "shutdown"},
                         opts.terminate_bound + opts.request_timeout);
   // Let the last events reach the sink before it goes.
-  tr.call<job_list>(quiesce::list_jobs{true, job_status::not_submitted},
-                    opts.request_timeout);
+  tr.call<job_list>(
+      quiesce::list_jobs{true, job_status::not_submitted, false, 0, invalid_id},
+      opts.request_timeout);
   // Every job is terminal now, so pending waits have their replies on the
   // way; the transport lets its helpers deliver them before it stops them.
   tr.drop_supervisor();

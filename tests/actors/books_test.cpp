@@ -175,7 +175,7 @@ TEST_CASE("books list and look up records", "[actors][books]") {
   bk.add_job(uniform_job({1}, cmd_task({"true"})), "bob", t0);
   bk.commit(b, job_change(job_status::not_submitted, job_status::queued), t1);
   CHECK(bk.list(list_jobs{}).jobs.size() == 2);
-  auto queued = bk.list(list_jobs{true, job_status::queued});
+  auto queued = bk.list(list_jobs{true, job_status::queued, false, 0, 0});
   REQUIRE(queued.jobs.size() == 1);
   CHECK(queued.jobs[0].id == 1);
   CHECK(bk.list(list_tasks{1, false, {}}).tasks.size() == 3);

@@ -40,6 +40,7 @@ TEST_CASE("runtime file loader reads every setting of a [runtime] table",
   CHECK(rt.heartbeat_interval == 2s);
   CHECK(rt.connection_timeout == 10s);
   CHECK(rt.head_lease == 12s);
+  CHECK(rt.job_retention == 90s);
 }
 
 TEST_CASE("runtime file settings become the defaults of a job file",
@@ -87,7 +88,7 @@ TEST_CASE("runtime file loader reports bad values with line and column",
           "[config][runtime_file]") {
   auto result = load_runtime_file(runtime_dir + "/bad_values.toml");
   INFO(render(result.errors));
-  REQUIRE(result.errors.size() == 2);
+  REQUIRE(result.errors.size() == 3);
   CHECK(result.errors[0].line == 3);
   CHECK(result.errors[0].column == 1);
   CHECK(result.errors[0].message
@@ -96,6 +97,9 @@ TEST_CASE("runtime file loader reports bad values with line and column",
   CHECK(result.errors[1].column == 13);
   CHECK(result.errors[1].message
         == "'heartbeat': expected a positive duration, found \"0s\"");
+  CHECK(result.errors[2].line == 5);
+  CHECK_THAT(result.errors[2].message,
+             Catch::Contains("'job_retention'") && Catch::Contains("-5m"));
   CHECK_FALSE(result.file.has_runtime);
 }
 

@@ -141,6 +141,59 @@ TEST_CASE("the journal gives back what the books flushed", "[durability]") {
   CHECK(bk.add_job(uniform_job({1}, cmd_task({"true"})), "dave", t0) == 4);
 }
 
+TEST_CASE("the journal loads terminal jobs only within the retention age and "
+          "reads older ones one at a time or newest first",
+          "[durability][history]") {
+  scratch_dir dir;
+  auto state = dir.path("state");
+  write_sample(state);
+  journal j{state};
+  // Job 2 (finished at t0) is older than the age: left on disk.
+  auto got = j.load(t0 + std::chrono::seconds{1});
+  CHECK(got.next_job == 4);
+  REQUIRE(got.jobs.size() == 2);
+  CHECK(got.jobs[0].job.id == 1);
+  CHECK(got.jobs[0].tasks.size() == 3);
+  CHECK(got.jobs[1].job.id == 3);
+  CHECK(j.load(t0).jobs.size() == 3);
+  // One job back, with or without its task records.
+  job_books b;
+  REQUIRE(j.find_job(2, true, b));
+  CHECK(b.job.status == job_status::finished);
+  CHECK(b.job.owner == "bob");
+  REQUIRE(b.tasks.size() == 1);
+  CHECK(b.tasks[0].peak_memory == uint64_t{3} << 20);
+  CHECK(b.job.assessments.at(0).tasks == std::vector<task_id>{1});
+  job_books light;
+  REQUIRE(j.find_job(1, false, light));
+  CHECK(light.tasks.empty());
+  CHECK(light.job.assessments.at(0).tasks == std::vector<task_id>{1, 2});
+  CHECK(light.job.assessments.at(1).tasks == std::vector<task_id>{3});
+  job_books none;
+  CHECK_FALSE(j.find_job(9, true, none));
+  // Newest first, below a bound, optionally in one status.
+  std::vector<job_id> seen;
+  auto collect = [&](job_record& r) {
+    seen.push_back(r.id);
+    return true;
+  };
+  j.scan_jobs(invalid_id, nullptr, collect);
+  CHECK(seen == std::vector<job_id>{3, 2, 1});
+  seen.clear();
+  j.scan_jobs(3, nullptr, collect);
+  CHECK(seen == std::vector<job_id>{2, 1});
+  seen.clear();
+  auto finished = job_status::finished;
+  j.scan_jobs(invalid_id, &finished, collect);
+  CHECK(seen == std::vector<job_id>{2});
+  seen.clear();
+  j.scan_jobs(invalid_id, nullptr, [&](job_record& r) {
+    seen.push_back(r.id);
+    return false;
+  });
+  CHECK(seen == std::vector<job_id>{3});
+}
+
 TEST_CASE("a damaged journal is refused with its name and left as it was",
           "[durability]") {
   scratch_dir dir;

@@ -600,7 +600,7 @@ TEST_CASE("client requests survive a binary round trip",
   f.check(cancel_tasks{12, {13, 14, 15}, "batch", "frank"});
   f.check(requeue_task{16, 17, "grace"});
   f.check(requeue_job{18, "heidi"});
-  f.check(list_jobs{true, job_status::failed});
+  f.check(list_jobs{true, job_status::failed, true, 20, 7});
   f.check(list_tasks{19, true, task_status::cancelled});
   f.check(get_job_status{20});
   f.check(get_task_status{21, 22});
@@ -624,10 +624,12 @@ TEST_CASE("replies survive a binary round trip", "[messages][serialization]") {
                              "task 2 is finished",
                              {result_code::ok, result_code::invalid_state,
                               result_code::not_attempted}});
-  f.check(job_list{result_code::unavailable, {sample_job_record()}});
-  f.check(task_list{result_code::job_not_found, {sample_task_record()}});
-  f.check(job_status_reply{result_code::request_timeout, sample_job_record()});
-  f.check(task_status_reply{result_code::task_not_found, sample_task_record()});
+  f.check(job_list{result_code::unavailable, {sample_job_record()}, true});
+  f.check(task_list{result_code::job_not_found, {sample_task_record()}, "why"});
+  f.check(job_status_reply{result_code::request_timeout, sample_job_record(),
+                           "why"});
+  f.check(task_status_reply{result_code::task_not_found, sample_task_record(),
+                            "why"});
   node_record n{"node-b", 4, 3, {"gpu", "big"}, node_status::unreachable};
   f.check(n);
   f.check(node_list{result_code::protocol_mismatch, "v2", {n, n}});
