@@ -23,6 +23,7 @@
 #include <iomanip>
 #include <iostream>
 #include <malloc.h>
+#include <memory>
 #include <mutex>
 #include <spawn.h>
 #include <sstream>
@@ -358,20 +359,27 @@ task_spec command_task(std::vector<std::string> argv) {
 }
 
 one_task_jobs_times run_one_task_jobs(runtime& rt, uint64_t n) {
-  std::mutex mtx;
-  std::condition_variable cv;
-  uint64_t ended = 0;
-  uint64_t finished = 0;
-  rt.subscribe([&](const event& ev) {
+  // Shared with the callback, which the event thread may still be running
+  // after this returns; unsubscribed at the end, so the function can run
+  // again on the same runtime.
+  struct counts {
+    std::mutex mtx;
+    std::condition_variable cv;
+    uint64_t ended = 0;
+    uint64_t finished = 0;
+  };
+  auto c = std::make_shared<counts>();
+  auto sub = rt.subscribe([c](const event& ev) {
     if (ev.kind != event_kind::job
         || !is_terminal(caf::get<job_status>(ev.current)))
       return;
-    std::lock_guard<std::mutex> guard{mtx};
-    ++ended;
+    std::lock_guard<std::mutex> guard{c->mtx};
+    ++c->ended;
     if (is(ev.current, job_status::finished))
-      ++finished;
-    cv.notify_all();
+      ++c->finished;
+    c->cv.notify_all();
   });
+  require(sub != 0, "subscribe");
   std::vector<job_spec> specs(n, one_assessment(1, noop_task()));
   one_task_jobs_times out;
   stopwatch sw;
@@ -384,12 +392,15 @@ one_task_jobs_times run_one_task_jobs(runtime& rt, uint64_t n) {
     submitted.push_back(rt.submit_async(id));
   for (auto& f : submitted)
     require(f.get().code == result_code::ok, "submit");
-  std::unique_lock<std::mutex> guard{mtx};
-  require(
-      cv.wait_for(guard, std::chrono::minutes{10}, [&] { return ended >= n; }),
-      "the jobs did not end");
-  require(finished == n, "a job did not finish");
+  {
+    std::unique_lock<std::mutex> guard{c->mtx};
+    require(c->cv.wait_for(guard, std::chrono::minutes{10},
+                           [&] { return c->ended >= n; }),
+            "the jobs did not end");
+    require(c->finished == n, "a job did not finish");
+  }
   out.ended = sw.seconds();
+  rt.unsubscribe(sub);
   return out;
 }
 
