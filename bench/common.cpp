@@ -18,6 +18,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <future>
 #include <iomanip>
@@ -432,6 +433,17 @@ void require(bool ok, const std::string& what) {
     std::cerr << "benchmark broken: " << what << '\n';
     std::abort();
   }
+}
+
+scratch_dir::scratch_dir(const std::string& name) {
+  auto tmpl = "/tmp/quiesce-bench-" + name + "-XXXXXX";
+  require(::mkdtemp(tmpl.data()) != nullptr, "mkdtemp " + tmpl);
+  path = tmpl;
+}
+
+scratch_dir::~scratch_dir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path, ec);
 }
 
 std::string program_dir(const std::string& argv0) {

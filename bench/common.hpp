@@ -184,6 +184,16 @@ one_task_jobs_times run_one_task_jobs(runtime& rt, uint64_t n);
 /// Aborts with `what` when `ok` is false (a broken benchmark is no figure).
 void require(bool ok, const std::string& what);
 
+/// A fresh directory under /tmp (`/tmp/quiesce-bench-NAME-XXXXXX`), removed
+/// with everything in it at the end.
+struct scratch_dir {
+  std::string path;
+  explicit scratch_dir(const std::string& name);
+  ~scratch_dir();
+  scratch_dir(const scratch_dir&) = delete;
+  scratch_dir& operator=(const scratch_dir&) = delete;
+};
+
 /// Returns the directory of this program (for helper executables).
 std::string program_dir(const std::string& argv0);
 

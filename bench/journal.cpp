@@ -15,28 +15,10 @@
 #include "actors/rules.hpp"
 #include "bench/common.hpp"
 
-#include <cstdlib>
-#include <filesystem>
-#include <unistd.h>
-
 using namespace quiesce;
 using namespace quiesce::bench;
 
 namespace {
-
-// A fresh state directory under /tmp, removed at the end.
-struct state_dir {
-  std::string path;
-  state_dir() {
-    char tmpl[] = "/tmp/quiesce-bench-journal-XXXXXX";
-    require(::mkdtemp(tmpl) != nullptr, "mkdtemp");
-    path = tmpl;
-  }
-  ~state_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-};
 
 runtime_options with_journal(runtime_options opts, const std::string& dir) {
   opts.state_dir = dir;
@@ -84,7 +66,7 @@ int main(int argc, char** argv) {
     mem_tasks = run_one_job(rt, tasks, noop_task());
   }
   {
-    state_dir dir;
+    scratch_dir dir{"journal"};
     runtime rt{with_journal(runtime_opts(opts, slots), dir.path)};
     rt.register_work(noop, noop_work());
     log_tasks = run_one_job(rt, tasks, noop_task());
@@ -97,7 +79,7 @@ int main(int argc, char** argv) {
   double mem_jobs = one_task_jobs(runtime_opts(opts, slots), opts.size);
   double log_jobs = 0;
   {
-    state_dir dir;
+    scratch_dir dir{"journal"};
     log_jobs = one_task_jobs(with_journal(runtime_opts(opts, slots), dir.path),
                              opts.size);
   }
@@ -110,7 +92,7 @@ int main(int argc, char** argv) {
   uint64_t per_job = 100;
   double restart = 0;
   {
-    state_dir dir;
+    scratch_dir dir{"journal"};
     write_queued(dir.path, std::max<uint64_t>(1, queued / per_job), per_job);
     auto ropts = with_journal(runtime_opts(opts, slots), dir.path);
     ropts.local_node = false;

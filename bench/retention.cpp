@@ -11,32 +11,13 @@
 
 #include "bench/common.hpp"
 
-#include <condition_variable>
-#include <cstdlib>
-#include <filesystem>
 #include <iostream>
-#include <mutex>
 #include <sstream>
-#include <unistd.h>
 
 using namespace quiesce;
 using namespace quiesce::bench;
 
 namespace {
-
-// A fresh state directory under /tmp, removed at the end.
-struct state_dir {
-  std::string path;
-  state_dir() {
-    char tmpl[] = "/tmp/quiesce-bench-retention-XXXXXX";
-    require(::mkdtemp(tmpl) != nullptr, "mkdtemp");
-    path = tmpl;
-  }
-  ~state_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-};
 
 // Resident memory after each batch, in MiB.
 struct curve {
@@ -62,44 +43,15 @@ struct curve {
 curve run(runtime_options ropts, uint64_t n) {
   runtime rt{std::move(ropts)};
   rt.register_work(noop, noop_work());
-  std::mutex mtx;
-  std::condition_variable cv;
-  uint64_t ended = 0;
-  uint64_t finished = 0;
-  rt.subscribe([&](const event& ev) {
-    if (ev.kind != event_kind::job
-        || !is_terminal(caf::get<job_status>(ev.current)))
-      return;
-    std::lock_guard<std::mutex> guard{mtx};
-    ++ended;
-    if (is(ev.current, job_status::finished))
-      ++finished;
-    cv.notify_all();
-  });
   curve out;
   stopwatch sw;
   constexpr uint64_t batches = 10;
   uint64_t done = 0;
   for (uint64_t b = 0; b < batches; ++b) {
     auto size = n / batches + (b < n % batches ? 1 : 0);
-    {
-      std::vector<job_spec> specs(size, one_assessment(1, noop_task()));
-      auto added = rt.add_jobs(std::move(specs));
-      require(added.code == result_code::ok, "add_jobs: " + added.detail);
-      std::vector<std::future<op_reply>> submitted;
-      submitted.reserve(added.jobs.size());
-      for (auto id : added.jobs)
-        submitted.push_back(rt.submit_async(id));
-      for (auto& f : submitted)
-        require(f.get().code == result_code::ok, "submit");
-    }
+    // Adds, submits and waits for every job of the batch to finish.
+    run_one_task_jobs(rt, size);
     done += size;
-    {
-      std::unique_lock<std::mutex> guard{mtx};
-      require(cv.wait_for(guard, std::chrono::minutes{30},
-                          [&] { return ended >= done; }),
-              "the jobs did not end");
-    }
     // A request after the last end: the supervisor served every message
     // before it (retirement runs at the end of each).
     rt.list_jobs();
@@ -107,7 +59,6 @@ curve run(runtime_options ropts, uint64_t n) {
     std::cerr << "retention: " << done << " jobs, "
               << static_cast<int>(out.mib.back()) << " MiB" << std::endl;
   }
-  require(finished == n, "a job did not finish");
   out.seconds = sw.seconds();
   return out;
 }
@@ -124,7 +75,7 @@ int main(int argc, char** argv) {
     curve kept;
     curve retired;
     {
-      state_dir dir;
+      scratch_dir dir{"retention"};
       auto ropts = runtime_opts(opts, slots);
       if (with_journal)
         ropts.state_dir = dir.path;
@@ -132,7 +83,7 @@ int main(int argc, char** argv) {
       retired = run(ropts, n);
     }
     {
-      state_dir dir;
+      scratch_dir dir{"retention"};
       auto ropts = runtime_opts(opts, slots);
       if (with_journal)
         ropts.state_dir = dir.path;
