@@ -9,6 +9,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -457,6 +458,18 @@ exit_status to_status(const siginfo_t& info, steady::time_point now) {
   result.code = info.si_status;
   result.ended = now;
   return result;
+}
+
+/// Takes the usage of a reaped leader as the command's: user + system time
+/// of the leader and of the children it waited for, and the largest
+/// resident set among them (ru_maxrss, KiB), which is the peak of the
+/// largest process rather than of the whole tree.
+void apply_rusage(const struct rusage& used, exit_status& status) {
+  auto usec = [](const timeval& tv) {
+    return std::chrono::microseconds{tv.tv_sec * 1000000LL + tv.tv_usec};
+  };
+  status.cpu_time = usec(used.ru_utime) + usec(used.ru_stime);
+  status.peak_memory = static_cast<uint64_t>(used.ru_maxrss) * 1024U;
 }
 
 /// Reaps every child in group `pgid` that has ended; returns true when no
@@ -962,8 +975,18 @@ void launcher::impl::observe(uint64_t id, std::vector<report>& out) {
     }
     proc.observed = true;
   }
-  siginfo_t info{};
-  ::waitid(P_PIDFD, static_cast<id_t>(fd), &info, WEXITED | WNOHANG);
+  if (!lost) {
+    // Reap the leader with its resource usage: the fallback for what no
+    // cgroup measured (release() prefers the cgroup's figures). Its zombie
+    // holds the pid, so wait4 cannot reach another process.
+    int ignored = 0;
+    struct rusage used {};
+    if (::wait4(pid, &ignored, WNOHANG, &used) == pid) {
+      std::lock_guard<std::mutex> guard{mtx_};
+      if (auto i = children_.find(id); i != children_.end())
+        apply_rusage(used, i->second.status);
+    }
+  }
   ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
   {
     std::lock_guard<std::mutex> guard{mtx_};
@@ -1023,8 +1046,11 @@ void launcher::impl::release(uint64_t id, pid_t pgid, uint64_t leaf) {
       auto used = tree_->usage(leaf, *bases);
       std::lock_guard<std::mutex> guard{mtx_};
       if (auto i = children_.find(id); i != children_.end()) {
+        // The group counts what the leader's rusage misses: orphans it did
+        // not wait for, and the sum of processes rather than the largest.
         i->second.status.cpu_time = std::chrono::microseconds{used.cpu_usec};
-        i->second.status.peak_memory = used.peak_memory;
+        if (used.peak_memory != 0)
+          i->second.status.peak_memory = used.peak_memory;
         i->second.status.oom_kills = used.oom_kills;
       }
     }
