@@ -61,6 +61,18 @@ public:
     return true;
   }
 
+  /// Returns true if terminate_job replies of `job` still wait and their
+  /// bound expired before `due`; then it expires at `due` (an attempt of
+  /// the job is known dead only by then: its node's lease runs out).
+  bool extend(job_id job, time_point due) {
+    auto i = jobs_.find(job);
+    if (i == jobs_.end() || i->second.terminators.empty()
+        || due <= i->second.terminate_due)
+      return false;
+    i->second.terminate_due = due;
+    return true;
+  }
+
   /// An attempt of `job` ended without being confirmed dead.
   void unconfirmed(job_id job) {
     jobs_[job].unconfirmed = true;

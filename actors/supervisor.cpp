@@ -70,6 +70,8 @@ struct supervisor_state {
     uint64_t round = 0;
     /// Its end's message when the deadline passes.
     std::string why;
+    /// When that deadline passes.
+    caf::actor_clock::time_point due{};
   };
   /// Attempts that ran before a restart or on a lost node, not yet taken
   /// over by their node or known dead (docs/containment.md, "Fencing").
@@ -707,6 +709,9 @@ task_op_reply run_task_request(supervisor_pointer self, const Request& req) {
   return reply;
 }
 
+void extend_terminate(supervisor_pointer self, job_id job,
+                      caf::actor_clock::time_point orphan_due);
+
 // Serves a terminate_job for `who` (read before the response promise took
 // the sender): the reply waits until the job's work is dead or
 // the bound expires.
@@ -752,6 +757,11 @@ void run_terminate(supervisor_pointer self, terminate_job req,
   if (st.replies.arm(req.job, self->clock().now() + st.opts.terminate_bound))
     self->delayed_send(self, st.opts.terminate_bound,
                        terminate_deadline{req.job});
+  // An attempt of a lost node is known dead only at the end of its lease:
+  // the bound waits for that (issue 17), rather than failing first.
+  for (const auto& [key, o] : st.orphans)
+    if (key.first == req.job)
+      extend_terminate(self, req.job, o.due);
 }
 
 // Returns the grace period of `t`'s attempts.
@@ -775,6 +785,18 @@ void ignore_stale(supervisor_pointer self, const attempt_key& key,
             << std::endl;
 }
 
+// Moves the bound of the terminate_job replies waiting for `job`, if any,
+// past `orphan_due`, when an orphan of the job is known dead: a moment
+// later, so that its end comes first.
+void extend_terminate(supervisor_pointer self, job_id job,
+                      caf::actor_clock::time_point orphan_due) {
+  constexpr auto after = std::chrono::seconds{1};
+  auto due = orphan_due + after;
+  auto now = self->clock().now();
+  if (due > now && self->state.replies.extend(job, due))
+    self->delayed_send(self, due - now, terminate_deadline{job});
+}
+
 // Keeps an attempt whose node was lost live, as an orphan: its process may
 // run on for the node's lease. It ends when its node comes back (taken over,
 // or known dead) or at the deadline: the node's lease plus its grace period.
@@ -787,11 +809,14 @@ void hold(supervisor_pointer self, const job_books& b,
               + std::chrono::duration_cast<std::chrono::milliseconds>(
                   t != nullptr ? grace_of(b, *t) : caf::timespan{0});
   auto round = ++st.rounds;
+  auto due = self->clock().now() + wait;
   st.orphans[{end.key.job, end.key.task}] = supervisor_state::orphan{
       end.node, end.incarnation, round,
       end.message + "; it did not come back within its lease and grace period ("
-          + config::format_duration(wait) + ")"};
+          + config::format_duration(wait) + ")",
+      due};
   self->delayed_send(self, wait, reconcile_deadline{round});
+  extend_terminate(self, end.key.job, due);
 }
 
 // Takes the end of an attempt into the books, the nodes and the rules.
@@ -897,6 +922,8 @@ void recover(supervisor_pointer self) {
                   + longest_grace);
   if (!st.orphans.empty())
     self->delayed_send(self, wait, reconcile_deadline{});
+  for (auto& [key, o] : st.orphans)
+    o.due = self->clock().now() + wait;
 }
 
 // Ends orphan `key` (if it is still live) as lost: `why` says how it is

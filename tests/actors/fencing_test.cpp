@@ -191,3 +191,36 @@ TEST_CASE("R13 late end and progress reports from an old incarnation or "
   CHECK(f.job(id).status == job_status::finished);
   CHECK(stale_reports(f, "n1") == 3);
 }
+
+TEST_CASE("R12 J13 terminate_job of a job whose node was lost waits for the "
+          "node's lease rather than failing at its bound",
+          "[fencing][R12][J13]") {
+  auto opts = leased();
+  opts.terminate_bound = 1000ms;
+  deterministic_fixture f{opts};
+  auto n1 = join(f, "n1", 11);
+  auto id = f.submit(one_task_job());
+  REQUIRE(f.started().size() == 1);
+  SECTION("the node is lost before the terminate") {
+    f.lose_node(n1);
+    f.send(terminate_job{id, "test"});
+    f.run();
+  }
+  SECTION("the node is lost while the terminate waits") {
+    f.send(terminate_job{id, "test"});
+    f.run();
+    f.advance(500ms);
+    f.lose_node(n1);
+    // Its lease (3 s) and grace (1 s) now end 4.5 s after the terminate.
+  }
+  // Past the bound of 1 s: the attempt may still run on the lost node.
+  f.advance(1100ms);
+  CHECK(!f.try_take<op_reply>());
+  CHECK(f.job(id).status == job_status::cancelled);
+  // Past the lease and grace: the node killed it itself, so it is dead.
+  f.advance(3500ms);
+  auto r = f.try_take<op_reply>();
+  REQUIRE(r);
+  CHECK(r->code == result_code::ok);
+  CHECK(f.task(id, 1).status != task_status::running);
+}
