@@ -325,6 +325,8 @@ json run_report_json(const std::vector<job_report>& jobs,
   out["interrupted"] = !outcome.signals.empty();
   out["signals"] = outcome.signals;
   out["error"] = outcome.error;
+  out["containment"]
+      = outcome.containment.empty() ? json() : json(outcome.containment);
   out["started"] = time_json(outcome.started);
   out["ended"] = time_json(outcome.ended);
   out["elapsed_ms"] = to_ms(span(outcome.started, outcome.ended));

@@ -42,6 +42,9 @@ struct run_outcome {
   caf::timestamp ended{};
   /// A runtime error that stopped the run, or empty.
   std::string error;
+  /// How the run's node contained its commands (runtime::containment()),
+  /// or empty when no runtime started.
+  std::string containment;
 };
 
 // -- times --------------------------------------------------------------------

@@ -307,6 +307,8 @@ int run(const run_options& o) {
   }
   if (on_signal)
     outcome.signals = on_signal->signals();
+  if (rt)
+    outcome.containment = rt->containment();
   outcome.ended = caf::make_timestamp();
   if (outcome.exit_status == exit_ok) {
     std::vector<job_record> records;
@@ -320,6 +322,9 @@ int run(const run_options& o) {
     if (show_lines || show_display)
       std::cout << '\n';
     std::cout << render_summary(reports, o.quiet);
+    if (!outcome.containment.empty())
+      std::cout << "\nContainment: " << escape_controls(outcome.containment)
+                << '\n';
     // Where to look: the node picks each job's directory when its first
     // attempt starts (job-ID, or job-ID.2, ... when another head's output
     // already has that name), so the root is what can be said here.

@@ -49,6 +49,9 @@ TEST_CASE("run of examples/nightly.toml finishes every task and exits 0",
   CHECK_THAT(r.out, Catch::Contains("JOB  NAME"));
   CHECK_THAT(r.out, Catch::Contains("round-trip"));
   CHECK_THAT(r.out, !Catch::Contains("\x1b["));
+  // How the node contained the commands, as its log and `node` say it.
+  CHECK_THAT(r.out, Catch::Contains("\nContainment: cgroup v2 at ")
+                        || Catch::Contains("\nContainment: process groups"));
 }
 
 TEST_CASE("run --json of examples/nightly.toml reports the job finished",
@@ -62,6 +65,10 @@ TEST_CASE("run --json of examples/nightly.toml reports the job finished",
   CHECK(doc["exit_status"] == exit_ok);
   CHECK(doc["outcome"] == "ok");
   CHECK(doc["interrupted"] == false);
+  REQUIRE(doc["containment"].is_string());
+  auto containment = doc["containment"].get<std::string>();
+  CHECK((containment.rfind("cgroup v2 at ", 0) == 0
+         || containment.rfind("process groups", 0) == 0));
   REQUIRE(doc["jobs"].size() == 1);
   auto job = doc["jobs"][0];
   CHECK(job["name"] == "nightly");
