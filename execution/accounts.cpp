@@ -27,6 +27,9 @@ std::optional<credentials> account_of(const std::string& user,
   credentials out;
   out.uid = pw.pw_uid;
   out.gid = pw.pw_gid;
+  out.name = pw.pw_name;
+  out.home = pw.pw_dir != nullptr ? pw.pw_dir : "";
+  out.shell = pw.pw_shell != nullptr ? pw.pw_shell : "";
   int n = 32;
   std::vector<gid_t> groups(static_cast<size_t>(n));
   while (::getgrouplist(pw.pw_name, pw.pw_gid, groups.data(), &n) < 0)
@@ -35,6 +38,36 @@ std::optional<credentials> account_of(const std::string& user,
   groups.resize(static_cast<size_t>(n));
   out.groups = std::move(groups);
   return out;
+}
+
+void fill_login(credentials& who) {
+  passwd pw{};
+  passwd* found = nullptr;
+  std::vector<char> buf(16384);
+  int rc = 0;
+  while ((rc = ::getpwuid_r(who.uid, &pw, buf.data(), buf.size(), &found))
+         == ERANGE)
+    buf.resize(buf.size() * 2);
+  if (rc == 0 && found != nullptr) {
+    who.name = pw.pw_name;
+    who.home = pw.pw_dir != nullptr ? pw.pw_dir : "";
+    who.shell = pw.pw_shell != nullptr ? pw.pw_shell : "";
+  } else {
+    who.name = std::to_string(who.uid);
+  }
+  if (who.home.empty())
+    who.home = "/";
+  if (who.shell.empty())
+    who.shell = "/bin/sh";
+}
+
+std::map<std::string, std::string> login_environment(credentials who) {
+  if (who.name.empty())
+    fill_login(who);
+  return {{"HOME", who.home.empty() ? "/" : who.home},
+          {"LOGNAME", who.name},
+          {"SHELL", who.shell.empty() ? "/bin/sh" : who.shell},
+          {"USER", who.name}};
 }
 
 std::string account_name(uid_t uid) {

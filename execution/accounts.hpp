@@ -3,6 +3,7 @@
 // Local accounts that commands run as (docs/security.md, "Tasks run as their
 // owner"). Plain data, no CAF.
 
+#include <map>
 #include <optional>
 #include <string>
 #include <sys/types.h>
@@ -16,7 +17,23 @@ struct credentials {
   gid_t gid = 0;
   /// Supplementary groups, set as they are (setgroups); may be empty.
   std::vector<gid_t> groups;
+  /// The login name, home directory and shell the command gets as USER and
+  /// LOGNAME, HOME and SHELL (see login_environment); empty: looked up by
+  /// uid when the command starts.
+  std::string name;
+  std::string home;
+  std::string shell;
 };
+
+/// Fills the login name, home and shell of `who` from the user database
+/// entry of its uid; without one, the name is the uid's number, the home
+/// "/" and the shell "/bin/sh" (as systemd gives an unnamed User=).
+void fill_login(credentials& who);
+
+/// Returns HOME, USER, LOGNAME and SHELL of `who` (fill_login() first if
+/// its name is empty), which replace the launcher's own: a command run as
+/// another account must not get the node's home (root's, most often).
+std::map<std::string, std::string> login_environment(credentials who);
 
 /// Returns the account of local user `user` (getpwnam_r, getgrouplist), or
 /// nothing with `error` saying why.

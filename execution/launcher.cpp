@@ -774,9 +774,17 @@ launch_result launcher::impl::launch(const launch_spec& spec,
   auto arg_ptrs = pointers(args);
   // Without additions the child gets the inherited environment as it is;
   // copying it costs more than the rest of the launch in user space.
+  // As another account, it gets that account's HOME, USER, LOGNAME and
+  // SHELL, unless the task sets them itself.
   std::vector<std::string> env;
   std::vector<char*> env_ptrs;
-  if (!spec.env.empty()) {
+  if (spec.run_as) {
+    auto extra = login_environment(*spec.run_as);
+    for (const auto& [key, value] : spec.env)
+      extra[key] = value;
+    env = make_environment(extra);
+    env_ptrs = pointers(env);
+  } else if (!spec.env.empty()) {
     env = make_environment(spec.env);
     env_ptrs = pointers(env);
   }
@@ -807,7 +815,7 @@ launch_result launcher::impl::launch(const launch_spec& spec,
     cgroup_spawn req;
     req.exe = exe.path.c_str();
     req.argv = arg_ptrs.data();
-    req.envp = spec.env.empty() ? environ : env_ptrs.data();
+    req.envp = env_ptrs.empty() ? environ : env_ptrs.data();
     req.out_fd = out.get();
     req.err_fd = err_fd;
     req.workdir = spec.workdir.empty() ? nullptr : spec.workdir.c_str();
@@ -851,7 +859,7 @@ launch_result launcher::impl::launch(const launch_spec& spec,
   } else {
     rc = ::posix_spawn(&pid, exe.path.c_str(), fa.get(), attr.get(),
                        arg_ptrs.data(),
-                       spec.env.empty() ? environ : env_ptrs.data());
+                       env_ptrs.empty() ? environ : env_ptrs.data());
     if (rc != 0)
       return fail(spawn_error(name, rc));
     // At once: the keeper cannot kill a group it has not heard of.

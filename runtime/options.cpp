@@ -26,6 +26,7 @@ resolve_accounts(const std::map<std::string, account_setting>& users,
       acc.gid = static_cast<gid_t>(entry.gid);
       for (auto g : entry.groups)
         acc.groups.push_back(static_cast<gid_t>(g));
+      process::fill_login(acc);
     }
     if (acc.uid == 0 && !run_as_root)
       throw std::invalid_argument(

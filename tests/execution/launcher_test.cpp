@@ -19,6 +19,7 @@
 #include <mutex>
 #include <optional>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <sstream>
 #include <string>
@@ -968,7 +969,7 @@ TEST_CASE("launcher runs a command as another account, with and without "
     INFO("cgroups " << cgroups);
     launcher procs{5s, containment_options{"owner", cgroups, true}};
     auto spec = command({"sh", "-c", "id -u; id -g; id -G; pwd"});
-    spec.run_as = credentials{65534, 65534, {65534, 4}};
+    spec.run_as = credentials{65534, 65534, {65534, 4}, {}, {}, {}};
     spec.workdir = dir.path();
     auto out = dir / (cgroups ? "out-cg" : "out-plain");
     spec.stdout_path = out;
@@ -995,4 +996,48 @@ TEST_CASE("launcher runs a command as another account, with and without "
     // This thread's own identity is back: root still opens root's files.
     CHECK(::access(closed.c_str(), W_OK) == 0);
   }
+}
+
+TEST_CASE("launcher gives a command run as another account that account's "
+          "HOME, USER, LOGNAME and SHELL",
+          "[process][owner]") {
+  if (::geteuid() != 0)
+    return; // needs root (the suite runs as root)
+  const passwd* pw = ::getpwuid(65534);
+  REQUIRE(pw != nullptr);
+  std::string expected = std::string{pw->pw_dir} + " " + pw->pw_name + " "
+                         + pw->pw_name + " " + pw->pw_shell + "\n";
+  temp_dir dir;
+  ::chmod(dir.path().c_str(), 0777);
+  launcher procs;
+  auto spec = command(
+      {"sh", "-c", "echo \"$HOME $USER $LOGNAME $SHELL\"; echo \"$OTHER\""});
+  spec.workdir = dir.path();
+  // The launcher's own (root's) HOME and USER must not reach it; the
+  // task's other variables still do.
+  spec.env["OTHER"] = "set";
+  SECTION("looked up by uid when the command starts") {
+    spec.run_as = credentials{65534, 65534, {65534}, {}, {}, {}};
+  }
+  SECTION("as the account's settings resolved them") {
+    std::string error;
+    auto found = account_of(pw->pw_name, error);
+    REQUIRE(found);
+    spec.run_as = *found;
+  }
+  auto out = dir / "env";
+  spec.stdout_path = out;
+  auto done = make_slot();
+  REQUIRE(procs.launch(spec, record(done)));
+  REQUIRE(done->wait(wait_bound));
+  CHECK(slurp(out) == expected + "set\n");
+  // What the task sets itself wins.
+  spec.env["HOME"] = "/tmp";
+  spec.stdout_path = dir / "env2";
+  auto again = make_slot();
+  REQUIRE(procs.launch(spec, record(again)));
+  REQUIRE(again->wait(wait_bound));
+  CHECK(slurp(dir / "env2")
+        == std::string{"/tmp "} + pw->pw_name + " " + pw->pw_name + " "
+               + pw->pw_shell + "\nset\n");
 }
