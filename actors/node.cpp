@@ -1,5 +1,6 @@
 #include "actors/node.hpp"
 
+#include "actors/owners.hpp"
 #include "execution/cgroup.hpp"
 #include "execution/function_executor.hpp"
 #include "execution/launcher.hpp"
@@ -59,6 +60,9 @@ struct node_state {
   /// as this user without an entry in `opts.accounts`).
   uid_t self_uid = 0;
   std::string self_user;
+  /// What the node decides whose tasks it runs by, as its hello tells the
+  /// head.
+  owner_policy owners;
 
   static inline const char* name = "quiesce.node";
 };
@@ -146,33 +150,13 @@ struct run_as_choice {
 run_as_choice choose_account(const node_state& st, const std::string& owner,
                              bool function) {
   run_as_choice out;
-  auto node = "node " + st.opts.name;
-  auto self = std::to_string(st.self_uid);
+  out.refused = owner_refusal(st.owners, st.opts.name, owner, function);
+  if (!out.refused.empty())
+    return out;
   auto i = st.opts.accounts.find(owner);
-  if (i == st.opts.accounts.end()) {
-    if (owner == st.self_user || !st.opts.strict_owners)
-      return out;
-    out.refused = "owner " + (owner.empty() ? std::string{"(none)"} : owner)
-                  + " has no account on " + node
-                  + " (no entry in its [runtime.users])";
-    return out;
-  }
-  const auto& acc = i->second;
-  if (acc.uid == st.self_uid)
-    return out; // no change needed (and none of the groups)
-  if (function) {
-    out.refused = "work functions run inside " + node + "'s process as uid "
-                  + self + " and cannot change user; owner " + owner
-                  + " maps to uid " + std::to_string(acc.uid);
-    return out;
-  }
-  if (st.self_uid != 0) {
-    out.refused = "owner " + owner + " maps to uid " + std::to_string(acc.uid)
-                  + ", but " + node + " runs as uid " + self
-                  + " (not root) and cannot change user";
-    return out;
-  }
-  out.as = acc;
+  // No change needed (and none of the groups) for its own uid.
+  if (i != st.opts.accounts.end() && i->second.uid != st.self_uid)
+    out.as = i->second;
   return out;
 }
 
@@ -393,6 +377,20 @@ void lease_expired(node_pointer self, const node_reset& msg) {
   }
 }
 
+} // namespace
+
+owner_policy owner_policy_of(const node_options& opts) {
+  owner_policy out;
+  out.self_uid = ::geteuid();
+  out.self_user = process::account_name(out.self_uid);
+  out.strict = opts.strict_owners;
+  for (const auto& [name, acc] : opts.accounts)
+    out.accounts.push_back(owner_account{name, acc.uid});
+  return out;
+}
+
+namespace {
+
 node_actor::behavior_type node_impl(node_pointer self, node_options opts,
                                     std::shared_ptr<work_registry> registry,
                                     std::shared_ptr<process::launcher> lnch) {
@@ -400,8 +398,9 @@ node_actor::behavior_type node_impl(node_pointer self, node_options opts,
   self->state.opts = std::move(opts);
   self->state.registry = std::move(registry);
   self->state.launcher = std::move(lnch);
-  self->state.self_uid = ::geteuid();
-  self->state.self_user = process::account_name(self->state.self_uid);
+  self->state.owners = owner_policy_of(self->state.opts);
+  self->state.self_uid = self->state.owners.self_uid;
+  self->state.self_user = self->state.owners.self_user;
   return {
       [=](start_attempt& msg) {
         if (auto i = self->state.attempts.find(msg.key);
@@ -506,6 +505,7 @@ node_actor::behavior_type node_impl(node_pointer self, node_options opts,
       [=](node_hello& hello) {
         auto& st = self->state;
         hello.incarnation = st.opts.incarnation;
+        hello.owners = st.owners;
         hello.running.clear();
         for (const auto& [key, a] : st.attempts)
           if (a.orphaned && !a.discard)

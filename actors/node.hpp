@@ -49,6 +49,10 @@ struct node_options {
   bool strict_owners = false;
 };
 
+/// Returns whose tasks a node with `opts` runs, as this process's user
+/// (what its hello tells the head: docs/security.md).
+owner_policy owner_policy_of(const node_options& opts);
+
 /// Spawns a node actor that runs attempts with `registry`'s functions and
 /// `launcher`'s processes. The launcher is shared because a process has one
 /// reaper (it is a child subreaper process-wide).

@@ -36,6 +36,7 @@ node_list node_table::join(node_hello& hello) {
   n->labels = std::move(hello.labels);
   n->status = node_status::ready;
   n->incarnation = hello.incarnation;
+  n->owners = std::move(hello.owners);
   return out;
 }
 

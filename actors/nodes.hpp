@@ -31,6 +31,8 @@ struct node_entry {
   uint64_t incarnation = 0;
   /// Stale reports (an old attempt or incarnation) ignored from this node.
   uint64_t stale_reports = 0;
+  /// Whose tasks it runs (from its hello).
+  owner_policy owners;
 
   /// Returns true if the node is ready and has a free slot.
   bool has_free_slot() const noexcept {

@@ -1,22 +1,42 @@
 #include "actors/placement.hpp"
 
+#include "actors/owners.hpp"
+
 #include <algorithm>
 
 namespace quiesce {
 
-node_entry* pick_node(std::vector<node_entry>& nodes, const task_record& t) {
+node_entry* pick_node(std::vector<node_entry>& nodes, const task_record& t,
+                      const std::string& owner) {
+  auto function = t.spec.kind == work_kind::function;
   node_entry* best = nullptr;
+  node_entry* refusing = nullptr;
+  bool runs_elsewhere = false;
+  auto roomier = [](const node_entry& n, const node_entry* than) {
+    return than == nullptr || n.slots - n.running > than->slots - than->running;
+  };
   for (auto& n : nodes) {
-    if (!n.has_free_slot())
+    if (n.status != node_status::ready)
       continue;
     if (!t.spec.label.empty()
         && std::find(n.labels.begin(), n.labels.end(), t.spec.label)
                == n.labels.end())
       continue;
-    if (best == nullptr || n.slots - n.running > best->slots - best->running)
+    auto runs = runs_owner(n.owners, owner, function);
+    runs_elsewhere = runs_elsewhere || runs;
+    if (!n.has_free_slot())
+      continue;
+    if (runs && roomier(n, best))
       best = &n;
+    else if (!runs && roomier(n, refusing))
+      refusing = &n;
   }
-  return best;
+  if (best != nullptr || runs_elsewhere)
+    return best;
+  // No ready node runs the owner's tasks: one of them refuses the attempt
+  // and says why, rather than the task waiting for a node that may never
+  // join.
+  return refusing;
 }
 
 run_task make_run_task(const job_books& b, const task_record& t,
@@ -90,7 +110,7 @@ caf::optional<placement::choice> placement::next(books& jobs,
         q.ready.pop_front();
         continue;
       }
-      auto* n = pick_node(nodes.entries(), t);
+      auto* n = pick_node(nodes.entries(), t, b->job.owner);
       if (n == nullptr) {
         blocked_.push_back(id);
         q.in_ring = true;

@@ -17,9 +17,14 @@
 
 namespace quiesce {
 
-/// Returns the ready node with a free slot and `t`'s label (if any) that has
-/// the most free slots (the first such on a tie), or nullptr.
-node_entry* pick_node(std::vector<node_entry>& nodes, const task_record& t);
+/// Returns the ready node with a free slot and `t`'s label (if any) that
+/// runs the tasks of `owner` (owner_refusal) and has the most free slots
+/// (the first such on a tie). Returns nullptr while every ready node with
+/// the label that runs them is busy. When none runs them, returns the one
+/// with the most free slots all the same, or nullptr: it refuses the
+/// attempt and says why (docs/security.md).
+node_entry* pick_node(std::vector<node_entry>& nodes, const task_record& t,
+                      const std::string& owner);
 
 /// Returns the order that starts the current attempt of `t` of job `b` on
 /// node `n`.

@@ -276,6 +276,39 @@ typename Inspector::result_type inspect(Inspector& f, attempt_ended& x) {
            x.incarnation);
 }
 
+/// One entry of a node's `[runtime.users]`: an owner and the uid its
+/// command tasks run as there.
+struct owner_account {
+  std::string owner;
+  uint32_t uid = 0;
+};
+
+/// Inspects an owner_account.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, owner_account& x) {
+  return f(caf::meta::type_name("quiesce.owner_account"), x.owner, x.uid);
+}
+
+/// Whose tasks a node runs, and as whom (docs/security.md, "Tasks run as
+/// their owner"): what the node decides by, sent in its hello so that the
+/// head places a task where its owner may run (owner_refusal).
+struct owner_policy {
+  /// The node process's user and its name.
+  std::string self_user;
+  uint32_t self_uid = 0;
+  /// Whether an owner without an entry (other than `self_user`) is refused.
+  bool strict = false;
+  /// The node's `[runtime.users]`, by owner.
+  std::vector<owner_account> accounts;
+};
+
+/// Inspects an owner_policy.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, owner_policy& x) {
+  return f(caf::meta::type_name("quiesce.owner_policy"), x.self_user,
+           x.self_uid, x.strict, x.accounts);
+}
+
 /// Node → supervisor: registration (also the protocol handshake).
 struct node_hello {
   uint32_t version = 0;
@@ -293,13 +326,15 @@ struct node_hello {
   /// same name is a new incarnation and never runs an attempt of the old
   /// one (docs/containment.md, "Fencing").
   uint64_t incarnation = 0;
+  /// Whose tasks the node runs (the node fills it in).
+  owner_policy owners;
 };
 
 /// Inspects a node_hello.
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, node_hello& x) {
   return f(caf::meta::type_name("quiesce.node_hello"), x.version, x.name,
-           x.slots, x.labels, x.node, x.running, x.incarnation);
+           x.slots, x.labels, x.node, x.running, x.incarnation, x.owners);
 }
 
 /// Supervisor-internal: the time nodes had to report the attempts that ran

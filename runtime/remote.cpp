@@ -276,15 +276,20 @@ struct worker::impl {
   /// kept from before it lost its head (asked from the node actor, which
   /// owns them).
   node_hello hello() {
-    node_hello out{opts.protocol, opts.node_name, opts.slots,
-                   opts.labels,   node,           {},
-                   incarnation};
+    node_hello out{opts.protocol, opts.node_name,
+                   opts.slots,    opts.labels,
+                   node,          {},
+                   incarnation,   {}};
     caf::scoped_actor self{*sys};
     self->request(node, opts.connect_timeout, out)
-        .receive([&](node_hello& filled) { out.running = filled.running; },
-                 [&](caf::error&) {
-                   // A node actor that does not answer keeps nothing.
-                 });
+        .receive(
+            [&](node_hello& filled) {
+              out.running = std::move(filled.running);
+              out.owners = std::move(filled.owners);
+            },
+            [&](caf::error&) {
+              // A node actor that does not answer keeps nothing.
+            });
     return out;
   }
 };

@@ -116,6 +116,7 @@ void runtime::impl::start() {
     if (opts.local_node) {
       auto node_opts = node_options_from(opts);
       auto incarnation = node_opts.incarnation;
+      auto owners = owner_policy_of(node_opts);
       local_node = spawn_node(tr.sys, std::move(node_opts), registry, launcher);
       detail::actor_tracker::watch(tr.actors, local_node);
       auto reply = tr.call<node_list>(quiesce::node_hello{protocol_version,
@@ -124,7 +125,8 @@ void runtime::impl::start() {
                                                           opts.labels,
                                                           local_node,
                                                           {},
-                                                          incarnation},
+                                                          incarnation,
+                                                          std::move(owners)},
                                       opts.request_timeout);
       if (reply.code != result_code::ok)
         throw std::runtime_error("quiesce: the local node was refused: "

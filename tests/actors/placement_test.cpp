@@ -1,6 +1,7 @@
 // Tests of placement (actors/placement.hpp): start order, the choice of a
 // node and the round robin of ready tasks.
 
+#include "actors/owners.hpp"
 #include "actors/placement.hpp"
 #include "support/handles.hpp"
 #include "support/specs.hpp"
@@ -94,13 +95,52 @@ TEST_CASE("pick_node takes the fitting node with the most free slots",
           "[actors][placement]") {
   std::vector<node_entry> nodes{node("a", 4, 3), node("b", 4, 1, {"gpu"}),
                                 node("c", 8, 8), node("d", 3, 0)};
-  CHECK(pick_node(nodes, task_with_label(""))->name == "b");
-  CHECK(pick_node(nodes, task_with_label("gpu"))->name == "b");
-  CHECK(pick_node(nodes, task_with_label("tpu")) == nullptr);
+  CHECK(pick_node(nodes, task_with_label(""), "alice")->name == "b");
+  CHECK(pick_node(nodes, task_with_label("gpu"), "alice")->name == "b");
+  CHECK(pick_node(nodes, task_with_label("tpu"), "alice") == nullptr);
   nodes[1].status = node_status::unreachable;
   // "d" has 3 free slots, as many as "b" had: the first one wins a tie.
-  CHECK(pick_node(nodes, task_with_label(""))->name == "d");
-  CHECK(pick_node(nodes, task_with_label("gpu")) == nullptr);
+  CHECK(pick_node(nodes, task_with_label(""), "alice")->name == "d");
+  CHECK(pick_node(nodes, task_with_label("gpu"), "alice") == nullptr);
+}
+
+TEST_CASE("pick_node places a task only where its owner may run, unless no "
+          "node runs it",
+          "[actors][placement][owner]") {
+  // A root node that maps alice, a node of uid 1000 that maps no one and is
+  // strict, and a node of uid 1000 that maps bob to another uid.
+  std::vector<node_entry> nodes{node("root", 2, 0), node("strict", 8, 0),
+                                node("user", 4, 0)};
+  nodes[0].owners = owner_policy{"root", 0, true, {{"alice", 1001}}};
+  nodes[1].owners = owner_policy{"carol", 1000, true, {}};
+  nodes[2].owners = owner_policy{"carol", 1000, true, {{"bob", 1002}}};
+  auto command = task_with_label("");
+  auto function = task_with_label("");
+  function.spec.kind = work_kind::function;
+  // alice runs on the root node only (as her account), though the others
+  // have more free slots.
+  CHECK(pick_node(nodes, command, "alice")->name == "root");
+  // carol is the user of the two others: the roomier one.
+  CHECK(pick_node(nodes, command, "carol")->name == "strict");
+  // A function cannot change user: alice's have no node, so the roomiest
+  // node takes it and refuses it with its reason.
+  CHECK(pick_node(nodes, function, "alice")->name == "strict");
+  CHECK(owner_refusal(nodes[1].owners, "strict", "alice", true)
+        == "owner alice has no account on node strict (no entry in its "
+           "[runtime.users])");
+  // While the one node that runs alice's commands is busy, the task waits
+  // rather than go where it would be refused.
+  nodes[0].running = 2;
+  CHECK(pick_node(nodes, command, "alice") == nullptr);
+  // bob maps to another uid on a node that is not root: no node runs him.
+  CHECK(owner_refusal(nodes[2].owners, "user", "bob", false)
+        == "owner bob maps to uid 1002, but node user runs as uid 1000 (not "
+           "root) and cannot change user");
+  CHECK(pick_node(nodes, command, "bob")->name == "strict");
+  // A node that is not strict and maps no one runs everyone.
+  nodes[1].owners = owner_policy{};
+  CHECK(pick_node(nodes, command, "bob")->name == "strict");
+  CHECK(runs_owner(nodes[1].owners, "anyone", true));
 }
 
 TEST_CASE("make_run_task takes the task's grace or else the job's",

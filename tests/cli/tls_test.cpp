@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdlib>
+#include <memory>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -125,6 +126,31 @@ struct tls_head {
   child proc;
   std::string address;
 };
+
+/// Starts node n1 with its certificate, `slots` slots and `runtime_file`,
+/// and waits until it joined `h`.
+std::unique_ptr<child> join_node(const scratch_dir& dir, const pki& certs,
+                                 const tls_head& h, int slots,
+                                 const std::string& runtime_file) {
+  std::vector<std::string> args{"node",
+                                "--head",
+                                h.address,
+                                "--name",
+                                "n1",
+                                "--slots",
+                                std::to_string(slots),
+                                "--runtime",
+                                runtime_file};
+  auto node_tls = certs.tls("n1");
+  args.insert(args.end(), node_tls.begin(), node_tls.end());
+  auto node = std::make_unique<child>(dir, args);
+  REQUIRE(eventually(
+      [&] {
+        return node->output().find("joined the head") != std::string::npos;
+      },
+      20s));
+  return node;
+}
 
 exit_info as(const scratch_dir& dir, const tls_head& h,
              std::vector<std::string> tls, std::vector<std::string> args) {
@@ -300,17 +326,7 @@ TEST_CASE("tls: identities and roles come from certificates: a client acts on "
   pki certs{dir};
   tls_head h{dir, certs.tls("head")};
   // A node with a node certificate joins.
-  std::vector<std::string> args{"node",   "--head",    h.address,
-                                "--name", "n1",        "--slots",
-                                "1",      "--runtime", tls_head::accounts(dir)};
-  auto node_tls = certs.tls("n1");
-  args.insert(args.end(), node_tls.begin(), node_tls.end());
-  child node{dir, args};
-  REQUIRE(eventually(
-      [&] {
-        return node.output().find("joined the head") != std::string::npos;
-      },
-      20s));
+  auto node = join_node(dir, certs, h, 1, tls_head::accounts(dir));
   auto alice = certs.tls("alice");
   auto bob = certs.tls("bob");
   auto admin = certs.tls("root-admin");
@@ -324,7 +340,7 @@ TEST_CASE("tls: identities and roles come from certificates: a client acts on "
   CHECK(job_of(dir, h, bob, b)["status"] != "cancelling");
   CHECK(job_of(dir, h, bob, b)["status"] != "cancelled");
   // A node certificate manages no job.
-  doc = as_json(dir, h, node_tls, {"cancel", "job", std::to_string(b)});
+  doc = as_json(dir, h, certs.tls("n1"), {"cancel", "job", std::to_string(b)});
   CHECK(doc["code"] == "permission_denied");
   // alice cancels her own; the admin cancels bob's.
   doc = as_json(dir, h, alice, {"terminate", "job", std::to_string(a)});
@@ -339,8 +355,9 @@ TEST_CASE("tls: identities and roles come from certificates: a client acts on "
   CHECK(has_n1);
 }
 
-TEST_CASE("tls: a root head runs a client's task as the account it maps to "
-          "and refuses a client without one",
+TEST_CASE("tls: a root head runs a client's task as the account it maps to, "
+          "refuses a client without one, and places each owner's tasks on a "
+          "node that maps it",
           "[cli][security][tls][owner]") {
   if (::geteuid() != 0)
     return; // needs root (the suite runs as root)
@@ -391,6 +408,26 @@ TEST_CASE("tls: a root head runs a client's task as the account it maps to "
              Catch::StartsWith("owner bob has no account on node "));
   CHECK_FALSE(exists(dir.path("marks/bobs")));
   CHECK(exists(dir.path("marks/alices")));
+  // A node that maps bob joins, with more free slots than the head's own:
+  // the head places bob's tasks there and alice's still on its own node.
+  auto bobs_runtime
+      = dir.write("bob.toml", "[runtime]\nrun_dir = \"runs-n1\"\n"
+                              "[runtime.users]\nbob = \"nobody\"\n");
+  auto node = join_node(dir, certs, h, 4, bobs_runtime);
+  auto node_of = [&](const std::vector<std::string>& tls, int job) {
+    auto doc = as_json(dir, h, tls, {"list", "tasks", std::to_string(job)});
+    REQUIRE(doc["tasks"].size() == 1);
+    return doc["tasks"][0]["node"].get<std::string>();
+  };
+  auto b2 = submit(bob, "bobs2");
+  REQUIRE(eventually([&] { return terminal(bob, b2); }, 20s));
+  CHECK(job_of(dir, h, bob, b2)["status"] == "finished");
+  CHECK(node_of(bob, b2) == "n1");
+  CHECK(exists(dir.path("marks/bobs2")));
+  auto a2 = submit(alice, "alices2");
+  REQUIRE(eventually([&] { return terminal(alice, a2); }, 20s));
+  CHECK(job_of(dir, h, alice, a2)["status"] == "finished");
+  CHECK(node_of(alice, a2) != "n1");
 }
 
 TEST_CASE("owners: an unknown local user or root without run_as_root stops "

@@ -15,6 +15,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <set>
 #include <string>
 #include <vector>
@@ -268,7 +269,16 @@ bool operator==(const attempt_ended& x, const attempt_ended& y) {
 bool operator==(const node_hello& x, const node_hello& y) {
   return x.version == y.version && x.name == y.name && x.slots == y.slots
          && x.labels == y.labels && x.node == y.node && x.running == y.running
-         && x.incarnation == y.incarnation;
+         && x.incarnation == y.incarnation
+         && x.owners.self_user == y.owners.self_user
+         && x.owners.self_uid == y.owners.self_uid
+         && x.owners.strict == y.owners.strict
+         && x.owners.accounts.size() == y.owners.accounts.size()
+         && std::equal(x.owners.accounts.begin(), x.owners.accounts.end(),
+                       y.owners.accounts.begin(),
+                       [](const owner_account& a, const owner_account& b) {
+                         return a.owner == b.owner && a.uid == b.uid;
+                       });
 }
 
 bool operator==(const authenticate_reply& x, const authenticate_reply& y) {
@@ -745,13 +755,15 @@ TEST_CASE("the internal protocol survives a binary round trip",
   e.peak_memory = 123456789;
   e.incarnation = UINT64_MAX;
   f.check(e);
-  f.check(node_hello{protocol_version + 1,
-                     "node-f",
-                     8,
-                     {"x"},
-                     f.handle<node_actor>(),
-                     {sample_key(), attempt_key{1, 2, 3}},
-                     0x8000000000000001ull});
+  f.check(
+      node_hello{protocol_version + 1,
+                 "node-f",
+                 8,
+                 {"x"},
+                 f.handle<node_actor>(),
+                 {sample_key(), attempt_key{1, 2, 3}},
+                 0x8000000000000001ull,
+                 owner_policy{"root", 0, true, {{"alice", 1001}, {"", 7}}}});
   f.check(reconcile_deadline{30});
   f.check(terminate_deadline{29});
   f.check(attempt_timer{sample_key(), true});
