@@ -63,6 +63,7 @@ node_processes::~node_processes() {
 runtime_options head_opts(const options& opts) {
   auto out = runtime_opts(opts, 1);
   out.network = true;
+  out.dev_mode = true; // loopback without TLS
   out.local_node = false;
   out.node_name = "head";
   return out;

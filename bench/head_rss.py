@@ -27,7 +27,7 @@ with open(os.path.join(work, "batch.toml"), "w") as f:
                 f'    [[job.assessment.task]]\n    name = "t"\n'
                 f'    command = ["true"]\n\n')
 head = subprocess.Popen(
-    [quiesce, "head", "--listen", "127.0.0.1:0", "--local-slots", "2",
+    [quiesce, "head", "--dev", "--listen", "127.0.0.1:0", "--local-slots", "2",
      "--state-dir", os.path.join(work, "state"),
      "--run-dir", os.path.join(work, "runs"), "--job-retention", retention],
     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

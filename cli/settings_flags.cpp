@@ -51,6 +51,14 @@ CLI::Option* settings_flags::add_text(const std::string& name,
   return add(opt, [value, field](settings& s) { s.*field = *value; });
 }
 
+CLI::Option* settings_flags::add_switch(const std::string& name,
+                                        bool settings::*field,
+                                        const std::string& help) {
+  auto value = std::make_shared<bool>(false);
+  auto* opt = app_->add_flag(name, *value, help);
+  return add(opt, [value, field](settings& s) { s.*field = *value; });
+}
+
 CLI::Option* settings_flags::add_address(const std::string& name,
                                          std::string settings::*field,
                                          const std::string& help) {

@@ -32,6 +32,10 @@ public:
   CLI::Option* add_count(const std::string& name, uint32_t settings::*field,
                          uint32_t max, const std::string& help);
 
+  /// Adds `name`, a flag that sets `field` to true when given.
+  CLI::Option* add_switch(const std::string& name, bool settings::*field,
+                          const std::string& help);
+
   /// Adds `name`, a string overriding `field`.
   CLI::Option* add_text(const std::string& name, std::string settings::*field,
                         const std::string& help);

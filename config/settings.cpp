@@ -18,7 +18,7 @@ const std::vector<std::string_view>& runtime_keys() {
       "tls_ca",        "tls_cert",      "tls_key",        "tls_passphrase",
       "strict_limits", "head_lease",    "log_file",       "log_level",
       "log_max_size",  "log_files",     "metrics_listen", "users",
-      "run_as_root",   "job_retention",
+      "run_as_root",   "job_retention", "dev_mode",
   };
   return keys;
 }
@@ -145,6 +145,8 @@ settings read_runtime_table(reader& in, const toml::table& table,
     base.strict_limits = *x;
   if (auto x = in.read_bool(table, "run_as_root"))
     base.run_as_root = *x;
+  if (auto x = in.read_bool(table, "dev_mode"))
+    base.dev_mode = *x;
   if (auto node = table.get("users"))
     read_users(in, *node, base);
   if (auto x = in.read_integer(table, "max_running_jobs", 0,

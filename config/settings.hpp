@@ -84,6 +84,12 @@ struct settings {
   /// `run_as_root`.
   bool run_as_root = false;
 
+  /// The development mode: whether a head may listen without TLS, on a
+  /// loopback address, where only its own user may act (docs/security.md).
+  /// Without TLS and without it, a head refuses to listen. File key
+  /// `dev_mode`, flag `--dev`, environment `QUIESCE_DEV_MODE`.
+  bool dev_mode = false;
+
   // -- supervisor -------------------------------------------------------------
 
   /// Jobs running at once (0: no limit); more stay queued. File key

@@ -276,6 +276,14 @@ uint16_t runtime::publish(const std::string& host, uint16_t port,
               "docs/security.md";
     return 0;
   }
+  if (!impl_->opts.dev_mode) {
+    error = "cannot listen on " + host + ":" + std::to_string(port)
+            + ": without TLS a head listens only in the development mode, "
+              "where only its own user may act: pass --dev (dev_mode = true, "
+              "QUIESCE_DEV_MODE=1), or configure TLS (--tls-ca, --tls-cert, "
+              "--tls-key), see docs/security.md";
+    return 0;
+  }
   auto res = sys.middleman().publish(sup, port, host.c_str(), true);
   if (!res) {
     error = "cannot listen on " + host + ":" + std::to_string(port) + ": "

@@ -100,6 +100,8 @@ public:
   /// picks one), for remote nodes and clients; returns the bound port, or 0
   /// and the reason in `error`. The runtime must have been started with
   /// `runtime_options::network` (or attached to a system with a middleman).
+  /// Without TLS only on a loopback address and only with
+  /// `settings::dev_mode` (docs/security.md).
   uint16_t publish(const std::string& host, uint16_t port, std::string& error);
 
 private:

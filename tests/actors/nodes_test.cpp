@@ -12,8 +12,14 @@ namespace {
 
 node_hello hello(std::string name, uint32_t slots, node_actor hdl,
                  std::vector<std::string> labels = {}) {
-  return node_hello{protocol_version,  std::move(name), slots,
-                    std::move(labels), std::move(hdl),  {}};
+  return node_hello{protocol_version,
+                    std::move(name),
+                    slots,
+                    std::move(labels),
+                    std::move(hdl),
+                    {},
+                    0,
+                    {}};
 }
 
 attempt_ended end_of(attempt_key key, std::string node,

@@ -113,7 +113,7 @@ public:
   // reads its port.
   void start_head(uint16_t port = 0,
                   std::vector<std::string> extra = {"--local-slots", "0"}) {
-    std::vector<std::string> args{"head", "--listen",
+    std::vector<std::string> args{"head", "--dev", "--listen",
                                   "127.0.0.1:" + std::to_string(port)};
     args.insert(args.end(), fast_links.begin(), fast_links.end());
     args.insert(args.end(), extra.begin(), extra.end());

@@ -40,7 +40,7 @@ struct head_process {
   std::string address;
 
   head_process(const scratch_dir& dir, std::vector<std::string> extra = {}) {
-    std::vector<std::string> args{"head", "--listen", "127.0.0.1:0"};
+    std::vector<std::string> args{"head", "--dev", "--listen", "127.0.0.1:0"};
     args.insert(args.end(), extra.begin(), extra.end());
     proc = std::make_unique<child>(dir, args);
     const std::string prefix = "listening on 127.0.0.1:";
@@ -290,7 +290,7 @@ TEST_CASE("operate: head and node tell systemd when they are ready",
     }
   };
   child head{dir,
-             {"head", "--listen", "127.0.0.1:0", "--local-slots", "0"},
+             {"head", "--dev", "--listen", "127.0.0.1:0", "--local-slots", "0"},
              {},
              {"NOTIFY_SOCKET=" + path}};
   auto ready = next();
@@ -550,7 +550,7 @@ TEST_CASE("operate: bad log and metrics settings are refused before the head "
           "[cli][operate][log][metrics]") {
   scratch_dir dir;
   auto refused = [&](std::vector<std::string> args, const std::string& why) {
-    args.insert(args.begin(), {"head", "--listen", "127.0.0.1:0"});
+    args.insert(args.begin(), {"head", "--dev", "--listen", "127.0.0.1:0"});
     auto r = run_quiesce(dir, args, 30s);
     INFO(r.err);
     CHECK(r.status == exit_invalid_input);

@@ -40,8 +40,8 @@ constexpr uid_t nobody = 65534;
 // A head on 127.0.0.1 (any port) running tasks on its own node.
 struct head_process {
   explicit head_process(const scratch_dir& dir)
-      : proc(dir, {"head", "--listen", "127.0.0.1:0", "--local-slots", "2",
-                   "--run-dir", dir.path("runs")}) {
+      : proc(dir, {"head", "--dev", "--listen", "127.0.0.1:0", "--local-slots",
+                   "2", "--run-dir", dir.path("runs")}) {
     const std::string prefix = "listening on 127.0.0.1:";
     REQUIRE(eventually(
         [&] { return proc.output().find(prefix) != std::string::npos; }, 15s));
@@ -154,6 +154,34 @@ int run_as_nobody(const std::vector<std::string>& args,
 }
 
 } // namespace
+
+TEST_CASE("security: without TLS a head listens only when the development "
+          "mode is asked for",
+          "[cli][security]") {
+  scratch_dir dir;
+  auto r = run_quiesce(dir, {"head", "--listen", "127.0.0.1:0"}, 30s);
+  INFO(r.out << r.err);
+  CHECK(r.status == exit_runtime_error);
+  CHECK_THAT(r.err, Catch::Contains("without TLS a head listens only in the "
+                                    "development mode"));
+  CHECK_THAT(r.err, Catch::Contains("pass --dev"));
+  CHECK_THAT(r.out, !Catch::Contains("listening on"));
+  // Asked for in a runtime file, or in the environment.
+  auto file = dir.write("dev.toml", "[runtime]\ndev_mode = true\n");
+  auto listens = [](child& proc) {
+    return eventually(
+        [&] {
+          return proc.output().find("listening on 127.0.0.1:")
+                 != std::string::npos;
+        },
+        15s);
+  };
+  child by_file{dir, {"head", "--runtime", file, "--listen", "127.0.0.1:0"}};
+  CHECK(listens(by_file));
+  child by_env{
+      dir, {"head", "--listen", "127.0.0.1:0"}, {}, {"QUIESCE_DEV_MODE=1"}};
+  CHECK(listens(by_env));
+}
 
 TEST_CASE("security: a message with control characters prints escaped in "
           "events, list and status; JSON keeps the exact text",

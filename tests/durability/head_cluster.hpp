@@ -36,9 +36,10 @@ public:
   /// "listening on" line within the bound.
   bool start_head(std::vector<std::string> extra = {}, bool with_state = true) {
     std::vector<std::string> args{
-        "head",        "--listen", "127.0.0.1:" + std::to_string(port_),
-        "--heartbeat", "200ms",    "--node-timeout",
-        "1500ms"};
+        "head",           "--dev",
+        "--listen",       "127.0.0.1:" + std::to_string(port_),
+        "--heartbeat",    "200ms",
+        "--node-timeout", "1500ms"};
     if (with_state) {
       args.push_back("--state-dir");
       args.push_back(state());

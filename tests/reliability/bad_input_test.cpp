@@ -652,6 +652,7 @@ struct published_runtime {
     opts.threads = 2;
     opts.slots = 1;
     opts.network = true;
+    opts.dev_mode = true; // loopback without TLS
     opts.heartbeat_interval = 200ms;
     opts.connection_timeout = 2s;
     opts.request_timeout = 10s;

@@ -149,6 +149,7 @@ struct head_fixture {
     // A lost node's attempts are placed again 500 ms plus their grace period
     // after the loss (docs/containment.md, "Fencing").
     opts.head_lease = 500ms;
+    opts.dev_mode = true; // loopback without TLS
     opts.run_dir = dir / "runs";
     rt = std::make_unique<runtime>(opts);
     rt->subscribe([this](const event& ev) {

@@ -239,8 +239,8 @@ struct deterministic_fixture {
                       std::vector<std::string> labels = {}) {
     auto hdl = sys.spawn(fake_node_impl, name, nodes);
     node_handles.push_back(hdl);
-    auto r = ask<node_list>(
-        node_hello{protocol_version, name, slots, std::move(labels), hdl, {}});
+    auto r = ask<node_list>(node_hello{
+        protocol_version, name, slots, std::move(labels), hdl, {}, 0, {}});
     REQUIRE(r.code == result_code::ok);
     return hdl;
   }
@@ -258,7 +258,8 @@ struct deterministic_fixture {
                                      {},
                                      hdl,
                                      std::move(running),
-                                     incarnation});
+                                     incarnation,
+                                     {}});
   }
 
   /// Kills fake node `hdl` (a lost process) and runs until that settled.
