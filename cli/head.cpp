@@ -240,7 +240,8 @@ installed_command install_head(CLI::App& app) {
       "run_dir, max_running_jobs, heartbeat, node_timeout, state_dir, "
       "tls_ca, tls_cert, tls_key, tls_passphrase, head_lease, "
       "job_retention, log_file, log_level, log_max_size, log_files, "
-      "metrics_listen); the "
+      "metrics_listen, max_connections, max_connections_per_address, "
+      "handshake_timeout, max_message_size); the "
       "options "
       "override it");
   flags->add_count("--threads", &settings::threads, 1024,
@@ -260,6 +261,7 @@ installed_command install_head(CLI::App& app) {
   flags->add_duration("--node-timeout", &settings::connection_timeout,
                       "silence after which a node is lost");
   flags->add_tls();
+  flags->add_peer_bounds();
   flags->add_duration("--head-lease", &settings::head_lease,
                       "how long a lost node keeps its tasks; the head places "
                       "them again only after this plus their grace period");
