@@ -80,8 +80,9 @@ public:
 
   /// Takes the new connection `fd` from `addr`:`port` in, pushing out the
   /// oldest unauthenticated connection (of the same address when that cap
-  /// is reached) while a cap is reached; returns false (the caller closes
-  /// `fd`) when a cap is reached by authenticated connections only.
+  /// is reached, else of the address with the most of them) while a cap is
+  /// reached; returns false (the caller closes `fd`) when no such
+  /// connection is left.
   bool admit(native_socket fd, const std::string& addr, uint16_t port) {
     std::lock_guard<std::mutex> guard{mtx_};
     for (;;) {
@@ -98,9 +99,23 @@ public:
       bool over_address = same >= limits_.max_connections_per_address;
       if (!over_total && !over_address)
         break;
+      // Over the per-address cap, the victim comes from this address; over
+      // the total cap only, from the address holding the most
+      // unauthenticated connections, so that one flooding address does not
+      // push out the handshakes of others.
+      std::string from = addr;
+      if (!over_address) {
+        std::map<std::string, size_t> waiting;
+        size_t most = 0;
+        for (auto& [other, c] : conns_)
+          if (!c.shut && !c.authenticated && ++waiting[c.addr] > most) {
+            most = waiting[c.addr];
+            from = c.addr;
+          }
+      }
       conn* victim = nullptr;
       for (auto& [other, c] : conns_)
-        if (!c.shut && !c.authenticated && (!over_address || c.addr == addr)
+        if (!c.shut && !c.authenticated && c.addr == from
             && (victim == nullptr || c.since < victim->since))
           victim = &c;
       if (victim == nullptr) {

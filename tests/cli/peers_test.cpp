@@ -72,11 +72,21 @@ size_t open_fds(pid_t pid) {
   return n;
 }
 
-// Returns a TCP socket connected to 127.0.0.1:`port`, or -1.
-int dial(uint16_t port) {
+// Returns a TCP socket connected to 127.0.0.1:`port` (from the loopback
+// address `from`), or -1.
+int dial(uint16_t port, const char* from = nullptr) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0)
     return -1;
+  if (from != nullptr) {
+    sockaddr_in src{};
+    src.sin_family = AF_INET;
+    ::inet_pton(AF_INET, from, &src.sin_addr);
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&src), sizeof(src)) != 0) {
+      ::close(fd);
+      return -1;
+    }
+  }
   sockaddr_in sa{};
   sa.sin_family = AF_INET;
   sa.sin_port = htons(port);
@@ -252,6 +262,33 @@ TEST_CASE("peers: 1,100 idle sockets leave a legitimate client served and "
   for (int fd : idle)
     ::close(fd);
   CHECK(h.proc.running());
+}
+
+TEST_CASE("peers: over the total cap, the address with the most waiting "
+          "connections loses one",
+          "[peers]") {
+  scratch_dir dir;
+  head_process h{dir,
+                 {"--handshake-timeout", "10m", "--max-connections", "40",
+                  "--max-connections-per-address", "40"}};
+  // One waiting connection from 127.0.0.1, then 127.0.0.2 fills the cap
+  // and goes on.
+  int lone = dial(h.port);
+  REQUIRE(lone >= 0);
+  std::vector<int> flood;
+  for (int i = 0; i < 60; ++i) {
+    int fd = dial(h.port, "127.0.0.2");
+    REQUIRE(fd >= 0);
+    flood.push_back(fd);
+  }
+  // The flood's oldest were pushed out, not the older connection of the
+  // other address; a client is served.
+  CHECK(closed_by_peer(flood.front(), 30s));
+  CHECK(cli_list_jobs(dir, h).status == 0);
+  CHECK_FALSE(closed_by_peer(lone, 1s));
+  ::close(lone);
+  for (int fd : flood)
+    ::close(fd);
 }
 
 TEST_CASE("peers: a connection that does not complete its handshake is "
