@@ -12,6 +12,7 @@
 #include "cli/settings_flags.hpp"
 #include "cli/signals.hpp"
 #include "messages/text.hpp"
+#include "runtime/gate.hpp"
 #include "runtime/options.hpp"
 #include "runtime/peer_auth.hpp"
 #include "runtime/remote.hpp"
@@ -98,6 +99,27 @@ std::string scrape(client& rt, const head_observer& observer) {
     tasks.push_back(rt.list_tasks(j.id).tasks);
   auto out = render_state_metrics(jobs.jobs, tasks, rt.nodes().nodes);
   observer.render(out);
+  // What the head's gate did with its peers (docs/security.md).
+  auto peers = gate_statistics();
+  out += "# HELP quiesce_connections Connections the head holds open, by "
+         "state.\n# TYPE quiesce_connections gauge\n"
+         "quiesce_connections{state=\"open\"} "
+         + std::to_string(peers.open)
+         + "\nquiesce_connections{state=\"unauthenticated\"} "
+         + std::to_string(peers.unauthenticated) + '\n';
+  out += "# HELP quiesce_connections_accepted_total Connections accepted.\n"
+         "# TYPE quiesce_connections_accepted_total counter\n"
+         "quiesce_connections_accepted_total "
+         + std::to_string(peers.accepted) + '\n';
+  out += "# HELP quiesce_connections_closed_total Connections the gate "
+         "closed, by reason.\n"
+         "# TYPE quiesce_connections_closed_total counter\n";
+  for (auto [reason, n] : {std::pair{"refused", peers.refused},
+                           std::pair{"evicted", peers.evicted},
+                           std::pair{"handshake_timeout", peers.timed_out},
+                           std::pair{"oversized", peers.oversized}})
+    out += "quiesce_connections_closed_total{reason=\"" + std::string{reason}
+           + "\"} " + std::to_string(n) + '\n';
   return out;
 }
 

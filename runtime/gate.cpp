@@ -29,6 +29,7 @@
 #include <sys/socket.h>
 #include <thread>
 #include <type_traits>
+#include <vector>
 
 namespace quiesce {
 
@@ -805,6 +806,28 @@ gate_counts gate_statistics(caf::actor_system& sys) {
   if (auto gate = find_gate(sys))
     return gate->counts();
   return {};
+}
+
+gate_counts gate_statistics() {
+  std::vector<gate_ptr> gates;
+  {
+    std::lock_guard<std::mutex> guard{registry_mtx};
+    for (auto& [sys, entry] : registry)
+      if (entry.gate)
+        gates.push_back(entry.gate);
+  }
+  gate_counts out;
+  for (auto& gate : gates) {
+    auto x = gate->counts();
+    out.accepted += x.accepted;
+    out.refused += x.refused;
+    out.evicted += x.evicted;
+    out.timed_out += x.timed_out;
+    out.oversized += x.oversized;
+    out.open += x.open;
+    out.unauthenticated += x.unauthenticated;
+  }
+  return out;
 }
 
 void close_gate(caf::actor_system& sys) {

@@ -74,6 +74,9 @@ void gate_authenticated(caf::actor_system& sys, const std::string& addr,
 /// Returns what the gate of `sys` counted (all zero without one).
 gate_counts gate_statistics(caf::actor_system& sys);
 
+/// Returns what the gates of this process counted, summed (a head has one).
+gate_counts gate_statistics();
+
 /// Stops the gate's middleman actor and deadline thread; the connections
 /// stay with CAF's broker until the system stops. Idempotent.
 void close_gate(caf::actor_system& sys);

@@ -150,6 +150,26 @@ std::vector<std::string> make_certs(const scratch_dir& dir) {
           "--tls-key",  dir.path("ca/head.key")};
 }
 
+// Returns the value of the sample `name` (with its labels) in the head's
+// metrics at 127.0.0.1:`port`, or -1.
+long metric(uint16_t port, const std::string& name) {
+  int fd = dial(port);
+  REQUIRE(fd >= 0);
+  std::string req = "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                    "Connection: close\r\n\r\n";
+  REQUIRE(::send(fd, req.data(), req.size(), MSG_NOSIGNAL)
+          == static_cast<ssize_t>(req.size()));
+  std::string body;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(fd, buf, sizeof(buf))) > 0;)
+    body.append(buf, static_cast<size_t>(n));
+  ::close(fd);
+  auto at = body.find('\n' + name + ' ');
+  if (at == std::string::npos)
+    return -1;
+  return std::stol(body.substr(at + name.size() + 2));
+}
+
 // Runs `quiesce list jobs` with alice's certificate against `h`.
 exit_info tls_list_jobs(const scratch_dir& dir, const head_process& h) {
   return run_quiesce(dir,
@@ -298,7 +318,8 @@ TEST_CASE("peers: a connection that does not complete its handshake is "
   auto tls = GENERATE(false, true);
   CAPTURE(tls);
   scratch_dir dir;
-  std::vector<std::string> flags{"--handshake-timeout", "1s"};
+  std::vector<std::string> flags{"--handshake-timeout", "1s",
+                                 "--metrics-listen", "127.0.0.1:0"};
   settings s;
   if (tls) {
     for (auto& f : make_certs(dir))
@@ -324,6 +345,18 @@ TEST_CASE("peers: a connection that does not complete its handshake is "
                       << " ms after connecting (handshake timeout 1 s)");
   ::close(silent);
   ::close(partial);
+  // The head counts them (with TLS, half a hello fails the TLS handshake
+  // before the deadline).
+  const std::string prefix = "metrics on http://127.0.0.1:";
+  REQUIRE(eventually(
+      [&] { return h.proc.output().find(prefix) != std::string::npos; }, 15s));
+  auto out = h.proc.output();
+  auto metrics_port = static_cast<uint16_t>(
+      std::stoul(out.substr(out.find(prefix) + prefix.size())));
+  auto timed_out = metric(
+      metrics_port,
+      "quiesce_connections_closed_total{reason=\"handshake_timeout\"}");
+  CHECK(timed_out == (tls ? 1 : 2));
   // A client that authenticates in time is not touched by the deadline: it
   // still works after it.
   s.head = h.address;
