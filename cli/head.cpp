@@ -12,6 +12,7 @@
 #include "cli/settings_flags.hpp"
 #include "cli/signals.hpp"
 #include "messages/text.hpp"
+#include "runtime/gate.hpp"
 #include "runtime/options.hpp"
 #include "runtime/peer_auth.hpp"
 #include "runtime/remote.hpp"
@@ -98,6 +99,27 @@ std::string scrape(client& rt, const head_observer& observer) {
     tasks.push_back(rt.list_tasks(j.id).tasks);
   auto out = render_state_metrics(jobs.jobs, tasks, rt.nodes().nodes);
   observer.render(out);
+  // What the head's gate did with its peers (docs/security.md).
+  auto peers = gate_statistics();
+  out += "# HELP quiesce_connections Connections the head holds open, by "
+         "state.\n# TYPE quiesce_connections gauge\n"
+         "quiesce_connections{state=\"open\"} "
+         + std::to_string(peers.open)
+         + "\nquiesce_connections{state=\"unauthenticated\"} "
+         + std::to_string(peers.unauthenticated) + '\n';
+  out += "# HELP quiesce_connections_accepted_total Connections accepted.\n"
+         "# TYPE quiesce_connections_accepted_total counter\n"
+         "quiesce_connections_accepted_total "
+         + std::to_string(peers.accepted) + '\n';
+  out += "# HELP quiesce_connections_closed_total Connections the gate "
+         "closed, by reason.\n"
+         "# TYPE quiesce_connections_closed_total counter\n";
+  for (auto [reason, n] : {std::pair{"refused", peers.refused},
+                           std::pair{"evicted", peers.evicted},
+                           std::pair{"handshake_timeout", peers.timed_out},
+                           std::pair{"oversized", peers.oversized}})
+    out += "quiesce_connections_closed_total{reason=\"" + std::string{reason}
+           + "\"} " + std::to_string(n) + '\n';
   return out;
 }
 
@@ -240,7 +262,8 @@ installed_command install_head(CLI::App& app) {
       "run_dir, max_running_jobs, heartbeat, node_timeout, state_dir, "
       "tls_ca, tls_cert, tls_key, tls_passphrase, head_lease, "
       "job_retention, log_file, log_level, log_max_size, log_files, "
-      "metrics_listen, dev_mode); the "
+      "metrics_listen, max_connections, max_connections_per_address, "
+      "handshake_timeout, max_message_size, dev_mode); the "
       "options "
       "override it");
   flags->add_count("--threads", &settings::threads, 1024,
@@ -266,6 +289,7 @@ installed_command install_head(CLI::App& app) {
                    "address only, where only this user may act")
       ->envname("QUIESCE_DEV_MODE")
       ->group("TLS");
+  flags->add_peer_bounds();
   flags->add_duration("--head-lease", &settings::head_lease,
                       "how long a lost node keeps its tasks; the head places "
                       "them again only after this plus their grace period");

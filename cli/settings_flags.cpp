@@ -107,17 +107,17 @@ void settings_flags::add_tls() {
 
 CLI::Option* settings_flags::add_size(const std::string& name,
                                       uint64_t settings::*field,
-                                      const std::string& help) {
+                                      const std::string& help, uint64_t min,
+                                      uint64_t max) {
   auto value = std::make_shared<std::string>();
   auto* opt = app_->add_option(
       name, *value, help + default_note(config::format_size(defaults_.*field)));
   opt->check(CLI::Validator(
-      [](std::string& text) -> std::string {
+      [min, max](std::string& text) -> std::string {
         auto x = config::parse_size(text);
-        if (!x || *x < config::min_log_size || *x > config::max_log_size)
-          return "expected a size from "
-                 + config::format_size(config::min_log_size) + " to "
-                 + config::format_size(config::max_log_size)
+        if (!x || *x < min || *x > max)
+          return "expected a size from " + config::format_size(min) + " to "
+                 + config::format_size(max)
                  + " (bytes, or with K, M or G: \"10MiB\"), found \"" + text
                  + "\"";
         return {};
@@ -126,6 +126,26 @@ CLI::Option* settings_flags::add_size(const std::string& name,
   return add(opt, [value, field](settings& s) {
     s.*field = config::parse_size(*value).value_or(s.*field);
   });
+}
+
+void settings_flags::add_peer_bounds() {
+  add_count("--max-connections", &settings::max_connections,
+            static_cast<uint32_t>(max_connections_limit),
+            "connections kept open at once; over it, the oldest not yet "
+            "authenticated is closed")
+      ->group("Peers");
+  add_count("--max-connections-per-address",
+            &settings::max_connections_per_address,
+            static_cast<uint32_t>(max_connections_limit),
+            "connections from one address kept open at once")
+      ->group("Peers");
+  add_duration("--handshake-timeout", &settings::handshake_timeout,
+               "time a connection has to authenticate before it is closed")
+      ->group("Peers");
+  add_size("--max-message-size", &settings::max_message_size,
+           "largest message an authenticated peer may send",
+           config::min_message_bound, config::max_message_bound)
+      ->group("Peers");
 }
 
 void settings_flags::add_log_flags() {
@@ -146,6 +166,18 @@ std::string settings_flags::apply(settings& s) const {
       write(s);
   if (auto err = tls::check(s); !err.empty())
     return err;
+  if (s.max_connections == 0)
+    return "the connection cap (--max-connections, max_connections) must be "
+           "at least 1";
+  if (s.max_connections_per_address == 0)
+    return "the per-address connection cap (--max-connections-per-address, "
+           "max_connections_per_address) must be at least 1";
+  if (s.handshake_timeout.count() <= 0
+      || s.handshake_timeout > max_handshake_timeout)
+    return "the handshake timeout (--handshake-timeout, handshake_timeout: "
+           + config::format_duration(s.handshake_timeout)
+           + ") must be above 0 and at most "
+           + config::format_duration(max_handshake_timeout);
   if (s.connection_timeout <= s.heartbeat_interval)
     return "the node timeout (" + config::format_duration(s.connection_timeout)
            + ") must be longer than the heartbeat ("

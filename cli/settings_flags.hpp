@@ -7,6 +7,7 @@
 // command's own starting settings, so no default is written twice.
 
 #include "config/settings.hpp"
+#include "config/size.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -60,9 +61,16 @@ public:
   void add_tls();
 
   /// Adds `name`, a byte size ("4096", "512K", "10MiB") overriding `field`,
-  /// from `config::min_log_size` to `config::max_log_size`.
+  /// from `min` to `max`.
   CLI::Option* add_size(const std::string& name, uint64_t settings::*field,
-                        const std::string& help);
+                        const std::string& help,
+                        uint64_t min = config::min_log_size,
+                        uint64_t max = config::max_log_size);
+
+  /// Adds `--max-connections`, `--max-connections-per-address`,
+  /// `--handshake-timeout` and `--max-message-size` (a head), in the group
+  /// "Peers".
+  void add_peer_bounds();
 
   /// Adds `--log-file`, `--log-level`, `--log-max-size` and `--log-files`
   /// (head and node).

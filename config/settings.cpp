@@ -11,6 +11,7 @@ namespace quiesce::config {
 namespace detail {
 
 const std::vector<std::string_view>& runtime_keys() {
+  // clang-format off
   static const std::vector<std::string_view> keys{
       "threads",       "slots",         "grace",          "run_dir",
       "listen",        "nodes",         "retries",        "max_running_jobs",
@@ -18,8 +19,11 @@ const std::vector<std::string_view>& runtime_keys() {
       "tls_ca",        "tls_cert",      "tls_key",        "tls_passphrase",
       "strict_limits", "head_lease",    "log_file",       "log_level",
       "log_max_size",  "log_files",     "metrics_listen", "users",
-      "run_as_root",   "job_retention", "dev_mode",
+      "run_as_root",   "job_retention",
+      "max_connections", "max_connections_per_address", "handshake_timeout",
+      "max_message_size", "dev_mode",
   };
+  // clang-format on
   return keys;
 }
 
@@ -195,6 +199,35 @@ settings read_runtime_table(reader& in, const toml::table& table,
   if (auto node = table.get("metrics_listen"))
     if (auto x = in.read_address(*node, "'metrics_listen'", true))
       base.metrics_listen = *x;
+  if (auto x
+      = in.read_integer(table, "max_connections", 1, max_connections_limit))
+    base.max_connections = u32(*x);
+  if (auto x = in.read_integer(table, "max_connections_per_address", 1,
+                               max_connections_limit))
+    base.max_connections_per_address = u32(*x);
+  if (auto x = in.read_duration(table, "handshake_timeout", true)) {
+    if (ms(*x) > max_handshake_timeout)
+      in.error(*table.get("handshake_timeout"),
+               "'handshake_timeout': expected at most "
+                   + format_duration(max_handshake_timeout)
+                   + " (a peer holds its connection that long unproven)");
+    else
+      base.handshake_timeout = ms(*x);
+  }
+  if (auto node = table.get("max_message_size")) {
+    std::optional<uint64_t> size;
+    if (auto i = node->value<int64_t>(); i && *i >= 0)
+      size = static_cast<uint64_t>(*i);
+    else if (auto text = node->value<std::string>())
+      size = parse_size(*text);
+    if (!size || *size < min_message_bound || *size > max_message_bound)
+      in.error(*node, "'max_message_size': expected a size from "
+                          + format_size(min_message_bound) + " to "
+                          + format_size(max_message_bound)
+                          + " (bytes, or a string such as \"64MiB\")");
+    else
+      base.max_message_size = *size;
+  }
   auto heartbeat = in.read_duration(table, "heartbeat", true);
   auto node_timeout = in.read_duration(table, "node_timeout", true);
   if (heartbeat)

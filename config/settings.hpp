@@ -155,6 +155,28 @@ struct settings {
   /// to `node_hello`.
   std::chrono::milliseconds connect_timeout{5000};
 
+  // -- bounds on peers (a head; docs/security.md, "Hostile peers") ----------
+
+  /// Connections a head keeps open at once; a new one over the cap pushes
+  /// out the oldest that has not authenticated yet, or is closed. File key
+  /// `max_connections`, flag `--max-connections`.
+  uint32_t max_connections = 1024;
+
+  /// Connections from one address a head keeps open at once (same rule).
+  /// File key `max_connections_per_address`, flag
+  /// `--max-connections-per-address`.
+  uint32_t max_connections_per_address = 256;
+
+  /// How long a connection to a head may take to authenticate (TLS, CAF's
+  /// handshake, `authenticate`) before the head closes it. File key
+  /// `handshake_timeout`, flag `--handshake-timeout`.
+  std::chrono::milliseconds handshake_timeout{5000};
+
+  /// The largest message an authenticated peer may send a head; a larger
+  /// one closes its connection. File key `max_message_size`, flag
+  /// `--max-message-size`.
+  uint64_t max_message_size = uint64_t{64} << 20;
+
   // -- TLS (docs/security.md) ------------------------------------------------
 
   /// PEM file of the certificate authority (or authorities) every peer's
@@ -212,5 +234,11 @@ struct settings {
   /// empty serves none. File key `metrics_listen`.
   std::string metrics_listen;
 };
+
+/// Bounds of `max_connections` and `max_connections_per_address`.
+constexpr int64_t max_connections_limit = 1 << 20;
+
+/// Bound of `handshake_timeout`.
+constexpr std::chrono::milliseconds max_handshake_timeout{600000};
 
 } // namespace quiesce

@@ -26,6 +26,10 @@ std::string format_size(uint64_t x);
 constexpr uint64_t min_log_size = 1024;
 constexpr uint64_t max_log_size = uint64_t{1} << 40;
 
+/// Bounds of `max_message_size` (BASP announces a payload in 32 bits).
+constexpr uint64_t min_message_bound = uint64_t{1} << 20;
+constexpr uint64_t max_message_bound = (uint64_t{1} << 32) - 1;
+
 /// Returns the log level names, from the most verbose: trace, debug, info,
 /// warn, error, off.
 const std::vector<std::string>& log_levels();

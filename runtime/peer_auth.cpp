@@ -1,5 +1,6 @@
 #include "runtime/peer_auth.hpp"
 
+#include "runtime/gate.hpp"
 #include "runtime/tls.hpp"
 
 #include <caf/io/middleman.hpp>
@@ -271,8 +272,14 @@ constexpr size_t max_pending_nonces = 4096;
 using authenticator_pointer
     = authenticator_actor::stateful_pointer<authenticator_state>;
 
-caf::result<authenticate_reply> verify_by_uid(authenticator_pointer self,
-                                              const verify_peer& req) {
+// Finds the connection `req.peer` came over and answers with `decide(addr,
+// port)`; an accepted peer's connection is marked authenticated at the
+// head's gate (runtime/gate.hpp) before the reply leaves: no handshake
+// deadline and the full message size from then on.
+template <class Decide>
+caf::result<authenticate_reply> on_connection(authenticator_pointer self,
+                                              const verify_peer& req,
+                                              Decide decide) {
   if (!self->system().has_middleman())
     return authenticate_reply{result_code::permission_denied,
                               "this head has no network layer",
@@ -280,10 +287,11 @@ caf::result<authenticate_reply> verify_by_uid(authenticator_pointer self,
                               {}};
   auto rp = self->make_response_promise<authenticate_reply>();
   auto mm = self->system().middleman().actor_handle();
+  auto* sys = &self->system();
   self->request(mm, std::chrono::seconds{5}, caf::get_atom_v, req.peer)
       .then(
-          [rp](const caf::node_id&, const std::string& addr,
-               uint16_t port) mutable {
+          [rp, sys, decide](const caf::node_id&, const std::string& addr,
+                            uint16_t port) mutable {
             if (addr.empty() || port == 0) {
               rp.deliver(authenticate_reply{
                   result_code::permission_denied,
@@ -292,7 +300,10 @@ caf::result<authenticate_reply> verify_by_uid(authenticator_pointer self,
                   {}});
               return;
             }
-            rp.deliver(identify(addr, port));
+            auto reply = decide(addr, port);
+            if (reply.code == result_code::ok)
+              gate_authenticated(*sys, addr, port);
+            rp.deliver(std::move(reply));
           },
           [rp](caf::error& err) mutable {
             rp.deliver(authenticate_reply{result_code::permission_denied,
@@ -312,13 +323,18 @@ authenticator_impl(authenticator_pointer self,
       [self](const verify_peer& req) -> caf::result<authenticate_reply> {
         auto& st = self->state;
         if (!st.ca)
-          return verify_by_uid(self, req);
+          return on_connection(self, req, identify);
         std::string nonce;
         if (auto i = st.nonces.find(req.peer); i != st.nonces.end()) {
           nonce = std::move(i->second);
           st.nonces.erase(i);
         }
-        return st.ca->verify(nonce, tls::proof{req.certificate, req.signature});
+        auto reply
+            = st.ca->verify(nonce, tls::proof{req.certificate, req.signature});
+        if (reply.code != result_code::ok)
+          return reply;
+        return on_connection(
+            self, req, [reply](const std::string&, uint16_t) { return reply; });
       },
       [self](const auth_challenge& req) -> authenticate_reply {
         auto& st = self->state;

@@ -7,6 +7,7 @@
 #include "config/job_file.hpp"
 #include "execution/launcher.hpp"
 #include "execution/work_registry.hpp"
+#include "runtime/gate.hpp"
 #include "runtime/options.hpp"
 #include "runtime/peer_auth.hpp"
 #include "runtime/system_config.hpp"
@@ -14,7 +15,6 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/io/middleman.hpp>
-#include <caf/openssl/publish.hpp>
 #include <caf/send.hpp>
 
 #include <stdexcept>
@@ -169,6 +169,7 @@ void runtime::impl::shutdown() {
     caf::anon_send_exit(local_node, caf::exit_reason::user_shutdown);
   if (authenticator)
     caf::anon_send_exit(authenticator, caf::exit_reason::user_shutdown);
+  close_gate(tr.sys);
   authenticator = nullptr;
   supervisor = nullptr;
   local_node = nullptr;
@@ -255,20 +256,10 @@ uint16_t runtime::publish(const std::string& host, uint16_t port,
     error = "the runtime is shut down";
     return 0;
   }
-  // With TLS, every connection proves a certificate of the CA before CAF
-  // reads a byte of BASP (docs/security.md).
-  if (sys.has_openssl_manager()) {
-    auto res = caf::openssl::publish(sup, port, host.c_str(), true);
-    if (!res) {
-      error = "cannot listen with TLS on " + host + ":" + std::to_string(port)
-              + ": " + render(res.error());
-      return 0;
-    }
-    return *res;
-  }
   // Without TLS, only this machine's connections can be told apart by user
   // (docs/security.md): the head listens on loopback only.
-  if (!is_loopback(host)) {
+  auto with_tls = sys.has_openssl_manager();
+  if (!with_tls && !is_loopback(host)) {
     error = "cannot listen on " + host + ":" + std::to_string(port)
             + ": without TLS a head listens only on a loopback address "
               "(127.0.0.1, ::1, localhost); configure TLS (--tls-ca, "
@@ -276,7 +267,7 @@ uint16_t runtime::publish(const std::string& host, uint16_t port,
               "docs/security.md";
     return 0;
   }
-  if (!impl_->opts.dev_mode) {
+  if (!with_tls && !impl_->opts.dev_mode) {
     error = "cannot listen on " + host + ":" + std::to_string(port)
             + ": without TLS a head listens only in the development mode, "
               "where only its own user may act: pass --dev (dev_mode = true, "
@@ -284,13 +275,22 @@ uint16_t runtime::publish(const std::string& host, uint16_t port,
               "--tls-key), see docs/security.md";
     return 0;
   }
-  auto res = sys.middleman().publish(sup, port, host.c_str(), true);
-  if (!res) {
-    error = "cannot listen on " + host + ":" + std::to_string(port) + ": "
-            + render(res.error());
+  // Through the gate (runtime/gate.hpp): connection caps, a handshake
+  // deadline and bounded messages. With TLS, every connection proves a
+  // certificate of the CA before CAF reads a byte of BASP.
+  const auto& o = impl_->opts;
+  gate_limits limits{o.max_connections, o.max_connections_per_address,
+                     o.handshake_timeout, o.max_message_size};
+  std::string why;
+  auto actual = gated_publish(sys, caf::actor_cast<caf::strong_actor_ptr>(sup),
+                              sys.message_types<supervisor_actor>(), host, port,
+                              limits, why);
+  if (actual == 0) {
+    error = "cannot listen" + std::string{with_tls ? " with TLS" : ""} + " on "
+            + host + ":" + std::to_string(port) + ": " + why;
     return 0;
   }
-  return *res;
+  return actual;
 }
 
 } // namespace quiesce

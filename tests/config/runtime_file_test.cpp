@@ -103,6 +103,39 @@ TEST_CASE("runtime file loader reports bad values with line and column",
   CHECK_FALSE(result.file.has_runtime);
 }
 
+TEST_CASE("runtime file loader reads and checks the bounds on peers",
+          "[config][runtime_file]") {
+  auto good = parse_runtime_file("[runtime]\nmax_connections = 300\n"
+                                 "max_connections_per_address = 20\n"
+                                 "handshake_timeout = \"2s\"\n"
+                                 "max_message_size = \"8MiB\"\n",
+                                 "peers.toml");
+  INFO(render(good.errors));
+  REQUIRE(good.ok());
+  CHECK(good.file.runtime.max_connections == 300);
+  CHECK(good.file.runtime.max_connections_per_address == 20);
+  CHECK(good.file.runtime.handshake_timeout == 2s);
+  CHECK(good.file.runtime.max_message_size == (uint64_t{8} << 20));
+  auto bad = parse_runtime_file("[runtime]\nmax_connections = 0\n"
+                                "max_connections_per_address = -1\n"
+                                "handshake_timeout = \"20m\"\n"
+                                "max_message_size = \"1K\"\n",
+                                "peers.toml");
+  INFO(render(bad.errors));
+  REQUIRE(bad.errors.size() == 4);
+  CHECK(bad.errors[0].line == 2);
+  CHECK_THAT(bad.errors[0].message, Catch::Contains("'max_connections'"));
+  CHECK(bad.errors[1].line == 3);
+  CHECK_THAT(bad.errors[1].message,
+             Catch::Contains("'max_connections_per_address'"));
+  CHECK(bad.errors[2].line == 4);
+  CHECK_THAT(bad.errors[2].message,
+             Catch::Contains("'handshake_timeout': expected at most 10m"));
+  CHECK(bad.errors[3].line == 5);
+  CHECK_THAT(bad.errors[3].message,
+             Catch::Contains("'max_message_size': expected a size from 1MiB"));
+}
+
 TEST_CASE("runtime file parser wants a [runtime] table",
           "[config][runtime_file]") {
   auto result = parse_runtime_file("", "empty.toml");
