@@ -76,6 +76,8 @@ task_id books::add_task(job_books& b, assessment_index index, task_spec spec,
   b.tasks.push_back(make_task_record(j.id, id, index, std::move(spec), now));
   j.assessments[index].tasks.push_back(id);
   touch(j.id, id);
+  if (tracking_)
+    new_tasks_.emplace(j.id, id);
   return id;
 }
 
@@ -140,16 +142,26 @@ journal_batch books::take_batch() {
   for (auto id : dirty_jobs_)
     if (const auto* b = find(id))
       out.jobs.push_back(row_of(b->job));
-  out.tasks.reserve(dirty_tasks_.size());
-  for (const auto& [job, task] : dirty_tasks_)
-    if (const auto* b = find(job); b != nullptr)
-      if (const auto* t = b->find(task))
-        out.tasks.push_back(*t);
+  for (const auto& [job, task] : dirty_tasks_) {
+    auto* b = find(job);
+    auto* t = b != nullptr ? b->find(task) : nullptr;
+    if (t == nullptr)
+      continue;
+    if (new_tasks_.count({job, task}) > 0) {
+      out.tasks.push_back(*t);
+      continue;
+    }
+    // Written before: its definition, which never changes, stays behind.
+    auto spec = std::move(t->spec);
+    out.task_states.push_back(*t);
+    t->spec = std::move(spec);
+  }
   out.changes.swap(changes_);
   out.next_job = next_job_;
   out.seq = seq_;
   dirty_jobs_.clear();
   dirty_tasks_.clear();
+  new_tasks_.clear();
   return out;
 }
 
@@ -173,6 +185,7 @@ void books::forget_task(job_books& b, task_id id, bool appended) {
   if (appended && index + 1 == b.job.assessments.size())
     b.job.assessments.pop_back();
   dirty_tasks_.erase({b.job.id, id});
+  new_tasks_.erase({b.job.id, id});
 }
 
 void books::restore(journal_contents contents) {

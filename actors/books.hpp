@@ -145,6 +145,9 @@ private:
   bool tracking_ = false;
   std::set<job_id> dirty_jobs_;
   std::set<std::pair<job_id, task_id>> dirty_tasks_;
+  // Of those, the tasks added since: written whole, the others without
+  // their definition.
+  std::set<std::pair<job_id, task_id>> new_tasks_;
   std::vector<journal_change> changes_;
 };
 

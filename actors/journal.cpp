@@ -310,6 +310,14 @@ journal::journal(const std::string& state_dir, bool writer_thread)
         = prepare(wdb_, "INSERT OR REPLACE INTO tasks VALUES "
                         "(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,"
                         "?16,?17,?18,?19,?20)");
+    // Columns in the order of put_task's bindings, the definition left out.
+    put_task_state_ = prepare(
+        wdb_,
+        "UPDATE tasks SET status = ?3, end_code = ?4, error_message = ?5, "
+        "exit_code = ?6, node = ?7, submitted = ?8, started = ?9, "
+        "ended = ?10, requeue_count = ?11, attempts = ?12, "
+        "node_losses = ?13, cpu_time_ns = ?14, peak_memory = ?15 "
+        "WHERE job = ?1 AND id = ?2");
     put_change_ = prepare(
         wdb_, "INSERT INTO changes VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)");
     put_counters_
@@ -330,9 +338,9 @@ journal::journal(const std::string& state_dir, bool writer_thread)
                           + " FROM tasks WHERE job = ?1 ORDER BY id")
                              .c_str());
   } catch (...) {
-    for (auto st : {put_job_, put_assessment_, put_task_, put_change_,
-                    put_counters_, begin_, commit_, get_job_, get_assessments_,
-                    get_task_ids_, get_tasks_})
+    for (auto st : {put_job_, put_assessment_, put_task_, put_task_state_,
+                    put_change_, put_counters_, begin_, commit_, get_job_,
+                    get_assessments_, get_task_ids_, get_tasks_})
       sqlite3_finalize(st);
     sqlite3_close(wdb_);
     sqlite3_close(db_);
@@ -350,9 +358,9 @@ journal::~journal() {
   if (writer_.joinable())
     writer_.join();
   rollback();
-  for (auto st :
-       {put_job_, put_assessment_, put_task_, put_change_, put_counters_,
-        begin_, commit_, get_job_, get_assessments_, get_task_ids_, get_tasks_})
+  for (auto st : {put_job_, put_assessment_, put_task_, put_task_state_,
+                  put_change_, put_counters_, begin_, commit_, get_job_,
+                  get_assessments_, get_task_ids_, get_tasks_})
     sqlite3_finalize(st);
   sqlite3_close(wdb_);
   sqlite3_close(db_);
@@ -435,15 +443,20 @@ void journal_batch::drop(job_id job, task_id task) {
         jobs.end());
     tasks.erase(std::remove_if(tasks.begin(), tasks.end(), of_job),
                 tasks.end());
+    task_states.erase(
+        std::remove_if(task_states.begin(), task_states.end(), of_job),
+        task_states.end());
     changes.erase(std::remove_if(changes.begin(), changes.end(), of_job),
                   changes.end());
     return;
   }
-  tasks.erase(std::remove_if(tasks.begin(), tasks.end(),
-                             [job, task](const task_record& t) {
-                               return t.job == job && t.id == task;
-                             }),
-              tasks.end());
+  auto of_task = [job, task](const task_record& t) {
+    return t.job == job && t.id == task;
+  };
+  tasks.erase(std::remove_if(tasks.begin(), tasks.end(), of_task), tasks.end());
+  task_states.erase(
+      std::remove_if(task_states.begin(), task_states.end(), of_task),
+      task_states.end());
 }
 
 void journal_batch::replace(const job_record& j) {
@@ -513,6 +526,8 @@ void journal::write_rows(const std::vector<journal_batch>& work,
         put_job(j);
       for (const auto& t : b.tasks)
         put_task(t);
+      for (const auto& t : b.task_states)
+        put_task_state(t);
       for (const auto& c : b.changes)
         put_change(c);
     }
@@ -646,6 +661,29 @@ void journal::put_task(const task_record& t) {
   bind_value(st, 19, static_cast<int64_t>(t.cpu_time.count()));
   bind_value(st, 20, static_cast<int64_t>(t.peak_memory));
   step_done(st, *this, wdb_);
+}
+
+void journal::put_task_state(const task_record& t) {
+  auto st = put_task_state_;
+  bind_value(st, 1, static_cast<int64_t>(t.job));
+  bind_value(st, 2, static_cast<int64_t>(t.id));
+  bind_value(st, 3, to_name(t.status));
+  bind_value(st, 4, to_name(t.end_code));
+  bind_value(st, 5, t.error_message);
+  bind_value(st, 6, int64_t{t.exit_code});
+  bind_value(st, 7, t.node);
+  bind_value(st, 8, t.submitted);
+  bind_value(st, 9, t.started);
+  bind_value(st, 10, t.ended);
+  bind_value(st, 11, int64_t{t.requeue_count});
+  bind_value(st, 12, int64_t{t.attempts});
+  bind_value(st, 13, int64_t{t.node_losses});
+  bind_value(st, 14, static_cast<int64_t>(t.cpu_time.count()));
+  bind_value(st, 15, static_cast<int64_t>(t.peak_memory));
+  step_done(st, *this, wdb_);
+  if (sqlite3_changes(wdb_) != 1)
+    throw journal_error(file_ + " has no row for task " + std::to_string(t.id)
+                        + " of job " + std::to_string(t.job));
 }
 
 void journal::put_change(const journal_change& c) {

@@ -51,7 +51,11 @@ struct journal_batch {
   /// Job records with their assessments (the assessments' task lists are
   /// not written, and left empty).
   std::vector<job_record> jobs;
+  /// New tasks: whole records, with their definitions.
   std::vector<task_record> tasks;
+  /// Tasks written before: their state (everything but the definition,
+  /// which never changes; left empty).
+  std::vector<task_record> task_states;
   std::vector<journal_change> changes;
   /// The next job id and the last change number when it was taken.
   job_id next_job = 1;
@@ -65,7 +69,8 @@ struct journal_batch {
   void replace(const job_record& j);
 
   bool empty() const noexcept {
-    return jobs.empty() && tasks.empty() && changes.empty();
+    return jobs.empty() && tasks.empty() && task_states.empty()
+           && changes.empty();
   }
 };
 
@@ -172,6 +177,9 @@ public:
   /// Writes the record of a task.
   void put_task(const task_record& t);
 
+  /// Writes the state of a task written before (all but its definition).
+  void put_task_state(const task_record& t);
+
   /// Appends a change.
   void put_change(const journal_change& c);
 
@@ -219,6 +227,7 @@ private:
   sqlite3_stmt* put_job_ = nullptr;
   sqlite3_stmt* put_assessment_ = nullptr;
   sqlite3_stmt* put_task_ = nullptr;
+  sqlite3_stmt* put_task_state_ = nullptr;
   sqlite3_stmt* put_change_ = nullptr;
   sqlite3_stmt* put_counters_ = nullptr;
   sqlite3_stmt* begin_ = nullptr;
