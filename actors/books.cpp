@@ -76,6 +76,8 @@ task_id books::add_task(job_books& b, assessment_index index, task_spec spec,
   b.tasks.push_back(make_task_record(j.id, id, index, std::move(spec), now));
   j.assessments[index].tasks.push_back(id);
   touch(j.id, id);
+  if (tracking_)
+    new_tasks_.emplace(j.id, id);
   return id;
 }
 
@@ -121,29 +123,69 @@ void books::touch(job_id job, task_id task) {
     dirty_tasks_.emplace(job, task);
 }
 
+job_record row_of(const job_record& j) {
+  // Copies everything but the task lists, whatever fields a record has.
+  auto& src = const_cast<job_record&>(j);
+  std::vector<std::vector<task_id>> lists;
+  lists.reserve(src.assessments.size());
+  for (auto& a : src.assessments)
+    lists.push_back(std::move(a.tasks));
+  job_record out = src;
+  for (size_t i = 0; i < lists.size(); ++i)
+    src.assessments[i].tasks = std::move(lists[i]);
+  return out;
+}
+
+journal_batch books::take_batch() {
+  journal_batch out;
+  out.jobs.reserve(dirty_jobs_.size());
+  for (auto id : dirty_jobs_)
+    if (const auto* b = find(id))
+      out.jobs.push_back(row_of(b->job));
+  for (const auto& [job, task] : dirty_tasks_) {
+    auto* b = find(job);
+    auto* t = b != nullptr ? b->find(task) : nullptr;
+    if (t == nullptr)
+      continue;
+    if (new_tasks_.count({job, task}) > 0) {
+      out.tasks.push_back(*t);
+      continue;
+    }
+    // Written before: its definition, which never changes, stays behind.
+    auto spec = std::move(t->spec);
+    out.task_states.push_back(*t);
+    t->spec = std::move(spec);
+  }
+  out.changes.swap(changes_);
+  out.next_job = next_job_;
+  out.seq = seq_;
+  dirty_jobs_.clear();
+  dirty_tasks_.clear();
+  new_tasks_.clear();
+  return out;
+}
+
 void books::flush(journal& j) {
   if (!dirty())
     return;
-  j.begin();
-  try {
-    for (auto id : dirty_jobs_)
-      if (const auto* b = find(id))
-        j.put_job(b->job);
-    for (const auto& [job, task] : dirty_tasks_)
-      if (const auto* b = find(job); b != nullptr)
-        if (const auto* t = b->find(task))
-          j.put_task(*t);
-    for (const auto& c : changes_)
-      j.put_change(c);
-    j.put_counters(next_job_, seq_);
-    j.commit();
-  } catch (...) {
-    j.rollback();
-    throw;
-  }
-  dirty_jobs_.clear();
-  dirty_tasks_.clear();
-  changes_.clear();
+  auto number = j.write(take_batch());
+  auto done = j.wait(number);
+  if (done.written < number)
+    throw journal_error(done.failure);
+}
+
+void books::forget_task(job_books& b, task_id id, bool appended) {
+  if (b.tasks.empty() || b.tasks.back().id != id)
+    return;
+  auto index = b.tasks.back().assessment;
+  b.tasks.pop_back();
+  auto& a = b.job.assessments[index];
+  if (!a.tasks.empty() && a.tasks.back() == id)
+    a.tasks.pop_back();
+  if (appended && index + 1 == b.job.assessments.size())
+    b.job.assessments.pop_back();
+  dirty_tasks_.erase({b.job.id, id});
+  new_tasks_.erase({b.job.id, id});
 }
 
 void books::restore(journal_contents contents) {

@@ -33,6 +33,10 @@ task_record make_task_record(job_id job, task_id id,
 event make_event(job_id job, const transition& c, uint64_t seq, std::string who,
                  caf::timestamp now);
 
+/// Returns a copy of `j` as the journal writes it: its assessments without
+/// their task lists.
+job_record row_of(const job_record& j);
+
 /// The books of every job, by id, and the count of their changes.
 class books {
 public:
@@ -89,9 +93,18 @@ public:
     return !dirty_jobs_.empty() || !dirty_tasks_.empty() || !changes_.empty();
   }
 
-  /// Writes every record and change made since the last flush to `j` in one
-  /// transaction. Throws journal_error when it fails; what changed stays
-  /// for the next flush then.
+  /// Returns true if job `id` changed since the last batch was taken.
+  bool dirty(job_id id) const noexcept {
+    return dirty_jobs_.count(id) > 0;
+  }
+
+  /// Returns what changed since the last batch was taken (copies of the
+  /// records, the changes, the counters) and starts a new one.
+  journal_batch take_batch();
+
+  /// Writes every record and change made since the last batch to `j` and
+  /// waits until it is written. Throws journal_error when it fails; the
+  /// journal's writer tries again then.
   void flush(journal& j);
 
   /// Takes over what a journal holds: its jobs (every running task's
@@ -102,6 +115,10 @@ public:
   /// Removes job `id` from memory (retention: its end is in the journal, or
   /// there is none). The caller checked that nothing waits on it.
   void retire(job_id id);
+
+  /// Takes back the last task of `b`, `id`, just added and never written
+  /// (with `appended`, the assessment its adding appended too).
+  void forget_task(job_books& b, task_id id, bool appended);
 
   /// Takes back into memory a job read from the journal (it was retired);
   /// nothing is written for it until it changes. Returns its books.
@@ -128,6 +145,9 @@ private:
   bool tracking_ = false;
   std::set<job_id> dirty_jobs_;
   std::set<std::pair<job_id, task_id>> dirty_tasks_;
+  // Of those, the tasks added since: written whole, the others without
+  // their definition.
+  std::set<std::pair<job_id, task_id>> new_tasks_;
   std::vector<journal_change> changes_;
 };
 

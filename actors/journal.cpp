@@ -5,9 +5,12 @@
 #include <caf/binary_deserializer.hpp>
 #include <caf/binary_serializer.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <iterator>
 #include <map>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
 
@@ -112,14 +115,14 @@ std::string text(sqlite3_stmt* st, int col) {
            : std::string{};
 }
 
+// Text and blobs are bound without a copy: every value bound lives until
+// the statement's step, and every parameter is bound again before the next.
 void bind_value(sqlite3_stmt* st, int i, const std::string& s) {
-  sqlite3_bind_text(st, i, s.data(), static_cast<int>(s.size()),
-                    SQLITE_TRANSIENT);
+  sqlite3_bind_text(st, i, s.data(), static_cast<int>(s.size()), SQLITE_STATIC);
 }
 
 void bind_value(sqlite3_stmt* st, int i, std::string_view s) {
-  sqlite3_bind_text(st, i, s.data(), static_cast<int>(s.size()),
-                    SQLITE_TRANSIENT);
+  sqlite3_bind_text(st, i, s.data(), static_cast<int>(s.size()), SQLITE_STATIC);
 }
 
 void bind_value(sqlite3_stmt* st, int i, int64_t x) {
@@ -228,7 +231,8 @@ std::string journal::file_of(const std::string& state_dir) {
   return state_dir + "/quiesce.db";
 }
 
-journal::journal(const std::string& state_dir) : file_(file_of(state_dir)) {
+journal::journal(const std::string& state_dir, bool writer_thread)
+    : file_(file_of(state_dir)), threaded_(writer_thread) {
   struct stat info;
   bool exists = ::stat(file_.c_str(), &info) == 0;
   if (!exists) {
@@ -281,21 +285,47 @@ journal::journal(const std::string& state_dir) : file_(file_of(state_dir)) {
       exec(schema_sql);
       exec("COMMIT");
     }
-    put_job_
-        = prepare("INSERT OR REPLACE INTO jobs VALUES "
-                  "(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16)");
-    put_assessment_ = prepare("INSERT OR REPLACE INTO assessments VALUES "
-                              "(?1,?2,?3,?4,?5,?6,?7)");
-    put_task_ = prepare("INSERT OR REPLACE INTO tasks VALUES "
+    // A connection of its own for the writer's thread; the first one reads
+    // (WAL: readers see the last commit and do not wait for the writer).
+    if (sqlite3_open_v2(file_.c_str(), &wdb_,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr)
+        != SQLITE_OK)
+      fail("cannot open");
+    for (auto db : {db_, wdb_}) {
+      sqlite3_busy_timeout(db, 5000);
+      char* msg = nullptr;
+      if (sqlite3_exec(db, "PRAGMA synchronous=NORMAL", nullptr, nullptr, &msg)
+          != SQLITE_OK) {
+        std::string why = msg ? msg : "unknown error";
+        sqlite3_free(msg);
+        throw journal_error(file_ + ": " + why);
+      }
+    }
+    put_job_ = prepare(
+        wdb_, "INSERT OR REPLACE INTO jobs VALUES "
+              "(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16)");
+    put_assessment_ = prepare(wdb_, "INSERT OR REPLACE INTO assessments VALUES "
+                                    "(?1,?2,?3,?4,?5,?6,?7)");
+    put_task_
+        = prepare(wdb_, "INSERT OR REPLACE INTO tasks VALUES "
                         "(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,"
                         "?16,?17,?18,?19,?20)");
+    // Columns in the order of put_task's bindings, the definition left out.
+    put_task_state_ = prepare(
+        wdb_,
+        "UPDATE tasks SET status = ?3, end_code = ?4, error_message = ?5, "
+        "exit_code = ?6, node = ?7, submitted = ?8, started = ?9, "
+        "ended = ?10, requeue_count = ?11, attempts = ?12, "
+        "node_losses = ?13, cpu_time_ns = ?14, peak_memory = ?15 "
+        "WHERE job = ?1 AND id = ?2");
     put_change_ = prepare(
-        "INSERT INTO changes VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)");
-    put_counters_ = prepare("UPDATE meta SET value = CASE key WHEN 'next_job' "
-                            "THEN ?1 ELSE ?2 END WHERE key IN "
-                            "('next_job','seq')");
-    begin_ = prepare("BEGIN");
-    commit_ = prepare("COMMIT");
+        wdb_, "INSERT INTO changes VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)");
+    put_counters_
+        = prepare(wdb_, "UPDATE meta SET value = CASE key WHEN 'next_job' "
+                        "THEN ?1 ELSE ?2 END WHERE key IN "
+                        "('next_job','seq')");
+    begin_ = prepare(wdb_, "BEGIN");
+    commit_ = prepare(wdb_, "COMMIT");
     get_job_ = prepare(
         (std::string{"SELECT "} + job_columns + " FROM jobs WHERE id = ?1")
             .c_str());
@@ -308,21 +338,31 @@ journal::journal(const std::string& state_dir) : file_(file_of(state_dir)) {
                           + " FROM tasks WHERE job = ?1 ORDER BY id")
                              .c_str());
   } catch (...) {
-    for (auto st : {put_job_, put_assessment_, put_task_, put_change_,
-                    put_counters_, begin_, commit_, get_job_, get_assessments_,
-                    get_task_ids_, get_tasks_})
+    for (auto st : {put_job_, put_assessment_, put_task_, put_task_state_,
+                    put_change_, put_counters_, begin_, commit_, get_job_,
+                    get_assessments_, get_task_ids_, get_tasks_})
       sqlite3_finalize(st);
+    sqlite3_close(wdb_);
     sqlite3_close(db_);
     throw;
   }
 }
 
 journal::~journal() {
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    stop_ = true;
+  }
+  work_cv_.notify_all();
+  // The writer writes what it holds (one more try after a failure) first.
+  if (writer_.joinable())
+    writer_.join();
   rollback();
-  for (auto st :
-       {put_job_, put_assessment_, put_task_, put_change_, put_counters_,
-        begin_, commit_, get_job_, get_assessments_, get_task_ids_, get_tasks_})
+  for (auto st : {put_job_, put_assessment_, put_task_, put_task_state_,
+                  put_change_, put_counters_, begin_, commit_, get_job_,
+                  get_assessments_, get_task_ids_, get_tasks_})
     sqlite3_finalize(st);
+  sqlite3_close(wdb_);
   sqlite3_close(db_);
 }
 
@@ -340,8 +380,12 @@ void journal::fail(const std::string& what) {
 }
 
 sqlite3_stmt* journal::prepare(const char* sql) {
+  return prepare(db_, sql);
+}
+
+sqlite3_stmt* journal::prepare(sqlite3* db, const char* sql) {
   sqlite3_stmt* st = nullptr;
-  if (sqlite3_prepare_v2(db_, sql, -1, &st, nullptr) != SQLITE_OK)
+  if (sqlite3_prepare_v2(db, sql, -1, &st, nullptr) != SQLITE_OK)
     fail("cannot be read");
   return st;
 }
@@ -357,7 +401,7 @@ void journal::exec(const char* sql) {
 
 namespace {
 
-void step_done(sqlite3_stmt* st, journal& j, sqlite3* db) {
+void step_done(sqlite3_stmt* st, const journal& j, sqlite3* db) {
   auto rc = sqlite3_step(st);
   sqlite3_reset(st);
   if (rc != SQLITE_DONE)
@@ -367,7 +411,7 @@ void step_done(sqlite3_stmt* st, journal& j, sqlite3* db) {
 } // namespace
 
 void journal::begin() {
-  step_done(begin_, *this, db_);
+  step_done(begin_, *this, wdb_);
   in_transaction_ = true;
 }
 
@@ -375,7 +419,7 @@ void journal::commit() {
   auto rc = sqlite3_step(commit_);
   sqlite3_reset(commit_);
   if (rc != SQLITE_DONE) {
-    std::string why = sqlite3_errmsg(db_);
+    std::string why = sqlite3_errmsg(wdb_);
     rollback();
     throw journal_error(file_ + " cannot be written: " + why);
   }
@@ -383,9 +427,173 @@ void journal::commit() {
 }
 
 void journal::rollback() noexcept {
-  if (in_transaction_ && sqlite3_get_autocommit(db_) == 0)
-    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  if (in_transaction_ && sqlite3_get_autocommit(wdb_) == 0)
+    sqlite3_exec(wdb_, "ROLLBACK", nullptr, nullptr, nullptr);
   in_transaction_ = false;
+}
+
+void journal_batch::drop(job_id job, task_id task) {
+  auto of_job = [job](const auto& x) {
+    return x.job == job;
+  };
+  if (task == invalid_id) {
+    jobs.erase(
+        std::remove_if(jobs.begin(), jobs.end(),
+                       [job](const job_record& j) { return j.id == job; }),
+        jobs.end());
+    tasks.erase(std::remove_if(tasks.begin(), tasks.end(), of_job),
+                tasks.end());
+    task_states.erase(
+        std::remove_if(task_states.begin(), task_states.end(), of_job),
+        task_states.end());
+    changes.erase(std::remove_if(changes.begin(), changes.end(), of_job),
+                  changes.end());
+    return;
+  }
+  auto of_task = [job, task](const task_record& t) {
+    return t.job == job && t.id == task;
+  };
+  tasks.erase(std::remove_if(tasks.begin(), tasks.end(), of_task), tasks.end());
+  task_states.erase(
+      std::remove_if(task_states.begin(), task_states.end(), of_task),
+      task_states.end());
+}
+
+void journal_batch::replace(const job_record& j) {
+  for (auto& x : jobs)
+    if (x.id == j.id)
+      x = j;
+}
+
+uint64_t journal::write(journal_batch batch) {
+  std::unique_lock<std::mutex> guard{mtx_};
+  next_job_ = batch.next_job;
+  seq_ = batch.seq;
+  queue_.push_back(std::move(batch));
+  auto number = ++handed_;
+  if (!threaded_) {
+    write_queue(guard);
+    return number;
+  }
+  if (!writer_.joinable())
+    writer_ = std::thread{[this] {
+      run_writer();
+    }};
+  // A busy writer takes it with its next transaction.
+  auto idle = !busy_;
+  guard.unlock();
+  if (idle)
+    work_cv_.notify_one();
+  return number;
+}
+
+void journal::on_written(std::function<void()> fn) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  notify_ = std::move(fn);
+}
+
+journal_progress journal::progress() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return {written_, handed_, failure_};
+}
+
+journal_progress journal::wait(uint64_t number) {
+  std::unique_lock<std::mutex> guard{mtx_};
+  done_cv_.wait(guard, [&] {
+    return written_ >= number || failed_ >= number || !threaded_
+           || !writer_.joinable();
+  });
+  return {written_, handed_, failure_};
+}
+
+bool journal::undo(uint64_t number,
+                   const std::function<void(journal_batch&)>& fn) {
+  std::unique_lock<std::mutex> guard{mtx_};
+  done_cv_.wait(guard, [&] { return !busy_; });
+  if (written_ >= number)
+    return false;
+  for (auto& b : queue_)
+    fn(b);
+  return true;
+}
+
+void journal::write_rows(const std::vector<journal_batch>& work,
+                         job_id next_job, uint64_t seq) {
+  begin();
+  try {
+    for (const auto& b : work) {
+      for (const auto& j : b.jobs)
+        put_job(j);
+      for (const auto& t : b.tasks)
+        put_task(t);
+      for (const auto& t : b.task_states)
+        put_task_state(t);
+      for (const auto& c : b.changes)
+        put_change(c);
+    }
+    put_counters(next_job, seq);
+    commit();
+  } catch (...) {
+    rollback();
+    throw;
+  }
+}
+
+void journal::run_writer() {
+  // Named apart from the CAF thread that started it (perf, top -H).
+  pthread_setname_np(pthread_self(), "quiesce.journal");
+  std::unique_lock<std::mutex> guard{mtx_};
+  for (;;) {
+    if (failure_.empty())
+      work_cv_.wait(guard, [&] { return stop_ || !queue_.empty(); });
+    else if (!stop_)
+      work_cv_.wait_until(guard, retry_at_, [&] { return stop_; });
+    // After a failure the counters are written even with no batch: a
+    // write that succeeds again tells that the journal can be written.
+    if (queue_.empty() && failure_.empty())
+      return; // stopped, with nothing to write
+    write_queue(guard);
+    if (stop_ && !failure_.empty())
+      return; // one last try, failed: what is left is lost with the head
+  }
+}
+
+void journal::write_queue(std::unique_lock<std::mutex>& guard) {
+  std::vector<journal_batch> work;
+  work.swap(queue_);
+  auto last = handed_;
+  auto next_job = next_job_;
+  auto seq = seq_;
+  busy_ = true;
+  guard.unlock();
+  std::string why;
+  try {
+    write_rows(work, next_job, seq);
+  } catch (const journal_error& e) {
+    why = e.what();
+  } catch (const std::exception& e) {
+    why = file_ + " cannot be written: " + e.what();
+  }
+  guard.lock();
+  busy_ = false;
+  if (why.empty()) {
+    written_ = last;
+    failure_.clear();
+  } else {
+    failed_ = last;
+    failure_ = why;
+    retry_at_ = std::chrono::steady_clock::now() + retry_interval;
+    // Tried again first, in their order, with what comes meanwhile.
+    work.insert(work.end(), std::make_move_iterator(queue_.begin()),
+                std::make_move_iterator(queue_.end()));
+    queue_.swap(work);
+  }
+  auto notify = notify_;
+  guard.unlock();
+  done_cv_.notify_all();
+  if (notify)
+    notify();
+  guard.lock();
 }
 
 void journal::put_job(const job_record& j) {
@@ -406,7 +614,7 @@ void journal::put_job(const job_record& j) {
   bind_value(st, 14, static_cast<int64_t>(j.policy.grace.count()));
   bind_value(st, 15, int64_t{j.policy.retries});
   bind_value(st, 16, int64_t{j.policy.stop_commands_on_cancel});
-  step_done(st, *this, db_);
+  step_done(st, *this, wdb_);
   for (const auto& a : j.assessments) {
     auto sa = put_assessment_;
     bind_value(sa, 1, static_cast<int64_t>(j.id));
@@ -416,7 +624,7 @@ void journal::put_job(const job_record& j) {
     bind_value(sa, 5, to_name(a.outcome));
     bind_value(sa, 6, a.started);
     bind_value(sa, 7, a.ended);
-    step_done(sa, *this, db_);
+    step_done(sa, *this, wdb_);
   }
 }
 
@@ -441,24 +649,50 @@ void journal::put_task(const task_record& t) {
   bind_value(st, 15, int64_t{t.requeue_count});
   bind_value(st, 16, int64_t{t.attempts});
   bind_value(st, 17, int64_t{t.node_losses});
-  std::vector<char> buf;
+  auto& buf = spec_buffer_;
+  buf.clear();
   caf::binary_serializer sink{nullptr, buf};
   // Serializing reads the spec only; CAF's inspect wants a mutable one.
   if (auto err = sink(const_cast<task_spec&>(t.spec)))
     throw journal_error(file_ + ": cannot encode the definition of task "
                         + std::to_string(t.id));
   sqlite3_bind_blob(st, 18, buf.data(), static_cast<int>(buf.size()),
-                    SQLITE_TRANSIENT);
+                    SQLITE_STATIC);
   bind_value(st, 19, static_cast<int64_t>(t.cpu_time.count()));
   bind_value(st, 20, static_cast<int64_t>(t.peak_memory));
-  step_done(st, *this, db_);
+  step_done(st, *this, wdb_);
+}
+
+void journal::put_task_state(const task_record& t) {
+  auto st = put_task_state_;
+  bind_value(st, 1, static_cast<int64_t>(t.job));
+  bind_value(st, 2, static_cast<int64_t>(t.id));
+  bind_value(st, 3, to_name(t.status));
+  bind_value(st, 4, to_name(t.end_code));
+  bind_value(st, 5, t.error_message);
+  bind_value(st, 6, int64_t{t.exit_code});
+  bind_value(st, 7, t.node);
+  bind_value(st, 8, t.submitted);
+  bind_value(st, 9, t.started);
+  bind_value(st, 10, t.ended);
+  bind_value(st, 11, int64_t{t.requeue_count});
+  bind_value(st, 12, int64_t{t.attempts});
+  bind_value(st, 13, int64_t{t.node_losses});
+  bind_value(st, 14, static_cast<int64_t>(t.cpu_time.count()));
+  bind_value(st, 15, static_cast<int64_t>(t.peak_memory));
+  step_done(st, *this, wdb_);
+  if (sqlite3_changes(wdb_) != 1)
+    throw journal_error(file_ + " has no row for task " + std::to_string(t.id)
+                        + " of job " + std::to_string(t.job));
 }
 
 void journal::put_change(const journal_change& c) {
   auto st = put_change_;
   bind_value(st, 1, static_cast<int64_t>(c.seq));
   bind_value(st, 2, static_cast<int64_t>(c.job));
-  bind_value(st, 3, to_string(c.change.kind));
+  // Short names: no allocation; bound without a copy, alive until the step.
+  auto kind = to_string(c.change.kind);
+  bind_value(st, 3, kind);
   bind_value(st, 4, static_cast<int64_t>(c.change.subject));
   bind_value(st, 5, to_name(c.change.from));
   bind_value(st, 6, to_name(c.change.to));
@@ -466,13 +700,13 @@ void journal::put_change(const journal_change& c) {
   bind_value(st, 8, c.change.message);
   bind_value(st, 9, c.who);
   bind_value(st, 10, c.time);
-  step_done(st, *this, db_);
+  step_done(st, *this, wdb_);
 }
 
 void journal::put_counters(job_id next_job, uint64_t seq) {
   bind_value(put_counters_, 1, static_cast<int64_t>(next_job));
   bind_value(put_counters_, 2, static_cast<int64_t>(seq));
-  step_done(put_counters_, *this, db_);
+  step_done(put_counters_, *this, wdb_);
 }
 
 journal_contents journal::load(caf::timestamp kept_since) {

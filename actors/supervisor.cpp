@@ -15,11 +15,14 @@
 #include <caf/actor_clock.hpp>
 #include <caf/actor_registry.hpp>
 #include <caf/actor_system.hpp>
+#include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 #include <caf/typed_response_promise.hpp>
 
 #include <algorithm>
+#include <deque>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <optional>
@@ -52,10 +55,32 @@ struct supervisor_state {
   /// actors) for jobs that start later: no spawn and exit per job.
   std::vector<job_actor> idle_jobs;
   std::vector<event_sink_actor> subscribers;
-  /// With a journal: events and job settlements of the message being
-  /// served, held until its changes are durable.
-  std::vector<event> outbox;
-  std::set<job_id> unsettled;
+  /// With a journal: what waits for changes to be written (group commit,
+  /// docs/durability.md).
+  struct held_back {
+    /// The batch handed to the journal's writer; 0: not yet handed over.
+    uint64_t batch = 0;
+    /// The events the changes publish.
+    std::vector<event> events;
+    /// Jobs whose waiting replies (wait, terminate) the changes may release.
+    std::set<job_id> settle;
+    /// Jobs with rows in the batch.
+    std::vector<job_id> jobs;
+    /// Replies that acknowledge the changes.
+    std::vector<std::function<void()>> replies;
+    /// Replies that go as well when the write fails: those that free
+    /// resources (cancels, terminates, a node joining).
+    std::vector<std::function<void()>> replies_on_failure;
+  };
+  /// What the messages served since the last hand-over hold.
+  held_back next;
+  /// Batches handed over and not yet written, oldest first.
+  std::deque<held_back> unwritten;
+  /// Each job with rows not yet written: the last batch holding some.
+  std::map<job_id, uint64_t> unwritten_jobs;
+  /// The last batch handed over while it is not known to be written; 0: none.
+  /// Changes wait in the books while there is one, and go with the next.
+  uint64_t in_flight = 0;
   /// Why the journal could not be written; new work is refused meanwhile.
   std::string journal_failure;
   /// An attempt whose node is gone while its process may live on: it stays
@@ -78,8 +103,6 @@ struct supervisor_state {
   std::map<std::pair<job_id, task_id>, orphan> orphans;
   /// The last reconcile_deadline round handed out.
   uint64_t rounds = 0;
-  /// A flush tick is in the mailbox (group commit of reports).
-  bool flush_pending = false;
   /// Terminal jobs by the time they ended: they leave memory once
   /// `job_retention` passed (docs/durability.md, "History and retention").
   std::set<std::pair<caf::timestamp, job_id>> retiring;
@@ -267,7 +290,7 @@ void stop_cancel_clock(supervisor_pointer self, job_id job, const transition& c,
 
 void publish(supervisor_pointer self, const event& ev) {
   if (self->state.opts.log) {
-    self->state.outbox.push_back(ev);
+    self->state.next.events.push_back(ev);
     return;
   }
   for (auto& sub : self->state.subscribers)
@@ -284,7 +307,8 @@ bool waited_on(supervisor_pointer self, const job_books& b) {
   auto& st = self->state;
   auto id = b.job.id;
   return !b.live.empty() || st.actors.count(id) > 0 || st.replies.waiting(id)
-         || st.unsettled.count(id) > 0;
+         || st.next.settle.count(id) > 0 || st.unwritten_jobs.count(id) > 0
+         || st.jobs.dirty(id);
 }
 
 // Removes terminal job `id` from memory: the books, the replies and the
@@ -305,7 +329,7 @@ void retire_due(supervisor_pointer self) {
   auto age = st.opts.job_retention;
   if (age.count() < 0 || (st.retiring.empty() && st.held.empty()))
     return;
-  if (st.opts.log && (st.jobs.dirty() || !st.journal_failure.empty()))
+  if (st.opts.log && !st.journal_failure.empty())
     return;
   for (auto i = st.held.begin(); i != st.held.end();) {
     const auto* b = st.jobs.find(*i);
@@ -344,66 +368,162 @@ void retire_due(supervisor_pointer self) {
       reconcile_deadline{retire_tick});
 }
 
-// With a journal: writes what the message being served changed in one
-// transaction, then lets its events and waiting replies go. Called at the
-// end of every handler that may change the books, so nothing leaves the
-// supervisor before the change it reports is durable.
-void make_durable(supervisor_pointer self) {
+// Lets go what `h` held: its events, the replies it releases, its replies.
+void let_go(supervisor_pointer self, supervisor_state::held_back& h) {
   auto& st = self->state;
-  if (!st.opts.log) {
-    retire_due(self);
-    return;
-  }
-  try {
-    st.jobs.flush(*st.opts.log);
-    if (!st.journal_failure.empty())
-      std::cerr << "quiesce: the journal is written again" << std::endl;
-    st.journal_failure.clear();
-  } catch (const journal_error& e) {
-    // What changed stays for the next flush; new work is refused until one
-    // succeeds (docs/durability.md).
-    if (st.journal_failure.empty())
-      std::cerr << "quiesce: " << e.what() << std::endl;
-    st.journal_failure = e.what();
-    return;
-  }
-  for (auto& ev : st.outbox)
+  for (auto& ev : h.events)
     for (auto& sub : st.subscribers)
       self->send(sub, ev);
-  st.outbox.clear();
-  for (auto id : st.unsettled)
+  for (auto id : h.settle)
     if (const auto* b = st.jobs.find(id))
       st.replies.settle(*b);
-  st.unsettled.clear();
+  for (auto& r : h.replies)
+    r();
+  for (auto& r : h.replies_on_failure)
+    r();
+}
+
+// Appends what `from` holds to `to`.
+void add_held(supervisor_state::held_back& to,
+              supervisor_state::held_back&& from) {
+  to.events.insert(to.events.end(),
+                   std::make_move_iterator(from.events.begin()),
+                   std::make_move_iterator(from.events.end()));
+  to.settle.insert(from.settle.begin(), from.settle.end());
+  for (auto& r : from.replies)
+    to.replies.push_back(std::move(r));
+  for (auto& r : from.replies_on_failure)
+    to.replies_on_failure.push_back(std::move(r));
+}
+
+// With a journal: hands what changed since the last hand-over to the
+// journal's writer as one batch; what the messages served meanwhile hold
+// waits for it. With nothing to write, what they hold waits for the batches
+// before (what it tells may rest on them), or goes if there are none.
+void hand_over(supervisor_pointer self) {
+  auto& st = self->state;
+  auto& next = st.next;
+  if (!st.jobs.dirty()) {
+    if (next.events.empty() && next.settle.empty() && next.replies.empty()
+        && next.replies_on_failure.empty())
+      return;
+    auto h = std::move(next);
+    next = {};
+    if (st.unwritten.empty())
+      let_go(self, h);
+    else
+      add_held(st.unwritten.back(), std::move(h));
+    return;
+  }
+  auto batch = st.jobs.take_batch();
+  next.jobs.reserve(batch.jobs.size());
+  for (const auto& j : batch.jobs)
+    next.jobs.push_back(j.id);
+  auto number = st.opts.log->write(std::move(batch));
+  for (auto id : next.jobs)
+    st.unwritten_jobs[id] = number;
+  next.batch = number;
+  st.unwritten.push_back(std::move(next));
+  next = {};
+  st.in_flight = number;
+}
+
+// With a journal: takes in how far its writer got. Lets go what waits for
+// the batches written; after a failure, refuses new work until a write
+// succeeds again and lets the replies that free resources go.
+void take_progress(supervisor_pointer self, const journal_progress& p) {
+  auto& st = self->state;
+  while (!st.unwritten.empty() && st.unwritten.front().batch <= p.written) {
+    auto h = std::move(st.unwritten.front());
+    st.unwritten.pop_front();
+    for (auto id : h.jobs)
+      if (auto i = st.unwritten_jobs.find(id);
+          i != st.unwritten_jobs.end() && i->second <= h.batch)
+        st.unwritten_jobs.erase(i);
+    let_go(self, h);
+  }
+  if (st.in_flight != 0 && p.written >= st.in_flight)
+    st.in_flight = 0;
+  if (!p.failure.empty()) {
+    if (st.journal_failure.empty())
+      std::cerr << "quiesce: " << p.failure << std::endl;
+    st.journal_failure = p.failure;
+    auto go = [&](supervisor_state::held_back& h) {
+      auto rs = std::move(h.replies_on_failure);
+      h.replies_on_failure.clear();
+      for (auto& r : rs)
+        r();
+    };
+    for (auto& h : st.unwritten)
+      go(h);
+    go(st.next);
+  } else if (!st.journal_failure.empty()) {
+    std::cerr << "quiesce: the journal is written again" << std::endl;
+    st.journal_failure.clear();
+  }
+}
+
+// Called at the end of every handler that may change the books. Without a
+// journal, retires what is due. With one, hands the changes over to the
+// writer unless a batch is under way (they go with the next: group commit);
+// events and waiting replies they release are held until written, so
+// nothing leaves the supervisor before the change it reports is durable.
+void make_durable(supervisor_pointer self) {
+  auto& st = self->state;
+  if (st.opts.log && st.in_flight == 0)
+    hand_over(self);
   retire_due(self);
 }
 
-// The round of a reconcile_deadline that is a flush tick, not a reconcile.
-constexpr uint64_t flush_tick = UINT64_MAX;
-
-// With a journal: makes the changes of a report from a node (which gets no
-// reply) durable later, in one transaction with every message already in the
-// mailbox (group commit): a flush tick goes to the back of the mailbox once.
-// Its events and the replies it releases are held until then.
-void make_durable_later(supervisor_pointer self) {
+// With a journal: waits until the batch under way (if any) is written or
+// failed, and takes that in. For requests that add work, which are written
+// before their reply and taken back if that fails.
+void settle_writes(supervisor_pointer self) {
   auto& st = self->state;
-  if (!st.opts.log) {
-    retire_due(self);
+  if (st.in_flight == 0)
     return;
-  }
-  if (st.flush_pending
-      || (!st.jobs.dirty() && st.outbox.empty() && st.unsettled.empty()))
-    return;
-  st.flush_pending = true;
-  self->send(self, reconcile_deadline{flush_tick});
+  take_progress(self, st.opts.log->wait(st.in_flight));
 }
 
-// Makes the changes of the message being served durable, then returns
-// `reply`, which may leave now.
+// With a journal: hands every change over and waits until it is written or
+// failed; returns its batch (0 if nothing was to be written). The caller
+// settled the batch under way before (settle_writes).
+uint64_t write_now(supervisor_pointer self) {
+  auto& st = self->state;
+  if (!st.jobs.dirty())
+    return 0;
+  hand_over(self);
+  auto number = st.in_flight;
+  take_progress(self, st.opts.log->wait(number));
+  return number;
+}
+
+// The round of a reconcile_deadline that tells the journal's writer wrote
+// (or failed to write) a transaction.
+constexpr uint64_t journal_tick = UINT64_MAX;
+
+// Returns `reply` once the changes made so far are written. Replies that add
+// work (`new_work`) wait for that; the others are sent at once while the
+// journal fails (they free resources; docs/durability.md). A refusal, which
+// acknowledges nothing, goes at once.
 template <class Reply>
-Reply durably(supervisor_pointer self, Reply reply) {
+caf::result<Reply> durably(supervisor_pointer self, Reply reply,
+                           bool new_work = false, bool acknowledges = false) {
+  auto& st = self->state;
+  if (!st.opts.log || (reply.code != result_code::ok && !acknowledges)
+      || (!new_work && !st.journal_failure.empty())
+      || (!st.jobs.dirty() && st.unwritten.empty())) {
+    make_durable(self);
+    return reply;
+  }
+  auto rp = self->make_response_promise<Reply>();
+  auto go = [rp, reply = std::move(reply)]() mutable {
+    rp.deliver(std::move(reply));
+  };
+  (new_work ? st.next.replies : st.next.replies_on_failure)
+      .emplace_back(std::move(go));
   make_durable(self);
-  return reply;
+  return rp;
 }
 
 // Returns the refusal of new work while the journal cannot be written.
@@ -519,7 +639,7 @@ void settle(supervisor_pointer self, job_books& b) {
     commit_all(self, b, d, {});
   }
   if (st.opts.log)
-    st.unsettled.insert(b.job.id);
+    st.next.settle.insert(b.job.id);
   else
     st.replies.settle(b);
   if (!is_terminal(b.job.status) || !b.live.empty())
@@ -1089,12 +1209,9 @@ caf::result<authenticate_reply> run_authenticate(supervisor_pointer self,
   return rp;
 }
 
-// Serves an add_job for `who`; with `flush`, makes it durable before the
-// reply (a batch flushes once, at its end).
-add_job_reply serve_add_job(supervisor_pointer self, add_job& req,
-                            std::optional<identity> who, bool flush = true) {
-  if (auto why = refusal(self); !why.empty())
-    return {result_code::unavailable, why, invalid_id};
+// Checks an add_job for `who`; returns its refusal, or ok.
+add_job_reply check_add_job(const add_job& req,
+                            const std::optional<identity>& who) {
   if (!who)
     return {result_code::permission_denied, unauthenticated, invalid_id};
   if (who->role == peer_role::node)
@@ -1103,35 +1220,96 @@ add_job_reply serve_add_job(supervisor_pointer self, add_job& req,
             invalid_id};
   if (auto d = validate(req.spec); !d)
     return {d.code, d.detail, invalid_id};
-  auto id = self->state.jobs.add_job(std::move(req.spec), std::move(who->name),
-                                     caf::make_timestamp());
-  if (!flush)
-    return {result_code::ok, {}, id};
-  make_durable(self);
-  if (auto why = refusal(self); !why.empty())
-    return {result_code::unavailable, why, invalid_id};
-  return {result_code::ok, {}, id};
+  return {result_code::ok, {}, invalid_id};
 }
 
-// Serves an add_job_batch: each spec as an add_job (and a submit_job), in
-// order, until the first refusal; one journal write for the whole batch.
-add_job_batch_reply serve_add_job_batch(supervisor_pointer self,
-                                        add_job_batch& req,
-                                        const std::optional<identity>& who) {
+// With a journal: takes back jobs `ids`, just added, whose batch `number`
+// was not written: they leave the writer's batches and memory, and the
+// request is refused. Returns false when the writer wrote them meanwhile
+// (then they stay and are acknowledged).
+bool take_back_jobs(supervisor_pointer self, uint64_t number,
+                    const std::vector<job_id>& ids) {
+  auto& st = self->state;
+  if (!st.opts.log->undo(number, [&](journal_batch& b) {
+        for (auto id : ids)
+          b.drop(id);
+      }))
+    return false;
+  for (auto id : ids) {
+    st.unwritten_jobs.erase(id);
+    st.next.settle.erase(id);
+    retire(self, id);
+  }
+  return true;
+}
+
+// Adds jobs for `who`, in order, until the first refusal (`out.code`);
+// with a journal, written before the reply and taken back if that fails.
+add_job_batch_reply add_jobs(supervisor_pointer self,
+                             std::vector<job_spec>& specs,
+                             const std::string& asked,
+                             const std::optional<identity>& who) {
+  auto& st = self->state;
   add_job_batch_reply out;
-  for (auto& spec : req.specs) {
-    add_job one{std::move(spec), req.who};
-    auto added = serve_add_job(self, one, who, false);
-    note(self, "add_job", who, added.job, invalid_id, added.code, added.detail);
-    if (added.code != result_code::ok) {
-      out.code = added.code;
-      out.detail = std::move(added.detail);
+  if (auto why = refusal(self); !why.empty())
+    return {result_code::unavailable, why, {}, 0};
+  if (st.opts.log) {
+    // What is under way first: if it fails, nothing is added.
+    settle_writes(self);
+    if (auto why = refusal(self); !why.empty())
+      return {result_code::unavailable, why, {}, 0};
+  }
+  for (auto& spec : specs) {
+    add_job one{std::move(spec), asked};
+    auto checked = check_add_job(one, who);
+    if (checked.code != result_code::ok) {
+      out.code = checked.code;
+      out.detail = std::move(checked.detail);
       break;
     }
-    out.jobs.push_back(added.job);
-    if (!req.submit)
-      continue;
-    auto sent = run_job_request(self, submit_job{added.job, req.who});
+    out.jobs.push_back(
+        st.jobs.add_job(std::move(one.spec), who->name, caf::make_timestamp()));
+  }
+  if (!st.opts.log || out.jobs.empty())
+    return out;
+  auto number = write_now(self);
+  if (number == 0 || st.opts.log->progress().written >= number)
+    return out;
+  if (!take_back_jobs(self, number, out.jobs))
+    return out;
+  return {result_code::unavailable, refusal(self), {}, 0};
+}
+
+// Serves an add_job for `who`.
+add_job_reply serve_add_job(supervisor_pointer self, add_job& req,
+                            const std::optional<identity>& who) {
+  if (auto why = refusal(self); !why.empty())
+    return {result_code::unavailable, why, invalid_id};
+  if (auto checked = check_add_job(req, who); checked.code != result_code::ok)
+    return checked;
+  std::vector<job_spec> specs;
+  specs.push_back(std::move(req.spec));
+  auto added = add_jobs(self, specs, req.who, who);
+  if (added.code != result_code::ok)
+    return {added.code, added.detail, invalid_id};
+  return {result_code::ok, {}, added.jobs.front()};
+}
+
+// Serves an add_job_batch: each spec as an add_job, in order, until the
+// first refusal, in one journal write; then, when asked, submits them.
+caf::result<add_job_batch_reply>
+serve_add_job_batch(supervisor_pointer self, add_job_batch& req,
+                    const std::optional<identity>& who) {
+  auto out = add_jobs(self, req.specs, req.who, who);
+  for (auto id : out.jobs)
+    note(self, "add_job", who, id, invalid_id, result_code::ok, {});
+  if (out.code != result_code::ok)
+    note(self, "add_job", who, invalid_id, invalid_id, out.code, out.detail);
+  if (!req.submit || out.jobs.empty())
+    return out;
+  // Added and written: the submits now, acknowledged once written too.
+  for (auto id : out.jobs) {
+    auto sent = run_job_request(self, submit_job{id, req.who});
     if (sent.code != result_code::ok) {
       out.code = sent.code;
       out.detail = std::move(sent.detail);
@@ -1139,13 +1317,9 @@ add_job_batch_reply serve_add_job_batch(supervisor_pointer self,
     }
     ++out.submitted;
   }
-  make_durable(self);
-  if (auto why = refusal(self); !why.empty() && out.code == result_code::ok) {
-    // Nothing of the batch is known to be written: as for one add_job.
-    out.code = result_code::unavailable;
-    out.detail = why;
-  }
-  return out;
+  // Even with a refusal, the reply acknowledges the jobs submitted before.
+  auto acknowledges = out.submitted > 0;
+  return durably(self, std::move(out), true, acknowledges);
 }
 
 // Serves an add_task for `who`.
@@ -1164,12 +1338,34 @@ add_task_reply serve_add_task(supervisor_pointer self, add_task& req,
     return {result_code::permission_denied, why, invalid_id};
   if (auto d = decide(*b, req); !d)
     return {d.code, d.detail, invalid_id};
-  auto id = self->state.jobs.add_task(*b, req.assessment, std::move(req.spec),
-                                      caf::make_timestamp());
-  make_durable(self);
-  if (auto why = refusal(self); !why.empty())
-    return {result_code::unavailable, why, invalid_id};
-  return {result_code::ok, {}, id};
+  auto& st = self->state;
+  if (st.opts.log) {
+    settle_writes(self);
+    if (auto why = refusal(self); !why.empty())
+      return {result_code::unavailable, why, invalid_id};
+  }
+  auto appended = req.assessment == b->job.assessments.size();
+  auto job = b->job.id;
+  auto id = st.jobs.add_task(*b, req.assessment, std::move(req.spec),
+                             caf::make_timestamp());
+  if (!st.opts.log)
+    return {result_code::ok, {}, id};
+  auto number = write_now(self);
+  if (number == 0 || st.opts.log->progress().written >= number)
+    return {result_code::ok, {}, id};
+  // Not written: the task leaves the writer's batches and memory (unless a
+  // retry of the writer wrote it meanwhile: then it stays).
+  b = st.jobs.find(job);
+  auto row = row_of(b->job);
+  if (appended)
+    row.assessments.pop_back();
+  if (!st.opts.log->undo(number, [&](journal_batch& x) {
+        x.drop(job, id);
+        x.replace(row);
+      }))
+    return {result_code::ok, {}, id};
+  st.jobs.forget_task(*b, id, appended);
+  return {result_code::unavailable, refusal(self), invalid_id};
 }
 
 // Serves a cancel_tasks for `who`.
@@ -1195,9 +1391,26 @@ supervisor_actor::behavior_type supervisor_impl(supervisor_pointer self,
                                                 supervisor_options opts) {
   self->state.opts = opts;
   self->state.plan = placement{opts.max_running_jobs};
-  if (opts.log)
+  if (opts.log) {
+    // The writer tells of each transaction with a message to the
+    // supervisor, from the supervisor (from_self), while it lives.
+    caf::weak_actor_ptr weak{self->ctrl()};
+    opts.log->on_written([weak] {
+      if (auto strong = weak.lock()) {
+        auto hdl = caf::actor_cast<supervisor_actor>(strong);
+        caf::send_as(hdl, hdl, reconcile_deadline{journal_tick});
+      }
+    });
     recover(self);
+  }
   self->set_exit_handler([self](const caf::exit_msg& msg) {
+    auto& st = self->state;
+    if (st.opts.log) {
+      // What was accepted is written before its reply goes, as always.
+      hand_over(self);
+      if (!st.unwritten.empty())
+        take_progress(self, st.opts.log->wait(st.unwritten.back().batch));
+    }
     // Nobody waits forever: every pending request learns the runtime left.
     self->state.replies.fail_all("the supervisor is shutting down");
     for (auto& [id, a] : self->state.actors)
@@ -1231,7 +1444,7 @@ supervisor_actor::behavior_type supervisor_impl(supervisor_pointer self,
              reply.detail);
         return reply;
       },
-      [=](add_job_batch& req) -> add_job_batch_reply {
+      [=](add_job_batch& req) -> caf::result<add_job_batch_reply> {
         return serve_add_job_batch(self, req, requester(self, req.who));
       },
       [=](add_task& req) -> add_task_reply {
@@ -1241,15 +1454,15 @@ supervisor_actor::behavior_type supervisor_impl(supervisor_pointer self,
              reply.detail);
         return reply;
       },
-      [=](const submit_job& req) {
+      [=](const submit_job& req) -> caf::result<op_reply> {
         if (auto why = refusal(self); !why.empty())
           return op_reply{result_code::unavailable, why};
+        return durably(self, run_job_request(self, req), true);
+      },
+      [=](const cancel_job& req) -> caf::result<op_reply> {
         return durably(self, run_job_request(self, req));
       },
-      [=](const cancel_job& req) {
-        return durably(self, run_job_request(self, req));
-      },
-      [=](const cancel_assessment& req) {
+      [=](const cancel_assessment& req) -> caf::result<op_reply> {
         return durably(self, run_job_request(self, req));
       },
       [=](const terminate_job& req) {
@@ -1260,26 +1473,26 @@ supervisor_actor::behavior_type supervisor_impl(supervisor_pointer self,
         make_durable(self);
         return rp;
       },
-      [=](const cancel_task& req) {
+      [=](const cancel_task& req) -> caf::result<task_op_reply> {
         return durably(self, run_task_request(self, req));
       },
-      [=](const cancel_tasks& req) -> cancel_tasks_reply {
+      [=](const cancel_tasks& req) -> caf::result<cancel_tasks_reply> {
         auto who = requester(self, req.who);
         auto reply = serve_cancel_tasks(self, req, who);
         note(self, "cancel_tasks", who, req.job, invalid_id, reply.code,
              reply.detail);
         return durably(self, std::move(reply));
       },
-      [=](const requeue_task& req) {
+      [=](const requeue_task& req) -> caf::result<task_op_reply> {
         if (auto why = refusal(self); !why.empty())
           return task_op_reply{result_code::unavailable, why,
                                task_status::not_submitted};
-        return durably(self, run_task_request(self, req));
+        return durably(self, run_task_request(self, req), true);
       },
-      [=](const requeue_job& req) {
+      [=](const requeue_job& req) -> caf::result<op_reply> {
         if (auto why = refusal(self); !why.empty())
           return op_reply{result_code::unavailable, why};
-        return durably(self, run_job_request(self, req));
+        return durably(self, run_job_request(self, req), true);
       },
       [=](const list_jobs& req) {
         auto who = requester(self, {});
@@ -1380,23 +1593,25 @@ supervisor_actor::behavior_type supervisor_impl(supervisor_pointer self,
           return node_list{result_code::permission_denied, unauthenticated, {}};
         return node_list{result_code::ok, {}, self->state.nodes.records()};
       },
-      [=](node_hello& hello) -> node_list {
+      [=](node_hello& hello) -> caf::result<node_list> {
         // In-process: the head's own local node, named by its hello.
         std::optional<identity> who{identity{hello.name, peer_role::node}};
         if (!from_here(self)) {
           who = requester(self, {});
           if (!who)
-            return {result_code::permission_denied, unauthenticated, {}};
+            return node_list{
+                result_code::permission_denied, unauthenticated, {}};
           if (!may_join_as_node(*who))
-            return {result_code::permission_denied,
-                    who->name + " has the " + to_string(who->role)
-                        + " role; joining as a node needs node or admin",
-                    {}};
+            return node_list{
+                result_code::permission_denied,
+                who->name + " has the " + to_string(who->role)
+                    + " role; joining as a node needs node or admin",
+                {}};
           if (!hello.node
               || hello.node.node() != self->current_sender()->node())
-            return {result_code::permission_denied,
-                    "a node joins with an actor of its own process",
-                    {}};
+            return node_list{result_code::permission_denied,
+                             "a node joins with an actor of its own process",
+                             {}};
         }
         auto hdl = hello.node;
         auto name = hello.name;
@@ -1408,16 +1623,15 @@ supervisor_actor::behavior_type supervisor_impl(supervisor_pointer self,
         self->monitor(hdl);
         fence(self, hello, name);
         schedule(self);
-        make_durable(self);
         out.nodes = self->state.nodes.records();
-        return out;
+        return durably(self, std::move(out));
       },
       // Reports of the execution tree come from this process only: a remote
       // peer cannot end or advance attempts by sending them here.
       [=](const attempt_ended& end) {
         if (from_here(self)) {
           run_end(self, end);
-          make_durable_later(self);
+          make_durable(self);
         }
       },
       [=](const attempt_progress& p) {
@@ -1433,7 +1647,7 @@ supervisor_actor::behavior_type supervisor_impl(supervisor_pointer self,
         }
         if (auto ev = st.jobs.progress(p, caf::make_timestamp()))
           publish(self, *ev);
-        make_durable_later(self);
+        make_durable(self);
       },
       [=](const terminate_deadline& msg) {
         if (!from_here(self) && !from_self(self))
@@ -1445,9 +1659,10 @@ supervisor_actor::behavior_type supervisor_impl(supervisor_pointer self,
       [=](const reconcile_deadline& msg) {
         if (!from_here(self) && !from_self(self))
           return;
-        if (msg.round == flush_tick)
-          self->state.flush_pending = false;
-        else if (msg.round == retire_tick)
+        if (msg.round == journal_tick) {
+          if (self->state.opts.log)
+            take_progress(self, self->state.opts.log->progress());
+        } else if (msg.round == retire_tick)
           self->state.retire_pending = false;
         else
           reconcile(self, msg.round);

@@ -359,6 +359,34 @@ task_spec command_task(std::vector<std::string> argv) {
   return t;
 }
 
+namespace {
+
+// How long a workload may take before the benchmark gives up.
+constexpr auto give_up = std::chrono::minutes{10};
+
+// Fails the benchmark when `rt` refuses new work: its journal cannot be
+// written (a full disk), so what waits for a write would wait forever. An
+// empty job is invalid: the probe adds nothing either way.
+void require_serving(runtime& rt) {
+  auto probe = rt.add_job(job_spec{});
+  require(probe.code != result_code::unavailable,
+          "the runtime refuses work: " + probe.detail);
+}
+
+// Waits for `f`, checking every second that `rt` serves.
+template <class T>
+T get_serving(runtime& rt, std::future<T>& f) {
+  stopwatch sw;
+  while (f.wait_for(std::chrono::seconds{1}) != std::future_status::ready) {
+    require_serving(rt);
+    require(sw.seconds() < std::chrono::duration<double>(give_up).count(),
+            "no reply within 10 minutes");
+  }
+  return f.get();
+}
+
+} // namespace
+
 one_task_jobs_times run_one_task_jobs(runtime& rt, uint64_t n) {
   // Shared with the callback, which the event thread may still be running
   // after this returns; unsubscribed at the end, so the function can run
@@ -391,13 +419,21 @@ one_task_jobs_times run_one_task_jobs(runtime& rt, uint64_t n) {
   submitted.reserve(added.jobs.size());
   for (auto id : added.jobs)
     submitted.push_back(rt.submit_async(id));
-  for (auto& f : submitted)
-    require(f.get().code == result_code::ok, "submit");
+  for (auto& f : submitted) {
+    auto r = get_serving(rt, f);
+    require(r.code == result_code::ok, "submit: " + r.detail);
+  }
   {
     std::unique_lock<std::mutex> guard{c->mtx};
-    require(c->cv.wait_for(guard, std::chrono::minutes{10},
-                           [&] { return c->ended >= n; }),
-            "the jobs did not end");
+    stopwatch waited;
+    while (!c->cv.wait_for(guard, std::chrono::seconds{1},
+                           [&] { return c->ended >= n; })) {
+      guard.unlock();
+      require_serving(rt);
+      guard.lock();
+      require(waited.seconds() < std::chrono::duration<double>(give_up).count(),
+              "the jobs did not end");
+    }
     require(c->finished == n, "a job did not finish");
   }
   out.ended = sw.seconds();
@@ -410,8 +446,19 @@ double run_one_job(runtime& rt, uint64_t n, const task_spec& task) {
   stopwatch sw;
   auto added = rt.add_job(std::move(spec));
   require(added.code == result_code::ok, "add_job: " + added.detail);
-  require(rt.submit(added.job).code == result_code::ok, "submit");
-  auto done = rt.wait(added.job, std::chrono::minutes{10});
+  auto sent = rt.submit_async(added.job);
+  auto sent_reply = get_serving(rt, sent);
+  require(sent_reply.code == result_code::ok, "submit: " + sent_reply.detail);
+  // In slices, so that a runtime that stops serving fails the benchmark.
+  job_status_reply done;
+  for (;;) {
+    done = rt.wait(added.job, std::chrono::seconds{1});
+    if (done.code == result_code::ok && is_terminal(done.job.status))
+      break;
+    require_serving(rt);
+    require(sw.seconds() < std::chrono::duration<double>(give_up).count(),
+            "the job did not end within 10 minutes");
+  }
   auto secs = sw.seconds();
   require(done.code == result_code::ok
               && done.job.status == job_status::finished,

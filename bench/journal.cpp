@@ -28,7 +28,7 @@ runtime_options with_journal(runtime_options opts, const std::string& dir) {
 // Returns the rate of `n` one-task jobs on a runtime made with `ropts`.
 double one_task_jobs(runtime_options ropts, uint64_t n) {
   runtime rt{std::move(ropts)};
-  rt.register_work(noop, noop_work());
+  rt.register_work(noop, noop_work(), work_mode::non_blocking);
   return static_cast<double>(n) / run_one_task_jobs(rt, n).ended;
 }
 
@@ -56,25 +56,32 @@ int main(int argc, char** argv) {
     opts.size = 20000;
   auto slots = opts.slots == 0 ? opts.threads : opts.slots;
   report rep{"journal", opts};
-  // Function tasks in one assessment.
+  // Function tasks in one assessment, the function registered non-blocking
+  // (run inline on the node's actor thread) and blocking (a slot thread
+  // each); each journal figure beside the same mode in memory.
   auto tasks = opts.size * 5;
-  double mem_tasks = 0;
-  double log_tasks = 0;
-  {
-    runtime rt{runtime_opts(opts, slots)};
-    rt.register_work(noop, noop_work());
-    mem_tasks = run_one_job(rt, tasks, noop_task());
+  for (auto mode : {work_mode::non_blocking, work_mode::blocking}) {
+    auto rate_of = [&](const std::string& dir) {
+      auto ropts = runtime_opts(opts, slots);
+      if (!dir.empty())
+        ropts = with_journal(ropts, dir);
+      runtime rt{ropts};
+      rt.register_work(noop, noop_work(), mode);
+      return run_one_job(rt, tasks, noop_task());
+    };
+    double mem_tasks = rate_of({});
+    double log_tasks = 0;
+    {
+      scratch_dir dir{"journal"};
+      log_tasks = rate_of(dir.path);
+    }
+    auto blocking = mode == work_mode::blocking;
+    rep.at_least(blocking ? "tasks/s, blocking" : "tasks/s", log_tasks,
+                 "tasks/s", mem_tasks, "the same in memory", -1, 0.5)
+        .note
+        = std::to_string(tasks) + " tasks, " + std::to_string(slots)
+          + " slots; registered " + (blocking ? "blocking" : "non-blocking");
   }
-  {
-    scratch_dir dir{"journal"};
-    runtime rt{with_journal(runtime_opts(opts, slots), dir.path)};
-    rt.register_work(noop, noop_work());
-    log_tasks = run_one_job(rt, tasks, noop_task());
-  }
-  rep.at_least("tasks/s", log_tasks, "tasks/s", mem_tasks, "the same in memory",
-               -1, 0.5)
-      .note
-      = std::to_string(tasks) + " tasks, " + std::to_string(slots) + " slots";
   // One-task jobs.
   double mem_jobs = one_task_jobs(runtime_opts(opts, slots), opts.size);
   double log_jobs = 0;

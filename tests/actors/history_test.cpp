@@ -47,7 +47,8 @@ supervisor_options options(std::chrono::milliseconds retention,
   opts.admins = {"root-admin"};
   opts.job_retention = retention;
   if (!state_dir.empty())
-    opts.log = std::make_shared<journal>(state_dir);
+    // Written on the deterministic scheduler's thread.
+    opts.log = std::make_shared<journal>(state_dir, false);
   return opts;
 }
 
