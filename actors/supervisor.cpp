@@ -1408,6 +1408,20 @@ supervisor_actor::behavior_type supervisor_impl(supervisor_pointer self,
           publish(self, *ev);
         make_durable_later(self);
       },
+      [=](const attempt_output& o) {
+        if (!from_here(self))
+          return;
+        auto& st = self->state;
+        auto* b = st.jobs.find(o.key.job);
+        auto* t = b ? b->find(o.key.task) : nullptr;
+        if (!st.nodes.from_placed(o.key, o.incarnation)) {
+          ignore_stale(self, o.key, o.incarnation, t ? t->node : std::string{},
+                       "output directory");
+          return;
+        }
+        if (b != nullptr && st.jobs.set_output_dir(*b, o))
+          make_durable_later(self);
+      },
       [=](const terminate_deadline& msg) {
         if (!from_here(self) && !from_self(self))
           return;

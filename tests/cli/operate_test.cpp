@@ -200,7 +200,7 @@ TEST_CASE("operate: list tasks and status share one column order; a running "
       20s));
   const std::string header = "ASSESSMENT  TASK  NAME  STATUS  END CODE  EXIT  "
                              "NODE  DURATION  CPU  PEAK MEM  ATTEMPTS  "
-                             "REQUEUES  MESSAGE";
+                             "REQUEUES  STDOUT  STDERR  MESSAGE";
   auto listed = client(dir, h, {"list", "tasks", "1"});
   CHECK_THAT(listed.out, Catch::Contains(header));
   auto status = client(dir, h, {"status", "1"});
@@ -710,4 +710,75 @@ TEST_CASE("operate: run says where the output files of its tasks are",
                                       ".stderr"));
   CHECK(exists(dir.path("runs/job-1/task-1.attempt-1.stdout")));
   CHECK(exists(dir.path("runs/job-1/task-2.attempt-1.stderr")));
+}
+
+TEST_CASE("operate: status and list tasks show each task's output files, "
+          "also once the job is read back from the journal",
+          "[cli][operate][output]") {
+  scratch_dir dir;
+  auto state = dir.path("state");
+  auto runs = dir.path("runs");
+  // Commands run on a node process of their own, which chooses the job's
+  // directory under its run directory and tells the head.
+  auto h = std::make_unique<head_process>(
+      dir, std::vector<std::string>{"--local-slots", "0", "--state-dir", state,
+                                    "--job-retention", "1h"});
+  child node{dir,
+             {"node", "--head", h->address, "--name", "n1", "--slots", "2",
+              "--run-dir", runs}};
+  auto file = dir.write("outputs.toml", R"([[job]]
+name = "outputs"
+  [[job.assessment]]
+  name = "work"
+    [[job.assessment.task]]
+    name = "a"
+    command = "echo out-a; echo err-a >&2"
+    shell = true
+    [[job.assessment.task]]
+    name = "b"
+    command = "echo out-b"
+    shell = true
+    workdir = "."
+    stdout = "named/b.out"
+)");
+  REQUIRE(client(dir, *h, {"submit", file}).status == exit_ok);
+  auto w = client(dir, *h, {"wait", "1", "--timeout", "60s"});
+  INFO(w.out << w.err);
+  REQUIRE(w.status == exit_ok);
+
+  auto status = client_json(dir, *h, {"status", "1"});
+  auto tasks = status["job"]["assessments"][0]["tasks"];
+  REQUIRE(tasks.size() == 2);
+  auto a_out = tasks[0]["stdout"].get<std::string>();
+  auto a_err = tasks[0]["stderr"].get<std::string>();
+  CHECK(a_out == runs + "/job-1/task-1.attempt-1.stdout");
+  CHECK(a_err == runs + "/job-1/task-1.attempt-1.stderr");
+  CHECK(read_file(a_out) == "out-a\n");
+  CHECK(read_file(a_err) == "err-a\n");
+  // A file the task names, relative to its working directory; its stderr
+  // still goes to the job's directory.
+  auto b_out = tasks[1]["stdout"].get<std::string>();
+  CHECK(b_out == dir.path("named/b.out"));
+  CHECK(read_file(b_out) == "out-b\n");
+  CHECK(tasks[1]["stderr"] == runs + "/job-1/task-2.attempt-1.stderr");
+  // list tasks says the same, in JSON and in its table.
+  auto listed = client_json(dir, *h, {"list", "tasks", "1"})["tasks"];
+  REQUIRE(listed.size() == 2);
+  CHECK(listed[0]["stdout"] == a_out);
+  CHECK(listed[1]["stdout"] == b_out);
+  auto table = client(dir, *h, {"list", "tasks", "1"}).out;
+  CHECK_THAT(table, Catch::Contains(a_out + "  " + a_err));
+  CHECK_THAT(client(dir, *h, {"status", "1"}).out, Catch::Contains(b_out));
+
+  // Again from the journal: a new head keeps no terminal job in memory.
+  h->proc->signal(SIGTERM);
+  REQUIRE(h->proc->wait(20s).status == 0);
+  h = std::make_unique<head_process>(
+      dir, std::vector<std::string>{"--local-slots", "0", "--state-dir", state,
+                                    "--job-retention", "0s"});
+  CHECK(client_json(dir, *h, {"list", "jobs"})["jobs"].empty());
+  auto again = client_json(dir, *h, {"status", "1"});
+  CHECK(again["job"]["assessments"][0]["tasks"] == tasks);
+  auto relisted = client_json(dir, *h, {"list", "tasks", "1"})["tasks"];
+  CHECK(relisted == listed);
 }
