@@ -5,7 +5,13 @@
 // `quiesce`; every wait is bounded and polls a mark, never a bare sleep.
 
 #include "cli/exit_status.hpp"
+#include "runtime/connect.hpp"
+#include "runtime/system_config.hpp"
 #include "support.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/scoped_actor.hpp>
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -519,6 +525,53 @@ TEST_CASE("operate: a head logs status changes and requests with the "
     CHECK(line.rfind("time=", 0) == 0);
   // The head's stdout keeps its lines.
   CHECK_THAT(h.proc->output(), Catch::Contains("listening on"));
+}
+
+TEST_CASE("operate: a head logs each authentication, with the identity it "
+          "bound or the refusal and why",
+          "[cli][operate][log][security]") {
+  scratch_dir dir;
+  auto log = dir.path("head.log");
+  head_process h{dir, {"--local-slots", "0", "--log-file", log}};
+  // A client authenticates before its request: the head binds its user.
+  REQUIRE(client(dir, h, {"list", "jobs"}).status == exit_ok);
+  // A process that names a session actor that is not its own is refused.
+  {
+    caf::actor_system_config cfg;
+    configure(cfg, 2);
+    configure_network(cfg, std::chrono::milliseconds{1000},
+                      std::chrono::milliseconds{5000});
+    caf::actor_system sys{cfg};
+    auto port = static_cast<uint16_t>(
+        std::stoul(h.address.substr(h.address.find(':') + 1)));
+    auto sup = connect_head(sys, endpoint{"127.0.0.1", port}, 10s);
+    REQUIRE(sup);
+    caf::scoped_actor self{sys};
+    std::string code = "no reply";
+    self->request(*sup, 10s, authenticate{nullptr, {}, {}})
+        .receive([&](authenticate_reply& r) { code = to_name(r.code); },
+                 [&](caf::error&) { code = "error"; });
+    CHECK(code == "permission_denied");
+  }
+  std::string text;
+  REQUIRE(eventually(
+      [&] {
+        text = read_file(log);
+        return text.find("authenticated=false") != std::string::npos;
+      },
+      20s));
+  INFO(text);
+  CHECK(lines_with(text, {"level=info", "msg=request op=authenticate",
+                          "who=" + my_name(), "code=ok", "detail=\"bound as ",
+                          " (peer "})
+            .size()
+        == 1);
+  CHECK(lines_with(text, {"level=warn", "msg=request op=authenticate", "who=-",
+                          "authenticated=false", "code=permission_denied",
+                          "detail=\"the session actor must live in the "
+                          "authenticating process (peer "})
+            .size()
+        == 1);
 }
 
 TEST_CASE("operate: the log file rotates at its size bound and keeps the "
