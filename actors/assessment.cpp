@@ -81,6 +81,9 @@ assessment_actor::behavior_type assessment_impl(assessment_pointer self,
       [=](attempt_progress& p) {
         self->send(self->state.supervisor, std::move(p));
       },
+      [=](attempt_output& o) {
+        self->send(self->state.supervisor, std::move(o));
+      },
   };
 }
 

@@ -115,6 +115,25 @@ bool books::end_attempt(job_books& b, const attempt_ended& end) {
   return true;
 }
 
+bool books::set_output_dir(job_books& b, const attempt_output& o) {
+  const auto* t = b.find(o.key.task);
+  // Only the task's latest attempt says which node `t->node` is.
+  if (t == nullptr || t->attempts != o.key.attempt || t->node.empty()
+      || o.dir.empty())
+    return false;
+  auto& dirs = b.job.output_dirs;
+  auto i = std::find_if(dirs.begin(), dirs.end(),
+                        [&](const output_dir& d) { return d.node == t->node; });
+  if (i == dirs.end())
+    dirs.push_back(output_dir{t->node, o.dir});
+  else if (i->dir != o.dir)
+    i->dir = o.dir;
+  else
+    return true;
+  touch(b.job.id);
+  return true;
+}
+
 void books::touch(job_id job, task_id task) {
   if (!tracking_)
     return;

@@ -67,6 +67,12 @@ public:
   /// false, changing nothing, for a duplicate or stale report.
   bool end_attempt(job_books& b, const attempt_ended& end);
 
+  /// Records the output directory `o` reports for its job on the node of
+  /// its task (replacing the one that node reported before). Returns false,
+  /// changing nothing, for a task unknown, without a node, or
+  /// past that attempt.
+  bool set_output_dir(job_books& b, const attempt_output& o);
+
   /// Returns the numbered event for `p`, or none if that attempt does not
   /// run (any more).
   caf::optional<event> progress(const attempt_progress& p, caf::timestamp now);

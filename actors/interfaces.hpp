@@ -69,6 +69,8 @@ using supervisor_actor = caf::typed_actor<
     caf::reacts_to<attempt_ended>,
     /// An attempt reported progress (from an assessment actor).
     caf::reacts_to<attempt_progress>,
+    /// A node reported a job's output directory (from an assessment actor).
+    caf::reacts_to<attempt_output>,
     /// A terminate_job's bound expired (from itself).
     caf::reacts_to<terminate_deadline>,
     /// Attempts from before a head restart that no node reported are lost
@@ -105,6 +107,8 @@ using assessment_actor = caf::typed_actor<
     /// A task actor's attempt ended.
     caf::reacts_to<attempt_ended>,
     /// A task actor's attempt reported progress.
-    caf::reacts_to<attempt_progress>>;
+    caf::reacts_to<attempt_progress>,
+    /// A task actor's node reported the job's output directory.
+    caf::reacts_to<attempt_output>>;
 
 } // namespace quiesce

@@ -18,10 +18,23 @@ namespace quiesce {
 
 namespace {
 
-// Version 2: the tables below (version 1 had no task usage columns and no
-// resource limits in a task's spec). A journal with another version is
-// refused.
-constexpr int schema_version = 2;
+// Version 3: the tables below and `output_dirs_sql`. Version 2 had no table
+// `output_dirs`: a version 2 journal is migrated when opened. Version 1 had
+// no task usage columns and no resource limits in a task's spec. A journal
+// with another version is refused.
+constexpr int schema_version = 3;
+
+// The table added by version 3: where each node put a job's output files.
+// A new journal gets it after `schema_sql`; a version 2 one gets it when
+// migrated.
+const char* output_dirs_sql = R"sql(
+CREATE TABLE output_dirs (
+  job  INTEGER NOT NULL,
+  node TEXT NOT NULL,
+  dir  TEXT NOT NULL,
+  PRIMARY KEY (job, node)
+) WITHOUT ROWID;
+)sql";
 
 const char* schema_sql = R"sql(
 CREATE TABLE meta (
@@ -240,6 +253,7 @@ journal::journal(const std::string& state_dir, bool writer_thread)
       throw journal_error("cannot create the state directory " + state_dir
                           + ": " + std::strerror(errno));
   }
+  bool migrate = false;
   auto flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX
                | (exists ? 0 : SQLITE_OPEN_CREATE);
   if (sqlite3_open_v2(file_.c_str(), &db_, flags, nullptr) != SQLITE_OK)
@@ -270,7 +284,8 @@ journal::journal(const std::string& state_dir, bool writer_thread)
         values[i] = sqlite3_column_int64(mark.st, 0);
       if (values[0] != application_mark)
         throw journal_error(file_ + " is not a Quiesce journal");
-      if (values[1] != schema_version)
+      migrate = values[1] == 2;
+      if (values[1] != schema_version && !migrate)
         throw journal_error(file_ + " has schema version "
                             + std::to_string(values[1]) + ", this head reads "
                             + std::to_string(schema_version));
@@ -280,9 +295,14 @@ journal::journal(const std::string& state_dir, bool writer_thread)
     // transaction survives a crash of the process (SIGKILL), not
     // necessarily one of the machine (docs/durability.md).
     exec("PRAGMA synchronous=NORMAL");
-    if (!exists) {
+    if (!exists || migrate) {
+      // A new journal is made as version 2 and migrated: one way to reach
+      // version 3, taken in one transaction.
       exec("BEGIN");
-      exec(schema_sql);
+      if (!exists)
+        exec(schema_sql);
+      exec(output_dirs_sql);
+      exec("UPDATE meta SET value = 3 WHERE key = 'schema_version'");
       exec("COMMIT");
     }
     // A connection of its own for the writer's thread; the first one reads
@@ -306,6 +326,10 @@ journal::journal(const std::string& state_dir, bool writer_thread)
               "(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16)");
     put_assessment_ = prepare(wdb_, "INSERT OR REPLACE INTO assessments VALUES "
                                     "(?1,?2,?3,?4,?5,?6,?7)");
+    put_output_dir_
+        = prepare(wdb_, "INSERT OR REPLACE INTO output_dirs VALUES (?1,?2,?3)");
+    get_output_dirs_
+        = prepare("SELECT node, dir FROM output_dirs WHERE job = ?1");
     put_task_
         = prepare(wdb_, "INSERT OR REPLACE INTO tasks VALUES "
                         "(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,"
@@ -338,9 +362,10 @@ journal::journal(const std::string& state_dir, bool writer_thread)
                           + " FROM tasks WHERE job = ?1 ORDER BY id")
                              .c_str());
   } catch (...) {
-    for (auto st : {put_job_, put_assessment_, put_task_, put_task_state_,
-                    put_change_, put_counters_, begin_, commit_, get_job_,
-                    get_assessments_, get_task_ids_, get_tasks_})
+    for (auto st :
+         {put_job_, put_assessment_, put_task_, put_task_state_, put_change_,
+          put_counters_, begin_, commit_, get_job_, get_assessments_,
+          get_task_ids_, get_tasks_, put_output_dir_, get_output_dirs_})
       sqlite3_finalize(st);
     sqlite3_close(wdb_);
     sqlite3_close(db_);
@@ -358,9 +383,10 @@ journal::~journal() {
   if (writer_.joinable())
     writer_.join();
   rollback();
-  for (auto st : {put_job_, put_assessment_, put_task_, put_task_state_,
-                  put_change_, put_counters_, begin_, commit_, get_job_,
-                  get_assessments_, get_task_ids_, get_tasks_})
+  for (auto st :
+       {put_job_, put_assessment_, put_task_, put_task_state_, put_change_,
+        put_counters_, begin_, commit_, get_job_, get_assessments_,
+        get_task_ids_, get_tasks_, put_output_dir_, get_output_dirs_})
     sqlite3_finalize(st);
   sqlite3_close(wdb_);
   sqlite3_close(db_);
@@ -626,6 +652,13 @@ void journal::put_job(const job_record& j) {
     bind_value(sa, 7, a.ended);
     step_done(sa, *this, wdb_);
   }
+  for (const auto& d : j.output_dirs) {
+    auto sd = put_output_dir_;
+    bind_value(sd, 1, static_cast<int64_t>(j.id));
+    bind_value(sd, 2, d.node);
+    bind_value(sd, 3, d.dir);
+    step_done(sd, *this, wdb_);
+  }
 }
 
 void journal::put_task(const task_record& t) {
@@ -764,6 +797,15 @@ journal_contents journal::load(caf::timestamp kept_since) {
       }
     }
     {
+      auto sql = std::string{"SELECT job, node, dir FROM output_dirs"} + in_jobs
+                 + " ORDER BY job, node";
+      statement st{prepare(sql.c_str())};
+      while (sqlite3_step(st.st) == SQLITE_ROW)
+        out.jobs[index.at(static_cast<job_id>(sqlite3_column_int64(st.st, 0)))]
+            .job.output_dirs.push_back(
+                output_dir{text(st.st, 1), text(st.st, 2)});
+    }
+    {
       auto sql = std::string{"SELECT "} + task_columns + " FROM tasks" + in_jobs
                  + " ORDER BY job, id";
       statement st{prepare(sql.c_str())};
@@ -837,6 +879,17 @@ void journal::read_assessments(job_record& j, bool task_ids) {
     fail("cannot be read");
 }
 
+void journal::read_output_dirs(job_record& j) {
+  reset_on_exit guard{get_output_dirs_};
+  bind_value(get_output_dirs_, 1, static_cast<int64_t>(j.id));
+  int rc;
+  while ((rc = sqlite3_step(get_output_dirs_)) == SQLITE_ROW)
+    j.output_dirs.push_back(
+        output_dir{text(get_output_dirs_, 0), text(get_output_dirs_, 1)});
+  if (rc != SQLITE_DONE)
+    fail("cannot be read");
+}
+
 bool journal::find_job(job_id id, bool with_tasks, job_books& out) {
   try {
     {
@@ -850,6 +903,7 @@ bool journal::find_job(job_id id, bool with_tasks, job_books& out) {
       out.job = read_job(get_job_);
     }
     read_assessments(out.job, !with_tasks);
+    read_output_dirs(out.job);
     if (!with_tasks)
       return true;
     reset_on_exit guard{get_tasks_};

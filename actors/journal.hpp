@@ -124,12 +124,14 @@ public:
   /// the default).
   journal_contents load(caf::timestamp kept_since = caf::timestamp{});
 
-  /// Reads job `id` with its assessments (and their task ids), and with
+  /// Reads job `id` with its assessments (and their task ids) and output
+  /// directories, and with
   /// `with_tasks` its task records; returns false if the journal has no
   /// such job. Throws journal_error when the journal cannot be read.
   bool find_job(job_id id, bool with_tasks, job_books& out);
 
-  /// Calls `fn` with the record of each job (with its assessments) whose id
+  /// Calls `fn` with the record of each job (with its assessments, without
+  /// its output directories) whose id
   /// is below `before` (every id when `before` is invalid_id) and, with a
   /// status, in that status, highest id first, until `fn` returns false.
   /// Throws journal_error when the journal cannot be read.
@@ -190,6 +192,7 @@ private:
   sqlite3_stmt* prepare(const char* sql);
   sqlite3_stmt* prepare(sqlite3* db, const char* sql);
   void read_assessments(job_record& j, bool task_ids);
+  void read_output_dirs(job_record& j);
   void exec(const char* sql);
   [[noreturn]] void fail(const std::string& what);
   [[noreturn]] void damaged(const journal_error& e);
@@ -236,6 +239,8 @@ private:
   sqlite3_stmt* get_assessments_ = nullptr;
   sqlite3_stmt* get_task_ids_ = nullptr;
   sqlite3_stmt* get_tasks_ = nullptr;
+  sqlite3_stmt* put_output_dir_ = nullptr;
+  sqlite3_stmt* get_output_dirs_ = nullptr;
 };
 
 } // namespace quiesce

@@ -91,12 +91,18 @@ attempt_ended make_end(const attempt_key& key, attempt_outcome outcome,
 // A job whose commands run as another account gets its directory (created
 // here, by this process) handed to that account, so its output files can
 // be created there as that user.
+//
+// `chosen` is set when the directory was chosen now rather than remembered:
+// then the head is told where it is.
 std::string job_dir(node_state& st, const attempt_key& key,
                     const std::string& head,
-                    const std::optional<process::credentials>& as) {
+                    const std::optional<process::credentials>& as,
+                    bool& chosen) {
+  chosen = false;
   auto& cached = st.job_dirs[key.job];
   if (!cached.second.empty() && cached.first == head)
     return cached.second;
+  chosen = true;
   std::filesystem::path run_dir{st.opts.run_dir};
   std::error_code ec;
   if (!run_dir.is_absolute()) {
@@ -133,8 +139,7 @@ std::string job_dir(node_state& st, const attempt_key& key,
 // job_dir).
 std::string attempt_file(const std::string& dir, const attempt_key& key,
                          const char* stream) {
-  return dir + "task-" + std::to_string(key.task) + ".attempt-"
-         + std::to_string(key.attempt) + "." + stream;
+  return default_output_file(dir, key.task, key.attempt, stream);
 }
 
 /// Whom an attempt runs as: this process's user (`as` empty), an account, or
@@ -254,8 +259,13 @@ void start_command(node_pointer self, start_attempt& msg) {
   static_cast<process::command_line&>(spec) = std::move(msg.spec.command);
   spec.run_as = who.as;
   if (spec.stdout_path.empty() || spec.stderr_path.empty()) {
-    auto dir = job_dir(self->state, msg.key,
-                       to_string(msg.reply_to.address().node()), who.as);
+    bool chosen = false;
+    auto dir
+        = job_dir(self->state, msg.key,
+                  to_string(msg.reply_to.address().node()), who.as, chosen);
+    if (chosen)
+      self->send(msg.reply_to,
+                 attempt_output{msg.key, dir, self->state.opts.incarnation});
     if (spec.stdout_path.empty())
       spec.stdout_path = attempt_file(dir, msg.key, "stdout");
     if (spec.stderr_path.empty())

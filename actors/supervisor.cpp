@@ -1170,9 +1170,24 @@ caf::result<authenticate_reply> run_challenge(supervisor_pointer self) {
   return rp;
 }
 
+// Tells the observer (the head's log) how an authentication of a remote peer
+// ended: the identity bound, or the refusal and why.
+void note_authentication(supervisor_pointer self, const authenticate_reply& r,
+                         const std::string& peer) {
+  auto detail = r.code == result_code::ok ? "bound as " + to_string(r.who.role)
+                                          : r.detail;
+  if (!peer.empty())
+    detail += " (peer " + peer + ")";
+  std::optional<identity> who;
+  if (r.code == result_code::ok)
+    who = r.who;
+  note(self, "authenticate", who, invalid_id, invalid_id, r.code, detail);
+}
+
 // Binds the identity of a remote peer to its process (node id) once the
 // authenticator found who is behind its connection (or checked the proof of
 // its certificate); the binding lasts as long as the peer's session actor.
+// Each outcome is noted for the head's log.
 caf::result<authenticate_reply> run_authenticate(supervisor_pointer self,
                                                  const authenticate& req) {
   auto& st = self->state;
@@ -1182,29 +1197,40 @@ caf::result<authenticate_reply> run_authenticate(supervisor_pointer self,
         "in-process",
         identity{{}, st.opts.local_admin ? peer_role::admin : peer_role::user},
         {}};
+  auto refuse = [self](std::string why, const std::string& peer) {
+    auto out = auth_refused(std::move(why));
+    note_authentication(self, out, peer);
+    return out;
+  };
   if (!self->current_sender())
-    return auth_refused("an anonymous message cannot authenticate");
+    return refuse("an anonymous message cannot authenticate", {});
   auto peer = self->current_sender()->node();
+  auto peer_name = to_string(peer);
   if (!req.session || req.session->node() != peer)
-    return auth_refused("the session actor must live in the authenticating "
-                        "process");
+    return refuse("the session actor must live in the authenticating "
+                  "process",
+                  peer_name);
   if (!st.opts.authenticator)
-    return auth_refused("this head accepts no remote identities");
+    return refuse("this head accepts no remote identities", peer_name);
   auto rp = self->make_response_promise<authenticate_reply>();
   auto session = req.session;
   self->request(st.opts.authenticator, std::chrono::seconds{10},
                 verify_peer{peer, req.certificate, req.signature})
       .then(
-          [self, rp, peer, session](authenticate_reply& reply) mutable {
+          [self, rp, peer, peer_name,
+           session](authenticate_reply& reply) mutable {
             if (reply.code == result_code::ok) {
               self->state.peers[peer]
                   = supervisor_state::bound_peer{reply.who, session->address()};
               self->monitor(session);
             }
+            note_authentication(self, reply, peer_name);
             rp.deliver(std::move(reply));
           },
-          [rp](caf::error& err) mutable {
-            rp.deliver(auth_refused("cannot verify the peer: " + render(err)));
+          [self, rp, peer_name](caf::error& err) mutable {
+            auto out = auth_refused("cannot verify the peer: " + render(err));
+            note_authentication(self, out, peer_name);
+            rp.deliver(std::move(out));
           });
   return rp;
 }
@@ -1648,6 +1674,20 @@ supervisor_actor::behavior_type supervisor_impl(supervisor_pointer self,
         if (auto ev = st.jobs.progress(p, caf::make_timestamp()))
           publish(self, *ev);
         make_durable(self);
+      },
+      [=](const attempt_output& o) {
+        if (!from_here(self))
+          return;
+        auto& st = self->state;
+        auto* b = st.jobs.find(o.key.job);
+        auto* t = b ? b->find(o.key.task) : nullptr;
+        if (!st.nodes.from_placed(o.key, o.incarnation)) {
+          ignore_stale(self, o.key, o.incarnation, t ? t->node : std::string{},
+                       "output directory");
+          return;
+        }
+        if (b != nullptr && st.jobs.set_output_dir(*b, o))
+          make_durable_later(self);
       },
       [=](const terminate_deadline& msg) {
         if (!from_here(self) && !from_self(self))

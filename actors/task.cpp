@@ -177,6 +177,12 @@ task_actor::behavior_type task_impl(task_pointer self, run_task msg,
         if (!s.ended && p.key == s.run.key)
           self->send(s.parent, std::move(p));
       },
+      [=](attempt_output& o) {
+        // Sent before the attempt starts: it precedes the attempt's end.
+        auto& s = self->state;
+        if (o.key == s.run.key)
+          self->send(s.parent, std::move(o));
+      },
       [=](const attempt_timer& t) {
         auto& s = self->state;
         // A timer of an earlier attempt of this actor is spent.

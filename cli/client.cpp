@@ -579,23 +579,25 @@ int run_list_tasks(const query_options& o) {
   if (!s.open())
     return s.status();
   auto reply = s.client().list_tasks(o.job, status);
+  // The job's record names the assessments, as `status` shows them, and
+  // holds the output directories the tasks' paths are made of.
+  job_record job;
+  if (reply.code == result_code::ok)
+    job = s.client().job_status(o.job).job;
+  job.id = o.job;
   json doc;
   doc["job"] = o.job;
   auto tasks = json::array();
   for (const auto& t : reply.tasks)
-    tasks.push_back(to_json(t));
+    tasks.push_back(to_json(t, &job));
   doc["tasks"] = std::move(tasks);
   auto detail = !reply.detail.empty() ? reply.detail
                 : reply.code == result_code::job_not_found
                     ? "no job " + std::to_string(o.job)
                     : std::string{};
   std::string human;
-  if (reply.code == result_code::ok) {
-    // The job's record names the assessments, as `status` shows them.
-    auto job = s.client().job_status(o.job).job;
-    job.id = o.job;
+  if (reply.code == result_code::ok)
     human = render_tasks_table(job, reply.tasks, caf::make_timestamp());
-  }
   return s.finish(reply.code, detail, std::move(doc), human);
 }
 

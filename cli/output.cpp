@@ -211,7 +211,7 @@ json to_json(const config::diagnostic& x) {
   };
 }
 
-json to_json(const task_record& x) {
+json to_json(const task_record& x, const job_record* job) {
   json out;
   out["id"] = x.id;
   out["name"] = x.spec.name;
@@ -245,6 +245,13 @@ json to_json(const task_record& x) {
     out["argv"] = x.spec.command.argv;
   else
     out["work"] = x.spec.work;
+  if (job != nullptr) {
+    auto paths = output_paths_of(*job, x);
+    out["stdout"]
+        = paths.stdout_path.empty() ? json() : json(paths.stdout_path);
+    out["stderr"]
+        = paths.stderr_path.empty() ? json() : json(paths.stderr_path);
+  }
   return out;
 }
 
@@ -282,7 +289,7 @@ json to_json(const job_record& x, const std::vector<task_record>& tasks) {
     auto tj = json::array();
     for (auto id : a.tasks)
       if (auto i = by_id.find(id); i != by_id.end())
-        tj.push_back(to_json(*i->second));
+        tj.push_back(to_json(*i->second, &x));
     aj["tasks"] = std::move(tj);
     assessments.push_back(std::move(aj));
   }
@@ -510,13 +517,14 @@ std::string render_tasks_table(const job_record& job,
   std::vector<std::vector<std::string>> rows;
   rows.push_back({"ASSESSMENT", "TASK", "NAME", "STATUS", "END CODE", "EXIT",
                   "NODE", "DURATION", "CPU", "PEAK MEM", "ATTEMPTS", "REQUEUES",
-                  "MESSAGE"});
+                  "STDOUT", "STDERR", "MESSAGE"});
   for (const auto& t : tasks) {
     if (only_unfinished && t.status == task_status::finished)
       continue;
     // A task queued again keeps the times of its last attempt until the
     // next one starts: only a running or ended task has a duration.
     bool shows_time = t.status == task_status::running || is_terminal(t.status);
+    auto paths = output_paths_of(job, t);
     rows.push_back({assessment_label(job, t.assessment), std::to_string(t.id),
                     task_label(t), name_of(to_name(t.status)),
                     end_code_text(is_terminal(t.status), t.end_code),
@@ -525,6 +533,8 @@ std::string render_tasks_table(const job_record& job,
                     shows_time ? elapsed_text(t.started, t.ended, now) : "-",
                     cpu_text(t.cpu_time), memory_text(t.peak_memory),
                     std::to_string(t.attempts), std::to_string(t.requeue_count),
+                    paths.stdout_path.empty() ? "-" : paths.stdout_path,
+                    paths.stderr_path.empty() ? "-" : paths.stderr_path,
                     t.error_message});
   }
   return render_table(rows);

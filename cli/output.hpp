@@ -90,8 +90,10 @@ nlohmann::json to_json(const settings& x);
 /// `file:line:col: error: ...` text.
 nlohmann::json to_json(const config::diagnostic& x);
 
-/// Returns a task's record as JSON; statuses and codes by name.
-nlohmann::json to_json(const task_record& x);
+/// Returns a task's record as JSON; statuses and codes by name. With its
+/// job's record, also `stdout` and `stderr`: the files of its last attempt
+/// (null when not known, see `output_paths_of`).
+nlohmann::json to_json(const task_record& x, const job_record* job = nullptr);
 
 /// Returns a job's record as JSON with its assessments, each holding the
 /// records of its tasks taken from `tasks`.
@@ -132,8 +134,9 @@ std::string render_jobs_table(const std::vector<job_record>& jobs,
 /// Returns a table of tasks in the one column order of `list tasks`,
 /// `status`, `wait` and `run`: ASSESSMENT, TASK, NAME, STATUS, END CODE
 /// ("-" until the task has ended), EXIT, NODE, DURATION (so far while
-/// running), ATTEMPTS, REQUEUES, MESSAGE. `job` names the assessments; with
-/// `only_unfinished`, finished tasks are left out.
+/// running), CPU, PEAK MEM, ATTEMPTS, REQUEUES, STDOUT, STDERR (the files of
+/// the last attempt, "-" when not known), MESSAGE. `job` names the assessments;
+/// with `only_unfinished`, finished tasks are left out.
 std::string render_tasks_table(const job_record& job,
                                const std::vector<task_record>& tasks,
                                caf::timestamp now,

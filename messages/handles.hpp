@@ -17,6 +17,7 @@ struct stop_tasks;
 struct start_attempt;
 struct signal_attempt;
 struct attempt_progress;
+struct attempt_output;
 struct attempt_ended;
 struct attempt_timer;
 struct node_reset;
@@ -39,6 +40,8 @@ using task_actor = caf::typed_actor<
     caf::reacts_to<attempt_ended>,
     /// The node reports progress.
     caf::reacts_to<attempt_progress>,
+    /// The node reports where the job's output files go.
+    caf::reacts_to<attempt_output>,
     /// The grace period or the time limit expired.
     caf::reacts_to<attempt_timer>>;
 

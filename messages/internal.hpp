@@ -214,6 +214,25 @@ typename Inspector::result_type inspect(Inspector& f, attempt_progress& x) {
            x.text, x.incarnation);
 }
 
+/// Node → task actor → assessment → supervisor: the directory the node
+/// chose for the job's default output files. Sent before the first attempt
+/// of the job that the node starts there (again after the node forgot it),
+/// so once per job and node, not per task.
+struct attempt_output {
+  attempt_key key;
+  /// Absolute, with a trailing '/'.
+  std::string dir;
+  /// The incarnation of the node process that reports it.
+  uint64_t incarnation = 0;
+};
+
+/// Inspects an attempt_output.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, attempt_output& x) {
+  return f(caf::meta::type_name("quiesce.attempt_output"), x.key, x.dir,
+           x.incarnation);
+}
+
 /// How an attempt ended, as observed where it ran.
 enum class attempt_outcome : uint8_t {
   /// The work succeeded (exit code 0, or the function returned success).

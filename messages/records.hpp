@@ -87,6 +87,22 @@ typename Inspector::result_type inspect(Inspector& f, assessment_record& x) {
            x.status, x.outcome, x.started, x.ended, x.tasks);
 }
 
+/// Where a node put a job's default output files: the directory it chose
+/// for the job (absolute, with a trailing '/'), reported before the first
+/// attempt of the job that it runs writes there.
+struct output_dir {
+  /// The node's name.
+  std::string node;
+  /// The directory.
+  std::string dir;
+};
+
+/// Inspects an output_dir.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, output_dir& x) {
+  return f(caf::meta::type_name("quiesce.output_dir"), x.node, x.dir);
+}
+
 /// The books' entry for one job.
 struct job_record {
   /// The job's id.
@@ -114,6 +130,9 @@ struct job_record {
   job_policy policy;
   /// The assessments, in order.
   std::vector<assessment_record> assessments;
+  /// The output directory of the job on each node that ran a command of it
+  /// (one per node, not per task: see `output_paths`).
+  std::vector<output_dir> output_dirs;
 };
 
 /// Inspects a job_record.
@@ -122,7 +141,27 @@ typename Inspector::result_type inspect(Inspector& f, job_record& x) {
   return f(caf::meta::type_name("quiesce.job_record"), x.id, x.name, x.status,
            x.end_code, x.error_message, x.current, x.created, x.submitted,
            x.started, x.ended, x.requeue_count, x.owner, x.policy,
-           x.assessments);
+           x.assessments, x.output_dirs);
 }
+
+/// The files a task's last attempt writes its standard output and error
+/// to; empty when not known.
+struct output_paths {
+  std::string stdout_path;
+  std::string stderr_path;
+};
+
+/// Returns the default file of `stream` ("stdout" or "stderr") of attempt
+/// `attempt` of task `task` in the job directory `dir` (with its trailing
+/// '/'): the node writes there, and `output_paths_of` shows it.
+std::string default_output_file(const std::string& dir, task_id task,
+                                uint32_t attempt, const char* stream);
+
+/// Returns where the last attempt of `task` (a task of `job`) writes its
+/// output: a path its command names (joined to its working directory when
+/// that is absolute and the path is not), or else the default file of that
+/// attempt in the job's directory on the task's node. Empty for a work
+/// function, a task that never started, or a directory not reported yet.
+output_paths output_paths_of(const job_record& job, const task_record& task);
 
 } // namespace quiesce

@@ -3,6 +3,7 @@
 # instrumented copy, so a new source cannot be missed by either.
 set(quiesce_messages_sources
   messages.cpp
+  records.cpp
   result_code.cpp
   status.cpp
   text.cpp)

@@ -94,6 +94,10 @@ CAF_ADD_TYPE_ID(quiesce, (quiesce::authenticate_reply))
 CAF_ADD_TYPE_ID(quiesce, (quiesce::verify_peer))
 CAF_ADD_TYPE_ID(quiesce, (quiesce::auth_challenge))
 
+// output paths (appended, as above)
+CAF_ADD_TYPE_ID(quiesce, (quiesce::output_dir))
+CAF_ADD_TYPE_ID(quiesce, (quiesce::attempt_output))
+
 CAF_END_TYPE_ID_BLOCK(quiesce)
 
 namespace quiesce {

@@ -23,6 +23,7 @@ namespace {
 struct parent_log {
   std::vector<attempt_ended> ends;
   std::vector<attempt_progress> progress;
+  std::vector<attempt_output> outputs;
 };
 
 assessment_actor::behavior_type
@@ -32,6 +33,7 @@ fake_parent_impl(assessment_actor::pointer, std::shared_ptr<parent_log> log) {
       [=](const stop_tasks&) {},
       [=](const attempt_ended& x) { log->ends.push_back(x); },
       [=](const attempt_progress& x) { log->progress.push_back(x); },
+      [=](const attempt_output& x) { log->outputs.push_back(x); },
   };
 }
 

@@ -5,7 +5,13 @@
 // `quiesce`; every wait is bounded and polls a mark, never a bare sleep.
 
 #include "cli/exit_status.hpp"
+#include "runtime/connect.hpp"
+#include "runtime/system_config.hpp"
 #include "support.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/scoped_actor.hpp>
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -200,7 +206,7 @@ TEST_CASE("operate: list tasks and status share one column order; a running "
       20s));
   const std::string header = "ASSESSMENT  TASK  NAME  STATUS  END CODE  EXIT  "
                              "NODE  DURATION  CPU  PEAK MEM  ATTEMPTS  "
-                             "REQUEUES  MESSAGE";
+                             "REQUEUES  STDOUT  STDERR  MESSAGE";
   auto listed = client(dir, h, {"list", "tasks", "1"});
   CHECK_THAT(listed.out, Catch::Contains(header));
   auto status = client(dir, h, {"status", "1"});
@@ -521,6 +527,53 @@ TEST_CASE("operate: a head logs status changes and requests with the "
   CHECK_THAT(h.proc->output(), Catch::Contains("listening on"));
 }
 
+TEST_CASE("operate: a head logs each authentication, with the identity it "
+          "bound or the refusal and why",
+          "[cli][operate][log][security]") {
+  scratch_dir dir;
+  auto log = dir.path("head.log");
+  head_process h{dir, {"--local-slots", "0", "--log-file", log}};
+  // A client authenticates before its request: the head binds its user.
+  REQUIRE(client(dir, h, {"list", "jobs"}).status == exit_ok);
+  // A process that names a session actor that is not its own is refused.
+  {
+    caf::actor_system_config cfg;
+    configure(cfg, 2);
+    configure_network(cfg, std::chrono::milliseconds{1000},
+                      std::chrono::milliseconds{5000});
+    caf::actor_system sys{cfg};
+    auto port = static_cast<uint16_t>(
+        std::stoul(h.address.substr(h.address.find(':') + 1)));
+    auto sup = connect_head(sys, endpoint{"127.0.0.1", port}, 10s);
+    REQUIRE(sup);
+    caf::scoped_actor self{sys};
+    std::string code = "no reply";
+    self->request(*sup, 10s, authenticate{nullptr, {}, {}})
+        .receive([&](authenticate_reply& r) { code = to_name(r.code); },
+                 [&](caf::error&) { code = "error"; });
+    CHECK(code == "permission_denied");
+  }
+  std::string text;
+  REQUIRE(eventually(
+      [&] {
+        text = read_file(log);
+        return text.find("authenticated=false") != std::string::npos;
+      },
+      20s));
+  INFO(text);
+  CHECK(lines_with(text, {"level=info", "msg=request op=authenticate",
+                          "who=" + my_name(), "code=ok", "detail=\"bound as ",
+                          " (peer "})
+            .size()
+        == 1);
+  CHECK(lines_with(text, {"level=warn", "msg=request op=authenticate", "who=-",
+                          "authenticated=false", "code=permission_denied",
+                          "detail=\"the session actor must live in the "
+                          "authenticating process (peer "})
+            .size()
+        == 1);
+}
+
 TEST_CASE("operate: the log file rotates at its size bound and keeps the "
           "files it is told",
           "[cli][operate][log]") {
@@ -710,4 +763,75 @@ TEST_CASE("operate: run says where the output files of its tasks are",
                                       ".stderr"));
   CHECK(exists(dir.path("runs/job-1/task-1.attempt-1.stdout")));
   CHECK(exists(dir.path("runs/job-1/task-2.attempt-1.stderr")));
+}
+
+TEST_CASE("operate: status and list tasks show each task's output files, "
+          "also once the job is read back from the journal",
+          "[cli][operate][output]") {
+  scratch_dir dir;
+  auto state = dir.path("state");
+  auto runs = dir.path("runs");
+  // Commands run on a node process of their own, which chooses the job's
+  // directory under its run directory and tells the head.
+  auto h = std::make_unique<head_process>(
+      dir, std::vector<std::string>{"--local-slots", "0", "--state-dir", state,
+                                    "--job-retention", "1h"});
+  child node{dir,
+             {"node", "--head", h->address, "--name", "n1", "--slots", "2",
+              "--run-dir", runs}};
+  auto file = dir.write("outputs.toml", R"([[job]]
+name = "outputs"
+  [[job.assessment]]
+  name = "work"
+    [[job.assessment.task]]
+    name = "a"
+    command = "echo out-a; echo err-a >&2"
+    shell = true
+    [[job.assessment.task]]
+    name = "b"
+    command = "echo out-b"
+    shell = true
+    workdir = "."
+    stdout = "named/b.out"
+)");
+  REQUIRE(client(dir, *h, {"submit", file}).status == exit_ok);
+  auto w = client(dir, *h, {"wait", "1", "--timeout", "60s"});
+  INFO(w.out << w.err);
+  REQUIRE(w.status == exit_ok);
+
+  auto status = client_json(dir, *h, {"status", "1"});
+  auto tasks = status["job"]["assessments"][0]["tasks"];
+  REQUIRE(tasks.size() == 2);
+  auto a_out = tasks[0]["stdout"].get<std::string>();
+  auto a_err = tasks[0]["stderr"].get<std::string>();
+  CHECK(a_out == runs + "/job-1/task-1.attempt-1.stdout");
+  CHECK(a_err == runs + "/job-1/task-1.attempt-1.stderr");
+  CHECK(read_file(a_out) == "out-a\n");
+  CHECK(read_file(a_err) == "err-a\n");
+  // A file the task names, relative to its working directory; its stderr
+  // still goes to the job's directory.
+  auto b_out = tasks[1]["stdout"].get<std::string>();
+  CHECK(b_out == dir.path("named/b.out"));
+  CHECK(read_file(b_out) == "out-b\n");
+  CHECK(tasks[1]["stderr"] == runs + "/job-1/task-2.attempt-1.stderr");
+  // list tasks says the same, in JSON and in its table.
+  auto listed = client_json(dir, *h, {"list", "tasks", "1"})["tasks"];
+  REQUIRE(listed.size() == 2);
+  CHECK(listed[0]["stdout"] == a_out);
+  CHECK(listed[1]["stdout"] == b_out);
+  auto table = client(dir, *h, {"list", "tasks", "1"}).out;
+  CHECK_THAT(table, Catch::Contains(a_out + "  " + a_err));
+  CHECK_THAT(client(dir, *h, {"status", "1"}).out, Catch::Contains(b_out));
+
+  // Again from the journal: a new head keeps no terminal job in memory.
+  h->proc->signal(SIGTERM);
+  REQUIRE(h->proc->wait(20s).status == 0);
+  h = std::make_unique<head_process>(
+      dir, std::vector<std::string>{"--local-slots", "0", "--state-dir", state,
+                                    "--job-retention", "0s"});
+  CHECK(client_json(dir, *h, {"list", "jobs"})["jobs"].empty());
+  auto again = client_json(dir, *h, {"status", "1"});
+  CHECK(again["job"]["assessments"][0]["tasks"] == tasks);
+  auto relisted = client_json(dir, *h, {"list", "tasks", "1"})["tasks"];
+  CHECK(relisted == listed);
 }

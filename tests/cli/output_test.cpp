@@ -303,6 +303,59 @@ TEST_CASE("list tasks, status and run print tasks in one column order",
   CHECK_THAT(summary, Catch::Contains(listed));
 }
 
+TEST_CASE("a task's output files come from its job's directory on its node "
+          "or from the paths its command names",
+          "[cli][output][tables][json]") {
+  auto j = sample_job();
+  j.output_dirs = {{"other", "/elsewhere/job-7/"}, {"local", "/runs/job-7/"}};
+  auto tasks = sample_tasks();
+  // t1: its second attempt, default files.
+  tasks[0].attempts = 2;
+  // t2: a named stdout relative to an absolute working directory, and an
+  // absolute one for stderr.
+  tasks[1].attempts = 1;
+  tasks[1].spec.command.workdir = "/work/w";
+  tasks[1].spec.command.stdout_path = "logs/t2.out";
+  tasks[1].spec.command.stderr_path = "/var/log/t2.err";
+  // t3 never started.
+  auto p1 = output_paths_of(j, tasks[0]);
+  CHECK(p1.stdout_path == "/runs/job-7/task-1.attempt-2.stdout");
+  CHECK(p1.stderr_path == "/runs/job-7/task-1.attempt-2.stderr");
+  auto p2 = output_paths_of(j, tasks[1]);
+  CHECK(p2.stdout_path == "/work/w/logs/t2.out");
+  CHECK(p2.stderr_path == "/var/log/t2.err");
+  CHECK(output_paths_of(j, tasks[2]).stdout_path.empty());
+  // A relative path without an absolute working directory is shown as
+  // given; a default file needs its node's directory.
+  auto t = tasks[0];
+  t.spec.command.stdout_path = "out.txt";
+  t.node = "unreported";
+  auto p3 = output_paths_of(j, t);
+  CHECK(p3.stdout_path == "out.txt");
+  CHECK(p3.stderr_path.empty());
+  // A work function writes no files.
+  t.spec.kind = work_kind::function;
+  CHECK(output_paths_of(j, t).stdout_path.empty());
+
+  auto doc = to_json(j, tasks);
+  auto t1 = doc["assessments"][0]["tasks"][0];
+  CHECK(t1["stdout"] == "/runs/job-7/task-1.attempt-2.stdout");
+  CHECK(t1["stderr"] == "/runs/job-7/task-1.attempt-2.stderr");
+  CHECK(doc["assessments"][1]["tasks"][0]["stdout"].is_null());
+  // Without its job a task's JSON has no paths.
+  CHECK_FALSE(to_json(tasks[0]).contains("stdout"));
+
+  auto table = render_tasks_table(j, tasks, at_ms(1'700'000'003'000));
+  auto header = table.substr(0, table.find('\n'));
+  // STDOUT and STDERR come after REQUEUES, before MESSAGE.
+  CHECK(header.find("REQUEUES  STDOUT") != std::string::npos);
+  CHECK(header.find("STDOUT") < header.find("STDERR"));
+  CHECK(header.find("STDERR") < header.find("MESSAGE"));
+  CHECK_THAT(table, Catch::Contains("/runs/job-7/task-1.attempt-2.stdout  "
+                                    "/runs/job-7/task-1.attempt-2.stderr"));
+  CHECK_THAT(table, Catch::Contains("/work/w/logs/t2.out"));
+}
+
 TEST_CASE("log lines are logfmt, one line whatever a message holds",
           "[cli][log]") {
   CHECK(cli::logfmt_value("alice") == "alice");

@@ -256,3 +256,95 @@ TEST_CASE("a state directory that cannot be created is an error naming it",
     CHECK_THAT(e.what(), Catch::Contains(dir.path("plain/state")));
   }
 }
+
+TEST_CASE("a journal keeps each node's output directory of a job, and a "
+          "version 2 journal is migrated to hold them",
+          "[durability][output]") {
+  scratch_dir dir;
+  auto state = dir.path("state");
+  write_sample(state);
+  auto file = journal::file_of(state);
+  SECTION("a version 2 journal (before output directories) opens migrated") {
+    // What a head of the previous version left: no table, version 2.
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open(file.c_str(), &db) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(db,
+                         "DROP TABLE output_dirs; UPDATE meta SET value = 2 "
+                         "WHERE key = 'schema_version'",
+                         nullptr, nullptr, nullptr)
+            == SQLITE_OK);
+    sqlite3_close(db);
+    CHECK(count(file, "SELECT value FROM meta WHERE key = 'schema_version'")
+          == 2);
+  }
+  {
+    journal j{state};
+    CHECK(count(file, "SELECT value FROM meta WHERE key = 'schema_version'")
+          == 3);
+    auto got = j.load();
+    REQUIRE(got.jobs.size() == 3);
+    // Nothing was reported yet: the jobs, tasks and changes are all there.
+    CHECK(got.jobs[0].job.output_dirs.empty());
+    CHECK(got.jobs[0].tasks.size() == 3);
+    books bk;
+    bk.restore(std::move(got));
+    bk.track();
+    auto& b = *bk.find(1);
+    // Task 1's attempt 1 runs on n1 (write_sample): its node reports.
+    CHECK(bk.set_output_dir(b, attempt_output{{1, 1, 1}, "/runs/job-1/", 7}));
+    // A report for another attempt, or a task that never ran, changes
+    // nothing.
+    CHECK_FALSE(bk.set_output_dir(b, attempt_output{{1, 1, 2}, "/x/", 7}));
+    CHECK_FALSE(bk.set_output_dir(b, attempt_output{{1, 2, 1}, "/x/", 7}));
+    REQUIRE(b.job.output_dirs.size() == 1);
+    CHECK(b.job.output_dirs[0].node == "n1");
+    CHECK(b.job.output_dirs[0].dir == "/runs/job-1/");
+    bk.flush(j);
+    // The node chose again (it restarted): the directory is replaced.
+    CHECK(bk.set_output_dir(b, attempt_output{{1, 1, 1}, "/runs/job-1.2/", 9}));
+    bk.flush(j);
+    CHECK(count(file, "SELECT count(*) FROM output_dirs") == 1);
+  }
+  journal j{state};
+  auto got = j.load();
+  REQUIRE(got.jobs.size() == 3);
+  REQUIRE(got.jobs[0].job.output_dirs.size() == 1);
+  CHECK(got.jobs[0].job.output_dirs[0].node == "n1");
+  CHECK(got.jobs[0].job.output_dirs[0].dir == "/runs/job-1.2/");
+  CHECK(got.jobs[1].job.output_dirs.empty());
+  // Read one at a time, as for a retired job.
+  job_books one;
+  REQUIRE(j.find_job(1, true, one));
+  REQUIRE(one.job.output_dirs.size() == 1);
+  CHECK(one.job.output_dirs[0].dir == "/runs/job-1.2/");
+  auto paths = output_paths_of(one.job, one.tasks[0]);
+  CHECK(paths.stdout_path == "/runs/job-1.2/task-1.attempt-1.stdout");
+  CHECK(paths.stderr_path == "/runs/job-1.2/task-1.attempt-1.stderr");
+  // Task 2 never started: no paths.
+  CHECK(output_paths_of(one.job, one.tasks[1]).stdout_path.empty());
+}
+
+TEST_CASE("a journal of an unknown schema version is refused, naming both",
+          "[durability][output]") {
+  scratch_dir dir;
+  auto state = dir.path("state");
+  write_sample(state);
+  auto file = journal::file_of(state);
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(file.c_str(), &db) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(db,
+                       "UPDATE meta SET value = 1 WHERE key = "
+                       "'schema_version'",
+                       nullptr, nullptr, nullptr)
+          == SQLITE_OK);
+  sqlite3_close(db);
+  auto before = bytes_of(file);
+  try {
+    journal j{state};
+    FAIL("a version 1 journal was opened");
+  } catch (const journal_error& e) {
+    CHECK_THAT(e.what(), Catch::Contains("has schema version 1, this head "
+                                         "reads 3"));
+  }
+  CHECK(bytes_of(file) == before);
+}

@@ -77,6 +77,10 @@ bool operator==(const assessment_record& x, const assessment_record& y) {
          && x.ended == y.ended && x.tasks == y.tasks;
 }
 
+bool operator==(const output_dir& x, const output_dir& y) {
+  return x.node == y.node && x.dir == y.dir;
+}
+
 bool operator==(const job_record& x, const job_record& y) {
   return x.id == y.id && x.name == y.name && x.status == y.status
          && x.end_code == y.end_code && x.error_message == y.error_message
@@ -84,7 +88,7 @@ bool operator==(const job_record& x, const job_record& y) {
          && x.submitted == y.submitted && x.started == y.started
          && x.ended == y.ended && x.requeue_count == y.requeue_count
          && x.owner == y.owner && x.policy == y.policy
-         && x.assessments == y.assessments;
+         && x.assessments == y.assessments && x.output_dirs == y.output_dirs;
 }
 
 bool operator==(const add_job& x, const add_job& y) {
@@ -256,6 +260,10 @@ bool operator==(const attempt_progress& x, const attempt_progress& y) {
          && x.incarnation == y.incarnation;
 }
 
+bool operator==(const attempt_output& x, const attempt_output& y) {
+  return x.key == y.key && x.dir == y.dir && x.incarnation == y.incarnation;
+}
+
 bool operator==(const attempt_ended& x, const attempt_ended& y) {
   return x.key == y.key && x.outcome == y.outcome && x.code == y.code
          && x.exit_code == y.exit_code && x.signal == y.signal
@@ -418,6 +426,7 @@ job_record sample_job_record() {
   x.policy = sample_job_policy();
   x.assessments = {sample_assessment_record(), sample_assessment_record()};
   x.assessments[1].index = 4;
+  x.output_dirs = {{"n1", "/runs/job-99/"}, {"n2", "/srv/runs/job-99.2/"}};
   return x;
 }
 
@@ -518,7 +527,8 @@ using all_types = type_list<
     attempt_key, run_task, begin_assessment, end_job, stop_tasks, start_attempt,
     signal_attempt, attempt_progress, attempt_ended, node_hello, node_record,
     terminate_deadline, attempt_timer, node_reset, reconcile_deadline,
-    authenticate, authenticate_reply, verify_peer, auth_challenge>;
+    authenticate, authenticate_reply, verify_peer, auth_challenge, output_dir,
+    attempt_output>;
 
 // The typed handles that messages carry: in the block too, but inspected as
 // the actor they point to, not as a named struct.
@@ -739,6 +749,7 @@ TEST_CASE("the internal protocol survives a binary round trip",
                         f.handle<task_actor>(), true, "bob"});
   f.check(signal_attempt{sample_key(), stop_mode::kill});
   f.check(attempt_progress{sample_key(), 42, "step 2/5", 77});
+  f.check(attempt_output{sample_key(), "/runs/job-21/", 77});
   attempt_ended e;
   e.key = sample_key();
   e.outcome = attempt_outcome::lost;

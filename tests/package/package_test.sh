@@ -84,9 +84,15 @@ host)
   diff -u "$example" "$work/doc_example.cpp" \
     || fail "docs/embedding.md does not show tests/package/ten_lines.cpp"
   export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
+  # A shared build's libraries lie outside the loader's paths here: the
+  # program says where, as docs/embedding.md tells pkg-config users to.
+  rpath=()
+  if [[ -e $prefix/lib/libquiesce_runtime.so ]]; then
+    rpath=("-Wl,-rpath,$prefix/lib")
+  fi
   # shellcheck disable=SC2046
   "${launcher[@]}" "$cxx" -std=c++17 -o "$work/ten_lines" "$example" \
-    $(pkg-config --cflags --libs quiesce) \
+    $(pkg-config --cflags --libs quiesce) "${rpath[@]}" \
     || fail "the ten-line example does not build with pkg-config"
   (cd "$src/tests/package" && timeout 120 "$work/ten_lines") > "$work/ten.out" 2>&1 \
     || { cat "$work/ten.out"; fail "the ten-line example failed"; }
@@ -97,6 +103,22 @@ tools)
   # The binary, its man pages, completion and units, and nothing else needed.
   "$prefix/bin/quiesce" --version | grep -q "^quiesce " \
     || fail "bin/quiesce does not run"
+  # A shared build: the installed binary loads the installed libraries
+  # (RUNPATH $ORIGIN/../lib), never the build tree's, and each has a
+  # versioned soname.
+  if [[ -e $prefix/lib/libquiesce_runtime.so ]]; then
+    ldd "$prefix/bin/quiesce" > "$work/ldd.txt"
+    grep -q "libquiesce_runtime" "$work/ldd.txt" \
+      || fail "bin/quiesce does not use libquiesce_runtime.so"
+    if grep "libquiesce_" "$work/ldd.txt" | grep -v "=> $prefix/" | grep -q .; then
+      cat "$work/ldd.txt"
+      fail "bin/quiesce loads a Quiesce library from outside $prefix"
+    fi
+    for lib in "$prefix"/lib/libquiesce_*.so; do
+      readelf -d "$lib" | grep -q "SONAME.*${lib##*/}\.[0-9]" \
+        || fail "${lib##*/} has no versioned soname"
+    done
+  fi
   for page in quiesce quiesce-run quiesce-head quiesce-node quiesce-cancel-job \
               quiesce-list-tasks; do
     [[ -s $prefix/share/man/man1/$page.1 ]] || fail "no man page $page.1"
