@@ -50,6 +50,8 @@ struct fixture {
                  slots,
                  std::move(labels),
                  dummies.make<node_actor>(),
+                 {},
+                 0,
                  {}};
     REQUIRE(nodes.join(h).code == result_code::ok);
   }
