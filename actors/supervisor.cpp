@@ -1687,7 +1687,7 @@ supervisor_actor::behavior_type supervisor_impl(supervisor_pointer self,
           return;
         }
         if (b != nullptr && st.jobs.set_output_dir(*b, o))
-          make_durable_later(self);
+          make_durable(self);
       },
       [=](const terminate_deadline& msg) {
         if (!from_here(self) && !from_self(self))
