@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <fstream>
 #include <optional>
+#include <sstream>
 #include <system_error>
 #include <unistd.h>
 #include <unordered_map>
@@ -133,6 +134,13 @@ std::string job_dir(node_state& st, const attempt_key& key,
   auto out = dir.string() + '/';
   st.job_dirs[key.job] = {head, out};
   return out;
+}
+
+// Returns `x` in hexadecimal.
+std::string hex(uint64_t x) {
+  std::ostringstream out;
+  out << std::hex << x;
+  return out.str();
 }
 
 // Returns the default output file of `stream` for `key` in `dir` (from
@@ -260,9 +268,14 @@ void start_command(node_pointer self, start_attempt& msg) {
   spec.run_as = who.as;
   if (spec.stdout_path.empty() || spec.stderr_path.empty()) {
     bool chosen = false;
-    auto dir
-        = job_dir(self->state, msg.key,
-                  to_string(msg.reply_to.address().node()), who.as, chosen);
+    // The head is named by its node id; an in-process head (`quiesce run`,
+    // an embedding program without a network) has none, so this process's
+    // incarnation names it: a second run in the same run directory must
+    // not take the first run's job directories.
+    auto head_node = msg.reply_to.address().node();
+    auto head = head_node ? to_string(head_node)
+                          : "in-process:" + hex(self->state.opts.incarnation);
+    auto dir = job_dir(self->state, msg.key, head, who.as, chosen);
     if (chosen)
       self->send(msg.reply_to,
                  attempt_output{msg.key, dir, self->state.opts.incarnation});

@@ -765,6 +765,29 @@ TEST_CASE("operate: run says where the output files of its tasks are",
   CHECK(exists(dir.path("runs/job-1/task-2.attempt-1.stderr")));
 }
 
+TEST_CASE("operate: a second run in the same run directory keeps the first "
+          "run's output",
+          "[cli][operate][output]") {
+  scratch_dir dir;
+  auto say = [&](const std::string& word) {
+    return dir.write(word + ".toml", "[[job]]\nname = \"" + word
+                                         + "\"\n[[job.assessment]]\n"
+                                           "[[job.assessment.task]]\n"
+                                           "command = [\"echo\", \""
+                                         + word + "\"]\n");
+  };
+  // Each run is a head of its own whose first job is job 1.
+  for (const auto* word : {"first", "second"}) {
+    auto r
+        = run_quiesce(dir, {"run", say(word), "--run-dir", dir.path("runs")});
+    INFO(r.out << r.err);
+    REQUIRE(r.status == exit_ok);
+  }
+  CHECK(read_file(dir.path("runs/job-1/task-1.attempt-1.stdout")) == "first\n");
+  CHECK(read_file(dir.path("runs/job-1.2/task-1.attempt-1.stdout"))
+        == "second\n");
+}
+
 TEST_CASE("operate: status and list tasks show each task's output files, "
           "also once the job is read back from the journal",
           "[cli][operate][output]") {
