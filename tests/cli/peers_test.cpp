@@ -53,6 +53,12 @@ struct head_process {
   std::string address;
 };
 
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool built_with_asan = true;
+#else
+constexpr bool built_with_asan = false;
+#endif
+
 // Returns the resident memory of process `pid` in KiB.
 long rss_kib(pid_t pid) {
   std::ifstream in{"/proc/" + std::to_string(pid) + "/status"};
@@ -276,7 +282,11 @@ TEST_CASE("peers: 1,100 idle sockets leave a legitimate client served and "
                            << " KiB with 1,100 idle sockets; a client served "
                               "in "
                            << took.count() << " ms");
-  CHECK(rss - before_rss <= 16 * 1024);
+  // Under AddressSanitizer (step 2 of .ci/run) redzones and the free
+  // quarantine make resident memory no measure of what the head keeps per
+  // connection: the bound holds for the plain build (step 1).
+  if (!built_with_asan)
+    CHECK(rss - before_rss <= 16 * 1024);
   // Those pushed out are closed by the head.
   CHECK(closed_by_peer(idle.front(), 30s));
   for (int fd : idle)
