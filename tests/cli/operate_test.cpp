@@ -40,23 +40,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// A head on 127.0.0.1 with a port of its own and `extra` options.
-struct head_process {
-  std::unique_ptr<child> proc;
-  std::string address;
-
-  head_process(const scratch_dir& dir, std::vector<std::string> extra = {}) {
-    std::vector<std::string> args{"head", "--dev", "--listen", "127.0.0.1:0"};
-    args.insert(args.end(), extra.begin(), extra.end());
-    proc = std::make_unique<child>(dir, args);
-    const std::string prefix = "listening on 127.0.0.1:";
-    REQUIRE(eventually(
-        [&] { return proc->output().find(prefix) != std::string::npos; }, 15s));
-    auto out = proc->output();
-    auto at = out.find(prefix) + prefix.size();
-    address = "127.0.0.1:" + std::to_string(std::stoul(out.substr(at)));
-  }
-};
+using head_process = dev_head;
 
 exit_info client(const scratch_dir& dir, const head_process& h,
                  std::vector<std::string> args) {

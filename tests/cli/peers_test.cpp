@@ -30,27 +30,13 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// A head on 127.0.0.1 (any port) with `extra` flags.
-struct head_process {
+// A head on 127.0.0.1 (any port), no local slots, with `extra` flags.
+struct head_process : dev_head {
   head_process(const scratch_dir& dir, std::vector<std::string> extra)
-      : proc(dir, [&] {
-          std::vector<std::string> args{
-              "head", "--dev", "--listen", "127.0.0.1:0", "--local-slots", "0"};
-          args.insert(args.end(), extra.begin(), extra.end());
-          return args;
-        }()) {
-    const std::string prefix = "listening on 127.0.0.1:";
-    REQUIRE(eventually(
-        [&] { return proc.output().find(prefix) != std::string::npos; }, 15s));
-    auto out = proc.output();
-    port = static_cast<uint16_t>(
-        std::stoul(out.substr(out.find(prefix) + prefix.size())));
-    address = "127.0.0.1:" + std::to_string(port);
-  }
-
-  child proc;
-  uint16_t port = 0;
-  std::string address;
+      : dev_head(dir, [&] {
+          extra.insert(extra.begin(), {"--local-slots", "0"});
+          return extra;
+        }()) {}
 };
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -194,7 +180,7 @@ TEST_CASE("peers: BASP headers announcing 1 GiB before any handshake cost "
   scratch_dir dir;
   head_process h{dir, {}};
   REQUIRE(cli_list_jobs(dir, h).status == 0);
-  auto before = rss_kib(h.proc.pid());
+  auto before = rss_kib(h.proc->pid());
   REQUIRE(before > 0);
   // One header after another, as the attack did: each used to make
   // the head allocate (and zero) 1 GiB.
@@ -212,12 +198,12 @@ TEST_CASE("peers: BASP headers announcing 1 GiB before any handshake cost "
   auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::steady_clock::now() - start);
   CHECK(served.status == 0);
-  auto after = rss_kib(h.proc.pid());
+  auto after = rss_kib(h.proc->pid());
   WARN("head RSS " << before << " KiB before, " << after
                    << " KiB after 20 headers of 1 GiB; a client served in "
                    << took.count() << " ms");
   CHECK(after - before <= 16 * 1024);
-  CHECK(h.proc.running());
+  CHECK(h.proc->running());
 }
 
 TEST_CASE("peers: 1,100 idle sockets leave a legitimate client served and "
@@ -256,8 +242,8 @@ TEST_CASE("peers: 1,100 idle sockets leave a legitimate client served and "
     return tls ? tls_list_jobs(dir, h) : cli_list_jobs(dir, h);
   };
   REQUIRE(serve().status == 0);
-  auto before_rss = rss_kib(h.proc.pid());
-  auto before_fds = open_fds(h.proc.pid());
+  auto before_rss = rss_kib(h.proc->pid());
+  auto before_fds = open_fds(h.proc->pid());
   std::vector<int> idle;
   for (int i = 0; i < 1100; ++i) {
     int fd = dial(h.port);
@@ -273,9 +259,9 @@ TEST_CASE("peers: 1,100 idle sockets leave a legitimate client served and "
   // The head holds at most the per-address cap of them (the others were
   // pushed out as newer ones came).
   CHECK(eventually(
-      [&] { return open_fds(h.proc.pid()) <= before_fds + 200 + 8; }, 10s));
-  auto fds = open_fds(h.proc.pid());
-  auto rss = rss_kib(h.proc.pid());
+      [&] { return open_fds(h.proc->pid()) <= before_fds + 200 + 8; }, 10s));
+  auto fds = open_fds(h.proc->pid());
+  auto rss = rss_kib(h.proc->pid());
   WARN((tls ? "TLS " : "") << "head: " << before_fds << " descriptors and "
                            << before_rss << " KiB before, " << fds << " and "
                            << rss
@@ -291,7 +277,7 @@ TEST_CASE("peers: 1,100 idle sockets leave a legitimate client served and "
   CHECK(closed_by_peer(idle.front(), 30s));
   for (int fd : idle)
     ::close(fd);
-  CHECK(h.proc.running());
+  CHECK(h.proc->running());
 }
 
 TEST_CASE("peers: over the total cap, the address with the most waiting "
@@ -359,8 +345,8 @@ TEST_CASE("peers: a connection that does not complete its handshake is "
   // before the deadline).
   const std::string prefix = "metrics on http://127.0.0.1:";
   REQUIRE(eventually(
-      [&] { return h.proc.output().find(prefix) != std::string::npos; }, 15s));
-  auto out = h.proc.output();
+      [&] { return h.proc->output().find(prefix) != std::string::npos; }, 15s));
+  auto out = h.proc->output();
   auto metrics_port = static_cast<uint16_t>(
       std::stoul(out.substr(out.find(prefix) + prefix.size())));
   auto timed_out = metric(

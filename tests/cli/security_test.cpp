@@ -38,22 +38,9 @@ namespace {
 constexpr uid_t nobody = 65534;
 
 // A head on 127.0.0.1 (any port) running tasks on its own node.
-struct head_process {
+struct head_process : dev_head {
   explicit head_process(const scratch_dir& dir)
-      : proc(dir, {"head", "--dev", "--listen", "127.0.0.1:0", "--local-slots",
-                   "2", "--run-dir", dir.path("runs")}) {
-    const std::string prefix = "listening on 127.0.0.1:";
-    REQUIRE(eventually(
-        [&] { return proc.output().find(prefix) != std::string::npos; }, 15s));
-    auto out = proc.output();
-    port = static_cast<uint16_t>(
-        std::stoul(out.substr(out.find(prefix) + prefix.size())));
-    address = "127.0.0.1:" + std::to_string(port);
-  }
-
-  child proc;
-  uint16_t port = 0;
-  std::string address;
+      : dev_head(dir, {"--local-slots", "2", "--run-dir", dir.path("runs")}) {}
 };
 
 exit_info client(const scratch_dir& dir, const head_process& h,

@@ -244,4 +244,21 @@ std::vector<pid_t> processes_with(const std::string& marker) {
   return out;
 }
 
+dev_head::dev_head(const scratch_dir& dir,
+                   const std::vector<std::string>& extra) {
+  std::vector<std::string> args{"head", "--dev", "--listen", "127.0.0.1:0"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  proc = std::make_unique<child>(dir, args);
+  const std::string prefix = "listening on 127.0.0.1:";
+  if (!eventually(
+          [&] { return proc->output().find(prefix) != std::string::npos; },
+          std::chrono::seconds{15}))
+    throw std::runtime_error("the head did not listen within 15 s: "
+                             + proc->output() + proc->errors());
+  auto out = proc->output();
+  port = static_cast<uint16_t>(
+      std::stoul(out.substr(out.find(prefix) + prefix.size())));
+  address = "127.0.0.1:" + std::to_string(port);
+}
+
 } // namespace quiesce::test

@@ -4,6 +4,8 @@
 // a child process with its output captured to files, and bounded waits.
 
 #include <chrono>
+#include <cstdint>
+#include <memory>
 #include <string>
 #include <sys/types.h>
 #include <thread>
@@ -102,6 +104,19 @@ private:
   bool reaped_ = false;
   std::string out_;
   std::string err_;
+};
+
+/// A head in the development mode (`--dev`) on 127.0.0.1 with a port of its
+/// own, started with `extra` options; the constructor waits until it
+/// listens.
+struct dev_head {
+  explicit dev_head(const scratch_dir& dir,
+                    const std::vector<std::string>& extra = {});
+
+  std::unique_ptr<child> proc;
+  uint16_t port = 0;
+  /// "127.0.0.1:PORT".
+  std::string address;
 };
 
 /// Runs `quiesce ARGS...` in `dir` to its end (at most `bound`).
