@@ -460,16 +460,16 @@ exit_status to_status(const siginfo_t& info, steady::time_point now) {
   return result;
 }
 
-/// Takes the usage of a reaped leader as the command's: user + system time
-/// of the leader and of the children it waited for, and the largest
-/// resident set among them (ru_maxrss, KiB), which is the peak of the
-/// largest process rather than of the whole tree.
+/// Takes the CPU time of a reaped leader as the command's: user + system
+/// time of the leader and of the children it waited for. Not its ru_maxrss:
+/// the child starts on this process's memory (posix_spawn and clone3 share
+/// it until exec), and exec folds that memory's high-water mark into the
+/// child's, so every small command would report this process's size.
 void apply_rusage(const struct rusage& used, exit_status& status) {
   auto usec = [](const timeval& tv) {
     return std::chrono::microseconds{tv.tv_sec * 1000000LL + tv.tv_usec};
   };
   status.cpu_time = usec(used.ru_utime) + usec(used.ru_stime);
-  status.peak_memory = static_cast<uint64_t>(used.ru_maxrss) * 1024U;
 }
 
 /// Reaps every child in group `pgid` that has ended; returns true when no
@@ -984,9 +984,9 @@ void launcher::impl::observe(uint64_t id, std::vector<report>& out) {
     proc.observed = true;
   }
   if (!lost) {
-    // Reap the leader with its resource usage: the fallback for what no
-    // cgroup measured (release() prefers the cgroup's figures). Its zombie
-    // holds the pid, so wait4 cannot reach another process.
+    // Reap the leader with its resource usage: the CPU time when no cgroup
+    // measures it (release() prefers the cgroup's). Its zombie holds the
+    // pid, so wait4 cannot reach another process.
     int ignored = 0;
     struct rusage used {};
     if (::wait4(pid, &ignored, WNOHANG, &used) == pid) {
@@ -1055,10 +1055,9 @@ void launcher::impl::release(uint64_t id, pid_t pgid, uint64_t leaf) {
       std::lock_guard<std::mutex> guard{mtx_};
       if (auto i = children_.find(id); i != children_.end()) {
         // The group counts what the leader's rusage misses: orphans it did
-        // not wait for, and the sum of processes rather than the largest.
+        // not wait for.
         i->second.status.cpu_time = std::chrono::microseconds{used.cpu_usec};
-        if (used.peak_memory != 0)
-          i->second.status.peak_memory = used.peak_memory;
+        i->second.status.peak_memory = used.peak_memory;
         i->second.status.oom_kills = used.oom_kills;
       }
     }

@@ -82,11 +82,11 @@ struct exit_status {
   /// it waited for (its rusage).
   std::chrono::microseconds cpu_time{0};
 
-  /// Peak memory in bytes: of the command's memory cgroup, `memory.peak` of
+  /// Peak memory of the command's memory cgroup in bytes: `memory.peak` of
   /// its v2 group when the v2 tree has the memory controller (Linux 5.19),
   /// else `memory.max_usage_in_bytes` of its v1 group when it set a memory
-  /// limit; otherwise the largest resident set of the leader and the
-  /// children it waited for (its rusage's ru_maxrss). 0 when unknown.
+  /// limit; 0 when unknown (the leader's ru_maxrss is no measure: see
+  /// apply_rusage in launcher.cpp).
   uint64_t peak_memory = 0;
 
   /// Processes of the command the kernel killed for its memory limit.
