@@ -142,6 +142,13 @@ std::vector<std::string> make_certs(const scratch_dir& dir) {
           "--tls-key",  dir.path("ca/head.key")};
 }
 
+// Sets in `s` the client TLS settings of alice's certificate (make_certs).
+void use_alice(const scratch_dir& dir, settings& s) {
+  s.tls_ca = dir.path("ca/ca.pem");
+  s.tls_cert = dir.path("ca/alice.pem");
+  s.tls_key = dir.path("ca/alice.key");
+}
+
 // Returns the value of the sample `name` (with its labels) in the head's
 // metrics at 127.0.0.1:`port`, or -1.
 long metric(uint16_t port, const std::string& name) {
@@ -320,9 +327,7 @@ TEST_CASE("peers: a connection that does not complete its handshake is "
   if (tls) {
     for (auto& f : make_certs(dir))
       flags.push_back(f);
-    s.tls_ca = dir.path("ca/ca.pem");
-    s.tls_cert = dir.path("ca/alice.pem");
-    s.tls_key = dir.path("ca/alice.key");
+    use_alice(dir, s);
   }
   head_process h{dir, flags};
   int silent = dial(h.port);
@@ -373,9 +378,7 @@ TEST_CASE("peers: an oversized message from an authenticated client closes "
   if (tls) {
     for (auto& f : make_certs(dir))
       flags.push_back(f);
-    s.tls_ca = dir.path("ca/ca.pem");
-    s.tls_cert = dir.path("ca/alice.pem");
-    s.tls_key = dir.path("ca/alice.key");
+    use_alice(dir, s);
   }
   head_process h{dir, flags};
   s.head = h.address;
