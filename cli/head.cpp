@@ -117,10 +117,27 @@ std::string scrape(client& rt, const head_observer& observer) {
   for (auto [reason, n] : {std::pair{"refused", peers.refused},
                            std::pair{"evicted", peers.evicted},
                            std::pair{"handshake_timeout", peers.timed_out},
-                           std::pair{"oversized", peers.oversized}})
+                           std::pair{"oversized", peers.oversized},
+                           std::pair{"forged", peers.forged}})
     out += "quiesce_connections_closed_total{reason=\"" + std::string{reason}
            + "\"} " + std::to_string(n) + '\n';
   return out;
+}
+
+// Says (on the terminal and in the log) that the gate closed connections
+// for forged frames since `seen` were counted; returns the new count.
+uint64_t say_forged(ops_log& log, uint64_t seen) {
+  auto peers = gate_statistics();
+  if (peers.forged == seen)
+    return seen;
+  auto n = std::to_string(peers.forged - seen);
+  std::cout << now_text() << " closed " << n
+            << (peers.forged - seen == 1 ? " connection" : " connections")
+            << " for a forged BASP frame; the last: "
+            << escape_controls(peers.last_forged) << std::endl;
+  log.write(log_level::warn, "msg=connection_closed reason=forged count=" + n
+                                 + " last=" + logfmt_value(peers.last_forged));
+  return peers.forged;
 }
 
 int run_head(const settings_flags& flags) {
@@ -222,8 +239,10 @@ int run_head(const settings_flags& flags) {
               << std::endl;
   notify_service_manager("READY=1\nSTATUS=listening on " + to_string(where));
   node_watch nodes{log};
+  uint64_t forged_seen = 0;
   while (stop_signal == 0) {
     nodes.update(rt->nodes());
+    forged_seen = say_forged(*log, forged_seen);
     std::this_thread::sleep_for(std::chrono::milliseconds{200});
   }
   // A node that joined less than a poll ago is still said before stopping.

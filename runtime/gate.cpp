@@ -1,6 +1,7 @@
 #include "runtime/gate.hpp"
 
 #include "messages/result_code.hpp"
+#include "runtime/frames.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -160,6 +161,19 @@ public:
     ++counts_.oversized;
     shut(c);
     return false;
+  }
+
+  /// Shuts connection `fd` down for a forged frame (see `basp_frames`);
+  /// `why` names the peer and the frame.
+  void forged(native_socket fd, std::string why) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    ++counts_.forged;
+    counts_.last_forged = std::move(why);
+    auto i = conns_.find(fd);
+    if (i != conns_.end())
+      shut(i->second);
+    else
+      ::shutdown(fd, SHUT_RDWR);
   }
 
   /// Marks the connection from `addr`:`port` authenticated.
@@ -572,6 +586,18 @@ public:
       flush_held_ = false;
       stream_.flush(this);
     }
+    // Only the head's accepted connections have a gate; a forged frame
+    // never reaches BASP, and the connection ends at its next read.
+    if (gate_ && !forged_) {
+      if (auto why = frames_.check(ctx->system().node(), buf, num_bytes);
+          !why.empty()) {
+        forged_ = true;
+        gate_->forged(stream_.fd(),
+                      addr() + ':' + std::to_string(port()) + ": " + why);
+      }
+    }
+    if (forged_)
+      return true;
     return caf::io::scribe::consume(ctx, buf, num_bytes);
   }
 
@@ -607,6 +633,8 @@ private:
   }
 
   gate_ptr gate_;
+  basp_frames frames_;
+  bool forged_ = false;
   bool launched_ = false;
   const tls_session* handshake_ = nullptr;
   bool flush_held_ = false;
@@ -824,6 +852,9 @@ gate_counts gate_statistics() {
     out.evicted += x.evicted;
     out.timed_out += x.timed_out;
     out.oversized += x.oversized;
+    out.forged += x.forged;
+    if (!x.last_forged.empty())
+      out.last_forged = x.last_forged;
     out.open += x.open;
     out.unauthenticated += x.unauthenticated;
   }

@@ -53,6 +53,12 @@ struct gate_counts {
   uint64_t timed_out = 0;
   /// Closed for announcing a payload over their bound.
   uint64_t oversized = 0;
+  /// Closed for a BASP frame that lies about its source: one naming a node
+  /// other than the connection's own, asking the head to forward it to
+  /// another node, or coming before the connection's handshake.
+  uint64_t forged = 0;
+  /// The peer and the frame of the last `forged` closing.
+  std::string last_forged;
   size_t open = 0;
   size_t unauthenticated = 0;
 };

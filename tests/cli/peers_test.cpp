@@ -7,6 +7,16 @@
 #include "runtime/client.hpp"
 #include "support.hpp"
 
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/binary_deserializer.hpp>
+#include <caf/binary_serializer.hpp>
+#include <caf/io/basp/header.hpp>
+#include <caf/io/basp/message_type.hpp>
+#include <caf/message.hpp>
+#include <caf/node_id.hpp>
+#include <caf/system_messages.hpp>
+
 #include <catch2/catch.hpp>
 
 #include <arpa/inet.h>
@@ -17,6 +27,7 @@
 #include <fstream>
 #include <netinet/in.h>
 #include <poll.h>
+#include <set>
 #include <string>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -167,6 +178,70 @@ long metric(uint16_t port, const std::string& name) {
   if (at == std::string::npos)
     return -1;
   return std::stol(body.substr(at + name.size() + 2));
+}
+
+// Reads exactly `n` bytes from `fd` (waiting up to 30 s); fails the test
+// otherwise.
+std::vector<char> read_exactly(int fd, size_t n) {
+  std::vector<char> out(n);
+  size_t got = 0;
+  auto until = std::chrono::steady_clock::now() + 30s;
+  while (got < n && std::chrono::steady_clock::now() < until) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 100) <= 0)
+      continue;
+    auto r = ::recv(fd, out.data() + got, n - got, MSG_DONTWAIT);
+    if (r <= 0 && errno != EAGAIN && errno != EINTR)
+      break;
+    if (r > 0)
+      got += static_cast<size_t>(r);
+  }
+  REQUIRE(got == n);
+  return out;
+}
+
+// Sends one BASP frame: a header for `op` and a payload of `fields`, as
+// CAF 0.17.6's BASP writes them (a message's content needs an actor system,
+// `sys`, to serialize). A frame other than a handshake comes from actor 1
+// and goes to the head's actor `to` (CAF refuses one without them).
+template <class... Ts>
+void send_frame(int fd, caf::actor_system& sys, caf::actor_id to,
+                caf::io::basp::message_type op, Ts&&... fields) {
+  std::vector<char> payload;
+  caf::binary_serializer body{sys, payload};
+  REQUIRE(!body(fields...));
+  auto handshake = op == caf::io::basp::message_type::client_handshake;
+  caf::io::basp::header hdr{op,
+                            0,
+                            static_cast<uint32_t>(payload.size()),
+                            0,
+                            handshake ? caf::actor_id{0} : caf::actor_id{1},
+                            handshake ? caf::actor_id{0} : to};
+  std::vector<char> frame;
+  caf::binary_serializer sink{static_cast<caf::execution_unit*>(nullptr),
+                              frame};
+  REQUIRE(!sink(hdr));
+  frame.insert(frame.end(), payload.begin(), payload.end());
+  REQUIRE(::send(fd, frame.data(), frame.size(), MSG_NOSIGNAL)
+          == static_cast<ssize_t>(frame.size()));
+}
+
+// Returns a made-up node id (pid 4000 + `n`, host bytes all `n`).
+caf::node_id made_up_node(uint8_t n) {
+  caf::node_id::default_data::host_id_type host{};
+  host.fill(n);
+  return caf::make_node_id(4000u + n, host);
+}
+
+// Returns the port of `h`'s metrics endpoint (started with
+// `--metrics-listen 127.0.0.1:0`), once it said so.
+uint16_t metrics_port_of(const head_process& h) {
+  const std::string prefix = "metrics on http://127.0.0.1:";
+  REQUIRE(eventually(
+      [&] { return h.proc->output().find(prefix) != std::string::npos; }, 15s));
+  auto out = h.proc->output();
+  return static_cast<uint16_t>(
+      std::stoul(out.substr(out.find(prefix) + prefix.size())));
 }
 
 // Runs `quiesce list jobs` with alice's certificate against `h`.
@@ -348,12 +423,7 @@ TEST_CASE("peers: a connection that does not complete its handshake is "
   ::close(partial);
   // The head counts them (with TLS, half a hello fails the TLS handshake
   // before the deadline).
-  const std::string prefix = "metrics on http://127.0.0.1:";
-  REQUIRE(eventually(
-      [&] { return h.proc->output().find(prefix) != std::string::npos; }, 15s));
-  auto out = h.proc->output();
-  auto metrics_port = static_cast<uint16_t>(
-      std::stoul(out.substr(out.find(prefix) + prefix.size())));
+  auto metrics_port = metrics_port_of(h);
   auto timed_out = metric(
       metrics_port,
       "quiesce_connections_closed_total{reason=\"handshake_timeout\"}");
@@ -401,4 +471,73 @@ TEST_CASE("peers: an oversized message from an authenticated client closes "
   spec.name = std::string(512 << 10, 'y');
   CHECK(other.client->add_job(spec).code != result_code::unavailable);
   CHECK(other.client->list_jobs().code == result_code::ok);
+}
+
+TEST_CASE("peers: a BASP frame naming another node as its sender closes its "
+          "connection and changes nothing",
+          "[peers]") {
+  namespace basp = caf::io::basp;
+  scratch_dir dir;
+  head_process h{
+      dir, {"--metrics-listen", "127.0.0.1:0", "--handshake-timeout", "300s"}};
+  auto metrics_port = metrics_port_of(h);
+  const std::string forged_metric
+      = "quiesce_connections_closed_total{reason=\"forged\"}";
+  REQUIRE(metric(metrics_port, forged_metric) == 0);
+  // Frames a peer may not send after its own handshake: one claiming to
+  // come from another node (the head's own node here, which would make the
+  // sender a registered actor of the head), one asking the head to forward
+  // it to a third node, and an exit message with reason `kill` (which no
+  // actor can trap) for the actor the head published.
+  enum forgery { as_head, forward, kill };
+  auto what = GENERATE(as_head, forward, kill);
+  CAPTURE(what);
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  int fd = dial(h.port);
+  REQUIRE(fd >= 0);
+  // The head's server handshake names its node first.
+  auto head_bytes = read_exactly(fd, basp::header_size);
+  basp::header hdr;
+  caf::binary_deserializer hd{static_cast<caf::execution_unit*>(nullptr),
+                              head_bytes.data(), head_bytes.size()};
+  REQUIRE(!hd(hdr));
+  REQUIRE(hdr.operation == basp::message_type::server_handshake);
+  auto payload = read_exactly(fd, hdr.payload_len);
+  caf::node_id head;
+  std::vector<std::string> app_ids;
+  caf::actor_id published = 0;
+  std::set<std::string> interface;
+  caf::binary_deserializer pd{static_cast<caf::execution_unit*>(nullptr),
+                              payload.data(), payload.size()};
+  REQUIRE(!pd(head, app_ids, published, interface));
+  REQUIRE(head != caf::none);
+  REQUIRE(published != 0);
+  auto me = made_up_node(7);
+  send_frame(fd, sys, published, basp::message_type::client_handshake, me);
+  std::vector<caf::strong_actor_ptr> stages;
+  if (what == forward)
+    send_frame(fd, sys, published, basp::message_type::routed_message, me,
+               made_up_node(8));
+  else if (what == as_head)
+    send_frame(fd, sys, published, basp::message_type::routed_message, head,
+               head);
+  else
+    send_frame(fd, sys, published, basp::message_type::direct_message, stages,
+               caf::make_message(
+                   caf::exit_msg{caf::actor_addr{}, caf::exit_reason::kill}));
+  // Closed at once, long before the handshake deadline (300 s).
+  CHECK(closed_by_peer(fd, 30s));
+  ::close(fd);
+  // Counted, said on the head's terminal with the reason, and the head
+  // still serves a legitimate client.
+  CHECK(eventually([&] { return metric(metrics_port, forged_metric) == 1; },
+                   15s));
+  auto why = what == forward   ? "(the head forwards nothing)"
+             : what == as_head ? "as its source on the connection of node"
+                               : "a system message (@exit)";
+  CHECK(eventually(
+      [&] { return h.proc->output().find(why) != std::string::npos; }, 15s));
+  CHECK(cli_list_jobs(dir, h).status == 0);
+  CHECK(h.proc->running());
 }
