@@ -181,7 +181,7 @@ void report_not_started(node_pointer self, const start_attempt& msg,
   end.node = self->state.opts.name;
   end.incarnation = self->state.opts.incarnation;
   end.started = end.ended;
-  caf::anon_send(msg.reply_to, std::move(end));
+  self->send(msg.reply_to, std::move(end));
 }
 
 // The end of a work function's run that returned `res`.
@@ -220,11 +220,17 @@ void start_function(node_pointer self, start_attempt& msg) {
   st->args = msg.spec.args;
   auto key = msg.key;
   auto incarnation = self->state.opts.incarnation;
-  st->on_progress = [reply_to = msg.reply_to, key,
+  // Sent as the node: a task actor takes reports of its attempt only from
+  // the attempt's node.
+  auto weak_self = caf::actor_cast<caf::weak_actor_ptr>(self);
+  st->on_progress = [weak_self, reply_to = msg.reply_to, key,
                      incarnation](int percent, std::string text) {
-    caf::anon_send(reply_to,
-                   attempt_progress{key, static_cast<uint8_t>(percent),
-                                    clamp_message(text), incarnation});
+    auto hdl = caf::actor_cast<node_actor>(weak_self.lock());
+    if (!hdl)
+      return;
+    caf::send_as(hdl, reply_to,
+                 attempt_progress{key, static_cast<uint8_t>(percent),
+                                  clamp_message(text), incarnation});
   };
   if (found.mode == work_mode::non_blocking) {
     // Inline: it starts and ends within this message, so it never enters
@@ -238,7 +244,6 @@ void start_function(node_pointer self, start_attempt& msg) {
     self->send(msg.reply_to, std::move(end));
     return;
   }
-  auto weak_self = caf::actor_cast<caf::weak_actor_ptr>(self);
   auto done = [weak_self, key](work_result res, bool returned) {
     auto hdl = caf::actor_cast<node_actor>(weak_self.lock());
     if (!hdl)
@@ -441,7 +446,7 @@ node_actor::behavior_type node_impl(node_pointer self, node_options opts,
             end.confirmed_dead = false;
             end.node = self->state.opts.name;
             end.incarnation = self->state.opts.incarnation;
-            caf::anon_send(msg.reply_to, std::move(end));
+            self->send(msg.reply_to, std::move(end));
           } else if (msg.adopt) {
             i->second.reply_to = std::move(msg.reply_to);
             i->second.orphaned = false;
@@ -464,7 +469,7 @@ node_actor::behavior_type node_impl(node_pointer self, node_options opts,
                          "the attempt ended while the head was away");
           end.node = self->state.opts.name;
           end.incarnation = self->state.opts.incarnation;
-          caf::anon_send(msg.reply_to, std::move(end));
+          self->send(msg.reply_to, std::move(end));
           return;
         }
         if (msg.spec.kind == work_kind::function)

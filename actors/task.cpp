@@ -5,6 +5,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include <algorithm>
+#include <iostream>
 
 namespace quiesce {
 
@@ -122,6 +123,29 @@ void begin(task_pointer self, run_task msg) {
                        attempt_timer{st.run.key, true});
 }
 
+// Whether the message at hand comes from the node running this actor's
+// attempt. Only that node reports the attempt: a task actor is reachable
+// by its id from every peer of the head (its handle went to its node), so a
+// report from anyone else is forged (docs/security.md).
+bool from_node(task_pointer self) {
+  const auto& node = self->state.node;
+  return node
+         && caf::actor_cast<caf::actor_addr>(self->current_sender())
+                == node.address();
+}
+
+// Says that a report of the running attempt came from someone else than
+// its node, and is ignored.
+void ignore_forged(task_pointer self, const attempt_key& key,
+                   const char* what) {
+  const auto& from = self->current_sender();
+  std::cerr << "quiesce: ignored " << what << " of job " << key.job << " task "
+            << key.task << " attempt " << key.attempt << " from "
+            << (from ? to_string(from->address()) : std::string{"nobody"})
+            << ", which is not its node " << self->state.run.node_name
+            << std::endl;
+}
+
 task_actor::behavior_type task_impl(task_pointer self, run_task msg,
                                     assessment_actor parent) {
   self->state.parent = std::move(parent);
@@ -170,18 +194,34 @@ task_actor::behavior_type task_impl(task_pointer self, run_task msg,
           self->send(self->state.parent, std::move(end));
           return;
         }
+        if (!self->state.ended && !from_node(self)) {
+          ignore_forged(self, end.key, "an end report");
+          return;
+        }
         finish(self, std::move(end));
       },
       [=](attempt_progress& p) {
         auto& s = self->state;
-        if (!s.ended && p.key == s.run.key)
-          self->send(s.parent, std::move(p));
+        if (s.ended || !(p.key == s.run.key))
+          return;
+        if (!from_node(self)) {
+          ignore_forged(self, p.key, "a progress report");
+          return;
+        }
+        self->send(s.parent, std::move(p));
       },
       [=](attempt_output& o) {
         // Sent before the attempt starts: it precedes the attempt's end.
         auto& s = self->state;
-        if (o.key == s.run.key)
-          self->send(s.parent, std::move(o));
+        if (!(o.key == s.run.key))
+          return;
+        // After the end (a lost node's late report), the node is no longer
+        // known here: the supervisor checks the incarnation.
+        if (!s.ended && !from_node(self)) {
+          ignore_forged(self, o.key, "an output directory");
+          return;
+        }
+        self->send(s.parent, std::move(o));
       },
       [=](const attempt_timer& t) {
         auto& s = self->state;

@@ -175,7 +175,7 @@ TEST_CASE("R13 late end and progress reports from an old incarnation or "
   wrong_process.incarnation = 11;
   f.send_end(a2, wrong_process);
   f.run();
-  caf::anon_send(a2.reply_to, attempt_progress{a2.key, 50, "old", 11});
+  caf::send_as(a2.by, a2.reply_to, attempt_progress{a2.key, 50, "old", 11});
   f.run();
   auto t = f.task(id, 1);
   CHECK(t.status == task_status::running);
@@ -223,4 +223,49 @@ TEST_CASE("R12 J13 terminate_job of a job whose node was lost waits for the "
   REQUIRE(r);
   CHECK(r->code == result_code::ok);
   CHECK(f.task(id, 1).status != task_status::running);
+}
+
+TEST_CASE("a task actor takes its running attempt's end and progress only "
+          "from the attempt's node",
+          "[fencing][security]") {
+  deterministic_fixture f;
+  auto n1 = join(f, "n1", 21);
+  auto id = f.submit(one_task_job());
+  REQUIRE(f.started().size() == 1);
+  auto a = f.started()[0];
+  REQUIRE(a.by == n1);
+  // Any peer of the head can reach the task actor by its id: an end of the
+  // running attempt with its key and incarnation, sent by anyone but n1, is
+  // forged (docs/security.md).
+  auto forged = f.make_end(a, attempt_outcome::failed, 1, "forged");
+  forged.incarnation = 21;
+  caf::anon_send(a.reply_to, forged);
+  f.run();
+  auto stranger = f.sys.spawn(fake_node_impl, std::string{"n1"}, f.nodes);
+  caf::send_as(stranger, a.reply_to, forged);
+  caf::send_as(stranger, a.reply_to, attempt_progress{a.key, 90, "forged", 21});
+  f.run();
+  auto progress_events = [&] {
+    auto evs = f.events_of(id);
+    return std::count_if(evs.begin(), evs.end(), [](const event& ev) {
+      return ev.kind == event_kind::progress;
+    });
+  };
+  auto t = f.task(id, 1);
+  CHECK(t.status == task_status::running);
+  CHECK(progress_events() == 0);
+  CHECK(stale_reports(f, "n1") == 0);
+  // The node's own reports count.
+  caf::send_as(a.by, a.reply_to, attempt_progress{a.key, 40, "real", 21});
+  f.run();
+  CHECK(progress_events() == 1);
+  auto good = f.make_end(a);
+  good.incarnation = 21;
+  f.send_end(a, good);
+  f.run();
+  t = f.task(id, 1);
+  CHECK(t.status == task_status::finished);
+  CHECK(t.exit_code == 0);
+  caf::anon_send_exit(stranger, caf::exit_reason::kill);
+  f.run();
 }

@@ -72,6 +72,9 @@ struct started_attempt {
   task_spec spec;
   /// The task actor that expects the attempt's progress and end.
   task_actor reply_to;
+  /// The fake node that received it: the attempt's reports come from it
+  /// (a task actor ignores reports of its attempt from anyone else).
+  node_actor by;
 };
 
 /// One `signal_attempt` a fake node received.
@@ -88,13 +91,14 @@ struct node_log {
 };
 
 /// Returns the behaviour of a fake node named `name` recording into `log`.
-inline node_actor::behavior_type fake_node_impl(node_actor::pointer,
+inline node_actor::behavior_type fake_node_impl(node_actor::pointer self,
                                                 std::string name,
                                                 std::shared_ptr<node_log> log) {
   return {
       [=](start_attempt& msg) {
-        log->started.push_back(
-            started_attempt{name, msg.key, std::move(msg.spec), msg.reply_to});
+        log->started.push_back(started_attempt{name, msg.key,
+                                               std::move(msg.spec),
+                                               msg.reply_to, node_actor{self}});
       },
       [=](const signal_attempt& msg) {
         log->signals.push_back(signalled_attempt{name, msg.key, msg.mode});
@@ -328,9 +332,10 @@ struct deterministic_fixture {
     return end;
   }
 
-  /// Sends `end` to the task actor of `a` without running anything.
+  /// Sends `end` to the task actor of `a`, as `a`'s node, without running
+  /// anything.
   static void send_end(const started_attempt& a, attempt_ended end) {
-    caf::anon_send(a.reply_to, std::move(end));
+    caf::send_as(a.by, a.reply_to, std::move(end));
   }
 
   /// Plays the node: attempt `a` ended; runs until everything settled.
@@ -352,8 +357,8 @@ struct deterministic_fixture {
 
   /// Plays the node: attempt `a` reports progress; runs.
   void progress(const started_attempt& a, uint8_t percent, std::string text) {
-    caf::anon_send(a.reply_to,
-                   attempt_progress{a.key, percent, std::move(text)});
+    caf::send_as(a.by, a.reply_to,
+                 attempt_progress{a.key, percent, std::move(text)});
     run();
   }
 
