@@ -4,6 +4,7 @@
 // must come from the node of the connection it arrives over and be meant
 // for the head. Internal to the runtime (used by gate.cpp, and tests).
 
+#include <caf/fwd.hpp>
 #include <caf/io/basp/header.hpp>
 #include <caf/node_id.hpp>
 
@@ -35,7 +36,13 @@ public:
   /// Returns an empty string when the chunk `buf`, `n` bytes, may go on to
   /// the BASP broker of the head whose node is `head`, else why not. Chunks
   /// CAF itself cannot read pass: CAF refuses them.
-  std::string check(const caf::node_id& head, const void* buf, size_t n);
+  ///
+  /// With `sys`, the content of every message frame is also deserialized
+  /// as CAF will (its types known to `sys`, each value whole), without
+  /// touching CAF's proxies: a message that does not deserialize is refused
+  /// (CAF's BASP would drop it silently and keep the connection).
+  std::string check(const caf::node_id& head, const void* buf, size_t n,
+                    caf::actor_system* sys = nullptr);
 
   /// The node the peer's handshake named (none before it).
   const caf::node_id& peer() const {

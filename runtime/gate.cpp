@@ -589,7 +589,8 @@ public:
     // Only the head's accepted connections have a gate; a forged frame
     // never reaches BASP, and the connection ends at its next read.
     if (gate_ && !forged_) {
-      if (auto why = frames_.check(ctx->system().node(), buf, num_bytes);
+      auto& sys = ctx->system();
+      if (auto why = frames_.check(sys.node(), buf, num_bytes, &sys);
           !why.empty()) {
         forged_ = true;
         gate_->forged(stream_.fd(),

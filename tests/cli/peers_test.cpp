@@ -200,16 +200,11 @@ std::vector<char> read_exactly(int fd, size_t n) {
   return out;
 }
 
-// Sends one BASP frame: a header for `op` and a payload of `fields`, as
-// CAF 0.17.6's BASP writes them (a message's content needs an actor system,
-// `sys`, to serialize). A frame other than a handshake comes from actor 1
-// and goes to the head's actor `to` (CAF refuses one without them).
-template <class... Ts>
-void send_frame(int fd, caf::actor_system& sys, caf::actor_id to,
-                caf::io::basp::message_type op, Ts&&... fields) {
-  std::vector<char> payload;
-  caf::binary_serializer body{sys, payload};
-  REQUIRE(!body(fields...));
+// Sends one BASP frame: a header for `op` and `payload`. A frame other than
+// a handshake comes from actor 1 and goes to the head's actor `to` (CAF
+// refuses one without them).
+void send_payload(int fd, caf::actor_id to, caf::io::basp::message_type op,
+                  const std::vector<char>& payload) {
   auto handshake = op == caf::io::basp::message_type::client_handshake;
   caf::io::basp::header hdr{op,
                             0,
@@ -224,6 +219,23 @@ void send_frame(int fd, caf::actor_system& sys, caf::actor_id to,
   frame.insert(frame.end(), payload.begin(), payload.end());
   REQUIRE(::send(fd, frame.data(), frame.size(), MSG_NOSIGNAL)
           == static_cast<ssize_t>(frame.size()));
+}
+
+// Returns `fields` as CAF 0.17.6's BASP writes a payload (a message's
+// content needs an actor system, `sys`, to serialize).
+template <class... Ts>
+std::vector<char> payload_of(caf::actor_system& sys, Ts&&... fields) {
+  std::vector<char> payload;
+  caf::binary_serializer body{sys, payload};
+  REQUIRE(!body(fields...));
+  return payload;
+}
+
+// Sends one BASP frame `op` with a payload of `fields` to actor `to`.
+template <class... Ts>
+void send_frame(int fd, caf::actor_system& sys, caf::actor_id to,
+                caf::io::basp::message_type op, Ts&&... fields) {
+  send_payload(fd, to, op, payload_of(sys, std::forward<Ts>(fields)...));
 }
 
 // Returns a made-up node id (pid 4000 + `n`, host bytes all `n`).
@@ -487,10 +499,11 @@ TEST_CASE("peers: a BASP frame naming another node as its sender closes its "
   // Frames a peer may not send after its own handshake: one claiming to
   // come from another node (the head's own node here, which would make the
   // sender a registered actor of the head), one asking the head to forward
-  // it to a third node, and an exit message with reason `kill` (which no
-  // actor can trap) for the actor the head published.
-  enum forgery { as_head, forward, kill };
-  auto what = GENERATE(as_head, forward, kill);
+  // it to a third node, an exit message with reason `kill` (which no
+  // actor can trap) for the actor the head published, and a message that
+  // does not deserialize.
+  enum forgery { as_head, forward, kill, cut_short };
+  auto what = GENERATE(as_head, forward, kill, cut_short);
   CAPTURE(what);
   caf::actor_system_config cfg;
   caf::actor_system sys{cfg};
@@ -522,10 +535,17 @@ TEST_CASE("peers: a BASP frame naming another node as its sender closes its "
   else if (what == as_head)
     send_frame(fd, sys, published, basp::message_type::routed_message, head,
                head);
-  else
+  else if (what == kill)
     send_frame(fd, sys, published, basp::message_type::direct_message, stages,
                caf::make_message(
                    caf::exit_msg{caf::actor_addr{}, caf::exit_reason::kill}));
+  else {
+    // A malformed message: its string is cut short (CAF would deliver an
+    // empty message).
+    auto cut = payload_of(sys, stages, caf::make_message(std::string{"hello"}));
+    cut.resize(cut.size() - 3);
+    send_payload(fd, published, basp::message_type::direct_message, cut);
+  }
   // Closed at once, long before the handshake deadline (300 s).
   CHECK(closed_by_peer(fd, 30s));
   ::close(fd);
@@ -535,7 +555,8 @@ TEST_CASE("peers: a BASP frame naming another node as its sender closes its "
                    15s));
   auto why = what == forward   ? "(the head forwards nothing)"
              : what == as_head ? "as its source on the connection of node"
-                               : "a system message (@exit)";
+             : what == kill    ? "a system message (@exit)"
+                               : "a message that does not deserialize";
   CHECK(eventually(
       [&] { return h.proc->output().find(why) != std::string::npos; }, 15s));
   CHECK(cli_list_jobs(dir, h).status == 0);

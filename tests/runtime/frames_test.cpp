@@ -8,13 +8,17 @@
 #include <caf/binary_serializer.hpp>
 #include <caf/error.hpp>
 #include <caf/exit_reason.hpp>
+#include <caf/forwarding_actor_proxy.hpp>
+#include <caf/group.hpp>
 #include <caf/io/basp/message_type.hpp>
+#include <caf/make_actor.hpp>
 #include <caf/message.hpp>
 #include <caf/system_messages.hpp>
 #include <caf/type_id.hpp>
 
 #include <catch2/catch.hpp>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -33,6 +37,21 @@ caf::node_id node(uint8_t n) {
 struct peer {
   quiesce::basp_frames frames;
   caf::node_id head = node(1);
+  /// When set, the check deserializes message contents with it.
+  caf::actor_system* checking = nullptr;
+
+  /// Sends a frame `op` whose payload is `payload` as it is.
+  std::string send_raw(message_type op, const std::vector<char>& payload) {
+    header hdr{op, 0, static_cast<uint32_t>(payload.size()), 0, 7, 9};
+    std::vector<char> bytes;
+    caf::binary_serializer sink{static_cast<caf::execution_unit*>(nullptr),
+                                bytes};
+    REQUIRE(!sink(hdr));
+    auto why = frames.check(head, bytes.data(), bytes.size(), checking);
+    if (!why.empty() || payload.empty())
+      return why;
+    return frames.check(head, payload.data(), payload.size(), checking);
+  }
 
   template <class... Ts>
   std::string send(message_type op, Ts&&... payload_fields) {
@@ -55,16 +74,7 @@ struct peer {
         REQUIRE(!sink(payload_fields...));
       }
     }
-    header hdr{op, 0, static_cast<uint32_t>(payload.size()), 0, 7, 9};
-    std::vector<char> bytes;
-    caf::binary_serializer sink{static_cast<caf::execution_unit*>(nullptr),
-                                bytes};
-    REQUIRE(!sink(hdr));
-    REQUIRE(bytes.size() == caf::io::basp::header_size);
-    auto why = frames.check(head, bytes.data(), bytes.size());
-    if (!why.empty() || payload.empty())
-      return why;
-    return frames.check(head, payload.data(), payload.size());
+    return send_raw(op, payload);
   }
 };
 
@@ -179,10 +189,80 @@ TEST_CASE("gate: system messages and link requests as a message's content "
                                  caf::strong_actor_ptr{}),
                routed)
           == "a link request from a peer");
+    // A group handle (looked up while deserializing) or a nested message.
+    CHECK(send(caf::make_message(std::string{"x"}, caf::group{}), routed)
+          == "a message holding a group (Quiesce sends none)");
+    CHECK(
+        send(caf::make_message(std::string{"x"}, caf::make_message(1)), routed)
+        == "a message holding a message (Quiesce sends none)");
     // Anything else is the head's actors' to judge.
     CHECK(send(caf::make_message(caf::get_atom::value, caf::strong_actor_ptr{}),
                routed)
               .empty());
     CHECK(send(caf::make_message(std::string{"hello"}, 42), routed).empty());
+  }
+}
+
+TEST_CASE("gate: a message that does not deserialize as CAF will is refused; "
+          "one that does passes, remote actors and all") {
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  auto a = node(2);
+  auto serialize = [&](auto&&... fields) {
+    std::vector<char> out;
+    caf::binary_serializer sink{sys, out};
+    REQUIRE(!sink(fields...));
+    return out;
+  };
+  auto open = [&] {
+    auto p = std::make_unique<peer>();
+    p->checking = &sys;
+    REQUIRE(p->send(message_type::client_handshake, a).empty());
+    return p;
+  };
+  std::vector<caf::strong_actor_ptr> stages;
+  // A message naming an actor of the peer's node: CAF makes a proxy for it;
+  // the check makes a stand-in and drops it.
+  {
+    caf::actor_config acfg;
+    auto remote
+        = caf::make_actor<caf::forwarding_actor_proxy, caf::strong_actor_ptr>(
+            42, a, &sys, acfg, caf::actor{});
+    auto p = open();
+    CHECK(p->send_raw(
+               message_type::direct_message,
+               serialize(stages, caf::make_message(std::string{"hi"}, remote)))
+              .empty());
+  }
+  // Cut short: the last value's bytes are missing.
+  {
+    auto whole = serialize(stages, caf::make_message(std::string{"hello"}));
+    whole.resize(whole.size() - 3);
+    auto p = open();
+    auto why = p->send_raw(message_type::direct_message, whole);
+    CHECK_THAT(why, Catch::StartsWith("a message that does not deserialize"));
+  }
+  // A type the head does not know.
+  {
+    std::vector<char> bytes;
+    caf::binary_serializer sink{sys, bytes};
+    uint16_t zero = 0;
+    std::string types = "@<>+quiesce.no_such_type";
+    REQUIRE(!sink(stages));
+    REQUIRE(!sink.begin_object(zero, types));
+    REQUIRE(!sink(uint64_t{7}));
+    REQUIRE(!sink.end_object());
+    auto p = open();
+    auto why = p->send_raw(message_type::direct_message, bytes);
+    CHECK_THAT(why, Catch::StartsWith("a message that does not deserialize"));
+  }
+  // The same cut-short message routed: its nodes first.
+  {
+    auto p = open();
+    auto whole = serialize(a, p->head, stages,
+                           caf::make_message(std::string{"hello"}));
+    whole.resize(whole.size() - 3);
+    auto why = p->send_raw(message_type::routed_message, whole);
+    CHECK_THAT(why, Catch::StartsWith("a message that does not deserialize"));
   }
 }
