@@ -143,7 +143,10 @@ json to_json(const task_spec& x) {
   out["kind"] = to_string(x.kind);
   if (x.kind == work_kind::command) {
     out["argv"] = x.command.argv;
-    out["env"] = x.command.env;
+    auto env = json::object();
+    for (const auto& [name, value] : x.command.env)
+      env[name] = value;
+    out["env"] = std::move(env);
     out["workdir"] = x.command.workdir;
     out["stdout"] = x.command.stdout_path;
     out["stderr"] = x.command.stderr_path;

@@ -272,13 +272,12 @@ std::string effective_path(const launch_spec& spec) {
 
 /// Returns "NAME=value" strings: the inherited environment with `extra`
 /// added or replacing entries of the same name.
-std::vector<std::string>
-make_environment(const std::map<std::string, std::string>& extra) {
+std::vector<std::string> make_environment(const environment& extra) {
   std::vector<std::string> result;
   for (char** entry = environ; entry != nullptr && *entry != nullptr; ++entry) {
     std::string_view item{*entry};
     auto name = item.substr(0, item.find('='));
-    if (extra.count(std::string{name}) == 0)
+    if (extra.count(name) == 0)
       result.emplace_back(item);
   }
   for (const auto& [name, value] : extra) {
@@ -290,7 +289,7 @@ make_environment(const std::map<std::string, std::string>& extra) {
 }
 
 /// Returns an empty string if every environment entry is well-formed.
-std::string check_environment(const std::map<std::string, std::string>& env) {
+std::string check_environment(const environment& env) {
   for (const auto& [name, value] : env) {
     if (name.empty() || name.find('=') != std::string::npos
         || contains_nul(name))
@@ -779,7 +778,7 @@ launch_result launcher::impl::launch(const launch_spec& spec,
   std::vector<std::string> env;
   std::vector<char*> env_ptrs;
   if (spec.run_as) {
-    auto extra = login_environment(*spec.run_as);
+    environment extra{login_environment(*spec.run_as)};
     for (const auto& [key, value] : spec.env)
       extra[key] = value;
     env = make_environment(extra);

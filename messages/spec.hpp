@@ -2,7 +2,10 @@
 
 #include "execution/command.hpp"
 
+#include <caf/error.hpp>
+#include <caf/meta/load_callback.hpp>
 #include <caf/meta/type_name.hpp>
+#include <caf/none.hpp>
 #include <caf/timestamp.hpp>
 
 #include <chrono>
@@ -38,6 +41,16 @@ typename Inspector::result_type inspect(Inspector& f, resource_limits& x) {
 }
 
 /// Inspects a command line (found by argument-dependent lookup).
+/// On the wire as a `std::map` of strings is: a sequence of (name, value)
+/// pairs. Read back in any order, it is sorted again.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, environment& x) {
+  return f(x.items(), caf::meta::load_callback([&x]() -> caf::error {
+             x.normalize();
+             return caf::none;
+           }));
+}
+
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, command_line& x) {
   return f(caf::meta::type_name("quiesce.command_spec"), x.argv, x.env,

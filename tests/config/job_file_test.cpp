@@ -453,8 +453,7 @@ TEST_CASE("job file loader fills every field of a complete file",
   CHECK(compile.kind == work_kind::command);
   CHECK(compile.command.argv == std::vector<std::string>{"make", "-j2"});
   CHECK(compile.command.env
-        == std::map<std::string, std::string>{{"CC", "gcc"},
-                                              {"CFLAGS", "-O2 -g"}});
+        == process::environment{{"CC", "gcc"}, {"CFLAGS", "-O2 -g"}});
   CHECK(compile.command.workdir == normal(dir));
   CHECK(compile.command.stdout_path == normal(dir / "logs/compile.out"));
   CHECK(compile.command.stderr_path == "/tmp/compile.err");
@@ -699,8 +698,7 @@ LANG = "C.UTF-8"
   INFO(render(result.errors));
   REQUIRE(result.ok());
   CHECK(task_at(result.file, 0, 0, 0).command.env
-        == std::map<std::string, std::string>{{"LANG", "C.UTF-8"},
-                                              {"WITH SPACE", ""}});
+        == process::environment{{"LANG", "C.UTF-8"}, {"WITH SPACE", ""}});
 }
 
 TEST_CASE("job file parser keeps the jobs of a file in file order",

@@ -16,6 +16,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -604,6 +605,32 @@ TEST_CASE("specs and records survive a binary round trip",
   f.check(sample_task_record());
   f.check(sample_assessment_record());
   f.check(sample_job_record());
+}
+
+TEST_CASE("a command's environment travels as a std::map of strings does, "
+          "and is sorted again when read",
+          "[messages][serialization]") {
+  fixture f;
+  process::environment env{{"PATH", "/usr/bin"}, {"A", "1"}, {"CC", "gcc"}};
+  std::map<std::string, std::string> as_map{
+      {"PATH", "/usr/bin"}, {"A", "1"}, {"CC", "gcc"}};
+  // The same bytes as the map it replaced (protocol and journal alike).
+  CHECK(f.bytes(env) == f.bytes(as_map));
+  // Pairs in another order and a repeated name (a peer need not sort): read
+  // back sorted, the last of a name kept.
+  std::vector<std::pair<std::string, std::string>> unsorted{
+      {"PATH", "/bin"}, {"A", "1"}, {"PATH", "/usr/bin"}, {"CC", "gcc"}};
+  auto buf = f.bytes(unsorted);
+  process::environment read;
+  caf::binary_deserializer source{f.sys, buf};
+  REQUIRE(!source(read));
+  CHECK(source.remaining() == 0);
+  CHECK(read == env);
+  CHECK(read.at("PATH") == "/usr/bin");
+  std::vector<std::string> names;
+  for (const auto& [name, value] : read)
+    names.push_back(name);
+  CHECK(names == std::vector<std::string>{"A", "CC", "PATH"});
 }
 
 TEST_CASE("client requests survive a binary round trip",
