@@ -346,12 +346,30 @@ bool cgroup_tree::kill(uint64_t id) {
 }
 
 bool cgroup_tree::reusable(uint64_t id) {
-  std::lock_guard<std::mutex> guard{mtx_};
-  bool killed = killed_.erase(id) != 0;
-  for (bool on : support_.v2)
-    if (on)
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    bool killed = killed_.erase(id) != 0;
+    for (bool on : support_.v2)
+      if (on)
+        return false;
+    if (killed)
       return false;
-  return !killed;
+  }
+  // A v1 group that does not exist (not joined) reads as empty.
+  auto name = "/a" + std::to_string(id) + "/cgroup.procs";
+  for (const auto& dir : v1_tree_) {
+    if (dir.empty())
+      continue;
+    int fd = ::open((dir + name).c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+      continue;
+    char byte = 0;
+    auto n = ::read(fd, &byte, 1);
+    ::close(fd);
+    if (n > 0)
+      return false;
+  }
+  return true;
 }
 
 bool cgroup_tree::populated(uint64_t id) const {

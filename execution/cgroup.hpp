@@ -152,10 +152,15 @@ size_t reap_orphans(const std::string& prefix, bool (*keep)(pid_t));
 struct leaf_bases {
   /// The leaf's CPU time in microseconds.
   uint64_t cpu_usec = 0;
-  /// The memory group's OOM kill count.
-  uint64_t oom_kills = 0;
+  /// What a reused cgroup v1 memory group held when the command started
+  /// (`memory.usage_in_bytes`: what earlier commands left, such as page
+  /// cache, and charges the kernel reserved ahead); 0 in a fresh group.
+  uint64_t memory_held = 0;
   /// Whether the command runs in a memory group (so its peak is known).
   bool in_memory_group = false;
+  /// Whether the command set a memory limit in a cgroup v1 memory group
+  /// (such a group is never used by another command).
+  bool v1_memory_limit = false;
 };
 
 /// What `cgroup_tree::prepare` set up for one command: the descriptors
@@ -226,11 +231,14 @@ public:
   int make_leaf(uint64_t id, std::string& error) const;
 
   /// Creates (or reuses) the groups of command `id`, sets `limits` in them
-  /// (and lifts those an earlier command of the same leaf set) and fills
-  /// `out`. Limits this tree cannot enforce are skipped (see `limits`).
-  /// Returns false with `error` set when a group cannot be created or set.
-  bool prepare(uint64_t id, const resource_limits& limits, leaf_setup& out,
-               std::string& error) const;
+  /// and fills `out`. Limits this tree cannot enforce are skipped (see
+  /// `limits`). On the hybrid layout the command joins the leaf's cgroup v1
+  /// memory group when it sets `memory_max` (a fresh group) or when
+  /// `measure_peak` is set (the leaf's group, reused from command to
+  /// command, so that its peak memory is known). Returns false with `error`
+  /// set when a group cannot be created or set.
+  bool prepare(uint64_t id, const resource_limits& limits, bool measure_peak,
+               leaf_setup& out, std::string& error) const;
 
   /// Returns what command `id` used since its groups had `bases`.
   leaf_usage usage(uint64_t id, const leaf_bases& bases) const;
@@ -248,12 +256,20 @@ public:
   bool kill(uint64_t id);
 
   /// Returns whether the leaf group of `id` may start another command: it
-  /// was never killed, and no controller of the v2 tree is enabled (the
-  /// peak of `memory.peak` would span commands). Linux 6.18 (at least) SIGKILLs
-  /// every process that clone3 starts in a group once killed through
-  /// `cgroup.kill` (the fork compares the group's kill count with the
-  /// parent's), so such a group is removed instead. Forgets the mark.
+  /// was never killed, no controller of the v2 tree is enabled (the
+  /// peak of `memory.peak` would span commands), and none of its cgroup v1
+  /// groups still holds a process (one that left the v2 leaf: the next
+  /// command's peak and limits would count it). Linux 6.18 (at least)
+  /// SIGKILLs every process that clone3 starts in a group once killed
+  /// through `cgroup.kill` (the fork compares the group's kill count with
+  /// the parent's), so such a group is removed instead. Forgets the mark.
   bool reusable(uint64_t id);
+
+  /// Readies the reusable leaf `id` for its next command, whose start
+  /// `bases` described (null: unknown): removes its cgroup v1 memory group
+  /// when that command set a memory limit there, or when unknown, so that
+  /// no command inherits a limit; the next command creates it again.
+  void settle(uint64_t id, const leaf_bases* bases) const;
 
   /// Returns whether the leaf group of `id` still holds a live process.
   bool populated(uint64_t id) const;

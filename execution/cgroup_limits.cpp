@@ -55,6 +55,39 @@ uint64_t file_value(const std::string& path) {
   return in ? value : 0;
 }
 
+/// Returns the number the file `path` holds, or 0; with open and read
+/// alone (it is on every command's path).
+uint64_t read_counter(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return 0;
+  char buf[32];
+  auto n = ::read(fd, buf, sizeof(buf) - 1);
+  ::close(fd);
+  uint64_t value = 0;
+  for (ssize_t i = 0; i < n && buf[i] >= '0' && buf[i] <= '9'; ++i)
+    value = value * 10 + static_cast<uint64_t>(buf[i] - '0');
+  return value;
+}
+
+/// A reused cgroup v1 memory group holding more than this when a command
+/// would start is replaced by a fresh one (see usage()).
+constexpr uint64_t max_memory_held = uint64_t{8} << 20;
+
+/// What a memory group may hold that its next command uses without the
+/// counter moving: the kernel charges a group in batches of 64 pages per
+/// CPU (MEMCG_CHARGE_BATCH) and keeps the rest of a batch for its next
+/// charges on that CPU.
+uint64_t charge_reserve() {
+  static const uint64_t bytes = [] {
+    auto cpus = ::sysconf(_SC_NPROCESSORS_CONF);
+    auto page = ::sysconf(_SC_PAGESIZE);
+    return uint64_t{64} * static_cast<uint64_t>(cpus > 0 ? cpus : 1)
+           * static_cast<uint64_t>(page > 0 ? page : 4096);
+  }();
+  return bytes;
+}
+
 /// Writes `text` to the file `path`; returns 0 or the errno.
 int write_text(const std::string& path, const std::string& text) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
@@ -285,7 +318,8 @@ std::vector<std::string> cgroup_tree::v1_trees() const {
 }
 
 bool cgroup_tree::prepare(uint64_t id, const resource_limits& limits,
-                          leaf_setup& out, std::string& error) const {
+                          bool measure_peak, leaf_setup& out,
+                          std::string& error) const {
   out.dir_fd = make_leaf(id, error);
   if (out.dir_fd < 0)
     return false;
@@ -318,13 +352,13 @@ bool cgroup_tree::prepare(uint64_t id, const resource_limits& limits,
               std::to_string(limits.cpu_millis * cpu_period_usec / 1000) + ' '
                   + std::to_string(cpu_period_usec)))
     return false;
-  // v1 hierarchies: a group per leaf, joined only by a command that sets the
-  // limit (a join costs the child 100-300 µs), reused like the leaf.
-  auto join = [&](limit_support::controller c) {
+  // v1 hierarchies: a group per leaf, reused like the leaf; the pids and cpu
+  // groups are joined only by a command that sets their limit.
+  auto join = [&](limit_support::controller c, bool made = false) {
     if (v1_tree_[c].empty())
       return std::string{};
     auto dir = v1_tree_[c] + "/a" + std::to_string(id);
-    if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+    if (!made && ::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
       error = "cannot create cgroup " + dir + ": " + errno_text(errno);
       return std::string{};
     }
@@ -336,22 +370,54 @@ bool cgroup_tree::prepare(uint64_t id, const resource_limits& limits,
     }
     return dir;
   };
-  if (limits.memory_max != 0 && !v1_tree_[limit_support::memory].empty()) {
-    auto dir = join(limit_support::memory);
-    if (dir.empty())
+  // The memory group: joined by every command where `measure_peak` says
+  // so (a join costs the child about 5 µs; creating and removing a group
+  // 100-200 µs), so that its peak is known.
+  bool limit_memory = limits.memory_max != 0;
+  if (!v1_tree_[limit_support::memory].empty()
+      && !support_.v2[limit_support::memory]
+      && (limit_memory || measure_peak)) {
+    auto dir = v1_tree_[limit_support::memory] + "/a" + std::to_string(id);
+    // A limit starts in a fresh group: nothing an earlier command left
+    // counts against it. Without a limit the leaf's group is reused; what it
+    // holds is read to be subtracted, and a group that holds much is
+    // replaced (see usage()).
+    if (limit_memory)
+      ::rmdir(dir.c_str());
+    bool fresh = ::mkdir(dir.c_str(), 0755) == 0;
+    if (!fresh && (limit_memory || errno != EEXIST)) {
+      error = "cannot create cgroup " + dir + ": " + errno_text(errno);
       return false;
-    // memsw (memory + swap) must stay at least the memory limit: lift it
-    // first, then set both, so that swap does not extend the limit.
-    auto memsw = dir + "/memory.memsw.limit_in_bytes";
-    bool has_memsw = ::access(memsw.c_str(), W_OK) == 0;
-    auto value = std::to_string(limits.memory_max);
-    if ((has_memsw && !set(memsw, "-1"))
-        || !set(dir + "/memory.limit_in_bytes", value)
-        || (has_memsw && !set(memsw, value))
-        || !set(dir + "/memory.max_usage_in_bytes", "0"))
+    }
+    uint64_t held = 0;
+    if (!fresh) {
+      held = read_counter(dir + "/memory.usage_in_bytes");
+      if (held > max_memory_held && ::rmdir(dir.c_str()) == 0) {
+        if (::mkdir(dir.c_str(), 0755) != 0) {
+          error = "cannot create cgroup " + dir + ": " + errno_text(errno);
+          return false;
+        }
+        held = 0;
+      } else if (!set(dir + "/memory.max_usage_in_bytes", "0")) {
+        // The high-water mark is now what the group holds.
+        return false;
+      }
+    }
+    if (join(limit_support::memory, true).empty())
       return false;
+    if (limit_memory) {
+      // memsw (memory + swap) must stay at least the memory limit: the
+      // memory limit first, then memsw alike, so that swap does not extend
+      // the limit.
+      auto memsw = dir + "/memory.memsw.limit_in_bytes";
+      auto value = std::to_string(limits.memory_max);
+      if (!set(dir + "/memory.limit_in_bytes", value)
+          || (::access(memsw.c_str(), W_OK) == 0 && !set(memsw, value)))
+        return false;
+    }
     out.bases.in_memory_group = true;
-    out.bases.oom_kills = keyed_value(dir + "/memory.oom_control", "oom_kill");
+    out.bases.v1_memory_limit = limit_memory;
+    out.bases.memory_held = held;
   }
   if (limits.pids_max != 0 && !v1_tree_[limit_support::pids].empty()) {
     auto dir = join(limit_support::pids);
@@ -381,11 +447,32 @@ leaf_usage cgroup_tree::usage(uint64_t id, const leaf_bases& bases) const {
     out.oom_kills = keyed_value(leaf + "/memory.events", "oom_kill");
   } else if (!v1_tree_[limit_support::memory].empty()) {
     auto dir = v1_tree_[limit_support::memory] + "/a" + std::to_string(id);
-    out.peak_memory = file_value(dir + "/memory.max_usage_in_bytes");
-    auto kills = keyed_value(dir + "/memory.oom_control", "oom_kill");
-    out.oom_kills = kills > bases.oom_kills ? kills - bases.oom_kills : 0;
+    // The high-water mark since the start, less what the group held then,
+    // except the kernel's charge reserve, which the command may have used
+    // without the counter moving (so a small command does not read 0). A
+    // command that frees what the group held (deletes an earlier command's
+    // file) or whose held pages the kernel reclaims meanwhile reads low, by
+    // at most max_memory_held.
+    auto peak = read_counter(dir + "/memory.max_usage_in_bytes");
+    auto reserve = charge_reserve();
+    auto held = bases.memory_held > reserve ? bases.memory_held - reserve : 0;
+    if (peak != 0)
+      out.peak_memory = std::max<uint64_t>(peak > held ? peak - held : 0,
+                                           static_cast<uint64_t>(4096));
+    // Counted only under a limit: a command without one is not killed by
+    // its own group.
+    if (bases.v1_memory_limit)
+      out.oom_kills = keyed_value(dir + "/memory.oom_control", "oom_kill");
   }
   return out;
+}
+
+void cgroup_tree::settle(uint64_t id, const leaf_bases* bases) const {
+  if (v1_tree_[limit_support::memory].empty()
+      || (bases != nullptr && !bases->v1_memory_limit))
+    return;
+  auto dir = v1_tree_[limit_support::memory] + "/a" + std::to_string(id);
+  ::rmdir(dir.c_str());
 }
 
 } // namespace quiesce::process

@@ -674,6 +674,7 @@ private:
   std::string containment_;
   limit_support no_tree_limits_; // why no limits, without a tree
   bool strict_limits_ = false;
+  bool measure_peaks_ = true;
   size_t leftovers_ = 0;
   std::thread reaper_;
 };
@@ -826,7 +827,7 @@ launch_result launcher::impl::launch(const launch_spec& spec,
     // Its descriptors are closed once the child has exec'd.
     leaf_setup setup;
     std::string cg_error;
-    if (!tree_->prepare(leaf, spec.limits, setup, cg_error)) {
+    if (!tree_->prepare(leaf, spec.limits, measure_peaks_, setup, cg_error)) {
       // Its groups may hold half a setting: never used again.
       tree_->remove(leaf);
       return fail("cannot start " + name + ": " + cg_error);
@@ -838,6 +839,8 @@ launch_result launcher::impl::launch(const launch_spec& spec,
     spawn_step failed = spawn_step::other;
     rc = spawn_in_cgroup(req, pid, fd, failed);
     if (rc != 0) {
+      // Its child has exited: the groups are empty.
+      tree_->settle(leaf, &setup.bases);
       std::lock_guard<std::mutex> guard{mtx_};
       free_leaves_.push_back(leaf);
       return fail(spawn_error(name, rc, failed, spec));
@@ -1065,6 +1068,7 @@ void launcher::impl::release(uint64_t id, pid_t pgid, uint64_t leaf) {
     // killed (see cgroup_tree::reusable); a group rmdir refuses stays until
     // the tree goes.
     if (tree_->reusable(leaf)) {
+      tree_->settle(leaf, bases ? &*bases : nullptr);
       std::lock_guard<std::mutex> guard{mtx_};
       free_leaves_.push_back(leaf);
     } else {
@@ -1081,6 +1085,7 @@ void launcher::impl::release(uint64_t id, pid_t pgid, uint64_t leaf) {
 void launcher::impl::start_containment(const containment_options& opts) {
   std::string why_not = "disabled by the launcher's options";
   strict_limits_ = opts.strict_limits;
+  measure_peaks_ = opts.measure_peaks;
   if (opts.cgroups) {
     leftovers_ = cgroup_tree::remove_leftovers();
     tree_ = cgroup_tree::create(opts.name, why_not);
