@@ -452,8 +452,8 @@ namespace {
   auto fail = [report](int err) {
     report_and_exit(report, err);
   };
-  // Into the cgroup v1 groups of its limits first ("0" is the writer):
-  // clone3 places a child in a v2 group only.
+  // Into its cgroup v1 groups first ("0" is the writing thread, the
+  // child's only one): clone3 places a child in a v2 group only.
   for (int fd : req.join_fds)
     if (fd >= 0 && ::write(fd, "0", 1) != 1)
       fail(errno);

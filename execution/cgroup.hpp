@@ -105,7 +105,7 @@ struct cgroup_spawn {
   const char* workdir = nullptr;
   /// Descriptor of the cgroup directory the process starts in.
   int cgroup_fd = -1;
-  /// Descriptors of cgroup v1 `cgroup.procs` files the child writes itself
+  /// Descriptors of cgroup v1 `tasks` files the child writes itself
   /// into before it executes (so its limits hold from its first
   /// instruction); -1 entries are skipped.
   std::array<int, limit_support::count> join_fds{-1, -1, -1};
@@ -169,7 +169,7 @@ struct leaf_bases {
 struct leaf_setup {
   /// The v2 leaf's directory (for `CLONE_INTO_CGROUP`), or -1.
   int dir_fd = -1;
-  /// The v1 `cgroup.procs` files to join, or -1 each.
+  /// The v1 `tasks` files to join, or -1 each.
   std::array<int, limit_support::count> join_fds{-1, -1, -1};
   /// The counters before the command started.
   leaf_bases bases;
