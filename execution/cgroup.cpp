@@ -307,6 +307,10 @@ std::unique_ptr<cgroup_tree> cgroup_tree::create(const std::string& name,
 }
 
 cgroup_tree::~cgroup_tree() {
+  for (const auto& [id, files] : memory_files_)
+    for (int fd : {files.tasks, files.usage, files.peak, files.procs})
+      if (fd >= 0)
+        ::close(fd);
   kill_cgroup(dir_.c_str());
   remove_cgroup_tree(dir_.c_str());
   // Empty once the v2 tree is: every process of them was in it too.
@@ -355,15 +359,24 @@ bool cgroup_tree::reusable(uint64_t id) {
     if (killed)
       return false;
   }
-  // A v1 group that does not exist (not joined) reads as empty.
+  // The memory group through its open `cgroup.procs`; a v1 group that does
+  // not exist (never joined) reads as empty.
+  char byte = 0;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (auto i = memory_files_.find(id);
+        i != memory_files_.end() && i->second.procs >= 0
+        && ::pread(i->second.procs, &byte, 1, 0) > 0)
+      return false;
+  }
   auto name = "/a" + std::to_string(id) + "/cgroup.procs";
-  for (const auto& dir : v1_tree_) {
-    if (dir.empty())
+  for (auto c : {limit_support::pids, limit_support::cpu}) {
+    const auto& dir = v1_tree_[c];
+    if (dir.empty() || dir == v1_tree_[limit_support::memory])
       continue;
     int fd = ::open((dir + name).c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0)
       continue;
-    char byte = 0;
     auto n = ::read(fd, &byte, 1);
     ::close(fd);
     if (n > 0)
@@ -382,6 +395,7 @@ uint64_t cgroup_tree::cpu_usage_usec(uint64_t id) const {
 }
 
 bool cgroup_tree::remove(uint64_t id) const {
+  drop_memory_group(id);
   for (const auto& dir : v1_tree_)
     if (!dir.empty())
       ::rmdir((dir + "/a" + std::to_string(id)).c_str());

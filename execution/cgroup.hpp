@@ -14,6 +14,7 @@
 #include <mutex>
 #include <string>
 #include <sys/types.h>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -299,10 +300,25 @@ private:
   /// v1 hierarchies (or enables the v2 controllers below `base`).
   void setup_limits(const std::string& leaf_name, const std::string& base);
 
-  std::mutex mtx_;
+  /// The open files of a leaf's cgroup v1 memory group, kept from command
+  /// to command: opening one costs more than reading it.
+  struct memory_files {
+    int tasks = -1; // `tasks`, which the child writes to join
+    int usage = -1; // `memory.usage_in_bytes`
+    int peak = -1;  // `memory.max_usage_in_bytes`, read and reset
+    int procs = -1; // `cgroup.procs`, to see the group empty
+  };
+
+  /// Closes the files of the v1 memory group of `id` and removes the group.
+  void drop_memory_group(uint64_t id) const;
+
+  mutable std::mutex mtx_;
   std::unordered_set<uint64_t> killed_; // guarded by mtx_
-  std::string dir_;                     // the parent's directory
-  std::string rel_;                     // the parent as /proc shows it
+  // Per leaf with a v1 memory group: its open files. Guarded by mtx_; the
+  // descriptors are used outside it by the one thread that holds the leaf.
+  mutable std::unordered_map<uint64_t, memory_files> memory_files_;
+  std::string dir_; // the parent's directory
+  std::string rel_; // the parent as /proc shows it
   bool has_kill_file_ = false;
   limit_support support_;
   // Per controller: this tree's directory in the v1 hierarchy, or empty.
