@@ -214,6 +214,47 @@ TEST_CASE("a memory limit starts in a fresh cgroup v1 memory group, and the "
   CHECK(next.status.peak_memory > 0);
 }
 
+TEST_CASE("a cgroup v1 memory group that still holds a process is not "
+          "reused, and goes with its launcher",
+          "[process][cgroup][limits]") {
+  std::string why;
+  auto own = own_cgroup_dir(why);
+  pid_t sleeper = 0;
+  {
+    launcher procs{5s, containment_options{"stray"}};
+    auto mount = v1_memory_mount(procs);
+    if (mount.empty())
+      return;
+    temp_dir dir;
+    // The sleep leaves the command's process group and its v2 cgroup for
+    // ours (root may), so the command ends with it still in its v1 memory
+    // group.
+    auto first = memory_run(procs, mount, dir,
+                            "setsid sleep 300 & echo $!; echo $! > " + own
+                                + "/cgroup.procs");
+    sleeper = static_cast<pid_t>(std::stol(first.out));
+    REQUIRE(sleeper > 0);
+    CHECK(::kill(sleeper, 0) == 0);
+    auto second = memory_run(procs, mount, dir, "true");
+    CHECK(second.group != first.group);
+    CHECK(second.status.peak_memory > 0);
+    CHECK(second.status.peak_memory < (4u << 20));
+  }
+  // The launcher's end removed its v1 groups, killing what was in them. The
+  // sleep came back to us (a subreaper) when its shell ended.
+  int status = 0;
+  pid_t got = 0;
+  auto deadline = std::chrono::steady_clock::now() + wait_bound;
+  while ((got = ::waitpid(sleeper, &status, WNOHANG)) == 0
+         && std::chrono::steady_clock::now() < deadline)
+    ::usleep(10'000);
+  if (got == 0)
+    ::kill(sleeper, SIGKILL);
+  REQUIRE(got == sleeper);
+  CHECK(WIFSIGNALED(status));
+  CHECK(WTERMSIG(status) == SIGKILL);
+}
+
 TEST_CASE("a command that allocates past memory_max is killed and says so",
           "[process][cgroup][limits]") {
   launcher procs;
