@@ -359,8 +359,8 @@ bool cgroup_tree::reusable(uint64_t id) {
     if (killed)
       return false;
   }
-  // The memory group through its open `cgroup.procs`; a v1 group that does
-  // not exist (never joined) reads as empty.
+  // The memory group through its open `cgroup.procs`; the pids and cpu
+  // groups only where a command joined them.
   char byte = 0;
   {
     std::lock_guard<std::mutex> guard{mtx_};
@@ -368,6 +368,8 @@ bool cgroup_tree::reusable(uint64_t id) {
         i != memory_files_.end() && i->second.procs >= 0
         && ::pread(i->second.procs, &byte, 1, 0) > 0)
       return false;
+    if (limited_v1_.count(id) == 0)
+      return true;
   }
   auto name = "/a" + std::to_string(id) + "/cgroup.procs";
   for (auto c : {limit_support::pids, limit_support::cpu}) {
@@ -396,6 +398,10 @@ uint64_t cgroup_tree::cpu_usage_usec(uint64_t id) const {
 
 bool cgroup_tree::remove(uint64_t id) const {
   drop_memory_group(id);
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    limited_v1_.erase(id);
+  }
   for (const auto& dir : v1_tree_)
     if (!dir.empty())
       ::rmdir((dir + "/a" + std::to_string(id)).c_str());

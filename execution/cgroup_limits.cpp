@@ -358,6 +358,10 @@ bool cgroup_tree::prepare(uint64_t id, const resource_limits& limits,
       error = "cannot create cgroup " + dir + ": " + errno_text(errno);
       return std::string{};
     }
+    if (!made) {
+      std::lock_guard<std::mutex> guard{mtx_};
+      limited_v1_.insert(id);
+    }
     // `tasks`, not `cgroup.procs`: the child is a single thread, and
     // moving the calling thread alone skips the kernel's global
     // threadgroup lock, whose writer waits for an RCU grace period (80 µs
