@@ -137,6 +137,33 @@ std::string line_after(const std::string& path, const std::string& prefix) {
   return {};
 }
 
+/// Returns the number after `key` (at the start of a line) in the open file
+/// `fd`, read from its start with one pread; false when it is not there.
+bool pread_keyed(int fd, const char* key, uint64_t& value) {
+  char buf[512];
+  auto n = ::pread(fd, buf, sizeof(buf) - 1, 0);
+  if (n <= 0)
+    return false;
+  buf[n] = '\0';
+  auto len = std::strlen(key);
+  for (const char* line = buf; *line != '\0';) {
+    if (std::strncmp(line, key, len) == 0) {
+      const char* digit = line + len;
+      if (*digit < '0' || *digit > '9')
+        return false;
+      value = 0;
+      for (; *digit >= '0' && *digit <= '9'; ++digit)
+        value = value * 10 + static_cast<uint64_t>(*digit - '0');
+      return true;
+    }
+    const char* end = std::strchr(line, '\n');
+    if (end == nullptr)
+      break;
+    line = end + 1;
+  }
+  return false;
+}
+
 /// Returns the mount point and root of the first cgroup2 mount, or empty.
 std::pair<std::string, std::string> cgroup2_mount() {
   auto place = detail::find_mount("cgroup2");
@@ -311,6 +338,10 @@ cgroup_tree::~cgroup_tree() {
     for (int fd : {files.tasks, files.usage, files.peak, files.procs})
       if (fd >= 0)
         ::close(fd);
+  for (const auto& [id, files] : leaf_files_)
+    for (int fd : {files.dir, files.cpu_stat, files.events})
+      if (fd >= 0)
+        ::close(fd);
   kill_cgroup(dir_.c_str());
   remove_cgroup_tree(dir_.c_str());
   // Empty once the v2 tree is: every process of them was in it too.
@@ -339,6 +370,36 @@ int cgroup_tree::make_leaf(uint64_t id, std::string& error) const {
     ::rmdir(dir.c_str());
   }
   return fd;
+}
+
+cgroup_tree::leaf_files cgroup_tree::open_leaf(uint64_t id,
+                                               std::string& error) const {
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (auto i = leaf_files_.find(id); i != leaf_files_.end()) {
+      auto files = i->second;
+      i->second.cpu_end_known = false;
+      return files;
+    }
+  }
+  leaf_files files;
+  files.dir = make_leaf(id, error);
+  if (files.dir < 0)
+    return files;
+  // Without them the counters are read by path (see populated()).
+  files.cpu_stat = ::openat(files.dir, "cpu.stat", O_RDONLY | O_CLOEXEC);
+  files.events = ::openat(files.dir, "cgroup.events", O_RDONLY | O_CLOEXEC);
+  std::lock_guard<std::mutex> guard{mtx_};
+  leaf_files_[id] = files;
+  return files;
+}
+
+int cgroup_tree::leaf_file(uint64_t id, bool events) const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  auto i = leaf_files_.find(id);
+  if (i == leaf_files_.end())
+    return -1;
+  return events ? i->second.events : i->second.cpu_stat;
 }
 
 bool cgroup_tree::kill(uint64_t id) {
@@ -388,10 +449,18 @@ bool cgroup_tree::reusable(uint64_t id) {
 }
 
 bool cgroup_tree::populated(uint64_t id) const {
+  uint64_t value = 0;
+  if (int fd = leaf_file(id, true);
+      fd >= 0 && pread_keyed(fd, "populated ", value))
+    return value != 0;
   return cgroup_populated(leaf_dir(id));
 }
 
 uint64_t cgroup_tree::cpu_usage_usec(uint64_t id) const {
+  uint64_t value = 0;
+  if (int fd = leaf_file(id, false);
+      fd >= 0 && pread_keyed(fd, "usage_usec ", value))
+    return value;
   auto text = line_after(leaf_dir(id) + "/cpu.stat", "usage_usec ");
   return text.empty() ? 0 : std::stoull(text);
 }
@@ -401,6 +470,12 @@ bool cgroup_tree::remove(uint64_t id) const {
   {
     std::lock_guard<std::mutex> guard{mtx_};
     limited_v1_.erase(id);
+    if (auto i = leaf_files_.find(id); i != leaf_files_.end()) {
+      for (int fd : {i->second.dir, i->second.cpu_stat, i->second.events})
+        if (fd >= 0)
+          ::close(fd);
+      leaf_files_.erase(i);
+    }
   }
   for (const auto& dir : v1_tree_)
     if (!dir.empty())

@@ -168,7 +168,8 @@ struct leaf_bases {
 /// `spawn_in_cgroup` needs and the counters to subtract at its end. Closes
 /// its descriptors when destroyed.
 struct leaf_setup {
-  /// The v2 leaf's directory (for `CLONE_INTO_CGROUP`), or -1.
+  /// The v2 leaf's directory (for `CLONE_INTO_CGROUP`), or -1. The tree's
+  /// own descriptor, kept with the leaf: not closed here.
   int dir_fd = -1;
   /// The v1 `tasks` files to join, or -1 each.
   std::array<int, limit_support::count> join_fds{-1, -1, -1};
@@ -279,7 +280,8 @@ public:
   /// (`usage_usec` of its `cpu.stat`), or 0.
   uint64_t cpu_usage_usec(uint64_t id) const;
 
-  /// Removes the (empty) leaf group of `id`; false while it is not empty.
+  /// Removes the (empty) leaf group of `id`, closing the files kept open
+  /// with it; false while it is not empty.
   bool remove(uint64_t id) const;
 
   /// Returns whether the kernel has `cgroup.kill` (else kills go pid by pid).
@@ -312,6 +314,24 @@ private:
   /// Closes the files of the v1 memory group of `id` and removes the group.
   void drop_memory_group(uint64_t id) const;
 
+  /// The open files of a v2 leaf, kept while the leaf is reused: a command
+  /// then costs no `mkdir`, and no open of its directory or its files.
+  struct leaf_files {
+    int dir = -1;               // the directory, for CLONE_INTO_CGROUP
+    int cpu_stat = -1;          // `cpu.stat`
+    int events = -1;            // `cgroup.events`
+    uint64_t cpu_end = 0;       // `usage_usec` when its last command ended
+    bool cpu_end_known = false; // cpu_end read since the leaf was taken
+  };
+
+  /// Returns the open files of leaf `id`, creating the leaf and opening
+  /// them when it has none; `dir` is -1 with `error` set when it fails.
+  leaf_files open_leaf(uint64_t id, std::string& error) const;
+
+  /// Returns the open `cpu.stat` (`cgroup.events` with `events`) of leaf
+  /// `id`, or -1.
+  int leaf_file(uint64_t id, bool events) const;
+
   mutable std::mutex mtx_;
   std::unordered_set<uint64_t> killed_; // guarded by mtx_
   // The leaves that have a pids or cpu v1 group (joined by a command that
@@ -320,6 +340,9 @@ private:
   // Per leaf with a v1 memory group: its open files. Guarded by mtx_; the
   // descriptors are used outside it by the one thread that holds the leaf.
   mutable std::unordered_map<uint64_t, memory_files> memory_files_;
+  // Per leaf: its open files (see leaf_files). Guarded by mtx_, used like
+  // memory_files_.
+  mutable std::unordered_map<uint64_t, leaf_files> leaf_files_;
   std::string dir_; // the parent's directory
   std::string rel_; // the parent as /proc shows it
   bool has_kill_file_ = false;

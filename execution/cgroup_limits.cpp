@@ -250,8 +250,6 @@ std::string format_bytes(uint64_t bytes) {
 }
 
 leaf_setup::~leaf_setup() {
-  if (dir_fd >= 0)
-    ::close(dir_fd);
   for (int fd : join_fds)
     if (fd >= 0)
       ::close(fd);
@@ -316,11 +314,15 @@ std::vector<std::string> cgroup_tree::v1_trees() const {
 bool cgroup_tree::prepare(uint64_t id, const resource_limits& limits,
                           bool measure_peak, leaf_setup& out,
                           std::string& error) const {
-  out.dir_fd = make_leaf(id, error);
+  auto leaf_fds = open_leaf(id, error);
+  out.dir_fd = leaf_fds.dir;
   if (out.dir_fd < 0)
     return false;
   auto leaf = leaf_dir(id);
-  out.bases.cpu_usec = cpu_usage_usec(id);
+  // A reused leaf's counter has not moved since its last command ended: the
+  // leaf was empty since, and only clone3 puts a process into it.
+  out.bases.cpu_usec
+      = leaf_fds.cpu_end_known ? leaf_fds.cpu_end : cpu_usage_usec(id);
   auto set = [&](const std::string& path, const std::string& value) {
     if (int err = write_text(path, value); err != 0) {
       error = "cannot set " + path + " to " + value + ": " + errno_text(err);
@@ -478,6 +480,15 @@ leaf_usage cgroup_tree::usage(uint64_t id, const leaf_bases& bases) const {
   leaf_usage out;
   auto cpu = cpu_usage_usec(id);
   out.cpu_usec = cpu > bases.cpu_usec ? cpu - bases.cpu_usec : 0;
+  {
+    // The next command's start, if the leaf is reused (see prepare()).
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (auto i = leaf_files_.find(id);
+        i != leaf_files_.end() && i->second.cpu_stat >= 0) {
+      i->second.cpu_end = cpu;
+      i->second.cpu_end_known = true;
+    }
+  }
   if (!bases.in_memory_group)
     return out;
   if (support_.v2[limit_support::memory]) {
