@@ -146,6 +146,7 @@ int spawn_in_cgroup(const cgroup_spawn& req, pid_t& pid, int& pidfd,
 /// Reaps each ended child of this process (orphans of a killed group come
 /// back to it, a subreaper) whose cgroup path is `prefix` or below it, unless
 /// `keep(pid)` says it belongs to someone waiting for it. Returns how many.
+/// Costs one system call when this process has no zombie child.
 size_t reap_orphans(const std::string& prefix, bool (*keep)(pid_t));
 
 /// The counters of a command's groups before it started, to subtract at its
