@@ -84,12 +84,17 @@ uint64_t charge_reserve() {
   return bytes;
 }
 
-/// Writes `text` to the file `path`; returns 0 or the errno.
+/// Writes `text` to the file `path`; returns 0 or the errno. Lowering a
+/// memory limit fails with EINTR when a signal is pending for the thread
+/// (under strace, every time): it is tried again.
 int write_text(const std::string& path, const std::string& text) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
   if (fd < 0)
     return errno;
-  auto n = ::write(fd, text.data(), text.size());
+  ssize_t n = 0;
+  do {
+    n = ::write(fd, text.data(), text.size());
+  } while (n < 0 && errno == EINTR);
   int err = n == static_cast<ssize_t>(text.size()) ? 0 : (n < 0 ? errno : EIO);
   ::close(fd);
   return err;
