@@ -228,10 +228,15 @@ TEST_CASE("a cgroup v1 memory group that still holds a process is not "
     temp_dir dir;
     // The sleep leaves the command's process group and its v2 cgroup for
     // ours (root may), so the command ends with it still in its v1 memory
-    // group.
-    auto first = memory_run(procs, mount, dir,
-                            "setsid sleep 300 & echo $!; echo $! > " + own
-                                + "/cgroup.procs");
+    // group. The command waits until it has: else the kill of the group at
+    // the command's end may come before setsid.
+    auto mark = dir.path() + "/sleeper";
+    auto first = memory_run(
+        procs, mount, dir,
+        "setsid sh -c 'echo $$ > " + own + "/cgroup.procs; echo $$ > " + mark
+            + ".tmp; mv " + mark + ".tmp " + mark
+            + "; exec sleep 300' > /dev/null & while [ ! -e " + mark
+            + " ]; do sleep 0.01; done; cat " + mark);
     sleeper = static_cast<pid_t>(std::stol(first.out));
     REQUIRE(sleeper > 0);
     CHECK(::kill(sleeper, 0) == 0);
