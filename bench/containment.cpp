@@ -4,10 +4,11 @@
 // only, beside fork, exec and wait by hand (posix_spawn + waitpid) in the same
 // run; the cgroup launcher without measuring each command's peak memory (on
 // the hybrid layout: without joining a reused cgroup v1 memory group, as
-// before); the cgroup launcher again with resource limits on each command
-// (memory_max, cpus, pids_max: on the hybrid layout, three cgroup v1 groups
-// the child joins before exec); and creating plus removing one attempt's
-// cgroup alone.
+// before), and the CPU time the launcher itself spends per command with
+// cgroups and with process groups; the cgroup launcher again with resource
+// limits on each command (memory_max, cpus, pids_max: on the hybrid layout,
+// three cgroup v1 groups the child joins before exec); and creating plus
+// removing one attempt's cgroup alone.
 //
 //   containment --size 1000 --json out.json
 
@@ -19,6 +20,7 @@
 #include <condition_variable>
 #include <iostream>
 #include <mutex>
+#include <sys/resource.h>
 #include <unistd.h>
 
 using namespace quiesce;
@@ -53,6 +55,18 @@ double through_launcher(process::launcher& procs, uint64_t n, uint32_t width,
   std::unique_lock<std::mutex> guard{mtx};
   cv.wait(guard, [&] { return running == 0; });
   return sw.seconds();
+}
+
+// Returns the user + system time of this process's threads in microseconds
+// (the launchers' work; the commands' own time is their children's).
+double own_cpu_us() {
+  rusage used{};
+  ::getrusage(RUSAGE_SELF, &used);
+  auto us = [](const timeval& tv) {
+    return static_cast<double>(tv.tv_sec) * 1e6
+           + static_cast<double>(tv.tv_usec);
+  };
+  return us(used.ru_utime) + us(used.ru_stime);
 }
 
 // Creates and removes `n` attempt cgroups; returns microseconds per pair, or
@@ -97,11 +111,17 @@ int main(int argc, char** argv) {
   double limited_s = 0;
   // Generous: /bin/true never meets them, so only their cost shows.
   process::resource_limits limits{uint64_t{256} << 20, 1000, 100};
+  double cg_cpu = 0;
+  double pg_cpu = 0;
   uint64_t done = 0;
   for (; done < opts.size; done += round) {
     hand_s += static_cast<double>(round) / spawn_true_by_hand(round, width);
+    auto cpu = own_cpu_us();
     cg_s += through_launcher(cg, round, width);
+    cg_cpu += own_cpu_us() - cpu;
+    cpu = own_cpu_us();
     pg_s += through_launcher(pg, round, width);
+    pg_cpu += own_cpu_us() - cpu;
     unmeasured_s += through_launcher(cg_unmeasured, round, width);
     limited_s += through_launcher(cg, round, width, limits);
   }
@@ -136,6 +156,14 @@ int main(int argc, char** argv) {
                baseline, what, -1)
       .note
       = cg.uses_cgroups() ? cg.limits().describe() : "no cgroups";
+  // No target: what the launcher's own threads spend per command, beside the
+  // process-group launcher's in the same run.
+  rep.at_most("launcher CPU per command, cgroups",
+              cg_cpu / static_cast<double>(done), "us",
+              pg_cpu / static_cast<double>(done),
+              "the process-group launcher's, same run", -1)
+      .note
+      = "user + system time of the launcher's process, not the command's";
   if (cost >= 0)
     rep.at_most("cgroup create + remove", cost, "us", 0, "", -1).note
         = "mkdir, open, close, rmdir of one attempt cgroup";
