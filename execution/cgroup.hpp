@@ -110,6 +110,8 @@ struct cgroup_spawn {
   /// into before it executes (so its limits hold from its first
   /// instruction); -1 entries are skipped.
   std::array<int, limit_support::count> join_fds{-1, -1, -1};
+  /// Whether each of `join_fds` is closed here (false: the tree's own).
+  std::array<bool, limit_support::count> owned{true, true, true};
   /// Whether the child changes its credentials to `uid`, `gid` and `groups`
   /// (setgroups, setresgid, setresuid, in that order) before it changes
   /// directory and executes.
@@ -174,6 +176,8 @@ struct leaf_setup {
   int dir_fd = -1;
   /// The v1 `tasks` files to join, or -1 each.
   std::array<int, limit_support::count> join_fds{-1, -1, -1};
+  /// Whether each of `join_fds` is closed here (false: the tree's own).
+  std::array<bool, limit_support::count> owned{true, true, true};
   /// The counters before the command started.
   leaf_bases bases;
 

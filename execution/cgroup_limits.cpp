@@ -255,9 +255,9 @@ std::string format_bytes(uint64_t bytes) {
 }
 
 leaf_setup::~leaf_setup() {
-  for (int fd : join_fds)
-    if (fd >= 0)
-      ::close(fd);
+  for (size_t c = 0; c < join_fds.size(); ++c)
+    if (join_fds[c] >= 0 && owned[c])
+      ::close(join_fds[c]);
 }
 
 void cgroup_tree::setup_limits(const std::string& leaf_name,
@@ -445,12 +445,10 @@ bool cgroup_tree::prepare(uint64_t id, const resource_limits& limits,
               + "/memory.max_usage_in_bytes: " + errno_text(errno);
       return false;
     }
-    out.join_fds[limit_support::memory]
-        = ::fcntl(files.tasks, F_DUPFD_CLOEXEC, 3);
-    if (out.join_fds[limit_support::memory] < 0) {
-      error = "cannot duplicate a descriptor: " + errno_text(errno);
-      return false;
-    }
+    // Borrowed, not duplicated: the group stays with the leaf, which no
+    // other command uses until this one has ended.
+    out.join_fds[limit_support::memory] = files.tasks;
+    out.owned[limit_support::memory] = false;
     if (limit_memory) {
       // memsw (memory + swap) must stay at least the memory limit: the
       // memory limit first, then memsw alike, so that swap does not extend
