@@ -731,46 +731,7 @@ launch_result launcher::impl::launch(const launch_spec& spec,
   int err_fd = spec.stderr_path.empty()               ? -1
                : spec.stderr_path == spec.stdout_path ? out.get()
                                                       : err.get();
-  file_actions fa;
-  spawn_attributes attr;
   int rc = 0;
-  auto step = [&rc](int result) {
-    if (rc == 0)
-      rc = result;
-  };
-  // Redirect before opening /dev/null on 0, and change directory last but
-  // one: the outputs were opened relative to the workdir already.
-  if (out.get() >= 0)
-    step(::posix_spawn_file_actions_adddup2(fa.get(), out.get(), 1));
-  else
-    step(::posix_spawn_file_actions_addopen(fa.get(), 1, "/dev/null", O_WRONLY,
-                                            0));
-  if (err_fd >= 0)
-    step(::posix_spawn_file_actions_adddup2(fa.get(), err_fd, 2));
-  else
-    step(::posix_spawn_file_actions_addopen(fa.get(), 2, "/dev/null", O_WRONLY,
-                                            0));
-  step(::posix_spawn_file_actions_addopen(fa.get(), 0, "/dev/null", O_RDONLY,
-                                          0));
-  if (!spec.workdir.empty())
-    step(
-        ::posix_spawn_file_actions_addchdir_np(fa.get(), spec.workdir.c_str()));
-  // Descriptors of the host without O_CLOEXEC would leak otherwise.
-  step(::posix_spawn_file_actions_addclosefrom_np(fa.get(), 3));
-  sigset_t empty;
-  sigemptyset(&empty);
-  sigset_t all;
-  sigfillset(&all);
-  sigdelset(&all, SIGKILL);
-  sigdelset(&all, SIGSTOP);
-  step(::posix_spawnattr_setflags(attr.get(), POSIX_SPAWN_SETPGROUP
-                                                  | POSIX_SPAWN_SETSIGMASK
-                                                  | POSIX_SPAWN_SETSIGDEF));
-  step(::posix_spawnattr_setpgroup(attr.get(), 0));
-  step(::posix_spawnattr_setsigmask(attr.get(), &empty));
-  step(::posix_spawnattr_setsigdefault(attr.get(), &all));
-  if (rc != 0)
-    return fail("cannot start " + name + ": " + errno_text(rc));
   auto args = spec.argv;
   auto arg_ptrs = pointers(args);
   // Without additions the child gets the inherited environment as it is;
@@ -860,6 +821,47 @@ launch_result launcher::impl::launch(const launch_spec& spec,
       keeper_->watch_group(pid);
     pidfd = unique_fd{fd};
   } else {
+    // Built here only: glibc checks every file action's descriptor against
+    // RLIMIT_NOFILE (a prlimit64 call each), which the clone3 paths never use.
+    file_actions fa;
+    spawn_attributes attr;
+    auto step = [&rc](int result) {
+      if (rc == 0)
+        rc = result;
+    };
+    // Redirect before opening /dev/null on 0, and change directory last but
+    // one: the outputs were opened relative to the workdir already.
+    if (out.get() >= 0)
+      step(::posix_spawn_file_actions_adddup2(fa.get(), out.get(), 1));
+    else
+      step(::posix_spawn_file_actions_addopen(fa.get(), 1, "/dev/null",
+                                              O_WRONLY, 0));
+    if (err_fd >= 0)
+      step(::posix_spawn_file_actions_adddup2(fa.get(), err_fd, 2));
+    else
+      step(::posix_spawn_file_actions_addopen(fa.get(), 2, "/dev/null",
+                                              O_WRONLY, 0));
+    step(::posix_spawn_file_actions_addopen(fa.get(), 0, "/dev/null", O_RDONLY,
+                                            0));
+    if (!spec.workdir.empty())
+      step(::posix_spawn_file_actions_addchdir_np(fa.get(),
+                                                  spec.workdir.c_str()));
+    // Descriptors of the host without O_CLOEXEC would leak otherwise.
+    step(::posix_spawn_file_actions_addclosefrom_np(fa.get(), 3));
+    sigset_t empty;
+    sigemptyset(&empty);
+    sigset_t all;
+    sigfillset(&all);
+    sigdelset(&all, SIGKILL);
+    sigdelset(&all, SIGSTOP);
+    step(::posix_spawnattr_setflags(attr.get(), POSIX_SPAWN_SETPGROUP
+                                                    | POSIX_SPAWN_SETSIGMASK
+                                                    | POSIX_SPAWN_SETSIGDEF));
+    step(::posix_spawnattr_setpgroup(attr.get(), 0));
+    step(::posix_spawnattr_setsigmask(attr.get(), &empty));
+    step(::posix_spawnattr_setsigdefault(attr.get(), &all));
+    if (rc != 0)
+      return fail("cannot start " + name + ": " + errno_text(rc));
     rc = ::posix_spawn(&pid, exe.path.c_str(), fa.get(), attr.get(),
                        arg_ptrs.data(),
                        env_ptrs.empty() ? environ : env_ptrs.data());
