@@ -661,16 +661,17 @@ private:
   unique_fd epoll_;
   unique_fd wake_;
   mutable std::mutex mtx_;
-  std::unordered_map<uint64_t, child> children_; // guarded by mtx_
-  uint64_t next_id_ = 1;                         // guarded by mtx_
-  bool stopping_ = false;                        // guarded by mtx_
-  steady::time_point stop_deadline_;             // guarded by mtx_
-  std::vector<draining_group> draining_;         // reaper thread only
-  std::optional<steady::time_point> sweep_at_;   // reaper thread only
-  std::vector<uint64_t> free_leaves_;            // guarded by mtx_
-  uint64_t next_leaf_ = 1;                       // guarded by mtx_
-  std::unique_ptr<cgroup_tree> tree_;            // null: process groups only
-  std::unique_ptr<keeper> keeper_;               // null: none
+  std::unordered_map<uint64_t, child> children_;  // guarded by mtx_
+  uint64_t next_id_ = 1;                          // guarded by mtx_
+  bool stopping_ = false;                         // guarded by mtx_
+  steady::time_point stop_deadline_;              // guarded by mtx_
+  std::vector<draining_group> draining_;          // reaper thread only
+  std::optional<steady::time_point> sweep_at_;    // reaper thread only
+  std::optional<steady::time_point> released_at_; // reaper thread only
+  std::vector<uint64_t> free_leaves_;             // guarded by mtx_
+  uint64_t next_leaf_ = 1;                        // guarded by mtx_
+  std::unique_ptr<cgroup_tree> tree_;             // null: process groups only
+  std::unique_ptr<keeper> keeper_;                // null: none
   std::string containment_;
   limit_support no_tree_limits_; // why no limits, without a tree
   bool strict_limits_ = false;
@@ -1077,8 +1078,13 @@ void launcher::impl::release(uint64_t id, pid_t pgid, uint64_t leaf) {
       tree_->remove(leaf);
     }
     // A dying parent hands its zombie children to us only after it left the
-    // cgroup: look for such late orphans once more in a moment.
-    sweep_at_ = steady::now() + sweep_delay;
+    // cgroup: look for such late orphans once more in a moment. A sweep
+    // already due stays due (pushing it back on every release would put it
+    // off for as long as commands keep ending); scan() plans the next one
+    // for what was released since.
+    released_at_ = steady::now();
+    if (!sweep_at_)
+      sweep_at_ = *released_at_ + sweep_delay;
   } else if (keeper_) {
     keeper_->forget_group(pgid);
   }
@@ -1135,8 +1141,14 @@ void launcher::impl::scan(steady::time_point now, std::vector<report>& out) {
     ++i;
   }
   if (sweep_at_ && now >= *sweep_at_) {
-    sweep_at_.reset();
+    // Every release is followed by a sweep at least sweep_delay later, and
+    // under continuous load one sweep runs every sweep_delay.
+    auto swept_at = steady::now();
     reap_orphans(tree_->path(), is_live_leader);
+    if (released_at_ && *released_at_ + sweep_delay > swept_at)
+      sweep_at_ = *released_at_ + sweep_delay;
+    else
+      sweep_at_.reset();
   }
 }
 
