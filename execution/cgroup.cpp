@@ -342,6 +342,10 @@ cgroup_tree::~cgroup_tree() {
     for (int fd : {files.dir, files.cpu_stat, files.events})
       if (fd >= 0)
         ::close(fd);
+  for (const auto& [id, fds] : limited_v1_)
+    for (int fd : fds)
+      if (fd >= 0)
+        ::close(fd);
   kill_cgroup(dir_.c_str());
   remove_cgroup_tree(dir_.c_str());
   // Empty once the v2 tree is: every process of them was in it too.
@@ -429,7 +433,7 @@ bool cgroup_tree::reusable(uint64_t id) {
         i != memory_files_.end() && i->second.procs >= 0
         && ::pread(i->second.procs, &byte, 1, 0) > 0)
       return false;
-    if (limited_v1_.count(id) == 0)
+    if (limited_v1_.find(id) == limited_v1_.end())
       return true;
   }
   auto name = "/a" + std::to_string(id) + "/cgroup.procs";
@@ -469,7 +473,12 @@ bool cgroup_tree::remove(uint64_t id) const {
   drop_memory_group(id);
   {
     std::lock_guard<std::mutex> guard{mtx_};
-    limited_v1_.erase(id);
+    if (auto i = limited_v1_.find(id); i != limited_v1_.end()) {
+      for (int fd : i->second)
+        if (fd >= 0)
+          ::close(fd);
+      limited_v1_.erase(i);
+    }
     if (auto i = leaf_files_.find(id); i != leaf_files_.end()) {
       for (int fd : {i->second.dir, i->second.cpu_stat, i->second.events})
         if (fd >= 0)

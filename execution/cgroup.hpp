@@ -340,8 +340,10 @@ private:
   mutable std::mutex mtx_;
   std::unordered_set<uint64_t> killed_; // guarded by mtx_
   // The leaves that have a pids or cpu v1 group (joined by a command that
-  // set that limit). Guarded by mtx_.
-  mutable std::unordered_set<uint64_t> limited_v1_;
+  // set that limit): the open `tasks` of each group made, or -1. Guarded by
+  // mtx_, used like memory_files_.
+  mutable std::unordered_map<uint64_t, std::array<int, limit_support::count>>
+      limited_v1_;
   // Per leaf with a v1 memory group: its open files. Guarded by mtx_; the
   // descriptors are used outside it by the one thread that holds the leaf.
   mutable std::unordered_map<uint64_t, memory_files> memory_files_;

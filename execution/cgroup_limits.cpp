@@ -357,27 +357,42 @@ bool cgroup_tree::prepare(uint64_t id, const resource_limits& limits,
     return false;
   // v1 hierarchies: a group per leaf, reused like the leaf; the pids and cpu
   // groups are joined only by a command that sets their limit.
-  auto join = [&](limit_support::controller c, bool made = false) {
+  // The group and its open `tasks` stay with the leaf (no failing mkdir
+  // and no open per command); its limit is written afresh by each command.
+  auto join = [&](limit_support::controller c) {
     if (v1_tree_[c].empty())
       return std::string{};
     auto dir = v1_tree_[c] + "/a" + std::to_string(id);
-    if (!made && ::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
-      error = "cannot create cgroup " + dir + ": " + errno_text(errno);
-      return std::string{};
-    }
-    if (!made) {
+    int tasks = -1;
+    {
       std::lock_guard<std::mutex> guard{mtx_};
-      limited_v1_.insert(id);
+      if (auto i = limited_v1_.find(id); i != limited_v1_.end())
+        tasks = i->second[c];
     }
-    // `tasks`, not `cgroup.procs`: the child is a single thread, and
-    // moving the calling thread alone skips the kernel's global
-    // threadgroup lock, whose writer waits for an RCU grace period (80 µs
-    // per command here, against 6 µs).
-    out.join_fds[c] = ::open((dir + "/tasks").c_str(), O_WRONLY | O_CLOEXEC);
-    if (out.join_fds[c] < 0) {
-      error = "cannot open " + dir + "/tasks: " + errno_text(errno);
-      return std::string{};
+    if (tasks < 0) {
+      if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+        error = "cannot create cgroup " + dir + ": " + errno_text(errno);
+        return std::string{};
+      }
+      // `tasks`, not `cgroup.procs`: the child is a single thread, and
+      // moving the calling thread alone skips the kernel's global
+      // threadgroup lock, whose writer waits for an RCU grace period (80 µs
+      // per command here, against 6 µs).
+      tasks = ::open((dir + "/tasks").c_str(), O_WRONLY | O_CLOEXEC);
+      int open_error = errno;
+      std::lock_guard<std::mutex> guard{mtx_};
+      auto& fds = limited_v1_
+                      .try_emplace(
+                          id, std::array<int, limit_support::count>{-1, -1, -1})
+                      .first->second;
+      fds[c] = tasks;
+      if (tasks < 0) {
+        error = "cannot open " + dir + "/tasks: " + errno_text(open_error);
+        return std::string{};
+      }
     }
+    out.join_fds[c] = tasks;
+    out.owned[c] = false;
     return dir;
   };
   // The memory group: joined by every command where `measure_peak` says
