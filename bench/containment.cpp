@@ -2,10 +2,13 @@
 // 2 at a time, with each command in a cgroup of its own (clone3 into the
 // cgroup, cgroup.kill, wait for it to empty, rmdir) and with process groups
 // only, beside fork, exec and wait by hand (posix_spawn + waitpid) in the same
-// run; the cgroup launcher again with resource limits on each command
-// (memory_max, cpus, pids_max: on the hybrid layout, three cgroup v1 groups
-// the child joins before exec); and creating plus removing one attempt's
-// cgroup alone.
+// run; the cgroup launcher without measuring each command's peak memory (on
+// the hybrid layout: without joining a reused cgroup v1 memory group, as
+// before), and the CPU time the launcher itself spends per command with
+// cgroups and with process groups; the cgroup launcher again with resource
+// limits on each command (memory_max, cpus, pids_max: on the hybrid layout,
+// three cgroup v1 groups the child joins before exec); and creating plus
+// removing one attempt's cgroup alone.
 //
 //   containment --size 1000 --json out.json
 
@@ -17,6 +20,7 @@
 #include <condition_variable>
 #include <iostream>
 #include <mutex>
+#include <sys/resource.h>
 #include <unistd.h>
 
 using namespace quiesce;
@@ -53,6 +57,18 @@ double through_launcher(process::launcher& procs, uint64_t n, uint32_t width,
   return sw.seconds();
 }
 
+// Returns the user + system time of this process's threads in microseconds
+// (the launchers' work; the commands' own time is their children's).
+double own_cpu_us() {
+  rusage used{};
+  ::getrusage(RUSAGE_SELF, &used);
+  auto us = [](const timeval& tv) {
+    return static_cast<double>(tv.tv_sec) * 1e6
+           + static_cast<double>(tv.tv_usec);
+  };
+  return us(used.ru_utime) + us(used.ru_stime);
+}
+
 // Creates and removes `n` attempt cgroups; returns microseconds per pair, or
 // a negative value without cgroups.
 double cgroup_cost(uint64_t n) {
@@ -84,23 +100,35 @@ int main(int argc, char** argv) {
                        process::containment_options{"bench", true}};
   process::launcher pg{std::chrono::seconds{5},
                        process::containment_options{"bench", false}};
+  process::containment_options unmeasured{"bench", true};
+  unmeasured.measure_peaks = false;
+  process::launcher cg_unmeasured{std::chrono::seconds{5}, unmeasured};
   auto round = std::max<uint64_t>(opts.size / 10, 1);
   double hand_s = 0;
   double cg_s = 0;
   double pg_s = 0;
+  double unmeasured_s = 0;
   double limited_s = 0;
   // Generous: /bin/true never meets them, so only their cost shows.
   process::resource_limits limits{uint64_t{256} << 20, 1000, 100};
+  double cg_cpu = 0;
+  double pg_cpu = 0;
   uint64_t done = 0;
   for (; done < opts.size; done += round) {
     hand_s += static_cast<double>(round) / spawn_true_by_hand(round, width);
+    auto cpu = own_cpu_us();
     cg_s += through_launcher(cg, round, width);
+    cg_cpu += own_cpu_us() - cpu;
+    cpu = own_cpu_us();
     pg_s += through_launcher(pg, round, width);
+    pg_cpu += own_cpu_us() - cpu;
+    unmeasured_s += through_launcher(cg_unmeasured, round, width);
     limited_s += through_launcher(cg, round, width, limits);
   }
   auto baseline = static_cast<double>(done) / hand_s;
   auto with_cgroups = static_cast<double>(done) / cg_s;
   auto with_groups = static_cast<double>(done) / pg_s;
+  auto unmeasured_rate = static_cast<double>(done) / unmeasured_s;
   auto with_limits = static_cast<double>(done) / limited_s;
   auto cg_mode = cg.containment();
   auto pg_mode = pg.containment();
@@ -112,6 +140,12 @@ int main(int argc, char** argv) {
                what, -1, 0.8)
       .note
       = cg_mode;
+  // The same launcher without joining a memory group to measure the peak
+  // (before it did): what measuring costs.
+  rep.at_least("processes/s, cgroups, peak memory not measured",
+               unmeasured_rate, "processes/s", baseline, what, -1, 0.8)
+      .note
+      = "peak memory unknown without memory_max on the hybrid layout";
   rep.at_least("processes/s, process groups", with_groups, "processes/s",
                baseline, what, -1, 0.8)
       .note
@@ -122,6 +156,14 @@ int main(int argc, char** argv) {
                baseline, what, -1)
       .note
       = cg.uses_cgroups() ? cg.limits().describe() : "no cgroups";
+  // No target: what the launcher's own threads spend per command, beside the
+  // process-group launcher's in the same run.
+  rep.at_most("launcher CPU per command, cgroups",
+              cg_cpu / static_cast<double>(done), "us",
+              pg_cpu / static_cast<double>(done),
+              "the process-group launcher's, same run", -1)
+      .note
+      = "user + system time of the launcher's process, not the command's";
   if (cost >= 0)
     rep.at_most("cgroup create + remove", cost, "us", 0, "", -1).note
         = "mkdir, open, close, rmdir of one attempt cgroup";

@@ -137,6 +137,33 @@ std::string line_after(const std::string& path, const std::string& prefix) {
   return {};
 }
 
+/// Returns the number after `key` (at the start of a line) in the open file
+/// `fd`, read from its start with one pread; false when it is not there.
+bool pread_keyed(int fd, const char* key, uint64_t& value) {
+  char buf[512];
+  auto n = ::pread(fd, buf, sizeof(buf) - 1, 0);
+  if (n <= 0)
+    return false;
+  buf[n] = '\0';
+  auto len = std::strlen(key);
+  for (const char* line = buf; *line != '\0';) {
+    if (std::strncmp(line, key, len) == 0) {
+      const char* digit = line + len;
+      if (*digit < '0' || *digit > '9')
+        return false;
+      value = 0;
+      for (; *digit >= '0' && *digit <= '9'; ++digit)
+        value = value * 10 + static_cast<uint64_t>(*digit - '0');
+      return true;
+    }
+    const char* end = std::strchr(line, '\n');
+    if (end == nullptr)
+      break;
+    line = end + 1;
+  }
+  return false;
+}
+
 /// Returns the mount point and root of the first cgroup2 mount, or empty.
 std::pair<std::string, std::string> cgroup2_mount() {
   auto place = detail::find_mount("cgroup2");
@@ -307,6 +334,18 @@ std::unique_ptr<cgroup_tree> cgroup_tree::create(const std::string& name,
 }
 
 cgroup_tree::~cgroup_tree() {
+  for (const auto& [id, files] : memory_files_)
+    for (int fd : {files.tasks, files.usage, files.peak, files.procs})
+      if (fd >= 0)
+        ::close(fd);
+  for (const auto& [id, files] : leaf_files_)
+    for (int fd : {files.dir, files.cpu_stat, files.events})
+      if (fd >= 0)
+        ::close(fd);
+  for (const auto& [id, fds] : limited_v1_)
+    for (int fd : fds)
+      if (fd >= 0)
+        ::close(fd);
   kill_cgroup(dir_.c_str());
   remove_cgroup_tree(dir_.c_str());
   // Empty once the v2 tree is: every process of them was in it too.
@@ -337,6 +376,36 @@ int cgroup_tree::make_leaf(uint64_t id, std::string& error) const {
   return fd;
 }
 
+cgroup_tree::leaf_files cgroup_tree::open_leaf(uint64_t id,
+                                               std::string& error) const {
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (auto i = leaf_files_.find(id); i != leaf_files_.end()) {
+      auto files = i->second;
+      i->second.cpu_end_known = false;
+      return files;
+    }
+  }
+  leaf_files files;
+  files.dir = make_leaf(id, error);
+  if (files.dir < 0)
+    return files;
+  // Without them the counters are read by path (see populated()).
+  files.cpu_stat = ::openat(files.dir, "cpu.stat", O_RDONLY | O_CLOEXEC);
+  files.events = ::openat(files.dir, "cgroup.events", O_RDONLY | O_CLOEXEC);
+  std::lock_guard<std::mutex> guard{mtx_};
+  leaf_files_[id] = files;
+  return files;
+}
+
+int cgroup_tree::leaf_file(uint64_t id, bool events) const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  auto i = leaf_files_.find(id);
+  if (i == leaf_files_.end())
+    return -1;
+  return events ? i->second.events : i->second.cpu_stat;
+}
+
 bool cgroup_tree::kill(uint64_t id) {
   {
     std::lock_guard<std::mutex> guard{mtx_};
@@ -346,24 +415,77 @@ bool cgroup_tree::kill(uint64_t id) {
 }
 
 bool cgroup_tree::reusable(uint64_t id) {
-  std::lock_guard<std::mutex> guard{mtx_};
-  bool killed = killed_.erase(id) != 0;
-  for (bool on : support_.v2)
-    if (on)
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    bool killed = killed_.erase(id) != 0;
+    for (bool on : support_.v2)
+      if (on)
+        return false;
+    if (killed)
       return false;
-  return !killed;
+  }
+  // The memory group through its open `cgroup.procs`; the pids and cpu
+  // groups only where a command joined them.
+  char byte = 0;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (auto i = memory_files_.find(id);
+        i != memory_files_.end() && i->second.procs >= 0
+        && ::pread(i->second.procs, &byte, 1, 0) > 0)
+      return false;
+    if (limited_v1_.find(id) == limited_v1_.end())
+      return true;
+  }
+  auto name = "/a" + std::to_string(id) + "/cgroup.procs";
+  for (auto c : {limit_support::pids, limit_support::cpu}) {
+    const auto& dir = v1_tree_[c];
+    if (dir.empty() || dir == v1_tree_[limit_support::memory])
+      continue;
+    int fd = ::open((dir + name).c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+      continue;
+    auto n = ::read(fd, &byte, 1);
+    ::close(fd);
+    if (n > 0)
+      return false;
+  }
+  return true;
 }
 
 bool cgroup_tree::populated(uint64_t id) const {
+  uint64_t value = 0;
+  if (int fd = leaf_file(id, true);
+      fd >= 0 && pread_keyed(fd, "populated ", value))
+    return value != 0;
   return cgroup_populated(leaf_dir(id));
 }
 
 uint64_t cgroup_tree::cpu_usage_usec(uint64_t id) const {
+  uint64_t value = 0;
+  if (int fd = leaf_file(id, false);
+      fd >= 0 && pread_keyed(fd, "usage_usec ", value))
+    return value;
   auto text = line_after(leaf_dir(id) + "/cpu.stat", "usage_usec ");
   return text.empty() ? 0 : std::stoull(text);
 }
 
 bool cgroup_tree::remove(uint64_t id) const {
+  drop_memory_group(id);
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (auto i = limited_v1_.find(id); i != limited_v1_.end()) {
+      for (int fd : i->second)
+        if (fd >= 0)
+          ::close(fd);
+      limited_v1_.erase(i);
+    }
+    if (auto i = leaf_files_.find(id); i != leaf_files_.end()) {
+      for (int fd : {i->second.dir, i->second.cpu_stat, i->second.events})
+        if (fd >= 0)
+          ::close(fd);
+      leaf_files_.erase(i);
+    }
+  }
   for (const auto& dir : v1_tree_)
     if (!dir.empty())
       ::rmdir((dir + "/a" + std::to_string(id)).c_str());
@@ -434,8 +556,8 @@ namespace {
   auto fail = [report](int err) {
     report_and_exit(report, err);
   };
-  // Into the cgroup v1 groups of its limits first ("0" is the writer):
-  // clone3 places a child in a v2 group only.
+  // Into its cgroup v1 groups first ("0" is the writing thread, the
+  // child's only one): clone3 places a child in a v2 group only.
   for (int fd : req.join_fds)
     if (fd >= 0 && ::write(fd, "0", 1) != 1)
       fail(errno);
@@ -621,6 +743,14 @@ int spawn_in_cgroup(const cgroup_spawn& req, pid_t& pid, int& pidfd,
 
 size_t reap_orphans(const std::string& prefix, bool (*keep)(pid_t)) {
   size_t reaped = 0;
+  // Without a zombie child there is nothing to reap (most commands leave no
+  // orphan): one call instead of reading a file per thread and per child.
+  // A zombie a caller keeps (a leader it has not observed yet) may hide
+  // others: then every child is looked at.
+  siginfo_t any{};
+  if (::waitid(P_ALL, 0, &any, WEXITED | WNOHANG | WNOWAIT | __WALL) != 0
+      || any.si_pid == 0)
+    return 0;
   std::vector<pid_t> children;
   each_subdir("/proc/self/task", [&](const char* tid) {
     std::ifstream in{std::string{"/proc/self/task/"} + tid + "/children"};

@@ -14,6 +14,7 @@
 #include <mutex>
 #include <string>
 #include <sys/types.h>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -105,10 +106,12 @@ struct cgroup_spawn {
   const char* workdir = nullptr;
   /// Descriptor of the cgroup directory the process starts in.
   int cgroup_fd = -1;
-  /// Descriptors of cgroup v1 `cgroup.procs` files the child writes itself
+  /// Descriptors of cgroup v1 `tasks` files the child writes itself
   /// into before it executes (so its limits hold from its first
   /// instruction); -1 entries are skipped.
   std::array<int, limit_support::count> join_fds{-1, -1, -1};
+  /// Whether each of `join_fds` is closed here (false: the tree's own).
+  std::array<bool, limit_support::count> owned{true, true, true};
   /// Whether the child changes its credentials to `uid`, `gid` and `groups`
   /// (setgroups, setresgid, setresuid, in that order) before it changes
   /// directory and executes.
@@ -145,6 +148,7 @@ int spawn_in_cgroup(const cgroup_spawn& req, pid_t& pid, int& pidfd,
 /// Reaps each ended child of this process (orphans of a killed group come
 /// back to it, a subreaper) whose cgroup path is `prefix` or below it, unless
 /// `keep(pid)` says it belongs to someone waiting for it. Returns how many.
+/// Costs one system call when this process has no zombie child.
 size_t reap_orphans(const std::string& prefix, bool (*keep)(pid_t));
 
 /// The counters of a command's groups before it started, to subtract at its
@@ -152,20 +156,28 @@ size_t reap_orphans(const std::string& prefix, bool (*keep)(pid_t));
 struct leaf_bases {
   /// The leaf's CPU time in microseconds.
   uint64_t cpu_usec = 0;
-  /// The memory group's OOM kill count.
-  uint64_t oom_kills = 0;
+  /// What a reused cgroup v1 memory group held when the command started
+  /// (`memory.usage_in_bytes`: what earlier commands left, such as page
+  /// cache, and charges the kernel reserved ahead); 0 in a fresh group.
+  uint64_t memory_held = 0;
   /// Whether the command runs in a memory group (so its peak is known).
   bool in_memory_group = false;
+  /// Whether the command set a memory limit in a cgroup v1 memory group
+  /// (such a group is never used by another command).
+  bool v1_memory_limit = false;
 };
 
 /// What `cgroup_tree::prepare` set up for one command: the descriptors
 /// `spawn_in_cgroup` needs and the counters to subtract at its end. Closes
 /// its descriptors when destroyed.
 struct leaf_setup {
-  /// The v2 leaf's directory (for `CLONE_INTO_CGROUP`), or -1.
+  /// The v2 leaf's directory (for `CLONE_INTO_CGROUP`), or -1. The tree's
+  /// own descriptor, kept with the leaf: not closed here.
   int dir_fd = -1;
-  /// The v1 `cgroup.procs` files to join, or -1 each.
+  /// The v1 `tasks` files to join, or -1 each.
   std::array<int, limit_support::count> join_fds{-1, -1, -1};
+  /// Whether each of `join_fds` is closed here (false: the tree's own).
+  std::array<bool, limit_support::count> owned{true, true, true};
   /// The counters before the command started.
   leaf_bases bases;
 
@@ -226,11 +238,14 @@ public:
   int make_leaf(uint64_t id, std::string& error) const;
 
   /// Creates (or reuses) the groups of command `id`, sets `limits` in them
-  /// (and lifts those an earlier command of the same leaf set) and fills
-  /// `out`. Limits this tree cannot enforce are skipped (see `limits`).
-  /// Returns false with `error` set when a group cannot be created or set.
-  bool prepare(uint64_t id, const resource_limits& limits, leaf_setup& out,
-               std::string& error) const;
+  /// and fills `out`. Limits this tree cannot enforce are skipped (see
+  /// `limits`). On the hybrid layout the command joins the leaf's cgroup v1
+  /// memory group when it sets `memory_max` (a fresh group) or when
+  /// `measure_peak` is set (the leaf's group, reused from command to
+  /// command, so that its peak memory is known). Returns false with `error`
+  /// set when a group cannot be created or set.
+  bool prepare(uint64_t id, const resource_limits& limits, bool measure_peak,
+               leaf_setup& out, std::string& error) const;
 
   /// Returns what command `id` used since its groups had `bases`.
   leaf_usage usage(uint64_t id, const leaf_bases& bases) const;
@@ -248,12 +263,20 @@ public:
   bool kill(uint64_t id);
 
   /// Returns whether the leaf group of `id` may start another command: it
-  /// was never killed, and no controller of the v2 tree is enabled (the
-  /// peak of `memory.peak` would span commands). Linux 6.18 (at least) SIGKILLs
-  /// every process that clone3 starts in a group once killed through
-  /// `cgroup.kill` (the fork compares the group's kill count with the
-  /// parent's), so such a group is removed instead. Forgets the mark.
+  /// was never killed, no controller of the v2 tree is enabled (the
+  /// peak of `memory.peak` would span commands), and none of its cgroup v1
+  /// groups still holds a process (one that left the v2 leaf: the next
+  /// command's peak and limits would count it). Linux 6.18 (at least)
+  /// SIGKILLs every process that clone3 starts in a group once killed
+  /// through `cgroup.kill` (the fork compares the group's kill count with
+  /// the parent's), so such a group is removed instead. Forgets the mark.
   bool reusable(uint64_t id);
+
+  /// Readies the reusable leaf `id` for its next command, whose start
+  /// `bases` described (null: unknown): removes its cgroup v1 memory group
+  /// when that command set a memory limit there, or when unknown, so that
+  /// no command inherits a limit; the next command creates it again.
+  void settle(uint64_t id, const leaf_bases* bases) const;
 
   /// Returns whether the leaf group of `id` still holds a live process.
   bool populated(uint64_t id) const;
@@ -262,7 +285,8 @@ public:
   /// (`usage_usec` of its `cpu.stat`), or 0.
   uint64_t cpu_usage_usec(uint64_t id) const;
 
-  /// Removes the (empty) leaf group of `id`; false while it is not empty.
+  /// Removes the (empty) leaf group of `id`, closing the files kept open
+  /// with it; false while it is not empty.
   bool remove(uint64_t id) const;
 
   /// Returns whether the kernel has `cgroup.kill` (else kills go pid by pid).
@@ -283,10 +307,51 @@ private:
   /// v1 hierarchies (or enables the v2 controllers below `base`).
   void setup_limits(const std::string& leaf_name, const std::string& base);
 
-  std::mutex mtx_;
+  /// The open files of a leaf's cgroup v1 memory group, kept from command
+  /// to command: opening one costs more than reading it.
+  struct memory_files {
+    int tasks = -1; // `tasks`, which the child writes to join
+    int usage = -1; // `memory.usage_in_bytes`
+    int peak = -1;  // `memory.max_usage_in_bytes`, read and reset
+    int procs = -1; // `cgroup.procs`, to see the group empty
+  };
+
+  /// Closes the files of the v1 memory group of `id` and removes the group.
+  void drop_memory_group(uint64_t id) const;
+
+  /// The open files of a v2 leaf, kept while the leaf is reused: a command
+  /// then costs no `mkdir`, and no open of its directory or its files.
+  struct leaf_files {
+    int dir = -1;               // the directory, for CLONE_INTO_CGROUP
+    int cpu_stat = -1;          // `cpu.stat`
+    int events = -1;            // `cgroup.events`
+    uint64_t cpu_end = 0;       // `usage_usec` when its last command ended
+    bool cpu_end_known = false; // cpu_end read since the leaf was taken
+  };
+
+  /// Returns the open files of leaf `id`, creating the leaf and opening
+  /// them when it has none; `dir` is -1 with `error` set when it fails.
+  leaf_files open_leaf(uint64_t id, std::string& error) const;
+
+  /// Returns the open `cpu.stat` (`cgroup.events` with `events`) of leaf
+  /// `id`, or -1.
+  int leaf_file(uint64_t id, bool events) const;
+
+  mutable std::mutex mtx_;
   std::unordered_set<uint64_t> killed_; // guarded by mtx_
-  std::string dir_;                     // the parent's directory
-  std::string rel_;                     // the parent as /proc shows it
+  // The leaves that have a pids or cpu v1 group (joined by a command that
+  // set that limit): the open `tasks` of each group made, or -1. Guarded by
+  // mtx_, used like memory_files_.
+  mutable std::unordered_map<uint64_t, std::array<int, limit_support::count>>
+      limited_v1_;
+  // Per leaf with a v1 memory group: its open files. Guarded by mtx_; the
+  // descriptors are used outside it by the one thread that holds the leaf.
+  mutable std::unordered_map<uint64_t, memory_files> memory_files_;
+  // Per leaf: its open files (see leaf_files). Guarded by mtx_, used like
+  // memory_files_.
+  mutable std::unordered_map<uint64_t, leaf_files> leaf_files_;
+  std::string dir_; // the parent's directory
+  std::string rel_; // the parent as /proc shows it
   bool has_kill_file_ = false;
   limit_support support_;
   // Per controller: this tree's directory in the v1 hierarchy, or empty.

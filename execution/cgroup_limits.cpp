@@ -55,12 +55,46 @@ uint64_t file_value(const std::string& path) {
   return in ? value : 0;
 }
 
-/// Writes `text` to the file `path`; returns 0 or the errno.
+/// Returns the number the open cgroup file `fd` holds (read from its
+/// start), or 0.
+uint64_t read_counter(int fd) {
+  char buf[32];
+  auto n = ::pread(fd, buf, sizeof(buf) - 1, 0);
+  uint64_t value = 0;
+  for (ssize_t i = 0; i < n && buf[i] >= '0' && buf[i] <= '9'; ++i)
+    value = value * 10 + static_cast<uint64_t>(buf[i] - '0');
+  return value;
+}
+
+/// A reused cgroup v1 memory group holding more than this when a command
+/// would start is replaced by a fresh one (see usage()).
+constexpr uint64_t max_memory_held = uint64_t{8} << 20;
+
+/// What a memory group may hold that its next command uses without the
+/// counter moving: the kernel charges a group in batches of 64 pages per
+/// CPU (MEMCG_CHARGE_BATCH) and keeps the rest of a batch for its next
+/// charges on that CPU.
+uint64_t charge_reserve() {
+  static const uint64_t bytes = [] {
+    auto cpus = ::sysconf(_SC_NPROCESSORS_CONF);
+    auto page = ::sysconf(_SC_PAGESIZE);
+    return uint64_t{64} * static_cast<uint64_t>(cpus > 0 ? cpus : 1)
+           * static_cast<uint64_t>(page > 0 ? page : 4096);
+  }();
+  return bytes;
+}
+
+/// Writes `text` to the file `path`; returns 0 or the errno. Lowering a
+/// memory limit fails with EINTR when a signal is pending for the thread
+/// (under strace, every time): it is tried again.
 int write_text(const std::string& path, const std::string& text) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
   if (fd < 0)
     return errno;
-  auto n = ::write(fd, text.data(), text.size());
+  ssize_t n = 0;
+  do {
+    n = ::write(fd, text.data(), text.size());
+  } while (n < 0 && errno == EINTR);
   int err = n == static_cast<ssize_t>(text.size()) ? 0 : (n < 0 ? errno : EIO);
   ::close(fd);
   return err;
@@ -221,11 +255,9 @@ std::string format_bytes(uint64_t bytes) {
 }
 
 leaf_setup::~leaf_setup() {
-  if (dir_fd >= 0)
-    ::close(dir_fd);
-  for (int fd : join_fds)
-    if (fd >= 0)
-      ::close(fd);
+  for (size_t c = 0; c < join_fds.size(); ++c)
+    if (join_fds[c] >= 0 && owned[c])
+      ::close(join_fds[c]);
 }
 
 void cgroup_tree::setup_limits(const std::string& leaf_name,
@@ -285,12 +317,17 @@ std::vector<std::string> cgroup_tree::v1_trees() const {
 }
 
 bool cgroup_tree::prepare(uint64_t id, const resource_limits& limits,
-                          leaf_setup& out, std::string& error) const {
-  out.dir_fd = make_leaf(id, error);
+                          bool measure_peak, leaf_setup& out,
+                          std::string& error) const {
+  auto leaf_fds = open_leaf(id, error);
+  out.dir_fd = leaf_fds.dir;
   if (out.dir_fd < 0)
     return false;
   auto leaf = leaf_dir(id);
-  out.bases.cpu_usec = cpu_usage_usec(id);
+  // A reused leaf's counter has not moved since its last command ended: the
+  // leaf was empty since, and only clone3 puts a process into it.
+  out.bases.cpu_usec
+      = leaf_fds.cpu_end_known ? leaf_fds.cpu_end : cpu_usage_usec(id);
   auto set = [&](const std::string& path, const std::string& value) {
     if (int err = write_text(path, value); err != 0) {
       error = "cannot set " + path + " to " + value + ": " + errno_text(err);
@@ -318,40 +355,128 @@ bool cgroup_tree::prepare(uint64_t id, const resource_limits& limits,
               std::to_string(limits.cpu_millis * cpu_period_usec / 1000) + ' '
                   + std::to_string(cpu_period_usec)))
     return false;
-  // v1 hierarchies: a group per leaf, joined only by a command that sets the
-  // limit (a join costs the child 100-300 µs), reused like the leaf.
+  // v1 hierarchies: a group per leaf, reused like the leaf; the pids and cpu
+  // groups are joined only by a command that sets their limit.
+  // The group and its open `tasks` stay with the leaf (no failing mkdir
+  // and no open per command); its limit is written afresh by each command.
   auto join = [&](limit_support::controller c) {
     if (v1_tree_[c].empty())
       return std::string{};
     auto dir = v1_tree_[c] + "/a" + std::to_string(id);
-    if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
-      error = "cannot create cgroup " + dir + ": " + errno_text(errno);
-      return std::string{};
+    int tasks = -1;
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      if (auto i = limited_v1_.find(id); i != limited_v1_.end())
+        tasks = i->second[c];
     }
-    out.join_fds[c]
-        = ::open((dir + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC);
-    if (out.join_fds[c] < 0) {
-      error = "cannot open " + dir + "/cgroup.procs: " + errno_text(errno);
-      return std::string{};
+    if (tasks < 0) {
+      if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+        error = "cannot create cgroup " + dir + ": " + errno_text(errno);
+        return std::string{};
+      }
+      // `tasks`, not `cgroup.procs`: the child is a single thread, and
+      // moving the calling thread alone skips the kernel's global
+      // threadgroup lock, whose writer waits for an RCU grace period (80 µs
+      // per command here, against 6 µs).
+      tasks = ::open((dir + "/tasks").c_str(), O_WRONLY | O_CLOEXEC);
+      int open_error = errno;
+      std::lock_guard<std::mutex> guard{mtx_};
+      auto& fds = limited_v1_
+                      .try_emplace(
+                          id, std::array<int, limit_support::count>{-1, -1, -1})
+                      .first->second;
+      fds[c] = tasks;
+      if (tasks < 0) {
+        error = "cannot open " + dir + "/tasks: " + errno_text(open_error);
+        return std::string{};
+      }
     }
+    out.join_fds[c] = tasks;
+    out.owned[c] = false;
     return dir;
   };
-  if (limits.memory_max != 0 && !v1_tree_[limit_support::memory].empty()) {
-    auto dir = join(limit_support::memory);
-    if (dir.empty())
+  // The memory group: joined by every command where `measure_peak` says
+  // so (a join costs the child about 6 µs; creating and removing a group
+  // 70-200 µs), so that its peak is known.
+  bool limit_memory = limits.memory_max != 0;
+  if (!v1_tree_[limit_support::memory].empty()
+      && !support_.v2[limit_support::memory]
+      && (limit_memory || measure_peak)) {
+    auto dir = v1_tree_[limit_support::memory] + "/a" + std::to_string(id);
+    // A limit starts in a fresh group: nothing an earlier command left
+    // counts against it. Without a limit the leaf's group is reused; what it
+    // holds is read to be subtracted, and a group that holds much is
+    // replaced (see usage()).
+    if (limit_memory)
+      drop_memory_group(id);
+    memory_files files;
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      if (auto i = memory_files_.find(id); i != memory_files_.end())
+        files = i->second;
+    }
+    uint64_t held = 0;
+    if (files.tasks >= 0) {
+      held = read_counter(files.usage);
+      if (held > max_memory_held) {
+        drop_memory_group(id);
+        files = {};
+        held = 0;
+      }
+    }
+    if (files.tasks < 0) {
+      // A new group (or the group of a leaf whose files could not be
+      // opened before).
+      if (::mkdir(dir.c_str(), 0755) != 0
+          && (limit_memory || errno != EEXIST)) {
+        error = "cannot create cgroup " + dir + ": " + errno_text(errno);
+        return false;
+      }
+      auto open_file = [&](const char* name, int flags) {
+        int fd = ::open((dir + '/' + name).c_str(), flags | O_CLOEXEC);
+        if (fd < 0 && error.empty())
+          error = "cannot open " + dir + '/' + name + ": " + errno_text(errno);
+        return fd;
+      };
+      // `tasks`, not `cgroup.procs`: the child is a single thread, and
+      // moving the calling thread alone skips the kernel's global
+      // threadgroup lock, whose writer waits for an RCU grace period (80 µs
+      // per command here, against 6 µs).
+      files.tasks = open_file("tasks", O_WRONLY);
+      files.usage = open_file("memory.usage_in_bytes", O_RDONLY);
+      files.peak = open_file("memory.max_usage_in_bytes", O_RDWR);
+      files.procs = open_file("cgroup.procs", O_RDONLY);
+      {
+        std::lock_guard<std::mutex> guard{mtx_};
+        memory_files_[id] = files;
+      }
+      if (!error.empty())
+        return false;
+      held = read_counter(files.usage);
+    }
+    // The high-water mark becomes what the group holds now.
+    if (::pwrite(files.peak, "0", 1, 0) != 1) {
+      error = "cannot reset " + dir
+              + "/memory.max_usage_in_bytes: " + errno_text(errno);
       return false;
-    // memsw (memory + swap) must stay at least the memory limit: lift it
-    // first, then set both, so that swap does not extend the limit.
-    auto memsw = dir + "/memory.memsw.limit_in_bytes";
-    bool has_memsw = ::access(memsw.c_str(), W_OK) == 0;
-    auto value = std::to_string(limits.memory_max);
-    if ((has_memsw && !set(memsw, "-1"))
-        || !set(dir + "/memory.limit_in_bytes", value)
-        || (has_memsw && !set(memsw, value))
-        || !set(dir + "/memory.max_usage_in_bytes", "0"))
-      return false;
+    }
+    // Borrowed, not duplicated: the group stays with the leaf, which no
+    // other command uses until this one has ended.
+    out.join_fds[limit_support::memory] = files.tasks;
+    out.owned[limit_support::memory] = false;
+    if (limit_memory) {
+      // memsw (memory + swap) must stay at least the memory limit: the
+      // memory limit first, then memsw alike, so that swap does not extend
+      // the limit.
+      auto memsw = dir + "/memory.memsw.limit_in_bytes";
+      auto value = std::to_string(limits.memory_max);
+      if (!set(dir + "/memory.limit_in_bytes", value)
+          || (::access(memsw.c_str(), W_OK) == 0 && !set(memsw, value)))
+        return false;
+    }
     out.bases.in_memory_group = true;
-    out.bases.oom_kills = keyed_value(dir + "/memory.oom_control", "oom_kill");
+    out.bases.v1_memory_limit = limit_memory;
+    out.bases.memory_held = held;
   }
   if (limits.pids_max != 0 && !v1_tree_[limit_support::pids].empty()) {
     auto dir = join(limit_support::pids);
@@ -373,6 +498,15 @@ leaf_usage cgroup_tree::usage(uint64_t id, const leaf_bases& bases) const {
   leaf_usage out;
   auto cpu = cpu_usage_usec(id);
   out.cpu_usec = cpu > bases.cpu_usec ? cpu - bases.cpu_usec : 0;
+  {
+    // The next command's start, if the leaf is reused (see prepare()).
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (auto i = leaf_files_.find(id);
+        i != leaf_files_.end() && i->second.cpu_stat >= 0) {
+      i->second.cpu_end = cpu;
+      i->second.cpu_end_known = true;
+    }
+  }
   if (!bases.in_memory_group)
     return out;
   if (support_.v2[limit_support::memory]) {
@@ -381,11 +515,51 @@ leaf_usage cgroup_tree::usage(uint64_t id, const leaf_bases& bases) const {
     out.oom_kills = keyed_value(leaf + "/memory.events", "oom_kill");
   } else if (!v1_tree_[limit_support::memory].empty()) {
     auto dir = v1_tree_[limit_support::memory] + "/a" + std::to_string(id);
-    out.peak_memory = file_value(dir + "/memory.max_usage_in_bytes");
-    auto kills = keyed_value(dir + "/memory.oom_control", "oom_kill");
-    out.oom_kills = kills > bases.oom_kills ? kills - bases.oom_kills : 0;
+    // The high-water mark since the start, less what the group held then,
+    // except the kernel's charge reserve, which the command may have used
+    // without the counter moving (so a small command does not read 0). A
+    // command that frees what the group held (deletes an earlier command's
+    // file) or whose held pages the kernel reclaims meanwhile reads low, by
+    // at most max_memory_held.
+    uint64_t peak = 0;
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      if (auto i = memory_files_.find(id); i != memory_files_.end())
+        peak = read_counter(i->second.peak);
+    }
+    auto reserve = charge_reserve();
+    auto held = bases.memory_held > reserve ? bases.memory_held - reserve : 0;
+    if (peak != 0)
+      out.peak_memory = std::max<uint64_t>(peak > held ? peak - held : 0,
+                                           static_cast<uint64_t>(4096));
+    // Counted only under a limit: a command without one is not killed by
+    // its own group.
+    if (bases.v1_memory_limit)
+      out.oom_kills = keyed_value(dir + "/memory.oom_control", "oom_kill");
   }
   return out;
+}
+
+void cgroup_tree::settle(uint64_t id, const leaf_bases* bases) const {
+  if (bases == nullptr || bases->v1_memory_limit)
+    drop_memory_group(id);
+}
+
+void cgroup_tree::drop_memory_group(uint64_t id) const {
+  if (v1_tree_[limit_support::memory].empty())
+    return;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (auto i = memory_files_.find(id); i != memory_files_.end()) {
+      for (int fd :
+           {i->second.tasks, i->second.usage, i->second.peak, i->second.procs})
+        if (fd >= 0)
+          ::close(fd);
+      memory_files_.erase(i);
+    }
+  }
+  auto dir = v1_tree_[limit_support::memory] + "/a" + std::to_string(id);
+  ::rmdir(dir.c_str());
 }
 
 } // namespace quiesce::process

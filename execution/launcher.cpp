@@ -660,19 +660,21 @@ private:
   unique_fd epoll_;
   unique_fd wake_;
   mutable std::mutex mtx_;
-  std::unordered_map<uint64_t, child> children_; // guarded by mtx_
-  uint64_t next_id_ = 1;                         // guarded by mtx_
-  bool stopping_ = false;                        // guarded by mtx_
-  steady::time_point stop_deadline_;             // guarded by mtx_
-  std::vector<draining_group> draining_;         // reaper thread only
-  std::optional<steady::time_point> sweep_at_;   // reaper thread only
-  std::vector<uint64_t> free_leaves_;            // guarded by mtx_
-  uint64_t next_leaf_ = 1;                       // guarded by mtx_
-  std::unique_ptr<cgroup_tree> tree_;            // null: process groups only
-  std::unique_ptr<keeper> keeper_;               // null: none
+  std::unordered_map<uint64_t, child> children_;  // guarded by mtx_
+  uint64_t next_id_ = 1;                          // guarded by mtx_
+  bool stopping_ = false;                         // guarded by mtx_
+  steady::time_point stop_deadline_;              // guarded by mtx_
+  std::vector<draining_group> draining_;          // reaper thread only
+  std::optional<steady::time_point> sweep_at_;    // reaper thread only
+  std::optional<steady::time_point> released_at_; // reaper thread only
+  std::vector<uint64_t> free_leaves_;             // guarded by mtx_
+  uint64_t next_leaf_ = 1;                        // guarded by mtx_
+  std::unique_ptr<cgroup_tree> tree_;             // null: process groups only
+  std::unique_ptr<keeper> keeper_;                // null: none
   std::string containment_;
   limit_support no_tree_limits_; // why no limits, without a tree
   bool strict_limits_ = false;
+  bool measure_peaks_ = true;
   size_t leftovers_ = 0;
   std::thread reaper_;
 };
@@ -729,46 +731,7 @@ launch_result launcher::impl::launch(const launch_spec& spec,
   int err_fd = spec.stderr_path.empty()               ? -1
                : spec.stderr_path == spec.stdout_path ? out.get()
                                                       : err.get();
-  file_actions fa;
-  spawn_attributes attr;
   int rc = 0;
-  auto step = [&rc](int result) {
-    if (rc == 0)
-      rc = result;
-  };
-  // Redirect before opening /dev/null on 0, and change directory last but
-  // one: the outputs were opened relative to the workdir already.
-  if (out.get() >= 0)
-    step(::posix_spawn_file_actions_adddup2(fa.get(), out.get(), 1));
-  else
-    step(::posix_spawn_file_actions_addopen(fa.get(), 1, "/dev/null", O_WRONLY,
-                                            0));
-  if (err_fd >= 0)
-    step(::posix_spawn_file_actions_adddup2(fa.get(), err_fd, 2));
-  else
-    step(::posix_spawn_file_actions_addopen(fa.get(), 2, "/dev/null", O_WRONLY,
-                                            0));
-  step(::posix_spawn_file_actions_addopen(fa.get(), 0, "/dev/null", O_RDONLY,
-                                          0));
-  if (!spec.workdir.empty())
-    step(
-        ::posix_spawn_file_actions_addchdir_np(fa.get(), spec.workdir.c_str()));
-  // Descriptors of the host without O_CLOEXEC would leak otherwise.
-  step(::posix_spawn_file_actions_addclosefrom_np(fa.get(), 3));
-  sigset_t empty;
-  sigemptyset(&empty);
-  sigset_t all;
-  sigfillset(&all);
-  sigdelset(&all, SIGKILL);
-  sigdelset(&all, SIGSTOP);
-  step(::posix_spawnattr_setflags(attr.get(), POSIX_SPAWN_SETPGROUP
-                                                  | POSIX_SPAWN_SETSIGMASK
-                                                  | POSIX_SPAWN_SETSIGDEF));
-  step(::posix_spawnattr_setpgroup(attr.get(), 0));
-  step(::posix_spawnattr_setsigmask(attr.get(), &empty));
-  step(::posix_spawnattr_setsigdefault(attr.get(), &all));
-  if (rc != 0)
-    return fail("cannot start " + name + ": " + errno_text(rc));
   auto args = spec.argv;
   auto arg_ptrs = pointers(args);
   // Without additions the child gets the inherited environment as it is;
@@ -825,7 +788,7 @@ launch_result launcher::impl::launch(const launch_spec& spec,
     // Its descriptors are closed once the child has exec'd.
     leaf_setup setup;
     std::string cg_error;
-    if (!tree_->prepare(leaf, spec.limits, setup, cg_error)) {
+    if (!tree_->prepare(leaf, spec.limits, measure_peaks_, setup, cg_error)) {
       // Its groups may hold half a setting: never used again.
       tree_->remove(leaf);
       return fail("cannot start " + name + ": " + cg_error);
@@ -837,6 +800,8 @@ launch_result launcher::impl::launch(const launch_spec& spec,
     spawn_step failed = spawn_step::other;
     rc = spawn_in_cgroup(req, pid, fd, failed);
     if (rc != 0) {
+      // Its child has exited: the groups are empty.
+      tree_->settle(leaf, &setup.bases);
       std::lock_guard<std::mutex> guard{mtx_};
       free_leaves_.push_back(leaf);
       return fail(spawn_error(name, rc, failed, spec));
@@ -856,6 +821,47 @@ launch_result launcher::impl::launch(const launch_spec& spec,
       keeper_->watch_group(pid);
     pidfd = unique_fd{fd};
   } else {
+    // Built here only: glibc checks every file action's descriptor against
+    // RLIMIT_NOFILE (a prlimit64 call each), which the clone3 paths never use.
+    file_actions fa;
+    spawn_attributes attr;
+    auto step = [&rc](int result) {
+      if (rc == 0)
+        rc = result;
+    };
+    // Redirect before opening /dev/null on 0, and change directory last but
+    // one: the outputs were opened relative to the workdir already.
+    if (out.get() >= 0)
+      step(::posix_spawn_file_actions_adddup2(fa.get(), out.get(), 1));
+    else
+      step(::posix_spawn_file_actions_addopen(fa.get(), 1, "/dev/null",
+                                              O_WRONLY, 0));
+    if (err_fd >= 0)
+      step(::posix_spawn_file_actions_adddup2(fa.get(), err_fd, 2));
+    else
+      step(::posix_spawn_file_actions_addopen(fa.get(), 2, "/dev/null",
+                                              O_WRONLY, 0));
+    step(::posix_spawn_file_actions_addopen(fa.get(), 0, "/dev/null", O_RDONLY,
+                                            0));
+    if (!spec.workdir.empty())
+      step(::posix_spawn_file_actions_addchdir_np(fa.get(),
+                                                  spec.workdir.c_str()));
+    // Descriptors of the host without O_CLOEXEC would leak otherwise.
+    step(::posix_spawn_file_actions_addclosefrom_np(fa.get(), 3));
+    sigset_t empty;
+    sigemptyset(&empty);
+    sigset_t all;
+    sigfillset(&all);
+    sigdelset(&all, SIGKILL);
+    sigdelset(&all, SIGSTOP);
+    step(::posix_spawnattr_setflags(attr.get(), POSIX_SPAWN_SETPGROUP
+                                                    | POSIX_SPAWN_SETSIGMASK
+                                                    | POSIX_SPAWN_SETSIGDEF));
+    step(::posix_spawnattr_setpgroup(attr.get(), 0));
+    step(::posix_spawnattr_setsigmask(attr.get(), &empty));
+    step(::posix_spawnattr_setsigdefault(attr.get(), &all));
+    if (rc != 0)
+      return fail("cannot start " + name + ": " + errno_text(rc));
     rc = ::posix_spawn(&pid, exe.path.c_str(), fa.get(), attr.get(),
                        arg_ptrs.data(),
                        env_ptrs.empty() ? environ : env_ptrs.data());
@@ -1064,14 +1070,20 @@ void launcher::impl::release(uint64_t id, pid_t pgid, uint64_t leaf) {
     // killed (see cgroup_tree::reusable); a group rmdir refuses stays until
     // the tree goes.
     if (tree_->reusable(leaf)) {
+      tree_->settle(leaf, bases ? &*bases : nullptr);
       std::lock_guard<std::mutex> guard{mtx_};
       free_leaves_.push_back(leaf);
     } else {
       tree_->remove(leaf);
     }
     // A dying parent hands its zombie children to us only after it left the
-    // cgroup: look for such late orphans once more in a moment.
-    sweep_at_ = steady::now() + sweep_delay;
+    // cgroup: look for such late orphans once more in a moment. A sweep
+    // already due stays due (pushing it back on every release would put it
+    // off for as long as commands keep ending); scan() plans the next one
+    // for what was released since.
+    released_at_ = steady::now();
+    if (!sweep_at_)
+      sweep_at_ = *released_at_ + sweep_delay;
   } else if (keeper_) {
     keeper_->forget_group(pgid);
   }
@@ -1080,6 +1092,7 @@ void launcher::impl::release(uint64_t id, pid_t pgid, uint64_t leaf) {
 void launcher::impl::start_containment(const containment_options& opts) {
   std::string why_not = "disabled by the launcher's options";
   strict_limits_ = opts.strict_limits;
+  measure_peaks_ = opts.measure_peaks;
   if (opts.cgroups) {
     leftovers_ = cgroup_tree::remove_leftovers();
     tree_ = cgroup_tree::create(opts.name, why_not);
@@ -1127,8 +1140,14 @@ void launcher::impl::scan(steady::time_point now, std::vector<report>& out) {
     ++i;
   }
   if (sweep_at_ && now >= *sweep_at_) {
-    sweep_at_.reset();
+    // Every release is followed by a sweep at least sweep_delay later, and
+    // under continuous load one sweep runs every sweep_delay.
+    auto swept_at = steady::now();
     reap_orphans(tree_->path(), is_live_leader);
+    if (released_at_ && *released_at_ + sweep_delay > swept_at)
+      sweep_at_ = *released_at_ + sweep_delay;
+    else
+      sweep_at_.reset();
   }
 }
 

@@ -52,6 +52,13 @@ struct containment_options {
   /// Whether a command with a resource limit this launcher cannot enforce
   /// fails to start (else it runs without that limit).
   bool strict_limits = false;
+
+  /// Whether every command joins a cgroup v1 memory group on the hybrid
+  /// layout (one per cgroup of the launcher, reused), so that its peak
+  /// memory is known. False: only a command that sets `memory_max` does,
+  /// and the peak of the others is unknown (for comparison in
+  /// bench/containment).
+  bool measure_peaks = true;
 };
 
 /// How a launched process ended.
@@ -84,9 +91,10 @@ struct exit_status {
 
   /// Peak memory of the command's memory cgroup in bytes: `memory.peak` of
   /// its v2 group when the v2 tree has the memory controller (Linux 5.19),
-  /// else `memory.max_usage_in_bytes` of its v1 group when it set a memory
-  /// limit; 0 when unknown (the leader's ru_maxrss is no measure: see
-  /// apply_rusage in launcher.cpp).
+  /// else `memory.max_usage_in_bytes` of its v1 group less what that group
+  /// held at the start (see cgroup_tree::usage); 0 when unknown (no memory
+  /// group: the leader's ru_maxrss is no measure, see apply_rusage in
+  /// launcher.cpp).
   uint64_t peak_memory = 0;
 
   /// Processes of the command the kernel killed for its memory limit.

@@ -741,6 +741,67 @@ TEST_CASE("launcher waits for a cgroup to empty after the leader exits",
   CHECK(zombie_children().empty());
 }
 
+namespace {
+
+/// The zombie reap_orphans must leave alone in the test below.
+pid_t kept_zombie = 0;
+
+bool is_kept_zombie(pid_t pid) {
+  return pid == kept_zombie;
+}
+
+/// Forks a child that exits at once and waits until it is a zombie (not
+/// reaped); returns its pid.
+pid_t make_zombie() {
+  auto pid = ::fork();
+  if (pid == 0)
+    ::_exit(0);
+  siginfo_t info{};
+  ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOWAIT);
+  return pid;
+}
+
+/// Returns whether `pid` is still an unreaped child of this process.
+bool unreaped(pid_t pid) {
+  siginfo_t info{};
+  return ::waitid(P_PID, static_cast<id_t>(pid), &info,
+                  WEXITED | WNOHANG | WNOWAIT)
+             == 0
+         && info.si_pid == pid;
+}
+
+} // namespace
+
+TEST_CASE("reap_orphans reaps an orphan behind a zombie it must keep, and "
+          "finds nothing to do without a zombie child",
+          "[process]") {
+  // This process's cgroup v2 path: the children below are in it too.
+  std::ifstream in{"/proc/self/cgroup"};
+  std::string line;
+  std::string own;
+  while (std::getline(in, line))
+    if (line.compare(0, 3, "0::") == 0)
+      own = line.substr(3);
+  if (own.empty())
+    return;
+  CHECK(reap_orphans(own, is_kept_zombie) == 0);
+  // The older zombie is the one a check for "any zombie child" sees first:
+  // reap_orphans must not stop at it.
+  kept_zombie = make_zombie();
+  auto orphan = make_zombie();
+  CHECK(reap_orphans(own, is_kept_zombie) == 1);
+  CHECK_FALSE(unreaped(orphan));
+  CHECK(unreaped(kept_zombie));
+  // Alone, the orphan is reaped as well; a path that is not its own is not.
+  CHECK(reap_orphans(own, is_kept_zombie) == 0);
+  orphan = make_zombie();
+  CHECK(reap_orphans(own + "-other", is_kept_zombie) == 0);
+  CHECK(unreaped(orphan));
+  kept_zombie = 0;
+  CHECK(reap_orphans(own, is_kept_zombie) == 2);
+  CHECK(zombie_children().empty());
+}
+
 TEST_CASE("launcher starts commands normally after one was killed in its "
           "cgroup",
           "[process][cgroup]") {

@@ -4,6 +4,7 @@
 // warning that says why, only where the kernel lacks the controller.
 
 #include "execution/cgroup.hpp"
+#include "execution/cgroup_files.hpp"
 #include "execution/launcher.hpp"
 #include "support/processes.hpp"
 
@@ -16,6 +17,7 @@
 #include <mutex>
 #include <optional>
 #include <signal.h>
+#include <sstream>
 #include <string>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -71,7 +73,192 @@ bool enforces(const launcher& procs, limit_support::controller c) {
   return false;
 }
 
+/// Where the hybrid layout's cgroup v1 memory hierarchy is mounted, when
+/// `procs` measures every command's peak there; else empty, with a warning.
+std::string v1_memory_mount(const launcher& procs) {
+  if (!procs.uses_cgroups()) {
+    WARN("skipped: commands are not contained in cgroups here: "
+         << procs.containment());
+    return {};
+  }
+  if (procs.limits().v1_dir[limit_support::memory].empty()) {
+    WARN("skipped: no writable cgroup v1 memory hierarchy here ("
+         << procs.limits().describe() << ")");
+    return {};
+  }
+  return quiesce::process::detail::find_mount("cgroup", "memory").point;
+}
+
+/// What one command of `memory_run` reported.
+struct measured {
+  exit_status status;
+  std::string group; // its v1 memory group's directory
+  ino_t inode = 0;   // that directory's inode once the command ended
+  std::string out;   // what it printed after its group's line
+};
+
+/// Runs `script` (after a line naming its v1 memory group) through `procs`,
+/// alone, and returns its end, its group and what it printed.
+measured memory_run(launcher& procs, const std::string& mount,
+                    const temp_dir& dir, const std::string& script,
+                    uint64_t memory_max = 0) {
+  auto spec
+      = shell("sed -n 's/^[0-9]*:memory://p' /proc/self/cgroup; " + script);
+  spec.limits.memory_max = memory_max;
+  spec.stdout_path = dir.path() + "/out";
+  auto done = std::make_shared<slot>();
+  auto res = procs.launch(spec, record(done));
+  REQUIRE(res);
+  auto status = done->wait(wait_bound);
+  REQUIRE(status);
+  CHECK(status->how == exit_status::kind::exited);
+  CHECK(status->code == 0);
+  measured m;
+  m.status = *status;
+  auto text = slurp(spec.stdout_path);
+  auto eol = text.find('\n');
+  REQUIRE(eol != std::string::npos);
+  m.group = mount + text.substr(0, eol);
+  m.out = text.substr(eol + 1);
+  CHECK(contains(m.group, "/quiesce/"));
+  struct stat st {};
+  if (::stat(m.group.c_str(), &st) == 0)
+    m.inode = st.st_ino;
+  return m;
+}
+
 } // namespace
+
+TEST_CASE("every command's peak memory is measured on the hybrid layout, in "
+          "a reused cgroup v1 memory group",
+          "[process][cgroup][limits]") {
+  launcher procs{5s, containment_options{"peaks"}};
+  auto mount = v1_memory_mount(procs);
+  if (mount.empty())
+    return;
+  temp_dir dir;
+  constexpr uint64_t mib = 1 << 20;
+  // One command at a time: each reuses the one cgroup (and memory group)
+  // the previous one emptied.
+  auto big = memory_run(procs, mount, dir,
+                        "dd if=/dev/zero of=/dev/null bs=64M count=1");
+  INFO("64 MiB buffer: peak " << big.status.peak_memory);
+  CHECK(big.status.peak_memory >= 64 * mib);
+  CHECK(big.status.peak_memory < 96 * mib);
+  auto small = memory_run(procs, mount, dir, "true");
+  INFO("then a small command: peak " << small.status.peak_memory);
+  CHECK(small.group == big.group);
+  CHECK(small.inode == big.inode);
+  CHECK(small.status.peak_memory > 0);
+  CHECK(small.status.peak_memory < 4 * mib);
+  // 6 MiB of page cache stays charged to the group once its writer ended,
+  // and the group is reused: the next command's peak does not count it.
+  auto writer = memory_run(procs, mount, dir,
+                           "head -c 6291456 /dev/zero > " + dir.path() + "/f6");
+  INFO("6 MiB file written: peak " << writer.status.peak_memory);
+  CHECK(writer.status.peak_memory >= 6 * mib);
+  auto after_writer = memory_run(procs, mount, dir, "true");
+  INFO("then a small command: peak " << after_writer.status.peak_memory);
+  CHECK(after_writer.inode == writer.inode);
+  CHECK(after_writer.status.peak_memory > 0);
+  CHECK(after_writer.status.peak_memory < 4 * mib);
+  // 64 MiB of page cache: more than a reused group may hold, so the next
+  // command gets a fresh group.
+  auto cache = memory_run(
+      procs, mount, dir, "head -c 67108864 /dev/zero > " + dir.path() + "/f64");
+  INFO("64 MiB file written: peak " << cache.status.peak_memory);
+  CHECK(cache.status.peak_memory >= 64 * mib);
+  auto after_cache = memory_run(procs, mount, dir, "true");
+  INFO("then a small command: peak " << after_cache.status.peak_memory);
+  CHECK(after_cache.group == cache.group);
+  CHECK(after_cache.inode != cache.inode);
+  CHECK(after_cache.status.peak_memory > 0);
+  CHECK(after_cache.status.peak_memory < 4 * mib);
+  // Without a limit no OOM kill is counted (none happened either).
+  CHECK(after_cache.status.oom_kills == 0);
+}
+
+TEST_CASE("a memory limit starts in a fresh cgroup v1 memory group, and the "
+          "next command does not inherit it",
+          "[process][cgroup][limits]") {
+  launcher procs{5s, containment_options{"fresh"}};
+  auto mount = v1_memory_mount(procs);
+  if (mount.empty())
+    return;
+  temp_dir dir;
+  // Its group's inode and limit, as the command sees them.
+  auto show = "g=" + mount
+              + "$(sed -n 's/^[0-9]*:memory://p' /proc/self/cgroup); "
+                "stat -c %i $g; cat $g/memory.limit_in_bytes";
+  auto lines = [](const std::string& text) {
+    std::vector<std::string> out;
+    std::istringstream in{text};
+    for (std::string line; std::getline(in, line);)
+      out.push_back(line);
+    REQUIRE(out.size() == 2);
+    return out;
+  };
+  auto plain = memory_run(procs, mount, dir, show);
+  auto limited = memory_run(procs, mount, dir, show, uint64_t{32} << 20);
+  CHECK(limited.group == plain.group);
+  // A new group (not the one the plain command left), with the limit.
+  CHECK(lines(limited.out)[0] != lines(plain.out)[0]);
+  CHECK(lines(limited.out)[1] == std::to_string(uint64_t{32} << 20));
+  CHECK(limited.status.peak_memory > 0);
+  // Removed once it ended: no later command inherits its limit.
+  CHECK(limited.inode == 0);
+  auto next = memory_run(procs, mount, dir, show);
+  CHECK(next.group == plain.group);
+  CHECK(lines(next.out)[1] == lines(plain.out)[1]);
+  CHECK(lines(next.out)[1] != lines(limited.out)[1]);
+  CHECK(next.status.peak_memory > 0);
+}
+
+TEST_CASE("a cgroup v1 memory group that still holds a process is not "
+          "reused, and goes with its launcher",
+          "[process][cgroup][limits]") {
+  std::string why;
+  auto own = own_cgroup_dir(why);
+  pid_t sleeper = 0;
+  {
+    launcher procs{5s, containment_options{"stray"}};
+    auto mount = v1_memory_mount(procs);
+    if (mount.empty())
+      return;
+    temp_dir dir;
+    // The sleep leaves the command's process group and its v2 cgroup for
+    // ours (root may), so the command ends with it still in its v1 memory
+    // group. The command waits until it has: else the kill of the group at
+    // the command's end may come before setsid.
+    auto mark = dir.path() + "/sleeper";
+    auto first = memory_run(
+        procs, mount, dir,
+        "setsid sh -c 'echo $$ > " + own + "/cgroup.procs; echo $$ > " + mark
+            + ".tmp; mv " + mark + ".tmp " + mark
+            + "; exec sleep 300' > /dev/null & while [ ! -e " + mark
+            + " ]; do sleep 0.01; done; cat " + mark);
+    sleeper = static_cast<pid_t>(std::stol(first.out));
+    REQUIRE(sleeper > 0);
+    CHECK(::kill(sleeper, 0) == 0);
+    auto second = memory_run(procs, mount, dir, "true");
+    CHECK(second.group != first.group);
+    CHECK(second.status.peak_memory > 0);
+    CHECK(second.status.peak_memory < (4u << 20));
+  }
+  // The launcher's end removed its v1 groups, killing what was in them. The
+  // sleep came back to us (a subreaper) when its shell ended.
+  int status = 0;
+  pid_t got = 0;
+  auto deadline = std::chrono::steady_clock::now() + wait_bound;
+  while ((got = ::waitpid(sleeper, &status, WNOHANG)) == 0
+         && std::chrono::steady_clock::now() < deadline)
+    ::usleep(10'000);
+  if (got == 0)
+    ::kill(sleeper, SIGKILL);
+  REQUIRE(got == sleeper);
+  CHECK(WIFSIGNALED(status));
+  CHECK(WTERMSIG(status) == SIGKILL);
+}
 
 TEST_CASE("a command that allocates past memory_max is killed and says so",
           "[process][cgroup][limits]") {
