@@ -8,6 +8,7 @@
 
 #include "actors/journal.hpp"
 #include "runtime/runtime.hpp"
+#include "sqlite_read.hpp"
 #include "support.hpp"
 #include "support/specs.hpp"
 
@@ -107,18 +108,9 @@ std::set<job_id> ids_in(const std::string& file) {
 // Returns the number of rows of `table` in the journal file `file` whose
 // job (or id, for jobs) is `job`.
 int64_t rows_in(const std::string& file, const std::string& table, job_id job) {
-  sqlite3* db = nullptr;
-  REQUIRE(sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READONLY, nullptr)
-          == SQLITE_OK);
-  auto sql = "SELECT count(*) FROM " + table + " WHERE "
-             + (table == "jobs" ? "id" : "job") + " = " + std::to_string(job);
-  sqlite3_stmt* st = nullptr;
-  REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK);
-  REQUIRE(sqlite3_step(st) == SQLITE_ROW);
-  auto n = sqlite3_column_int64(st, 0);
-  sqlite3_finalize(st);
-  sqlite3_close(db);
-  return n;
+  return count(file, "SELECT count(*) FROM " + table + " WHERE "
+                         + (table == "jobs" ? "id" : "job") + " = "
+                         + std::to_string(job));
 }
 
 std::set<job_id> ids_listed(runtime& rt) {

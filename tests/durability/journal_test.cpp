@@ -4,6 +4,7 @@
 
 #include "actors/books.hpp"
 #include "actors/journal.hpp"
+#include "sqlite_read.hpp"
 #include "support.hpp"
 #include "support/specs.hpp"
 
@@ -30,20 +31,6 @@ void run_first_task(books& bk, job_books& b) {
   bk.commit(b, task_change(1, task_status::queued, task_status::running), t0,
             "n1");
   bk.begin_attempt(b, b.tasks[0], "n1");
-}
-
-// Returns a count from the journal file at `path`, read with plain SQL.
-int64_t count(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  REQUIRE(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr)
-          == SQLITE_OK);
-  sqlite3_stmt* st = nullptr;
-  REQUIRE(sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK);
-  REQUIRE(sqlite3_step(st) == SQLITE_ROW);
-  auto n = sqlite3_column_int64(st, 0);
-  sqlite3_finalize(st);
-  sqlite3_close(db);
-  return n;
 }
 
 // Writes a journal with one running job (3 tasks, the first one running), a
