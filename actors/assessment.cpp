@@ -84,6 +84,9 @@ assessment_actor::behavior_type assessment_impl(assessment_pointer self,
       [=](attempt_output& o) {
         self->send(self->state.supervisor, std::move(o));
       },
+      [=](attempt_running& r) {
+        self->send(self->state.supervisor, std::move(r));
+      },
   };
 }
 

@@ -92,10 +92,21 @@ uint64_t books::commit(job_books& b, const transition& c, caf::timestamp now,
   return seq_;
 }
 
-void books::begin_attempt(job_books& b, task_record& t,
-                          const std::string& node) {
+void books::begin_attempt(job_books& b, task_record& t, const std::string& node,
+                          bool held) {
   t.node = node;
+  if (held) {
+    ++t.attempts;
+    b.held.insert(t.id);
+  }
   b.live[t.id] = t.attempts;
+  touch(b.job.id, t.id);
+}
+
+void books::skip_attempts(job_books& b, task_record& t, uint32_t attempt) {
+  if (attempt <= t.attempts)
+    return;
+  t.attempts = attempt;
   touch(b.job.id, t.id);
 }
 
@@ -104,6 +115,7 @@ bool books::end_attempt(job_books& b, const attempt_ended& end) {
   if (i == b.live.end() || i->second != end.key.attempt)
     return false;
   b.live.erase(i);
+  b.held.erase(end.key.task);
   if (auto* t = b.find(end.key.task);
       t != nullptr && t->attempts == end.key.attempt) {
     t->exit_code = end.exit_code;

@@ -59,8 +59,16 @@ public:
   uint64_t commit(job_books& b, const transition& c, caf::timestamp now,
                   const std::string& who = {});
 
-  /// Records that the current attempt of `t` starts on node `node`.
-  void begin_attempt(job_books& b, task_record& t, const std::string& node);
+  /// Records that the current attempt of `t` starts on node `node`. A
+  /// `held` attempt (its task still `queued`) takes the next attempt number
+  /// now.
+  void begin_attempt(job_books& b, task_record& t, const std::string& node,
+                     bool held = false);
+
+  /// Records that attempt number `attempt` of `t` was used already (a node
+  /// still runs it, from a placement the journal did not keep): the next
+  /// attempt gets a higher number.
+  void skip_attempts(job_books& b, task_record& t, uint32_t attempt);
 
   /// Records the end of a live attempt: it is no longer live, and the task
   /// keeps its exit code and node if it is the task's latest attempt. Returns

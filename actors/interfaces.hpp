@@ -71,6 +71,8 @@ using supervisor_actor = caf::typed_actor<
     caf::reacts_to<attempt_progress>,
     /// A node reported a job's output directory (from an assessment actor).
     caf::reacts_to<attempt_output>,
+    /// A node started a held attempt (from an assessment actor).
+    caf::reacts_to<attempt_running>,
     /// A terminate_job's bound expired (from itself).
     caf::reacts_to<terminate_deadline>,
     /// Attempts from before a head restart that no node reported are lost
@@ -109,6 +111,8 @@ using assessment_actor = caf::typed_actor<
     /// A task actor's attempt reported progress.
     caf::reacts_to<attempt_progress>,
     /// A task actor's node reported the job's output directory.
-    caf::reacts_to<attempt_output>>;
+    caf::reacts_to<attempt_output>,
+    /// A task actor's node started its held attempt.
+    caf::reacts_to<attempt_running>>;
 
 } // namespace quiesce

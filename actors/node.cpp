@@ -13,6 +13,8 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include <algorithm>
+#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -50,6 +52,10 @@ struct node_state {
   std::shared_ptr<process::launcher> launcher;
   std::unique_ptr<function_executor> functions;
   std::unordered_map<attempt_key, node_attempt, attempt_key_hash> attempts;
+  /// Held attempts the head placed beyond the free slots, in the order they
+  /// came: each starts when a slot frees (docs/semantics.md, "Held
+  /// attempts").
+  std::deque<start_attempt> waiting;
   /// The output directory of each job seen, with the head it belongs to.
   std::unordered_map<job_id, std::pair<std::string, std::string>> job_dirs;
   /// The ends of orphaned attempts that ended while the head was away, until
@@ -184,6 +190,14 @@ void report_not_started(node_pointer self, const start_attempt& msg,
   self->send(msg.reply_to, std::move(end));
 }
 
+// Tells the head that held attempt `msg` started: its task becomes
+// `running` there.
+void report_running(node_pointer self, const start_attempt& msg) {
+  if (msg.held)
+    self->send(msg.reply_to,
+               attempt_running{msg.key, self->state.opts.incarnation});
+}
+
 // The end of a work function's run that returned `res`.
 attempt_ended function_end(const attempt_key& key, work_result res) {
   auto outcome = attempt_outcome::succeeded;
@@ -252,6 +266,7 @@ void start_function(node_pointer self, start_attempt& msg) {
     end.confirmed_dead = returned;
     caf::anon_send(hdl, std::move(end));
   };
+  report_running(self, msg);
   node_attempt a;
   a.reply_to = std::move(msg.reply_to);
   a.kind = work_kind::function;
@@ -329,6 +344,7 @@ void start_command(node_pointer self, start_attempt& msg) {
     report_not_started(self, msg, result_code::spawn_failed, res.error);
     return;
   }
+  report_running(self, msg);
   node_attempt a;
   a.reply_to = std::move(msg.reply_to);
   a.kind = work_kind::command;
@@ -336,6 +352,80 @@ void start_command(node_pointer self, start_attempt& msg) {
   a.stop_signal = msg.spec.stop_signal;
   a.started = caf::make_timestamp();
   self->state.attempts.emplace(key, std::move(a));
+}
+
+// Starts attempt `msg` now.
+void launch(node_pointer self, start_attempt& msg) {
+  if (msg.spec.kind == work_kind::function)
+    start_function(self, msg);
+  else
+    start_command(self, msg);
+}
+
+// Whether `msg` takes a slot while it runs: a command or a blocking work
+// function. A non-blocking one runs within the message that starts it, and
+// one that cannot start ends at once.
+bool takes_slot(const node_state& st, const start_attempt& msg) {
+  if (msg.spec.kind != work_kind::function)
+    return true;
+  if (!st.registry)
+    return false;
+  auto found = st.registry->find(msg.spec.work);
+  return found.fn && found.mode == work_mode::blocking;
+}
+
+// Starts held attempts while slots are free, in the order they came.
+void start_waiting(node_pointer self) {
+  auto& st = self->state;
+  while (!st.waiting.empty() && st.attempts.size() < st.opts.slots) {
+    auto msg = std::move(st.waiting.front());
+    st.waiting.pop_front();
+    launch(self, msg);
+  }
+}
+
+// Ends every held attempt that has not started, without starting it: as
+// `lost` to its task actor (the head places it again), or to nobody when the
+// head is gone.
+void drop_waiting(node_pointer self, bool tell) {
+  auto& st = self->state;
+  auto waiting = std::move(st.waiting);
+  st.waiting.clear();
+  if (!tell)
+    return;
+  for (auto& msg : waiting) {
+    auto end = make_end(msg.key, attempt_outcome::lost, result_code::node_lost,
+                        "node " + st.opts.name
+                            + " stopped before it started the attempt");
+    end.confirmed_dead = true;
+    end.node = st.opts.name;
+    end.incarnation = st.opts.incarnation;
+    end.started = end.ended;
+    self->send(msg.reply_to, std::move(end));
+  }
+}
+
+// Withdraws held attempt `key` if it waits for a slot (a request took its
+// task out of `queued`): it never starts. Returns false if it does not wait.
+bool withdraw(node_pointer self, const attempt_key& key) {
+  auto& st = self->state;
+  auto i
+      = std::find_if(st.waiting.begin(), st.waiting.end(),
+                     [&key](const start_attempt& x) { return x.key == key; });
+  if (i == st.waiting.end())
+    return false;
+  auto msg = std::move(*i);
+  st.waiting.erase(i);
+  auto end
+      = make_end(key, attempt_outcome::not_started, result_code::task_cancelled,
+                 "withdrawn before it started");
+  end.confirmed_dead = true;
+  end.stop_requested = true;
+  end.node = st.opts.name;
+  end.incarnation = st.opts.incarnation;
+  end.started = end.ended;
+  self->send(msg.reply_to, std::move(end));
+  return true;
 }
 
 // Kills an attempt once: SIGKILL to a command's group, a stop request to a
@@ -368,13 +458,13 @@ void report(
   auto orphaned = a.orphaned;
   auto discard = a.discard;
   st.attempts.erase(i);
-  if (discard)
-    return;
-  if (orphaned) {
+  if (!discard && orphaned)
     st.held.emplace(end.key, std::move(end));
-    return;
-  }
-  self->send(hdl, std::move(end));
+  else if (!discard)
+    self->send(hdl, std::move(end));
+  // A slot is free: the next held attempt starts (its own running report
+  // follows this end).
+  start_waiting(self);
 }
 
 // The head is gone: every attempt's task actor with it. They run on for the
@@ -384,6 +474,9 @@ void head_lost(node_pointer self, const node_reset& msg) {
   st.away_epoch = msg.epoch;
   for (auto& [key, a] : st.attempts)
     a.orphaned = true;
+  // Nobody is there to hear that they start: the head that comes back finds
+  // them gone and places their tasks again.
+  drop_waiting(self, false);
   self->delayed_send(
       self, msg.lease,
       node_reset{msg.reason, head_change::expired, msg.lease, msg.epoch});
@@ -472,13 +565,20 @@ node_actor::behavior_type node_impl(node_pointer self, node_options opts,
           self->send(msg.reply_to, std::move(end));
           return;
         }
-        if (msg.spec.kind == work_kind::function)
-          start_function(self, msg);
-        else
-          start_command(self, msg);
+        // A slot is free for it unless every slot is taken or held attempts
+        // wait already (they go first).
+        auto& st = self->state;
+        if (takes_slot(st, msg)
+            && (st.attempts.size() >= st.opts.slots || !st.waiting.empty())) {
+          st.waiting.push_back(std::move(msg));
+          return;
+        }
+        launch(self, msg);
       },
       [=](const signal_attempt& msg) {
         auto i = self->state.attempts.find(msg.key);
+        if (i == self->state.attempts.end() && withdraw(self, msg.key))
+          return;
         if (i == self->state.attempts.end()) {
           // Already ended; a kill of an attempt whose end is held means the
           // head does not take it over: nobody will ask for that end.
@@ -513,6 +613,7 @@ node_actor::behavior_type node_impl(node_pointer self, node_options opts,
           case head_change::stop:
             self->state.away_epoch = 0;
             self->state.held.clear();
+            drop_waiting(self, true);
             for (auto& [key, a] : self->state.attempts) {
               a.stop_requested = true;
               kill_attempt(self, key, a);

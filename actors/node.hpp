@@ -26,6 +26,9 @@ struct node_options {
   std::string name = "local";
   /// Concurrent attempts (threads for functions; processes count too).
   uint32_t slots = 1;
+  /// Attempts per slot held beyond the slots, waiting for one to free
+  /// (`settings::pipeline`); the head places no more than that.
+  uint32_t pipeline = 0;
   /// Labels that tasks may ask for.
   std::vector<std::string> labels;
   /// Directory for per-attempt stdout/stderr files.

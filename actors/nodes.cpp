@@ -1,9 +1,12 @@
 #include "actors/nodes.hpp"
 
+#include <algorithm>
+
 namespace quiesce {
 
 node_record make_node_record(const node_entry& n) {
-  return node_record{n.name,   n.slots,  n.running,
+  // Slots in use: attempts placed beyond them wait there, held.
+  return node_record{n.name,   n.slots,  std::min(n.running, n.slots),
                      n.labels, n.status, n.stale_reports};
 }
 
@@ -32,6 +35,7 @@ node_list node_table::join(node_hello& hello) {
   n->name = std::move(hello.name);
   n->hdl = hello.node;
   n->slots = hello.slots;
+  n->pipeline = hello.pipeline;
   n->running = 0;
   n->labels = std::move(hello.labels);
   n->status = node_status::ready;

@@ -23,7 +23,9 @@ struct node_entry {
   std::string name;
   node_actor hdl;
   uint32_t slots = 0;
-  /// Attempts placed on it and not yet reported ended.
+  /// Attempts it holds beyond its slots (`node_hello::pipeline`).
+  uint32_t pipeline = 0;
+  /// Attempts placed on it and not yet reported ended, held ones included.
   uint32_t running = 0;
   std::vector<std::string> labels;
   node_status status = node_status::ready;
@@ -34,9 +36,16 @@ struct node_entry {
   /// Whose tasks it runs (from its hello).
   owner_policy owners;
 
-  /// Returns true if the node is ready and has a free slot.
+  /// Returns true if the node is ready and has a free slot, or room to
+  /// hold one more attempt.
   bool has_free_slot() const noexcept {
-    return status == node_status::ready && running < slots;
+    return status == node_status::ready && running < slots + pipeline;
+  }
+
+  /// Returns true if an attempt placed now waits on the node (held): every
+  /// slot is taken by an attempt placed before.
+  bool holds_next() const noexcept {
+    return running >= slots;
   }
 };
 

@@ -3,6 +3,8 @@
 #include "actors/owners.hpp"
 
 #include <algorithm>
+#include <cstdint>
+#include <utility>
 
 namespace quiesce {
 
@@ -12,8 +14,15 @@ node_entry* pick_node(std::vector<node_entry>& nodes, const task_record& t,
   node_entry* best = nullptr;
   node_entry* refusing = nullptr;
   bool runs_elsewhere = false;
-  auto roomier = [](const node_entry& n, const node_entry* than) {
-    return than == nullptr || n.slots - n.running > than->slots - than->running;
+  // Free slots first, then room to hold attempts (pipelining).
+  auto room = [](const node_entry& n) {
+    auto used = static_cast<int64_t>(n.running);
+    auto slots = static_cast<int64_t>(n.slots);
+    return std::make_pair(std::max<int64_t>(slots - used, 0),
+                          slots + n.pipeline - used);
+  };
+  auto roomier = [&room](const node_entry& n, const node_entry* than) {
+    return than == nullptr || room(n) > room(*than);
   };
   for (auto& n : nodes) {
     if (n.status != node_status::ready)

@@ -606,7 +606,10 @@ void apply(job_books& b, const transition& c, caf::timestamp now) {
       } else if (to == task_status::running) {
         t.started = now;
         t.ended = {};
-        ++t.attempts;
+        // A held attempt (live already) got its number when it was placed;
+        // its start now is not a new attempt.
+        if (b.live.count(t.id) == 0)
+          ++t.attempts;
       } else if (is_terminal(to)) {
         t.end_code = c.code;
         t.ended = now;

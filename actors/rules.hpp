@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 namespace quiesce {
@@ -25,6 +26,10 @@ struct job_books {
   /// Attempts started and not yet reported ended (the work may still run),
   /// by task id: the attempt number.
   std::unordered_map<task_id, uint32_t> live;
+  /// Tasks whose live attempt is held by its node (placed beyond its free
+  /// slots): the task stays `queued` until the node reports the start
+  /// (docs/semantics.md, "Held attempts"). Not journaled.
+  std::unordered_set<task_id> held;
 
   /// Returns the task with id `id`, or nullptr.
   const task_record* find(task_id id) const noexcept;

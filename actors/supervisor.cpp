@@ -592,6 +592,17 @@ void follow(supervisor_pointer self, job_books& b, const transition& c,
       if (is(c.to, task_status::queued)
           && dispatchable(b, b.tasks[c.subject - 1]))
         st.plan.ready(id, static_cast<task_id>(c.subject));
+      // A held attempt whose task a request took out of `queued` is
+      // withdrawn: its node drops it, or kills it if it started already
+      // (docs/semantics.md, "Held attempts"). Its task's status stays as
+      // decided; the attempt is live until its node reports the end.
+      if (is(c.from, task_status::queued) && !is(c.to, task_status::running)
+          && b.held.erase(static_cast<task_id>(c.subject)) > 0) {
+        if (auto i = st.actors.find(id); i != st.actors.end() && i->second)
+          self->send(i->second, stop_tasks{id,
+                                           {static_cast<task_id>(c.subject)},
+                                           stop_mode::kill});
+      }
       break;
     case event_kind::progress:
       break;
@@ -662,17 +673,44 @@ void dispatch(supervisor_pointer self, const placement::choice& x) {
   auto& b = *x.job;
   auto& t = *x.task;
   auto& n = *x.node;
-  auto first = t.attempts == 0;
-  commit(self, b, task_change(t.id, task_status::queued, task_status::running),
-         n.name);
-  // The commit stamped `started`: no clock read of its own.
-  if (first && self->state.opts.observer) {
-    auto ready = std::max(t.submitted, b.job.assessments[t.assessment].started);
-    self->state.opts.observer->on_dispatch(t.started - ready);
+  // Every slot of the node is taken: the node holds the attempt until one
+  // frees, and the task stays `queued` until the node says it started.
+  auto held = n.holds_next();
+  if (!held) {
+    auto first = t.attempts == 0;
+    commit(self, b,
+           task_change(t.id, task_status::queued, task_status::running),
+           n.name);
+    // The commit stamped `started`: no clock read of its own.
+    if (first && self->state.opts.observer) {
+      auto ready
+          = std::max(t.submitted, b.job.assessments[t.assessment].started);
+      self->state.opts.observer->on_dispatch(t.started - ready);
+    }
   }
-  self->state.jobs.begin_attempt(b, t, n.name);
+  self->state.jobs.begin_attempt(b, t, n.name, held);
   self->state.nodes.occupy(n, attempt_key{b.job.id, t.id, t.attempts});
-  self->send(actor_of(self, b), make_run_task(b, t, n));
+  auto msg = make_run_task(b, t, n);
+  msg.held = held;
+  self->send(actor_of(self, b), std::move(msg));
+}
+
+// Returns true if the live attempt of `key`'s task is `key` and its node
+// holds it, the task still `queued` (not yet reported started).
+bool is_held(const job_books& b, const attempt_key& key) {
+  auto i = b.live.find(key.task);
+  return i != b.live.end() && i->second == key.attempt
+         && b.held.count(key.task) > 0;
+}
+
+// The node started held attempt `key`: its task becomes `running`, with the
+// attempt number it got when it was placed.
+void promote(supervisor_pointer self, job_books& b, const attempt_key& key,
+             const std::string& node) {
+  b.held.erase(key.task);
+  commit(self, b,
+         task_change(key.task, task_status::queued, task_status::running),
+         node);
 }
 
 // Starts queued jobs and places dispatchable tasks on free slots.
@@ -964,6 +1002,12 @@ void run_end(supervisor_pointer self, const attempt_ended& end,
       return;
     }
   }
+  // A held attempt that ends without a start report (a non-blocking
+  // function, or one that could not start) started all the same, unless
+  // it was lost with its node: then nobody knows, and its task, still
+  // `queued`, is placed again once the attempt is known dead.
+  if (is_held(*b, end.key) && end.outcome != attempt_outcome::lost)
+    promote(self, *b, end.key, end.node);
   if (!st.jobs.end_attempt(*b, end)) {
     if (placed)
       ignore_stale(self, end.key, end.incarnation, end.node, "end report");
@@ -1107,10 +1151,20 @@ void fence(supervisor_pointer self, const node_hello& hello,
         || (i->second.incarnation != 0
             && i->second.incarnation != hello.incarnation)) {
       self->send(hello.node, signal_attempt{key, stop_mode::kill});
+      // A number this head does not know (its placement was not journaled
+      // before a crash) is not used again while that node may still have
+      // it: the node would take a new start under the same key for a
+      // duplicate.
+      if (auto* mt = b ? b->find(key.task) : nullptr;
+          mt != nullptr && b->live.count(key.task) == 0)
+        st.jobs.skip_attempts(*b, *mt, key.attempt);
       continue;
     }
     st.orphans.erase(i);
     st.nodes.occupy(*n, key);
+    // A held attempt its node kept: it started there.
+    if (is_held(*b, key))
+      promote(self, *b, key, name);
     auto msg = make_run_task(*b, *t, *n);
     msg.adopt = true;
     auto& job = actor_of(self, *b);
@@ -1673,6 +1727,25 @@ supervisor_actor::behavior_type supervisor_impl(supervisor_pointer self,
         }
         if (auto ev = st.jobs.progress(p, caf::make_timestamp()))
           publish(self, *ev);
+        make_durable(self);
+      },
+      [=](const attempt_running& r) {
+        if (!from_here(self))
+          return;
+        auto& st = self->state;
+        auto* b = st.jobs.find(r.key.job);
+        const auto* t = b ? b->find(r.key.task) : nullptr;
+        if (!st.nodes.from_placed(r.key, r.incarnation)) {
+          ignore_stale(self, r.key, r.incarnation, t ? t->node : std::string{},
+                       "start report");
+          return;
+        }
+        // A request that took the task out of `queued` first won: the
+        // attempt was withdrawn, and its end only ends it.
+        if (b == nullptr || t == nullptr || t->status != task_status::queued
+            || !is_held(*b, r.key))
+          return;
+        promote(self, *b, r.key, t->node);
         make_durable(self);
       },
       [=](const attempt_output& o) {

@@ -104,6 +104,13 @@ void finish(task_pointer self, attempt_ended end) {
   self->send(st.parent, std::move(end));
 }
 
+// Arms the time limit of the current attempt, if it has one.
+void arm_time_limit(task_pointer self) {
+  const auto& run = self->state.run;
+  if (run.spec.time_limit.count() > 0)
+    self->delayed_send(self, run.spec.time_limit, attempt_timer{run.key, true});
+}
+
 // Starts attempt `msg`: on a new actor, or on an idle one whose last
 // attempt ended.
 void begin(task_pointer self, run_task msg) {
@@ -117,10 +124,10 @@ void begin(task_pointer self, run_task msg) {
   st.killed = false;
   st.ended = false;
   self->send(st.node, start_attempt{st.run.key, st.run.spec, self, st.run.adopt,
-                                    st.run.owner});
-  if (st.run.spec.time_limit.count() > 0)
-    self->delayed_send(self, st.run.spec.time_limit,
-                       attempt_timer{st.run.key, true});
+                                    st.run.owner, st.run.held});
+  // A held attempt's time runs from its start (attempt_running).
+  if (!st.run.held)
+    arm_time_limit(self);
 }
 
 // Whether the message at hand comes from the node running this actor's
@@ -222,6 +229,17 @@ task_actor::behavior_type task_impl(task_pointer self, run_task msg,
           return;
         }
         self->send(s.parent, std::move(o));
+      },
+      [=](attempt_running& r) {
+        auto& s = self->state;
+        if (s.ended || !(r.key == s.run.key) || !s.run.held)
+          return;
+        if (!from_node(self)) {
+          ignore_forged(self, r.key, "a start report");
+          return;
+        }
+        arm_time_limit(self);
+        self->send(s.parent, std::move(r));
       },
       [=](const attempt_timer& t) {
         auto& s = self->state;

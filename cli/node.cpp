@@ -111,6 +111,8 @@ installed_command install_node(CLI::App& app) {
       ->envname("QUIESCE_HEAD");
   flags->add_count("--slots", &settings::slots, 65536,
                    "tasks run at once (0: one per core)");
+  flags->add_count("--pipeline", &settings::pipeline, 64,
+                   "attempts per slot held ready beyond the slots (0: none)");
   flags->add_text("--name", &settings::node_name,
                   "the node's name, unique among the head's nodes (default "
                   "HOSTNAME-PID)");

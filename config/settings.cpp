@@ -21,7 +21,7 @@ const std::vector<std::string_view>& runtime_keys() {
       "log_max_size",  "log_files",     "metrics_listen", "users",
       "run_as_root",   "job_retention",
       "max_connections", "max_connections_per_address", "handshake_timeout",
-      "max_message_size", "dev_mode",
+      "max_message_size", "dev_mode",  "pipeline",
   };
   // clang-format on
   return keys;
@@ -108,6 +108,8 @@ settings read_runtime_table(reader& in, const toml::table& table,
     base.threads = u32(*x);
   if (auto x = in.read_integer(table, "slots", 0, 65536))
     base.slots = u32(*x);
+  if (auto x = in.read_integer(table, "pipeline", 0, 64))
+    base.pipeline = u32(*x);
   if (auto x = in.read_duration(table, "grace"))
     base.grace = ms(*x);
   if (auto x = in.read_path(table, "run_dir"))

@@ -52,6 +52,12 @@ struct settings {
   /// cores. File key `slots`.
   uint32_t slots = 0;
 
+  /// Attempts per slot this process's node holds beyond its slots: placed
+  /// by the head ahead of time and started as soon as a slot frees, so that
+  /// no slot waits for a round trip to the head (docs/semantics.md, "Held
+  /// attempts"). 0 holds none. File key `pipeline`.
+  uint32_t pipeline = 1;
+
   /// The name of this process's node, unique among a head's nodes.
   std::string node_name = "local";
 

@@ -18,6 +18,7 @@ struct start_attempt;
 struct signal_attempt;
 struct attempt_progress;
 struct attempt_output;
+struct attempt_running;
 struct attempt_ended;
 struct attempt_timer;
 struct node_reset;
@@ -42,6 +43,8 @@ using task_actor = caf::typed_actor<
     caf::reacts_to<attempt_progress>,
     /// The node reports where the job's output files go.
     caf::reacts_to<attempt_output>,
+    /// The node started a held attempt.
+    caf::reacts_to<attempt_running>,
     /// The grace period or the time limit expired.
     caf::reacts_to<attempt_timer>>;
 

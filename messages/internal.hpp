@@ -83,6 +83,10 @@ struct run_task {
   /// The job's owner (`job_record::owner`): the node runs a command as the
   /// local account this identity maps to.
   std::string owner;
+  /// Placed beyond the node's free slots: the task stays `queued` until the
+  /// node reports that it started the attempt (`attempt_running`);
+  /// docs/semantics.md, "Held attempts".
+  bool held = false;
 };
 
 /// Inspects a run_task.
@@ -90,7 +94,7 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, run_task& x) {
   return f(caf::meta::type_name("quiesce.run_task"), x.key, x.spec, x.grace,
            x.stop_commands_on_cancel, x.node, x.node_name, x.adopt,
-           x.incarnation, x.owner);
+           x.incarnation, x.owner, x.held);
 }
 
 /// Supervisor → job: assessment `index` begins; spawn its actor.
@@ -141,13 +145,16 @@ struct start_attempt {
   /// The job's owner, whose local account on the node runs a command
   /// (docs/security.md, "Tasks run as their owner").
   std::string owner;
+  /// Held: the node may keep it until a slot frees, and reports when it
+  /// starts it (`attempt_running`).
+  bool held = false;
 };
 
 /// Inspects a start_attempt.
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, start_attempt& x) {
   return f(caf::meta::type_name("quiesce.start_attempt"), x.key, x.spec,
-           x.reply_to, x.adopt, x.owner);
+           x.reply_to, x.adopt, x.owner, x.held);
 }
 
 /// Task actor → node: signal a running attempt.
@@ -230,6 +237,22 @@ struct attempt_output {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, attempt_output& x) {
   return f(caf::meta::type_name("quiesce.attempt_output"), x.key, x.dir,
+           x.incarnation);
+}
+
+/// Node → task actor → assessment → supervisor: a held attempt started (a
+/// slot of its node freed). The supervisor then takes its task from `queued`
+/// to `running`, unless a request decided otherwise first.
+struct attempt_running {
+  attempt_key key;
+  /// The incarnation of the node process that reports it.
+  uint64_t incarnation = 0;
+};
+
+/// Inspects an attempt_running.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, attempt_running& x) {
+  return f(caf::meta::type_name("quiesce.attempt_running"), x.key,
            x.incarnation);
 }
 
@@ -347,13 +370,17 @@ struct node_hello {
   uint64_t incarnation = 0;
   /// Whose tasks the node runs (the node fills it in).
   owner_policy owners;
+  /// How many attempts beyond its slots the node holds, started by the head
+  /// and waiting for a slot (docs/semantics.md, "Held attempts").
+  uint32_t pipeline = 0;
 };
 
 /// Inspects a node_hello.
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, node_hello& x) {
   return f(caf::meta::type_name("quiesce.node_hello"), x.version, x.name,
-           x.slots, x.labels, x.node, x.running, x.incarnation, x.owners);
+           x.slots, x.labels, x.node, x.running, x.incarnation, x.owners,
+           x.pipeline);
 }
 
 /// Supervisor-internal: the time nodes had to report the attempts that ran

@@ -98,6 +98,9 @@ CAF_ADD_TYPE_ID(quiesce, (quiesce::auth_challenge))
 CAF_ADD_TYPE_ID(quiesce, (quiesce::output_dir))
 CAF_ADD_TYPE_ID(quiesce, (quiesce::attempt_output))
 
+// pipelining (appended, as above)
+CAF_ADD_TYPE_ID(quiesce, (quiesce::attempt_running))
+
 CAF_END_TYPE_ID_BLOCK(quiesce)
 
 namespace quiesce {

@@ -52,6 +52,7 @@ node_options node_options_from(const settings& s) {
   node_options out;
   out.name = s.node_name;
   out.slots = s.slots;
+  out.pipeline = s.pipeline;
   out.labels = s.labels;
   out.run_dir = s.run_dir;
   out.kill_bound = s.kill_bound;

@@ -276,10 +276,15 @@ struct worker::impl {
   /// kept from before it lost its head (asked from the node actor, which
   /// owns them).
   node_hello hello() {
-    node_hello out{opts.protocol, opts.node_name,
-                   opts.slots,    opts.labels,
-                   node,          {},
-                   incarnation,   {}};
+    node_hello out{opts.protocol,
+                   opts.node_name,
+                   opts.slots,
+                   opts.labels,
+                   node,
+                   {},
+                   incarnation,
+                   {},
+                   opts.slots * opts.pipeline};
     caf::scoped_actor self{*sys};
     self->request(node, opts.connect_timeout, out)
         .receive(

@@ -119,15 +119,17 @@ void runtime::impl::start() {
       auto owners = owner_policy_of(node_opts);
       local_node = spawn_node(tr.sys, std::move(node_opts), registry, launcher);
       detail::actor_tracker::watch(tr.actors, local_node);
-      auto reply = tr.call<node_list>(quiesce::node_hello{protocol_version,
-                                                          opts.node_name,
-                                                          opts.slots,
-                                                          opts.labels,
-                                                          local_node,
-                                                          {},
-                                                          incarnation,
-                                                          std::move(owners)},
-                                      opts.request_timeout);
+      auto reply
+          = tr.call<node_list>(quiesce::node_hello{protocol_version,
+                                                   opts.node_name,
+                                                   opts.slots,
+                                                   opts.labels,
+                                                   local_node,
+                                                   {},
+                                                   incarnation,
+                                                   std::move(owners),
+                                                   opts.slots * opts.pipeline},
+                               opts.request_timeout);
       if (reply.code != result_code::ok)
         throw std::runtime_error("quiesce: the local node was refused: "
                                  + reply.detail);

@@ -24,6 +24,7 @@ struct parent_log {
   std::vector<attempt_ended> ends;
   std::vector<attempt_progress> progress;
   std::vector<attempt_output> outputs;
+  std::vector<attempt_running> started;
 };
 
 assessment_actor::behavior_type
@@ -34,6 +35,7 @@ fake_parent_impl(assessment_actor::pointer, std::shared_ptr<parent_log> log) {
       [=](const attempt_ended& x) { log->ends.push_back(x); },
       [=](const attempt_progress& x) { log->progress.push_back(x); },
       [=](const attempt_output& x) { log->outputs.push_back(x); },
+      [=](const attempt_running& x) { log->started.push_back(x); },
   };
 }
 

@@ -232,7 +232,8 @@ bool operator==(const run_task& x, const run_task& y) {
   return x.key == y.key && x.spec == y.spec && x.grace == y.grace
          && x.stop_commands_on_cancel == y.stop_commands_on_cancel
          && x.node == y.node && x.node_name == y.node_name && x.adopt == y.adopt
-         && x.incarnation == y.incarnation && x.owner == y.owner;
+         && x.incarnation == y.incarnation && x.owner == y.owner
+         && x.held == y.held;
 }
 
 bool operator==(const begin_assessment& x, const begin_assessment& y) {
@@ -249,7 +250,7 @@ bool operator==(const stop_tasks& x, const stop_tasks& y) {
 
 bool operator==(const start_attempt& x, const start_attempt& y) {
   return x.key == y.key && x.spec == y.spec && x.reply_to == y.reply_to
-         && x.adopt == y.adopt && x.owner == y.owner;
+         && x.adopt == y.adopt && x.owner == y.owner && x.held == y.held;
 }
 
 bool operator==(const signal_attempt& x, const signal_attempt& y) {
@@ -265,6 +266,10 @@ bool operator==(const attempt_output& x, const attempt_output& y) {
   return x.key == y.key && x.dir == y.dir && x.incarnation == y.incarnation;
 }
 
+bool operator==(const attempt_running& x, const attempt_running& y) {
+  return x.key == y.key && x.incarnation == y.incarnation;
+}
+
 bool operator==(const attempt_ended& x, const attempt_ended& y) {
   return x.key == y.key && x.outcome == y.outcome && x.code == y.code
          && x.exit_code == y.exit_code && x.signal == y.signal
@@ -278,7 +283,7 @@ bool operator==(const attempt_ended& x, const attempt_ended& y) {
 bool operator==(const node_hello& x, const node_hello& y) {
   return x.version == y.version && x.name == y.name && x.slots == y.slots
          && x.labels == y.labels && x.node == y.node && x.running == y.running
-         && x.incarnation == y.incarnation
+         && x.incarnation == y.incarnation && x.pipeline == y.pipeline
          && x.owners.self_user == y.owners.self_user
          && x.owners.self_uid == y.owners.self_uid
          && x.owners.strict == y.owners.strict
@@ -529,7 +534,7 @@ using all_types = type_list<
     signal_attempt, attempt_progress, attempt_ended, node_hello, node_record,
     terminate_deadline, attempt_timer, node_reset, reconcile_deadline,
     authenticate, authenticate_reply, verify_peer, auth_challenge, output_dir,
-    attempt_output>;
+    attempt_output, attempt_running>;
 
 // The typed handles that messages carry: in the block too, but inspected as
 // the actor they point to, not as a named struct.
@@ -768,15 +773,16 @@ TEST_CASE("the internal protocol survives a binary round trip",
   f.check(sample_key());
   f.check(run_task{sample_key(), sample_task_spec(), std::chrono::seconds{3},
                    true, f.handle<node_actor>(), "node-d", true,
-                   0xFEEDFACECAFEBEEFull, "alice"});
+                   0xFEEDFACECAFEBEEFull, "alice", true});
   f.check(begin_assessment{26, 4});
   f.check(end_job{27});
   f.check(stop_tasks{28, {1, 2, 3}, stop_mode::kill});
   f.check(start_attempt{sample_key(), sample_task_spec(),
-                        f.handle<task_actor>(), true, "bob"});
+                        f.handle<task_actor>(), true, "bob", true});
   f.check(signal_attempt{sample_key(), stop_mode::kill});
   f.check(attempt_progress{sample_key(), 42, "step 2/5", 77});
   f.check(attempt_output{sample_key(), "/runs/job-21/", 77});
+  f.check(attempt_running{sample_key(), 0xABCDEF0123456789ull});
   attempt_ended e;
   e.key = sample_key();
   e.outcome = attempt_outcome::lost;
@@ -793,15 +799,15 @@ TEST_CASE("the internal protocol survives a binary round trip",
   e.peak_memory = 123456789;
   e.incarnation = UINT64_MAX;
   f.check(e);
-  f.check(
-      node_hello{protocol_version + 1,
-                 "node-f",
-                 8,
-                 {"x"},
-                 f.handle<node_actor>(),
-                 {sample_key(), attempt_key{1, 2, 3}},
-                 0x8000000000000001ull,
-                 owner_policy{"root", 0, true, {{"alice", 1001}, {"", 7}}}});
+  f.check(node_hello{protocol_version + 1,
+                     "node-f",
+                     8,
+                     {"x"},
+                     f.handle<node_actor>(),
+                     {sample_key(), attempt_key{1, 2, 3}},
+                     0x8000000000000001ull,
+                     owner_policy{"root", 0, true, {{"alice", 1001}, {"", 7}}},
+                     12});
   f.check(reconcile_deadline{30});
   f.check(terminate_deadline{29});
   f.check(attempt_timer{sample_key(), true});

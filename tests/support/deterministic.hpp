@@ -75,6 +75,8 @@ struct started_attempt {
   /// The fake node that received it: the attempt's reports come from it
   /// (a task actor ignores reports of its attempt from anyone else).
   node_actor by;
+  /// Placed beyond the node's slots: the node reports when it starts it.
+  bool held = false;
 };
 
 /// One `signal_attempt` a fake node received.
@@ -96,9 +98,9 @@ inline node_actor::behavior_type fake_node_impl(node_actor::pointer self,
                                                 std::shared_ptr<node_log> log) {
   return {
       [=](start_attempt& msg) {
-        log->started.push_back(started_attempt{name, msg.key,
-                                               std::move(msg.spec),
-                                               msg.reply_to, node_actor{self}});
+        log->started.push_back(
+            started_attempt{name, msg.key, std::move(msg.spec), msg.reply_to,
+                            node_actor{self}, msg.held});
       },
       [=](const signal_attempt& msg) {
         log->signals.push_back(signalled_attempt{name, msg.key, msg.mode});
@@ -238,13 +240,22 @@ struct deterministic_fixture {
 
   // -- nodes ------------------------------------------------------------------
 
-  /// Spawns a fake node and registers it with the supervisor.
+  /// Spawns a fake node and registers it with the supervisor; it holds
+  /// `pipeline` attempts beyond its slots.
   node_actor add_node(const std::string& name, uint32_t slots,
-                      std::vector<std::string> labels = {}) {
+                      std::vector<std::string> labels = {},
+                      uint32_t pipeline = 0) {
     auto hdl = sys.spawn(fake_node_impl, name, nodes);
     node_handles.push_back(hdl);
-    auto r = ask<node_list>(node_hello{
-        protocol_version, name, slots, std::move(labels), hdl, {}, 0, {}});
+    auto r = ask<node_list>(node_hello{protocol_version,
+                                       name,
+                                       slots,
+                                       std::move(labels),
+                                       hdl,
+                                       {},
+                                       0,
+                                       {},
+                                       pipeline});
     REQUIRE(r.code == result_code::ok);
     return hdl;
   }
@@ -353,6 +364,19 @@ struct deterministic_fixture {
                    int32_t exit_code = 0, std::string message = {}) {
     send_end(a, make_end(a, outcome, exit_code, std::move(message)));
     run_all_but_supervisor();
+  }
+
+  /// Plays the node: held attempt `a` started (a slot freed), and the report
+  /// now waits in the supervisor's mailbox, unprocessed.
+  void deliver_running(const started_attempt& a) {
+    caf::send_as(a.by, a.reply_to, attempt_running{a.key, 0});
+    run_all_but_supervisor();
+  }
+
+  /// Plays the node: held attempt `a` started; runs.
+  void report_running(const started_attempt& a) {
+    deliver_running(a);
+    run();
   }
 
   /// Plays the node: attempt `a` reports progress; runs.
