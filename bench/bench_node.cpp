@@ -1,7 +1,7 @@
 // A worker node for the distributed benchmarks: joins the head at
 // 127.0.0.1:PORT with a no-op work function and serves until SIGTERM.
 //
-//   bench_node --port 7700 --name n1 --slots 4 --threads 2
+//   bench_node --port 7700 --name n1 --slots 4 --threads 2 --pipeline 1
 
 #include "bench/common.hpp"
 #include "runtime/remote.hpp"
@@ -39,6 +39,8 @@ int main(int argc, char** argv) {
       opts.slots = static_cast<uint32_t>(std::stoul(val));
     else if (arg == "--threads")
       opts.threads = static_cast<uint32_t>(std::stoul(val));
+    else if (arg == "--pipeline")
+      opts.pipeline = static_cast<uint32_t>(std::stoul(val));
     else if (arg == "--run-dir")
       opts.run_dir = val;
   }

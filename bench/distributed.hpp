@@ -17,9 +17,10 @@ namespace quiesce::bench {
 /// destroyed.
 class node_processes {
 public:
-  /// Starts `count` bench_node processes from `dir` joining `port`.
+  /// Starts `count` bench_node processes from `dir` joining `port`, each
+  /// holding `pipeline` attempts per slot beyond its slots.
   node_processes(const std::string& dir, uint16_t port, uint32_t count,
-                 uint32_t slots, uint32_t threads);
+                 uint32_t slots, uint32_t threads, uint32_t pipeline = 1);
 
   /// Stops and reaps every process (bounded).
   ~node_processes();

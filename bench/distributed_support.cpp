@@ -12,8 +12,8 @@ extern char** environ;
 namespace quiesce::bench {
 
 node_processes::node_processes(const std::string& dir, uint16_t port,
-                               uint32_t count, uint32_t slots,
-                               uint32_t threads) {
+                               uint32_t count, uint32_t slots, uint32_t threads,
+                               uint32_t pipeline) {
   auto prog = dir + "/bench_node";
   auto run_dir = "/tmp/quiesce-bench-" + std::to_string(getpid()) + "/nodes";
   for (uint32_t i = 0; i < count; ++i) {
@@ -27,7 +27,9 @@ node_processes::node_processes(const std::string& dir, uint16_t port,
                                   "--threads",
                                   std::to_string(threads),
                                   "--run-dir",
-                                  run_dir};
+                                  run_dir,
+                                  "--pipeline",
+                                  std::to_string(pipeline)};
     std::vector<char*> argv;
     for (auto& a : args)
       argv.push_back(a.data());
