@@ -223,9 +223,20 @@ void books::restore(journal_contents contents) {
   next_job_ = std::max(next_job_, contents.next_job);
   seq_ = std::max(seq_, contents.seq);
   for (auto& b : contents.jobs) {
-    for (const auto& t : b.tasks)
+    for (const auto& t : b.tasks) {
       if (t.status == task_status::running)
         b.live[t.id] = t.attempts;
+      // A queued task of the running assessment with an attempt number may
+      // have been held by its node (the journal keeps no `held`): that
+      // attempt may run there now, so it is live, in doubt like a running
+      // one, until its node reports it or is known not to have it (R16).
+      if (t.status == task_status::queued && t.attempts > 0
+          && b.job.status == job_status::running
+          && static_cast<int32_t>(t.assessment) == b.job.current) {
+        b.live[t.id] = t.attempts;
+        b.held.insert(t.id);
+      }
+    }
     auto id = b.job.id;
     jobs_[id] = std::move(b);
   }

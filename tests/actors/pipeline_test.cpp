@@ -5,11 +5,14 @@
 // attempt being withdrawn. Each window the pipelining opens is played in
 // both orders: the request first, or the node's report first.
 
+#include "actors/journal.hpp"
 #include "support/deterministic.hpp"
 #include "support/printers.hpp"
+#include "support/processes.hpp"
 
 #include <catch2/catch.hpp>
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -291,4 +294,48 @@ TEST_CASE("R17 a node's hello naming an attempt number the head never gave "
   REQUIRE(f.started().size() == 1);
   CHECK(f.started()[0].key == attempt_key{id, 1, 2});
   CHECK(f.task(id, 1).attempts == 2);
+}
+
+TEST_CASE("R16 after a head restart, a task its node held is in doubt: the "
+          "node that reports the attempt running keeps it, and no second "
+          "attempt starts",
+          "[pipeline][fencing][durability][R16]") {
+  temp_dir dir;
+  auto options = [&] {
+    supervisor_options opts;
+    opts.node_lease = 3000ms;
+    // Written on the deterministic scheduler's thread.
+    opts.log = std::make_shared<journal>(dir.path(), false);
+    return opts;
+  };
+  job_id id = invalid_id;
+  {
+    deterministic_fixture f{options()};
+    f.add_node("n1", 1, {}, 1);
+    id = f.submit(flat_job(2));
+    REQUIRE(f.started().size() == 2);
+    REQUIRE(f.started()[1].held);
+    // The node started the held attempt, but the head went down before its
+    // report arrived: the journal has the task queued, with attempt 1.
+    REQUIRE(f.task(id, 2).status == task_status::queued);
+  }
+  deterministic_fixture f{options()};
+  CHECK(f.task(id, 2).status == task_status::queued);
+  CHECK(f.task(id, 2).attempts == 1);
+  // The node comes back within its lease and lists both attempts.
+  auto r
+      = f.join_node("n1", 2, 0, {attempt_key{id, 1, 1}, attempt_key{id, 2, 1}});
+  REQUIRE(r.code == result_code::ok);
+  // Both are taken over; the held one is running now, under its number.
+  CHECK(f.signals().empty());
+  REQUIRE(f.started().size() == 2);
+  for (const auto& a : f.started())
+    CHECK(a.key.attempt == 1);
+  auto t = f.task(id, 2);
+  CHECK(t.status == task_status::running);
+  CHECK(t.attempts == 1);
+  CHECK(t.node_losses == 0);
+  f.end_attempt(f.attempt_of(id, 1));
+  f.end_attempt(f.attempt_of(id, 2));
+  CHECK(f.job(id).status == job_status::finished);
 }

@@ -86,6 +86,54 @@ TEST_CASE("a head restarted on its state directory keeps its jobs, never "
   c.head().signal(SIGKILL);
 }
 
+TEST_CASE("R16 R17 a head restarted while its node held an attempt places "
+          "that task again only once the node showed it does not have it",
+          "[durability][pipeline]") {
+  scratch_dir dir;
+  head_cluster c{dir};
+  REQUIRE(c.start_head({"--local-slots", "0"}));
+  auto& node
+      = c.start_node("n1", 1, {"--head-lease", "60s", "--pipeline", "1"});
+  auto busy = c.submit("busy.toml", job_file("busy", 2, "sleep 30"));
+  REQUIRE(busy.size() == 1);
+  // Task 1 runs in the slot; task 2 is held: queued, with attempt 1 taken.
+  REQUIRE(eventually(
+      [&] {
+        auto ts = c.tasks(busy[0]);
+        return ts.size() == 2 && ts[0]["status"] == "running"
+               && ts[1]["status"] == "queued" && ts[1]["attempts"] == 1;
+      },
+      20s));
+  c.head().signal(SIGKILL);
+  c.head().wait(10s);
+  REQUIRE(c.start_head({"--local-slots", "0"}));
+  // The node kept the running attempt through its lease and dropped the
+  // held one (nobody would have heard it start): it reports one.
+  REQUIRE(eventually(
+      [&] {
+        return node.output().find("reported 1 attempt(s) kept from before")
+               != std::string::npos;
+      },
+      30s));
+  // Task 2 is held again under a new number once the node joined without
+  // it; it never showed as running and counts no node loss.
+  REQUIRE(eventually(
+      [&] {
+        auto ts = c.tasks(busy[0]);
+        return ts.size() == 2 && ts[1]["attempts"] == 2;
+      },
+      20s));
+  auto ts = c.tasks(busy[0]);
+  CHECK(ts[0]["status"] == "running");
+  CHECK(ts[0]["attempts"] == 1);
+  CHECK(ts[1]["status"] == "queued");
+  CHECK(ts[1]["node_losses"] == 0);
+  CHECK(c.client({"terminate", "job", std::to_string(busy[0])}).status == 0);
+  CHECK(eventually([&] { return c.jobs()[busy[0]]["status"] == "cancelled"; },
+                   30s));
+  c.head().signal(SIGKILL);
+}
+
 TEST_CASE("a head refuses to start on a damaged journal, names it and "
           "leaves it as it was",
           "[durability]") {
