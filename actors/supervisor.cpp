@@ -55,6 +55,10 @@ struct supervisor_state {
   /// actors) for jobs that start later: no spawn and exit per job.
   std::vector<job_actor> idle_jobs;
   std::vector<event_sink_actor> subscribers;
+  /// Without a journal: open event scopes (`event_scope`) and the events
+  /// they hold, sent as one batch when the outermost one closes.
+  uint32_t event_scopes = 0;
+  std::vector<event> scoped_events;
   /// With a journal: what waits for changes to be written (group commit,
   /// docs/durability.md).
   struct held_back {
@@ -288,14 +292,67 @@ void stop_cancel_clock(supervisor_pointer self, job_id job, const transition& c,
         cancels.lower_bound(std::make_tuple(job + 1, event_kind::job, 0)));
 }
 
-void publish(supervisor_pointer self, const event& ev) {
-  if (self->state.opts.log) {
-    self->state.next.events.push_back(ev);
+// The most events one message carries to a subscriber.
+constexpr size_t max_event_batch = 1000;
+
+// Sends `evs` to every subscriber, in order: one message per step rather
+// than one per change (a one-task job's end and the next one's start are
+// six changes), in batches of at most max_event_batch.
+void send_events(supervisor_pointer self, std::vector<event>& evs) {
+  auto& subs = self->state.subscribers;
+  if (evs.size() == 1) {
+    for (auto& sub : subs)
+      self->send(sub, evs.front());
     return;
   }
-  for (auto& sub : self->state.subscribers)
+  for (size_t i = 0; i < evs.size(); i += max_event_batch) {
+    auto last = std::min(evs.size(), i + max_event_batch);
+    event_batch batch{{std::make_move_iterator(evs.begin() + i),
+                       std::make_move_iterator(evs.begin() + last)}};
+    for (auto& sub : subs)
+      self->send(sub, batch);
+  }
+}
+
+void publish(supervisor_pointer self, const event& ev) {
+  auto& st = self->state;
+  if (st.opts.log) {
+    st.next.events.push_back(ev);
+    return;
+  }
+  if (st.event_scopes > 0) {
+    st.scoped_events.push_back(ev);
+    return;
+  }
+  for (auto& sub : st.subscribers)
     self->send(sub, ev);
 }
+
+// Holds the events published while it lives (without a journal, which
+// holds them anyway) and sends them as one batch when the outermost scope
+// closes: in the order they were published, before anything published
+// after it.
+class event_scope {
+public:
+  explicit event_scope(supervisor_pointer self) : self_(self) {
+    ++self_->state.event_scopes;
+  }
+
+  event_scope(const event_scope&) = delete;
+  event_scope& operator=(const event_scope&) = delete;
+
+  ~event_scope() {
+    auto& st = self_->state;
+    if (--st.event_scopes > 0 || st.scoped_events.empty())
+      return;
+    auto evs = std::move(st.scoped_events);
+    st.scoped_events.clear();
+    send_events(self_, evs);
+  }
+
+private:
+  supervisor_pointer self_;
+};
 
 // The round of a reconcile_deadline that is a retire tick.
 constexpr uint64_t retire_tick = UINT64_MAX - 1;
@@ -371,9 +428,8 @@ void retire_due(supervisor_pointer self) {
 // Lets go what `h` held: its events, the replies it releases, its replies.
 void let_go(supervisor_pointer self, supervisor_state::held_back& h) {
   auto& st = self->state;
-  for (auto& ev : h.events)
-    for (auto& sub : st.subscribers)
-      self->send(sub, ev);
+  if (!h.events.empty())
+    send_events(self, h.events);
   for (auto id : h.settle)
     if (const auto* b = st.jobs.find(id))
       st.replies.settle(*b);
@@ -715,6 +771,7 @@ void promote(supervisor_pointer self, job_books& b, const attempt_key& key,
 
 // Starts queued jobs and places dispatchable tasks on free slots.
 void schedule(supervisor_pointer self) {
+  event_scope scope{self};
   auto& st = self->state;
   for (auto id = st.plan.next_start(); id != invalid_id;
        id = st.plan.next_start()) {
@@ -789,6 +846,7 @@ found_job find_job(supervisor_pointer self, job_id id) {
 template <class Reply, class Request>
 Reply run_request(supervisor_pointer self, job_books& b, const Request& req,
                   decision& d) {
+  event_scope scope{self};
   d = decide(b, req);
   if (self->state.opts.observer)
     track_cancel(self, req, d);
@@ -982,6 +1040,7 @@ void hold(supervisor_pointer self, const job_books& b,
 // orphan that ends: from before a restart, or of a lost node).
 void run_end(supervisor_pointer self, const attempt_ended& end,
              bool placed = true) {
+  event_scope scope{self};
   auto& st = self->state;
   auto* b = st.jobs.find(end.key.job);
   if (b == nullptr)
@@ -1387,6 +1446,7 @@ serve_add_job_batch(supervisor_pointer self, add_job_batch& req,
     note(self, "add_job", who, invalid_id, invalid_id, out.code, out.detail);
   if (!req.submit || out.jobs.empty())
     return out;
+  event_scope scope{self};
   // Added and written: the submits now, acknowledged once written too.
   for (auto id : out.jobs) {
     auto sent = run_job_request(self, submit_job{id, req.who});

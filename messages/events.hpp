@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace quiesce {
 
@@ -76,6 +77,18 @@ typename Inspector::result_type inspect(Inspector& f, event& x) {
   return f(caf::meta::type_name("quiesce.event"), x.seq, x.job, x.kind,
            x.subject, x.previous, x.current, x.code, x.message, x.who,
            x.percent, x.time, caf::meta::load_callback(check));
+}
+
+/// Several events in stream order, sent as one message when one step of
+/// the supervisor made several changes (docs/performance.md).
+struct event_batch {
+  std::vector<event> events;
+};
+
+/// Inspects an event_batch.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, event_batch& x) {
+  return f(caf::meta::type_name("quiesce.event_batch"), x.events);
 }
 
 /// Returns a one-line readable rendering of `x`.

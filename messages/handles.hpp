@@ -12,6 +12,7 @@
 namespace quiesce {
 
 struct event;
+struct event_batch;
 struct run_task;
 struct stop_tasks;
 struct start_attempt;
@@ -27,7 +28,9 @@ struct node_hello;
 /// A subscriber of the event stream.
 using event_sink_actor = caf::typed_actor<
     /// One status change.
-    caf::reacts_to<event>>;
+    caf::reacts_to<event>,
+    /// Several status changes of one step, in order.
+    caf::reacts_to<event_batch>>;
 
 /// A task actor: owns one attempt of one task at a time; talks to the node
 /// that runs it, enforces the grace period and the time limit. Its

@@ -100,6 +100,7 @@ CAF_ADD_TYPE_ID(quiesce, (quiesce::attempt_output))
 
 // pipelining (appended, as above)
 CAF_ADD_TYPE_ID(quiesce, (quiesce::attempt_running))
+CAF_ADD_TYPE_ID(quiesce, (quiesce::event_batch))
 
 CAF_END_TYPE_ID_BLOCK(quiesce)
 

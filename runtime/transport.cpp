@@ -41,6 +41,7 @@ sink_impl(event_sink_actor::stateful_pointer<sink_state> self,
   }
   return {
       [queue](event& ev) { queue->push(std::move(ev)); },
+      [queue](event_batch& batch) { queue->push_all(std::move(batch.events)); },
   };
 }
 
@@ -52,6 +53,15 @@ void event_queue::push(event ev) {
   {
     std::lock_guard<std::mutex> guard{mtx};
     items.push_back(std::move(ev));
+  }
+  cv.notify_one();
+}
+
+void event_queue::push_all(std::vector<event> evs) {
+  {
+    std::lock_guard<std::mutex> guard{mtx};
+    for (auto& ev : evs)
+      items.push_back(std::move(ev));
   }
   cv.notify_one();
 }

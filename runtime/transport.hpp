@@ -115,6 +115,9 @@ struct event_queue {
   /// Appends an event and wakes the event thread.
   void push(event ev);
 
+  /// Appends events in order and wakes the event thread once.
+  void push_all(std::vector<event> evs);
+
   /// Appends a call for the event thread; returns false (and drops nothing:
   /// the caller keeps `fn` to run it itself) once the queue is closed.
   bool post(std::function<void()>& fn);

@@ -339,3 +339,45 @@ TEST_CASE("R16 after a head restart, a task its node held is in doubt: the "
   f.end_attempt(f.attempt_of(id, 2));
   CHECK(f.job(id).status == job_status::finished);
 }
+
+namespace {
+
+/// Records the size of each message an event sink receives.
+event_sink_actor::behavior_type
+batch_recorder_impl(event_sink_actor::pointer,
+                    std::shared_ptr<std::vector<std::vector<event>>> log) {
+  return {
+      [=](const event& ev) { log->push_back({ev}); },
+      [=](const event_batch& batch) { log->push_back(batch.events); },
+  };
+}
+
+} // namespace
+
+TEST_CASE("E1 the events of one step reach a subscriber as one message, in "
+          "stream order",
+          "[pipeline][events][E1]") {
+  deterministic_fixture f;
+  auto log = std::make_shared<std::vector<std::vector<event>>>();
+  auto sink = f.sys.spawn(batch_recorder_impl, log);
+  REQUIRE(f.ask<op_reply>(subscribe{sink}).code == result_code::ok);
+  f.add_node("n1", 1);
+  auto id = f.submit(flat_job(1));
+  log->clear();
+  f.end_attempt(f.attempt_of(id, 1));
+  REQUIRE(f.job(id).status == job_status::finished);
+  // The end report's step: task, assessment and job end, in one message.
+  REQUIRE(log->size() == 1);
+  const auto& evs = log->front();
+  REQUIRE(evs.size() == 3);
+  CHECK(evs[0].kind == event_kind::task);
+  CHECK(evs[1].kind == event_kind::assessment);
+  CHECK(evs[2].kind == event_kind::job);
+  CHECK(evs[0].seq < evs[1].seq);
+  CHECK(evs[1].seq < evs[2].seq);
+  // The fixture's own subscriber saw the same events one by one.
+  auto all = f.events_of(id);
+  REQUIRE(all.size() >= 3);
+  CHECK(all.back().seq == evs[2].seq);
+  caf::anon_send_exit(sink, caf::exit_reason::kill);
+}

@@ -226,6 +226,10 @@ bool operator==(const event& x, const event& y) {
          && x.who == y.who && x.percent == y.percent && x.time == y.time;
 }
 
+bool operator==(const event_batch& x, const event_batch& y) {
+  return x.events == y.events;
+}
+
 // attempt_key has its own operator== (a hidden friend).
 
 bool operator==(const run_task& x, const run_task& y) {
@@ -534,7 +538,7 @@ using all_types = type_list<
     signal_attempt, attempt_progress, attempt_ended, node_hello, node_record,
     terminate_deadline, attempt_timer, node_reset, reconcile_deadline,
     authenticate, authenticate_reply, verify_peer, auth_challenge, output_dir,
-    attempt_output, attempt_running>;
+    attempt_output, attempt_running, event_batch>;
 
 // The typed handles that messages carry: in the block too, but inspected as
 // the actor they point to, not as a named struct.
@@ -702,6 +706,14 @@ TEST_CASE("events survive a binary round trip", "[messages][serialization]") {
   x.percent = 50;
   x.time = at(987654321);
   f.check(x);
+  auto y = x;
+  y.seq = 1235;
+  y.kind = event_kind::job;
+  y.previous = job_status::running;
+  y.current = job_status::cancelling;
+  f.check(event_batch{{x, y}});
+  // An empty batch has no field set: it must still survive the trip.
+  CHECK(f.round_trip(event_batch{}).events.empty());
 }
 
 TEST_CASE("events keep the type of their statuses over the wire",

@@ -120,6 +120,9 @@ event_recorder_impl(event_sink_actor::pointer,
                     std::shared_ptr<std::vector<event>> log) {
   return {
       [=](const event& ev) { log->push_back(ev); },
+      [=](const event_batch& batch) {
+        log->insert(log->end(), batch.events.begin(), batch.events.end());
+      },
   };
 }
 
