@@ -53,11 +53,18 @@ job_id books::add_job(job_spec spec, std::string owner, caf::timestamp now) {
   j.created = now;
   j.owner = std::move(owner);
   j.policy = spec.policy;
+  // Sized once: a job of a million tasks is not copied while it grows.
+  size_t count = 0;
+  for (const auto& a : spec.assessments)
+    count += a.tasks.size();
+  b.tasks.reserve(count);
+  j.assessments.reserve(spec.assessments.size());
   for (auto& a : spec.assessments) {
     auto index = static_cast<assessment_index>(j.assessments.size());
     j.assessments.emplace_back();
     j.assessments.back().index = index;
     j.assessments.back().name = std::move(a.name);
+    j.assessments.back().tasks.reserve(a.tasks.size());
     for (auto& t : a.tasks)
       add_task(b, index, std::move(t), now);
   }
