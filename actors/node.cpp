@@ -416,8 +416,11 @@ bool withdraw(node_pointer self, const attempt_key& key) {
     return false;
   auto msg = std::move(*i);
   st.waiting.erase(i);
+  // Stopped: a task that is still `running` in the head's books (placed on
+  // a slot this node had not freed yet) ends `cancelled`, as work that
+  // acknowledged the stop does; a held one is decided already.
   auto end
-      = make_end(key, attempt_outcome::not_started, result_code::task_cancelled,
+      = make_end(key, attempt_outcome::stopped, result_code::task_cancelled,
                  "withdrawn before it started");
   end.confirmed_dead = true;
   end.stop_requested = true;

@@ -41,8 +41,7 @@ job_spec flat_job(size_t n) {
 /// Returns the end a node reports for held attempt `a` it withdrew before
 /// starting it.
 attempt_ended withdrawn_end(const started_attempt& a) {
-  auto end = deterministic_fixture::make_end(a, attempt_outcome::not_started);
-  end.code = result_code::task_cancelled;
+  auto end = deterministic_fixture::make_end(a, attempt_outcome::stopped);
   end.message = "withdrawn before it started";
   end.stop_requested = true;
   return end;
