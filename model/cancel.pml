@@ -365,6 +365,8 @@ inline schedule() {
         nxt = (as[0] == AS_NOT_YET_RUN || as[1] == AS_NOT_YET_RUN);
         bad = (aout[0] != RC_OK || aout[1] != RC_OK);
         idx = STI(js, nxt, bad);
+        /* start() passes through running when nothing is left to run */
+        if :: TERMINAL_J(st_job[idx]) -> move_job(JS_RUNNING) :: else fi;
         job_to(st_job[idx]);
         if
         :: st_begin[idx] -> k = 0; do :: as[k] != AS_NOT_YET_RUN -> k++ :: else -> break od; begin(k)
