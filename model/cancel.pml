@@ -932,6 +932,8 @@ active proctype quiescence() {
   assert(replied == (1 << sent) - 1);
   /* the job is terminal or never ran (or waits for a node that left) */
   assert(js == JS_NOT_SUBMITTED || TERMINAL_J(js) || !n_reach);
+  /* a job that ended left every task with a final status */
+  assert(!TERMINAL_J(js) || TERMINAL_T(ts[0]) && TERMINAL_T(ts[1]) && TERMINAL_T(ts[2]));
   /* every attempt's end reached the supervisor; no work is left running */
   assert(live[0] == 0 && live[1] == 0 && live[2] == 0);
   assert(!held[0] && !held[1] && !held[2] && len(hq) == 0);
