@@ -292,8 +292,12 @@ inline send_stop(mask, mode) {
   fi
 }
 
+/* A task is held only while it is queued in the books. */
+#define HELD_QUEUED(t) (!held[t] || ts[t] == TS_QUEUED)
+
 /* Runs the job's rules forward (advance), then answers terminators. */
 inline settle() {
+  assert(HELD_QUEUED(0) && HELD_QUEUED(1) && HELD_QUEUED(2));
   do
   :: ACTIVE_J(js) && cur != NONE ->
      done = 1; fin = 1; canc = 0; k = 0;
