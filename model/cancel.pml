@@ -16,8 +16,10 @@
 
    Switches (-D): REQS=n client requests (default 3), LOSS=0 no node loss,
    SLOTS=n the node's slots (default 1), HOLD=n attempts it may hold beyond
-   them (default 1; 0 is the runtime without pipelining), PARTITION (a lost node's work runs on until the worker resets it),
-   MUTANT_* (seeded bugs, model/check --mutants). */
+   them (default 1; 0 is the runtime without pipelining), SLOT_START (the
+   design's claim that a slot start finds a free slot, asserted: it fails,
+   docs/model.md), PARTITION (a lost node's work runs on until the worker
+   resets it), MUTANT_* (seeded bugs, model/check --mutants). */
 
 #ifndef REQS
 #define REQS 3
