@@ -4,8 +4,9 @@
    modelled, what is abstracted away, and which properties are checked.
 
    One job: assessment 0 holds tasks 0 and 1 (ids 1 and 2 in the code),
-   assessment 1 holds task 2 (id 3). One node name with two slots that can
-   be lost and rejoin once (a new node actor). A client sends any of the
+   assessment 1 holds task 2 (id 3). One node name with SLOTS slots that may
+   HOLD attempts beyond them (pipelining, docs/model.md), that can be lost
+   and rejoin once (a new node actor). A client sends any of the
    requests, at any moment, within a budget. Every decision of the supervisor
    comes from the rules table generated from actors/rules.cpp (rules.pml).
 
@@ -14,8 +15,11 @@
    promises and all the model assumes.
 
    Switches (-D): REQS=n client requests (default 3), LOSS=0 no node loss,
-   PARTITION (a lost node's work runs on until the worker resets it),
-   MUTANT_* (seeded bugs, model/check --mutants). */
+   SLOTS=n the node's slots (default 1), HOLD=n attempts it may hold beyond
+   them (default 1; 0 is the runtime without pipelining), SLOT_START (the
+   design's claim that a slot start finds a free slot, asserted: it fails,
+   docs/model.md), PARTITION (a lost node's work runs on until the worker
+   resets it), MUTANT_* (seeded bugs, model/check --mutants). */
 
 #ifndef REQS
 #define REQS 3
@@ -30,7 +34,12 @@
 #define NSLOT 9   /* NT * MAXATT: one task actor per (task, attempt) */
 #define MAXEP 6   /* assessment actors (epochs 1..5) */
 #define NJA 2     /* job actors (a requeued job gets a new one) */
-#define SLOTS 2   /* the node's slots */
+#ifndef SLOTS
+#define SLOTS 1   /* the node's slots */
+#endif
+#ifndef HOLD
+#define HOLD 1    /* attempts the node may hold beyond its slots */
+#endif
 #define NONE 255
 
 /* Statuses and codes: the values of messages/status.hpp and
@@ -59,7 +68,11 @@
 #define OUT_SUCCEEDED 0
 #define OUT_FAILED 1
 #define OUT_STOPPED 2
+#define OUT_NOT_STARTED 3
 #define OUT_LOST 5
+/* not an outcome: a held attempt's `attempt_running`, relayed to the
+   supervisor on the path of the ends (node -> task -> assessment) */
+#define OUT_RUNNING 7
 /* stop modes + 1 (0: none) */
 #define STOP_REQUEST 1
 #define STOP_GRACEFUL 2
@@ -89,8 +102,9 @@ hidden byte rq_job[756]; hidden byte rq_as[756]; hidden byte rq_out[756];
 #define CAI(j, c, p, t) ((((j) * 2 + (c)) * 2 + (p)) * 6 + (t))
 hidden byte ca_code[168]; hidden byte ca_task[168]; hidden byte ca_stop[168];
 hidden byte ca_out[168];
-/* outcome index: 0 succeeded, 1 failed, 2 stopped, 3 lost */
-#define OI(o) ((o) == OUT_LOST -> 3 : (o))
+/* outcome index: 0 succeeded, 1 failed, 2 stopped, 3 lost; not_started is
+   decided as failed (actors/rules.cpp), with no stop requested */
+#define OI(o) ((o) == OUT_LOST -> 3 : ((o) == OUT_NOT_STARTED -> 1 : (o)))
 #define AEI(o, s, j, t, l) (((((o) * 2 + (s)) * 7 + (j)) * 6 + (t)) * 2 + (l))
 hidden byte ae_task[672];
 #define ADI(j, d, f, c, p, n, b) \
@@ -145,13 +159,13 @@ static void rules_load(void) {
 
 chan c2s = [REQS] of { byte, byte, byte, byte };   /* req, id, arg1, arg2 */
 chan s2c = [REQS] of { byte, byte };               /* id, code */
-mtype = { BEGIN, RUN, STOP, END_JOB, START, SIGNAL, ENDED, DOWN };
-chan s2j[NJA] = [6] of { mtype, byte, byte };      /* supervisor -> job */
+mtype = { BEGIN, RUN, STOP, END_JOB, START, SIGNAL, ENDED, DOWN, RUNNING };
+chan s2j[NJA] = [8] of { mtype, byte, byte, bool }; /* supervisor -> job (RUN: held) */
 chan a2t[NSLOT] = [2] of { byte };                 /* assessment -> task: stop mode */
-chan t2n[NSLOT] = [3] of { mtype, byte };          /* task -> node */
-chan n2t[NSLOT] = [2] of { mtype, byte, bool };    /* node -> task: outcome, stop requested */
-chan t2a[NSLOT] = [1] of { byte, bool, bool };     /* task -> assessment: end */
-chan a2s[MAXEP] = [NT] of { byte, byte, byte, bool, bool }; /* assessment -> supervisor */
+chan t2n[NSLOT] = [3] of { mtype, byte };          /* task -> node (START: held) */
+chan n2t[NSLOT] = [3] of { mtype, byte, bool };    /* node -> task: outcome, stop requested */
+chan t2a[NSLOT] = [2] of { byte, bool, bool };     /* task -> assessment: running, end */
+chan a2s[MAXEP] = [NT + 1] of { byte, byte, byte, bool, bool }; /* assessment -> supervisor */
 
 /* -- the supervisor's books ------------------------------------------------ */
 
@@ -161,6 +175,7 @@ byte cur = NONE;                 /* current assessment */
 byte ts[NT]; byte att[NT]; byte losses[NT];
 byte live[NT];                   /* attempt number of the live attempt, 0 none */
 byte placed[NT];                 /* node incarnation of the live attempt */
+bool held[NT];                   /* the live attempt is held: task still queued */
 byte ready;                      /* bit set of task ids to dispatch */
 bool start_queued;
 byte actor = NONE;               /* the job's actor (index into s2j) */
@@ -179,8 +194,11 @@ byte ta_ep[NSLOT]; byte ta_inc[NSLOT];
 bool ta_grace[NSLOT]; bool ta_killed[NSLOT];
 /* the node: incarnations 1, 2; the work of each attempt */
 byte node_inc = 1; bool node_up = true; bool hello = true; byte down_for;
-byte wk[NSLOT];                            /* 0 none, 1 running, 2 over */
+byte wk[NSLOT];                            /* 0 none, 1 running, 2 over, 3 held */
 byte wk_inc[NSLOT]; bool wk_sr[NSLOT];
+byte nbusy;                                /* slots in use on the node */
+chan hq = [HOLD + 1] of { byte };          /* attempts waiting for a slot (FIFO) */
+bool wk_h[NSLOT];                          /* a waiting attempt was held */
 byte losses_left = LOSS;
 
 /* -- ghosts for the properties --------------------------------------------- */
@@ -188,11 +206,18 @@ byte losses_left = LOSS;
 byte sent; byte replied;                   /* requests sent, bit set replied */
 bool cancel_job_ok;                        /* accepted, not since requeued */
 byte nostart[NT];                          /* cancelled queued: attempts bound */
+byte rqf[NT];                              /* attempt when last requeued */
+bool wd_due[NSLOT];                        /* held attempt cancelled in the books */
+bool wd_sent[NSLOT];                       /* ... and withdrawn by the supervisor */
+bool wd_got[NSLOT];                        /* the node took it out of its queue */
 
 inline move_task(t, to) {
   printf("TRACE task %d: %d -> %d\n", t + 1, ts[t], to);
   assert(tm_ok[ts[t] * 6 + to]);                     /* inside the table */
   assert(!TERMINAL_T(ts[t]) || to == TS_QUEUED);     /* one terminal status */
+  assert(to != TS_RUNNING || !cancel_job_ok);        /* finish current assessment */
+  if :: to == TS_QUEUED && TERMINAL_T(ts[t]) -> rqf[t] = att[t] :: else fi;
+  if :: ts[t] == TS_QUEUED && to == TS_CANCELLED && held[t] -> wd_due[SLOT(t, live[t])] = true :: else fi;
   ts[t] = to
 }
 inline move_job(to) {
@@ -208,10 +233,12 @@ inline reply(id, code) {
   s2c!id, code
 }
 
-/* terminate_job says ok only when no attempt of the job is alive */
+/* terminate_job says ok only when no attempt of the job is alive (running
+   or held on the node) */
+#define DEAD(x) (wk[x] != 1 && wk[x] != 3)
 inline terminate_ok(id) {
-  assert(wk[0] != 1 && wk[1] != 1 && wk[2] != 1 && wk[3] != 1 && wk[4] != 1
-         && wk[5] != 1 && wk[6] != 1 && wk[7] != 1 && wk[8] != 1);
+  assert(DEAD(0) && DEAD(1) && DEAD(2) && DEAD(3) && DEAD(4) && DEAD(5)
+         && DEAD(6) && DEAD(7) && DEAD(8));
   reply(id, RC_OK)
 }
 
@@ -238,7 +265,7 @@ inline begin(i) {
   assert(!cancel_job_ok);      /* no assessment starts after cancel_job */
   printf("TRACE assessment %d begins\n", i);
   as[i] = AS_RUNNING; aout[i] = RC_OK; cur = i;
-  s2j[actor]!BEGIN, i, 0;
+  s2j[actor]!BEGIN, i, 0, false;
   ready = 0;
   bi = 0;
   do
@@ -262,13 +289,17 @@ inline send_stop(mask, mode) {
   if
   :: mask != 0 && actor != NONE ->
      printf("TRACE stop tasks (bit set %d), mode %d\n", mask, mode - 1);
-     s2j[actor]!STOP, mask, mode
+     s2j[actor]!STOP, mask, mode, false
   :: else
   fi
 }
 
+/* A task is held only while it is queued in the books. */
+#define HELD_QUEUED(t) (!held[t] || ts[t] == TS_QUEUED)
+
 /* Runs the job's rules forward (advance), then answers terminators. */
 inline settle() {
+  assert(HELD_QUEUED(0) && HELD_QUEUED(1) && HELD_QUEUED(2));
   do
   :: ACTIVE_J(js) && cur != NONE ->
      done = 1; fin = 1; canc = 0; k = 0;
@@ -325,7 +356,7 @@ inline settle() {
      :: else -> break
      od;
      terminators = 0;
-     if :: actor != NONE -> s2j[actor]!END_JOB, 0, 0; actor = NONE :: else fi
+     if :: actor != NONE -> s2j[actor]!END_JOB, 0, 0, false; actor = NONE :: else fi
   :: else
   fi
 }
@@ -340,6 +371,8 @@ inline schedule() {
         nxt = (as[0] == AS_NOT_YET_RUN || as[1] == AS_NOT_YET_RUN);
         bad = (aout[0] != RC_OK || aout[1] != RC_OK);
         idx = STI(js, nxt, bad);
+        /* start() passes through running when nothing is left to run */
+        if :: TERMINAL_J(st_job[idx]) -> move_job(JS_RUNNING) :: else fi;
         job_to(st_job[idx]);
         if
         :: st_begin[idx] -> k = 0; do :: as[k] != AS_NOT_YET_RUN -> k++ :: else -> break od; begin(k)
@@ -352,18 +385,25 @@ inline schedule() {
   fi;
   k = 0;
   do
-  :: k < NT && n_reach && n_running < SLOTS ->
+  :: k < NT && n_reach && n_running < SLOTS + HOLD ->
      if
      :: ready & (1 << k) ->
         ready = ready & ~(1 << k);
         if
         :: DISPATCHABLE(k) ->
            assert(nostart[k] == NONE);   /* a cancelled queued task never starts */
-           printf("TRACE dispatch task %d attempt %d\n", k + 1, att[k] + 1);
-           move_task(k, TS_RUNNING);
            att[k]++; assert(att[k] <= MAXATT);
+           assert(att[k] > rqf[k]);      /* a requeue runs a new attempt */
+           if
+           :: n_running < SLOTS ->       /* slot dispatch: running at once */
+              printf("TRACE dispatch task %d attempt %d\n", k + 1, att[k]);
+              move_task(k, TS_RUNNING)
+           :: else ->                    /* held: stays queued, number reserved */
+              printf("TRACE dispatch task %d attempt %d held\n", k + 1, att[k]);
+              held[k] = true
+           fi;
            live[k] = att[k]; placed[k] = n_inc; n_running++;
-           s2j[actor]!RUN, k, att[k]
+           s2j[actor]!RUN, k, att[k], held[k]
         :: else
         fi
      :: else
@@ -375,6 +415,46 @@ inline schedule() {
 /* A task became queued: dispatch it if it may go now. */
 inline queued(t) {
   if :: DISPATCHABLE(t) -> ready = ready | (1 << t) :: else fi
+}
+
+/* A request took held tasks queued -> cancelled: withdraw their attempts
+   (stop_tasks{kill} through job, assessment and task actor to the node). */
+inline withdraw() {
+  mask = 0; k = 0;
+  do
+  :: k < NT ->
+     if
+     :: held[k] && ts[k] == TS_CANCELLED ->
+#ifndef MUTANT_KEEP_HELD
+        held[k] = false;
+#endif
+#ifndef MUTANT_NO_WITHDRAW
+        wd_sent[SLOT(k, live[k])] = true;
+        mask = mask | (1 << k);
+#endif
+        skip
+     :: else
+     fi; k++
+  :: else -> break
+  od;
+  send_stop(mask, STOP_KILL)
+}
+
+/* Whether attempt `a` of task `t` may be promoted queued -> running. */
+#define PROMOTABLE(t, a) (ts[t] == TS_QUEUED && held[t] && live[t] == (a))
+#define RUNNING_OK(t, a) PROMOTABLE(t, a)
+#ifdef MUTANT_PROMOTE_UNCHECKED
+/* seeded bug: a running report promotes the live attempt's task without
+   checking that it is still queued and held */
+#undef RUNNING_OK
+#define RUNNING_OK(t, a) (live[t] == (a))
+#endif
+
+inline promote(t, a) {
+  printf("TRACE supervisor: task %d attempt %d promoted\n", t + 1, a);
+  assert(a > rqf[t]);          /* a requeue runs a new attempt */
+  held[t] = false;
+  move_task(t, TS_RUNNING)
 }
 
 proctype supervisor() {
@@ -429,7 +509,8 @@ end:
              if :: r == REQ_CANCEL_JOB -> cancel_job_ok = true :: else fi;
              if :: r == REQ_REQUEUE_JOB -> cancel_job_ok = false :: else fi;
              job_to(newjs);
-             send_stop(mask, mode)
+             send_stop(mask, mode);
+             withdraw()
           :: else
           fi;
           if
@@ -480,6 +561,7 @@ end:
           :: else -> break
           od;
           send_stop(mask, mode);
+          withdraw();
           reply(id, code);
           settle();
           schedule()
@@ -501,7 +583,8 @@ end:
                 fi; k++
              :: else -> break
              od;
-             send_stop(mask, mode)
+             send_stop(mask, mode);
+             withdraw()
           :: else
           fi;
           reply(id, code);
@@ -546,8 +629,21 @@ end:
 ended:
   atomic {
     if
-    :: live[t] == ak ->
+    :: o == OUT_RUNNING ->   /* a held attempt started on the node */
+       if
+       :: RUNNING_OK(t, ak) -> promote(t, ak)
+       :: else -> printf("TRACE supervisor: running report of task %d attempt %d ignored\n", t + 1, ak)
+       fi
+    :: o != OUT_RUNNING && live[t] == ak ->
        printf("TRACE supervisor: task %d attempt %d ended, outcome %d\n", t + 1, ak, o);
+       if
+       :: held[t] ->
+          if
+          :: PROMOTABLE(t, ak) && o != OUT_LOST -> promote(t, ak)  /* first, then the end */
+          :: else -> held[t] = false    /* lost while held */
+          fi
+       :: else
+       fi;
        live[t] = 0;
        if :: n_running > 0 -> n_running-- :: else fi;
        if :: o == OUT_LOST && placed[t] == n_inc -> n_reach = false :: else fi;
@@ -588,7 +684,7 @@ inline kill_assessment(e) {
 
 /* Job actor j handles a message from the supervisor. */
 inline job_receive(j) {
-  s2j[j]?m, m1, m2;
+  s2j[j]?m, m1, m2, h;
   if
   :: m == BEGIN ->
      if :: ja_asm[j] != 0 -> kill_assessment(ja_asm[j]) :: else fi;
@@ -600,7 +696,7 @@ inline job_receive(j) {
      asm_task[e * NT + m1] = m2;
      /* the task actor: monitors the node, asks it to start */
      ta[s] = 1; ta_ep[s] = e; ta_inc[s] = placed[m1];
-     t2n[s]!START, 0;
+     t2n[s]!START, h;
      if :: !(node_up && node_inc == ta_inc[s]) -> n2t[s]!DOWN, OUT_LOST, false :: else fi
   :: m == STOP ->
      e = ja_asm[j]; t = 0;
@@ -624,11 +720,11 @@ inline job_receive(j) {
   :: atomic { asm_alive[ta_ep[x]] && len(t2a[x]) > 0 -> \
        t2a[x]?o, sr, conf; \
        t = x / MAXATT; k = x % MAXATT + 1; e = ta_ep[x]; \
-       if :: asm_task[e * NT + t] == k -> asm_task[e * NT + t] = 0 :: else fi; \
+       if :: o != OUT_RUNNING && asm_task[e * NT + t] == k -> asm_task[e * NT + t] = 0 :: else fi; \
        a2s[e]!t, k, o, sr, conf }
 
 proctype job_actors() {
-  byte m1, m2, e, s, t, k;
+  byte m1, m2, e, s, t, k; bool h;
   mtype m;
   byte o; bool sr, conf;
 end:
@@ -653,6 +749,7 @@ end:
        if :: !ta_killed[x] -> ta_killed[x] = true; t2n[x]!SIGNAL, STOP_KILL :: else fi } \
   :: atomic { ta[x] == 1 && len(n2t[x]) > 0 -> n2t[x]?m, o, sr; \
        if \
+       :: m == RUNNING -> t2a[x]!OUT_RUNNING, false, true \
        :: m == ENDED -> ta[x] = 2; t2a[x]!o, sr, true \
        :: m == DOWN -> ta[x] = 2; t2a[x]!OUT_LOST, false, false \
        fi }
@@ -667,6 +764,47 @@ end:
 
 /* -- the node and the work (node.cpp, the executors) ---------------------- */
 
+/* The design's claim: a slot dispatch finds a free slot and nobody waiting.
+   It fails (docs/model.md): a held start overtakes an earlier slot start
+   (two task actors, no order between them). Off by default: the node makes
+   any start that finds its slots busy wait in its queue. */
+#ifdef SLOT_START
+#define SLOT_START_CHECK assert(mode != 0 || nbusy < SLOTS && len(hq) == 0)
+#else
+#define SLOT_START_CHECK skip
+#endif
+
+/* Fencing: no other attempt of work x's task runs or is held on the node. */
+inline fenced(x) {
+  b = (x / MAXATT) * MAXATT;
+  assert((b == x || DEAD(b)) && (b + 1 == x || DEAD(b + 1))
+         && (b + 2 == x || DEAD(b + 2)))
+}
+
+/* Work x starts. A held attempt reports attempt_running (or, an inline
+   function, nothing: its end is the first thing the head hears). */
+inline work_starts(x, h) {
+  fenced(x);
+  assert(nostart[x / MAXATT] == NONE || x % MAXATT + 1 <= nostart[x / MAXATT]);
+  assert(!wd_got[x]);                /* withdrawn: never starts after */
+  assert(!wd_due[x] || wd_sent[x]);  /* cancelled while held: withdrawn */
+  printf("TRACE work of task %d attempt %d starts\n", x / MAXATT + 1, x % MAXATT + 1);
+  wk[x] = 1; wk_inc[x] = node_inc; nbusy++;
+  if
+  :: h -> if :: n2t[x]!RUNNING, 0, false :: skip fi
+  :: else
+  fi
+}
+
+/* A slot frees: the oldest held attempt starts in it. */
+inline slot_frees() {
+  nbusy--;
+  if
+  :: nempty(hq) -> hq?s; work_starts(s, wk_h[s])
+  :: empty(hq)
+  fi
+}
+
 #define NODE(x) \
   :: atomic { t2n[x]?m, mode -> \
        if \
@@ -674,18 +812,25 @@ end:
        :: else -> \
           if \
           :: m == START && wk[x] == 0 -> \
-             assert(wk[(x / MAXATT) * MAXATT] != 1 && wk[(x / MAXATT) * MAXATT + 1] != 1 \
-                    && wk[(x / MAXATT) * MAXATT + 2] != 1); \
-             assert(nostart[x / MAXATT] == NONE || x % MAXATT + 1 <= nostart[x / MAXATT]); \
-             printf("TRACE work of task %d attempt %d starts\n", x / MAXATT + 1, x % MAXATT + 1); \
-             wk[x] = 1; wk_inc[x] = node_inc \
+             SLOT_START_CHECK; \
+             if \
+             :: nbusy < SLOTS -> assert(len(hq) == 0); work_starts(x, mode) \
+             :: else -> \
+                fenced(x); assert(len(hq) < HOLD);    /* waits: at most HOLD */ \
+                printf("TRACE work of task %d attempt %d waits\n", x / MAXATT + 1, x % MAXATT + 1); \
+                hq!x; wk[x] = 3; wk_inc[x] = node_inc; wk_h[x] = mode \
+             fi \
           :: m == SIGNAL && wk[x] == 1 -> \
              wk_sr[x] = true; \
              if \
              :: mode == STOP_KILL -> wk[x] = 2; \
-                printf("TRACE work of task %d attempt %d killed\n", x / MAXATT + 1, x % MAXATT + 1); n2t[x]!ENDED, OUT_FAILED, true \
+                printf("TRACE work of task %d attempt %d killed\n", x / MAXATT + 1, x % MAXATT + 1); n2t[x]!ENDED, OUT_FAILED, true; \
+                slot_frees() \
              :: else \
              fi \
+          :: m == SIGNAL && wk[x] == 3 -> \
+             wd_got[x] = true; \
+             WITHDRAWN(x) \
           :: else \
           fi \
        fi } \
@@ -697,7 +842,23 @@ end:
        fi; \
        wk[x] = 2; \
        printf("TRACE work of task %d attempt %d ends: outcome %d\n", x / MAXATT + 1, x % MAXATT + 1, o); \
-       if :: node_up && wk_inc[x] == node_inc -> n2t[x]!ENDED, o, wk_sr[x] :: else fi }
+       if :: node_up && wk_inc[x] == node_inc -> n2t[x]!ENDED, o, wk_sr[x]; slot_frees() :: else fi }
+
+/* The node takes a withdrawn attempt out of its queue: ended, not started
+   (a kill) or stopped (a stop request, to a slot start that waits),
+   confirmed dead. */
+#define WITHDRAWN(x) \
+  hq??eval(x); wk[x] = 2; \
+  printf("TRACE work of task %d attempt %d withdrawn\n", x / MAXATT + 1, x % MAXATT + 1); \
+  if \
+  :: mode == STOP_KILL -> n2t[x]!ENDED, OUT_NOT_STARTED, false \
+  :: else -> n2t[x]!ENDED, OUT_STOPPED, true \
+  fi
+#ifdef MUTANT_KEEP_WITHDRAWN
+/* seeded bug: the node keeps a withdrawn attempt in its hold queue */
+#undef WITHDRAWN
+#define WITHDRAWN(x) skip
+#endif
 
 #ifdef PARTITION
 /* the cut-off worker resets at last: its work is killed */
@@ -705,7 +866,7 @@ end:
 #endif
 
 proctype node() {
-  byte s, o; mtype m; byte mode;
+  byte s, o, b; mtype m; byte mode;
 end:
   do
   SLOTS_DO(NODE)
@@ -714,10 +875,13 @@ end:
        node_up && losses_left > 0 ->
        losses_left--; node_up = false; down_for = node_inc;
        printf("TRACE node %d lost\n", node_inc);
+       do :: nempty(hq) -> hq?s :: empty(hq) -> break od;   /* held: dropped */
+       nbusy = 0;
        s = 0;
        do
        :: s < NSLOT ->
           if :: ta[s] == 1 && ta_inc[s] == node_inc -> n2t[s]!DOWN, OUT_LOST, false :: else fi;
+          if :: wk[s] == 3 && wk_inc[s] == node_inc -> wk[s] = 2 :: else fi;
 #ifndef PARTITION
           if :: wk[s] == 1 && wk_inc[s] == node_inc -> wk[s] = 2 :: else fi;   /* dies with it */
 #endif
@@ -750,7 +914,7 @@ end:
        :: r = REQ_CANCEL_ASMT; if :: a1 = 0 :: a1 = 1 fi
        :: r = REQ_CANCEL_TASK; if :: a1 = 0 :: a1 = 1 :: a1 = 2 fi
        :: r = REQ_CANCEL_TASKS; if :: a1 = 0; a2 = 1 :: a1 = 1; a2 = 2 fi
-       :: !requeued -> requeued = true; r = REQ_REQUEUE_TASK; if :: a1 = 0 :: a1 = 2 fi
+       :: !requeued -> requeued = true; r = REQ_REQUEUE_TASK; if :: a1 = 1 :: a1 = 2 fi
        :: !requeued -> requeued = true; r = REQ_REQUEUE_JOB
        fi;
        printf("TRACE request %d: kind %d, task/index %d then %d\n", id, r, a1, a2);
@@ -774,11 +938,14 @@ active proctype quiescence() {
   assert(replied == (1 << sent) - 1);
   /* the job is terminal or never ran (or waits for a node that left) */
   assert(js == JS_NOT_SUBMITTED || TERMINAL_J(js) || !n_reach);
+  /* a job that ended left every task with a final status */
+  assert(!TERMINAL_J(js) || TERMINAL_T(ts[0]) && TERMINAL_T(ts[1]) && TERMINAL_T(ts[2]));
   /* every attempt's end reached the supervisor; no work is left running */
   assert(live[0] == 0 && live[1] == 0 && live[2] == 0);
+  assert(!held[0] && !held[1] && !held[2] && len(hq) == 0);
   s = 0;
   do
-  :: s < NSLOT -> assert(wk[s] != 1 && ta[s] != 1); s++
+  :: s < NSLOT -> assert(DEAD(s) && ta[s] != 1); s++
   :: else -> break
   od
 }
