@@ -180,14 +180,24 @@ run_as_choice choose_account(const node_state& st, const std::string& owner,
 }
 
 // Reports an end that happened before the work could start.
+// Returns the end of attempt `key`, whose work never started on this node:
+// stamped with the node and its incarnation, started when it ended, and
+// (as every end by default) confirmed dead.
+attempt_ended unstarted_end(const node_state& st, const attempt_key& key,
+                            attempt_outcome outcome, result_code code,
+                            std::string why) {
+  auto end = make_end(key, outcome, code, std::move(why));
+  end.node = st.opts.name;
+  end.incarnation = st.opts.incarnation;
+  end.started = end.ended;
+  return end;
+}
+
 void report_not_started(node_pointer self, const start_attempt& msg,
                         result_code code, std::string why) {
-  auto end
-      = make_end(msg.key, attempt_outcome::not_started, code, std::move(why));
-  end.node = self->state.opts.name;
-  end.incarnation = self->state.opts.incarnation;
-  end.started = end.ended;
-  self->send(msg.reply_to, std::move(end));
+  self->send(msg.reply_to,
+             unstarted_end(self->state, msg.key, attempt_outcome::not_started,
+                           code, std::move(why)));
 }
 
 // Tells the head that held attempt `msg` started: its task becomes
@@ -393,16 +403,12 @@ void drop_waiting(node_pointer self, bool tell) {
   st.waiting.clear();
   if (!tell)
     return;
-  for (auto& msg : waiting) {
-    auto end = make_end(msg.key, attempt_outcome::lost, result_code::node_lost,
-                        "node " + st.opts.name
-                            + " stopped before it started the attempt");
-    end.confirmed_dead = true;
-    end.node = st.opts.name;
-    end.incarnation = st.opts.incarnation;
-    end.started = end.ended;
-    self->send(msg.reply_to, std::move(end));
-  }
+  for (auto& msg : waiting)
+    self->send(msg.reply_to,
+               unstarted_end(st, msg.key, attempt_outcome::lost,
+                             result_code::node_lost,
+                             "node " + st.opts.name
+                                 + " stopped before it started the attempt"));
 }
 
 // Withdraws held attempt `key` if it waits for a slot (a request took its
@@ -419,14 +425,10 @@ bool withdraw(node_pointer self, const attempt_key& key) {
   // Stopped: a task that is still `running` in the head's books (placed on
   // a slot this node had not freed yet) ends `cancelled`, as work that
   // acknowledged the stop does; a held one is decided already.
-  auto end
-      = make_end(key, attempt_outcome::stopped, result_code::task_cancelled,
-                 "withdrawn before it started");
-  end.confirmed_dead = true;
+  auto end = unstarted_end(st, key, attempt_outcome::stopped,
+                           result_code::task_cancelled,
+                           "withdrawn before it started");
   end.stop_requested = true;
-  end.node = st.opts.name;
-  end.incarnation = st.opts.incarnation;
-  end.started = end.ended;
   self->send(msg.reply_to, std::move(end));
   return true;
 }
