@@ -7,6 +7,7 @@
 
 #include "actors/journal.hpp"
 #include "support/deterministic.hpp"
+#include "support/events.hpp"
 #include "support/printers.hpp"
 #include "support/processes.hpp"
 
@@ -21,17 +22,6 @@ using namespace quiesce::test;
 using namespace std::chrono_literals;
 
 namespace {
-
-/// Returns the status changes of task `task` in `evs`, as "from>to".
-std::vector<std::string> changes_of(const std::vector<event>& evs,
-                                    task_id task) {
-  std::vector<std::string> out;
-  for (const auto& ev : evs)
-    if (ev.kind == event_kind::task && ev.subject == task)
-      out.push_back(std::string{quiesce::to_name(ev.previous)} + ">"
-                    + std::string{quiesce::to_name(ev.current)});
-  return out;
-}
 
 /// A job of `n` function tasks in one assessment.
 job_spec flat_job(size_t n) {
@@ -97,7 +87,7 @@ TEST_CASE("R14 a node's pipeline takes attempts beyond its slots; their tasks "
   CHECK(f.job(id).status == job_status::finished);
   for (task_id t = 1; t <= 3; ++t) {
     CAPTURE(t);
-    CHECK(changes_of(f.events_of(id), t)
+    CHECK(task_changes(f.events_of(id), t)
           == std::vector<std::string>{"not_submitted>queued", "queued>running",
                                       "running>finished"});
     CHECK(f.task(id, t).attempts == 1);
@@ -118,7 +108,7 @@ TEST_CASE("R14 a held attempt that ends without a start report (a function run "
   auto t = f.task(id, 2);
   CHECK(t.status == (failed ? task_status::failed : task_status::finished));
   CHECK(t.attempts == 1);
-  CHECK(changes_of(f.events_of(id), 2)
+  CHECK(task_changes(f.events_of(id), 2)
         == std::vector<std::string>{"not_submitted>queued", "queued>running",
                                     failed ? "running>failed"
                                            : "running>finished"});
@@ -139,7 +129,7 @@ TEST_CASE("R15 T1 cancel_task of a held attempt is decided as for a queued "
   CHECK(t.error_message == "not needed");
   CHECK(f.signals_of(id, 2) == std::vector<stop_mode>{stop_mode::kill});
   CHECK(
-      changes_of(f.events_of(id), 2)
+      task_changes(f.events_of(id), 2)
       == std::vector<std::string>{"not_submitted>queued", "queued>cancelled"});
   // The first task ends; the job waits for the withdrawn attempt's end.
   f.end_attempt(f.attempt_of(id, 1));
@@ -152,7 +142,7 @@ TEST_CASE("R15 T1 cancel_task of a held attempt is decided as for a queued "
   // The withdrawal's end changes no status.
   CHECK(f.task(id, 2).status == task_status::cancelled);
   CHECK(f.task(id, 2).error_message == "not needed");
-  CHECK(changes_of(f.events_of(id), 2).size() == 2);
+  CHECK(task_changes(f.events_of(id), 2).size() == 2);
 }
 
 TEST_CASE("R15 R2 a held attempt's start report crossing cancel_task: the "
@@ -180,7 +170,7 @@ TEST_CASE("R15 R2 a held attempt's start report crossing cancel_task: the "
     // the task never shows as running.
     CHECK(f.task(id, 2).status == task_status::cancelled);
     CHECK(f.signals_of(id, 2) == std::vector<stop_mode>{stop_mode::kill});
-    CHECK(changes_of(f.events_of(id), 2)
+    CHECK(task_changes(f.events_of(id), 2)
           == std::vector<std::string>{"not_submitted>queued",
                                       "queued>cancelled"});
     // The node had started it: the kill ends it, and that end changes
@@ -190,7 +180,7 @@ TEST_CASE("R15 R2 a held attempt's start report crossing cancel_task: the "
     // Running first: the usual graceful stop, cancelled once it ends.
     CHECK(f.task(id, 2).status == task_status::cancelled);
     CHECK(f.signals_of(id, 2).front() != stop_mode::kill);
-    CHECK(changes_of(f.events_of(id), 2)
+    CHECK(task_changes(f.events_of(id), 2)
           == std::vector<std::string>{"not_submitted>queued", "queued>running",
                                       "running>cancelled"});
     f.end_attempt(held, attempt_outcome::stopped);
@@ -230,7 +220,7 @@ TEST_CASE(
   CHECK(f.signals_of(id, 3) == std::vector<stop_mode>{stop_mode::kill});
   for (task_id t = 2; t <= 3; ++t) {
     CAPTURE(t);
-    CHECK(changes_of(f.events_of(id), t)
+    CHECK(task_changes(f.events_of(id), t)
           == std::vector<std::string>{"not_submitted>queued",
                                       "queued>cancelled"});
   }
@@ -271,7 +261,7 @@ TEST_CASE("R16 a held attempt lost with its node leaves its task queued, "
   CHECK(f.task(id, 1).end_code == result_code::node_lost);
   auto t = f.task(id, 2);
   CHECK(t.node_losses == 0);
-  CHECK(changes_of(f.events_of(id), 2)
+  CHECK(task_changes(f.events_of(id), 2)
         == std::vector<std::string>{"not_submitted>queued", "queued>running"});
   REQUIRE(f.started().size() == 3);
   CHECK(f.started()[2].node == "n2");
