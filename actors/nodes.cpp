@@ -76,17 +76,19 @@ bool node_table::from_placed(const attempt_key& key,
 }
 
 void node_table::release(const attempt_ended& end) {
-  caf::actor_addr placed;
-  if (auto i = placed_.find({end.key.job, end.key.task}); i != placed_.end()) {
-    placed = i->second.addr;
-    placed_.erase(i);
-  }
+  auto i = placed_.find({end.key.job, end.key.task});
+  if (i == placed_.end())
+    return; // never placed here, or released already
+  auto placed = i->second.addr;
+  placed_.erase(i);
   auto* n = find(end.node);
-  if (n == nullptr)
+  // A node of that name that joined since is another process: its slots
+  // are its own attempts'.
+  if (n == nullptr || n->hdl.address() != placed)
     return;
   if (n->running > 0)
     --n->running;
-  if (end.outcome == attempt_outcome::lost && n->hdl.address() == placed)
+  if (end.outcome == attempt_outcome::lost)
     n->status = node_status::unreachable;
 }
 

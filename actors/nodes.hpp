@@ -78,9 +78,11 @@ public:
   /// Takes a slot of `n` for the attempt `key`.
   void occupy(node_entry& n, const attempt_key& key);
 
-  /// Frees the slot of the attempt that `end` reports. An attempt lost with
-  /// the node it was placed on marks that node unreachable at once: its own
-  /// down message may come only after several such reports.
+  /// Frees the slot of the attempt that `end` reports, on the node process
+  /// it was placed on: the end of an attempt of an earlier process of that
+  /// name frees no slot of the process that joined since. An attempt lost
+  /// with the node it was placed on marks that node unreachable at once: its
+  /// own down message may come only after several such reports.
   void release(const attempt_ended& end);
 
   /// Returns the record of every node.

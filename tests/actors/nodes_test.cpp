@@ -137,3 +137,26 @@ TEST_CASE("node table keeps a rejoined node ready when an attempt of its "
   nodes.release(end_of({1, 1, 1}, "n1", attempt_outcome::lost));
   CHECK(nodes.find("n1")->status == node_status::ready);
 }
+
+TEST_CASE("node table frees no slot of a rejoined node for the end of an "
+          "attempt of its old process",
+          "[actors][nodes][R13]") {
+  dummy_actors dummies;
+  node_table nodes;
+  join_and_lose(dummies, nodes, 1);
+  auto again = hello("n1", 1, dummies.make<node_actor>());
+  REQUIRE(nodes.join(again).code == result_code::ok);
+  auto& n = *nodes.find("n1");
+  nodes.occupy(n, attempt_key{1, 2, 1});
+  REQUIRE_FALSE(nodes.has_free_slot());
+  // The old process's attempt is reported lost (or ended) late: the new
+  // process's only slot is still taken by its own attempt.
+  nodes.release(end_of({1, 1, 1}, "n1", attempt_outcome::lost));
+  CHECK(n.running == 1);
+  CHECK_FALSE(nodes.has_free_slot());
+  CHECK(n.status == node_status::ready);
+  // Its own attempt's end frees it.
+  nodes.release(end_of({1, 2, 1}, "n1"));
+  CHECK(n.running == 0);
+  CHECK(nodes.has_free_slot());
+}
