@@ -17,6 +17,7 @@
 #include "runtime/peer_auth.hpp"
 #include "runtime/remote.hpp"
 #include "runtime/runtime.hpp"
+#include "runtime/tls.hpp"
 
 #include <atomic>
 #include <csignal>
@@ -153,6 +154,13 @@ int run_head(const settings_flags& flags) {
     std::cerr << e.what() << std::endl;
     return exit_invalid_input;
   }
+  // A certificate that cannot serve TLS would start a head that every
+  // node and client refuses (runtime::publish refuses it too).
+  if (!ropts.tls_cert.empty())
+    if (auto err = tls::check_serving(ropts.tls_cert); !err.empty()) {
+      std::cerr << "quiesce: " << err << std::endl;
+      return exit_invalid_input;
+    }
   ropts.local_node = ropts.slots > 0;
   endpoint where;
   if (auto err = parse_endpoint(ropts.listen, where); !err.empty()) {

@@ -35,7 +35,7 @@ struct load_result {
 };
 
 /// Files larger than this are refused before parsing.
-inline constexpr size_t max_file_size = 16 * 1024 * 1024;
+inline constexpr size_t max_file_size = size_t{16} * 1024 * 1024;
 
 /// Returns the jobs of the file at `path`, validated; `defaults` supplies
 /// the runtime settings (and thereby each job's default grace and retries)

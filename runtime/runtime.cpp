@@ -11,6 +11,7 @@
 #include "runtime/options.hpp"
 #include "runtime/peer_auth.hpp"
 #include "runtime/system_config.hpp"
+#include "runtime/tls.hpp"
 #include "runtime/transport.hpp"
 
 #include <caf/actor_system.hpp>
@@ -276,6 +277,19 @@ uint16_t runtime::publish(const std::string& host, uint16_t port,
               "QUIESCE_DEV_MODE=1), or configure TLS (--tls-ca, --tls-cert, "
               "--tls-key), see docs/security.md";
     return 0;
+  }
+  // A certificate that cannot serve TLS would start a head that every
+  // node and client refuses in the handshake, saying nothing here.
+  if (with_tls) {
+    const auto& cert = impl_->opts.tls_cert.empty()
+                           ? sys.config().openssl_certificate
+                           : impl_->opts.tls_cert;
+    auto err = cert.empty() ? std::string{} : tls::check_serving(cert);
+    if (!err.empty()) {
+      error = "cannot listen on " + host + ":" + std::to_string(port) + ": "
+              + err;
+      return 0;
+    }
   }
   // Through the gate (runtime/gate.hpp): connection caps, a handshake
   // deadline and bounded messages. With TLS, every connection proves a

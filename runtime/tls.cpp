@@ -28,8 +28,8 @@ std::string signed_text(const std::string& nonce) {
 }
 
 // Bounds on what a peer may send as proof.
-constexpr size_t max_certificate = 64 * 1024;
-constexpr size_t max_signature = 4 * 1024;
+constexpr size_t max_certificate = size_t{64} * 1024;
+constexpr size_t max_signature = size_t{4} * 1024;
 
 std::string openssl_error() {
   std::string out;
@@ -232,6 +232,25 @@ std::string check(const settings& s) {
            + s.tls_cert;
   }
   return {};
+}
+
+std::string check_serving(const std::string& cert_path) {
+  std::string pem;
+  if (!read_text(cert_path, pem))
+    return "tls_cert: cannot read " + cert_path;
+  auto cert = certificate_from(pem);
+  if (!cert) {
+    ERR_clear_error();
+    return "tls_cert: " + cert_path + " holds no PEM certificate";
+  }
+  if (X509_check_purpose(cert.get(), X509_PURPOSE_SSL_SERVER, 0) == 1)
+    return {};
+  ERR_clear_error();
+  return "tls_cert: " + cert_path
+         + " cannot serve TLS: its key usage does not allow a TLS server "
+           "(serverAuth), so every node and client would refuse this head; "
+           "a head needs a certificate of the head role (quiesce certs "
+           "issue NAME --role head, docs/security.md)";
 }
 
 bool prove(const settings& s, const std::string& nonce, proof& out,

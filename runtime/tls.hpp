@@ -26,6 +26,13 @@ bool enabled(const settings& s);
 /// Returns "" or what is wrong (naming the setting and the file).
 std::string check(const settings& s);
 
+/// Checks that the certificate at `cert_path` can serve TLS: a head's
+/// certificate with an extended key usage must allow `serverAuth`, since
+/// nodes and clients refuse any other (a client's certificate, `clientAuth`
+/// only, would start a head that nobody can reach). Returns "" or what is
+/// wrong (naming the setting and the file).
+std::string check_serving(const std::string& cert_path);
+
 /// Reads the passphrase from the source `spec` ("file:PATH", first line, or
 /// "env:NAME"; "" is no passphrase). Returns false with `error` set when the
 /// source is malformed or cannot be read.
