@@ -201,9 +201,11 @@ void report_not_started(node_pointer self, const start_attempt& msg,
 }
 
 // Tells the head that held attempt `msg` started: its task becomes
-// `running` there.
-void report_running(node_pointer self, const start_attempt& msg) {
-  if (msg.held)
+// `running` there. Tells the task actor of an attempt that was not held but
+// `waited` for a slot all the same (starts of different task actors are not
+// ordered): its time limit runs from now.
+void report_running(node_pointer self, const start_attempt& msg, bool waited) {
+  if (msg.held || waited)
     self->send(msg.reply_to,
                attempt_running{msg.key, self->state.opts.incarnation});
 }
@@ -222,7 +224,7 @@ attempt_ended function_end(const attempt_key& key, work_result res) {
   return make_end(key, outcome, code, std::move(res.message));
 }
 
-void start_function(node_pointer self, start_attempt& msg) {
+void start_function(node_pointer self, start_attempt& msg, bool waited) {
   if (auto who = choose_account(self->state, msg.owner, true);
       !who.refused.empty()) {
     report_not_started(self, msg, result_code::spawn_failed,
@@ -276,7 +278,7 @@ void start_function(node_pointer self, start_attempt& msg) {
     end.confirmed_dead = returned;
     caf::anon_send(hdl, std::move(end));
   };
-  report_running(self, msg);
+  report_running(self, msg, waited);
   node_attempt a;
   a.reply_to = std::move(msg.reply_to);
   a.kind = work_kind::function;
@@ -286,7 +288,7 @@ void start_function(node_pointer self, start_attempt& msg) {
   self->state.attempts.emplace(key, std::move(a));
 }
 
-void start_command(node_pointer self, start_attempt& msg) {
+void start_command(node_pointer self, start_attempt& msg, bool waited) {
   auto who = choose_account(self->state, msg.owner, false);
   if (!who.refused.empty()) {
     report_not_started(self, msg, result_code::spawn_failed,
@@ -354,7 +356,7 @@ void start_command(node_pointer self, start_attempt& msg) {
     report_not_started(self, msg, result_code::spawn_failed, res.error);
     return;
   }
-  report_running(self, msg);
+  report_running(self, msg, waited);
   node_attempt a;
   a.reply_to = std::move(msg.reply_to);
   a.kind = work_kind::command;
@@ -364,12 +366,12 @@ void start_command(node_pointer self, start_attempt& msg) {
   self->state.attempts.emplace(key, std::move(a));
 }
 
-// Starts attempt `msg` now.
-void launch(node_pointer self, start_attempt& msg) {
+// Starts attempt `msg` now; `waited`: it waited for a slot.
+void launch(node_pointer self, start_attempt& msg, bool waited = false) {
   if (msg.spec.kind == work_kind::function)
-    start_function(self, msg);
+    start_function(self, msg, waited);
   else
-    start_command(self, msg);
+    start_command(self, msg, waited);
 }
 
 // Whether `msg` takes a slot while it runs: a command or a blocking work
@@ -384,13 +386,14 @@ bool takes_slot(const node_state& st, const start_attempt& msg) {
   return found.fn && found.mode == work_mode::blocking;
 }
 
-// Starts held attempts while slots are free, in the order they came.
+// Starts waiting attempts (held ones, and others that found the slots
+// taken) while slots are free, in the order they came.
 void start_waiting(node_pointer self) {
   auto& st = self->state;
   while (!st.waiting.empty() && st.attempts.size() < st.opts.slots) {
     auto msg = std::move(st.waiting.front());
     st.waiting.pop_front();
-    launch(self, msg);
+    launch(self, msg, true);
   }
 }
 

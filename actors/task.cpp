@@ -28,6 +28,9 @@ struct task_state {
   bool killed = false;
   /// The end was reported; later messages are ignored.
   bool ended = false;
+  /// Time-limit timers of this attempt to ignore: the one armed at its
+  /// placement, once the node reported that the start waited for a slot.
+  int spent_limits = 0;
 
   static inline const char* name = "quiesce.task";
 };
@@ -123,6 +126,7 @@ void begin(task_pointer self, run_task msg) {
   st.grace_armed = false;
   st.killed = false;
   st.ended = false;
+  st.spent_limits = 0;
   self->send(st.node, start_attempt{st.run.key, st.run.spec, self, st.run.adopt,
                                     st.run.owner, st.run.held});
   // A held attempt's time runs from its start (attempt_running).
@@ -230,16 +234,28 @@ task_actor::behavior_type task_impl(task_pointer self, run_task msg,
         }
         self->send(s.parent, std::move(o));
       },
-      [=](attempt_running& r) {
+      [=](const attempt_running& r) {
         auto& s = self->state;
-        if (s.ended || !(r.key == s.run.key) || !s.run.held)
+        if (s.ended || !(r.key == s.run.key))
           return;
         if (!from_node(self)) {
           ignore_forged(self, r.key, "a start report");
           return;
         }
+        if (!s.run.held) {
+          // Not held, but it waited at the node for a slot (a held start of
+          // another task took it first): its time limit runs from now, and
+          // the timer armed at its placement is spent. The books have it
+          // running since its placement already.
+          if (s.run.spec.time_limit.count() > 0 && !s.timed_out
+              && s.spent_limits == 0) {
+            s.spent_limits = 1;
+            arm_time_limit(self);
+          }
+          return;
+        }
         arm_time_limit(self);
-        self->send(s.parent, std::move(r));
+        self->send(s.parent, r);
       },
       [=](const attempt_timer& t) {
         auto& s = self->state;
@@ -247,6 +263,10 @@ task_actor::behavior_type task_impl(task_pointer self, run_task msg,
         if (s.ended || !(t.key == s.run.key))
           return;
         if (t.time_limit) {
+          if (s.spent_limits > 0) {
+            --s.spent_limits;
+            return;
+          }
           s.timed_out = true;
           stop(self, stop_mode::graceful);
         } else {

@@ -370,3 +370,33 @@ TEST_CASE("E1 the events of one step reach a subscriber as one message, in "
   CHECK(all.back().seq == evs[2].seq);
   caf::anon_send_exit(sink, caf::exit_reason::kill);
 }
+
+TEST_CASE("R14 a start that was not held but waited at the node for a slot "
+          "has its time limit counted from its start",
+          "[pipeline][R14]") {
+  // Starts of different task actors reach a node in no fixed order, so a
+  // held start can take the slot a start that was not held was placed for;
+  // that one waits there, and the node reports when it starts.
+  deterministic_fixture f;
+  f.add_node("n1", 1);
+  auto spec = flat_job(1);
+  spec.policy.grace = 1s;
+  spec.assessments[0].tasks[0].time_limit = 2s;
+  auto id = f.submit(spec);
+  auto a = f.started().at(0);
+  REQUIRE_FALSE(a.held);
+  f.advance(1500ms);
+  f.report_running(a);
+  // 2.5 s after its placement, 1 s after its start: not yet at its limit.
+  f.advance(1000ms);
+  CHECK(f.signals_of(id, 1).empty());
+  CHECK(f.task(id, 1).status == task_status::running);
+  // 2 s after its start: the stop request.
+  f.advance(1100ms);
+  CHECK(f.signals_of(id, 1) == std::vector<stop_mode>{stop_mode::request});
+  f.end_attempt(a, attempt_outcome::failed, -1, "stopped");
+  CHECK(f.task(id, 1).end_code == result_code::timeout);
+  // The running report of a start that was not held changes no status and
+  // counts no attempt: the books had it running since its placement.
+  CHECK(f.task(id, 1).attempts == 1);
+}
