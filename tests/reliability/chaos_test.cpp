@@ -225,6 +225,57 @@ TEST_CASE("chaos soak keeps every job and task in one terminal status, every "
       return ids[rng() % 4 == 0 ? any(rng) : recent(rng)];
     };
 
+    // The edges checked below happen for sure, before the soak starts: the
+    // clients meet a running task or job only by timing, and under CPU load
+    // a soak could have none (`running -> cancelled` was missing about one
+    // run in five at load 5). Two tasks that run until stopped: the first is
+    // cancelled while running, requeued while its job runs, and then the
+    // job is cancelled.
+    {
+      job_spec sure;
+      sure.name = "chaos-sure";
+      sure.policy.grace = 100ms;
+      assessment_spec as;
+      as.name = "a0";
+      task_spec nap;
+      nap.kind = work_kind::function;
+      nap.work = "nap";
+      nap.args = {"60000"};
+      as.tasks.assign(2, nap);
+      sure.assessments.push_back(std::move(as));
+      auto added = rt.add_job(std::move(sure));
+      REQUIRE(added.code == result_code::ok);
+      auto job = added.job;
+      ids.push_back(job);
+      auto status_of = [&](task_id task) {
+        auto tasks = rt.list_tasks(job);
+        REQUIRE(tasks.code == result_code::ok);
+        REQUIRE(tasks.tasks.size() == 2);
+        return tasks.tasks[task - 1].status;
+      };
+      auto submitted = rt.submit(job);
+      REQUIRE(test::wait_until(
+          [&] {
+            return status_of(1) == task_status::running
+                   && status_of(2) == task_status::running;
+          },
+          60s));
+      auto cancelled = rt.cancel_task(job, 1, "the soak's sure cancel");
+      REQUIRE(cancelled.code == result_code::ok);
+      REQUIRE(test::wait_until(
+          [&] { return status_of(1) == task_status::cancelled; }, 60s));
+      auto requeued = rt.requeue_task(job, 1);
+      REQUIRE(requeued.code == result_code::ok);
+      auto stopped = rt.cancel_job(job, "the soak's sure job cancel");
+      REQUIRE(stopped.code == result_code::ok);
+      t.sent += 5;
+      t.record("add_job", added.code, added.detail);
+      t.record("submit", submitted.code, submitted.detail);
+      t.record("cancel_task", cancelled.code, cancelled.detail);
+      t.record("requeue_task", requeued.code, requeued.detail);
+      t.record("cancel_job", stopped.code, stopped.detail);
+    }
+
     // The producer: adds jobs in file order, submits most at once and leaves
     // some for the clients to submit (or cancel before they start).
     std::thread producer{[&] {
