@@ -179,7 +179,6 @@ run_as_choice choose_account(const node_state& st, const std::string& owner,
   return out;
 }
 
-// Reports an end that happened before the work could start.
 // Returns the end of attempt `key`, whose work never started on this node:
 // stamped with the node and its incarnation, started when it ended, and
 // (as every end by default) confirmed dead.
@@ -193,6 +192,7 @@ attempt_ended unstarted_end(const node_state& st, const attempt_key& key,
   return end;
 }
 
+// Reports an end that happened before the work could start.
 void report_not_started(node_pointer self, const start_attempt& msg,
                         result_code code, std::string why) {
   self->send(msg.reply_to,

@@ -89,6 +89,23 @@ x509_ptr certificate_from(const std::string& pem) {
   return x509_ptr{PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)};
 }
 
+// Reads the PEM certificate at `path`, named by the setting `setting`;
+// nothing with `error` set when it cannot be read or holds none.
+x509_ptr load_certificate(const char* setting, const std::string& path,
+                          std::string& error) {
+  std::string pem;
+  if (!read_text(path, pem)) {
+    error = std::string{setting} + ": cannot read " + path;
+    return nullptr;
+  }
+  auto cert = certificate_from(pem);
+  if (!cert) {
+    ERR_clear_error();
+    error = std::string{setting} + ": " + path + " holds no PEM certificate";
+  }
+  return cert;
+}
+
 int passphrase_cb(char* buf, int size, int, void* arg) {
   const auto& pass = *static_cast<const std::string*>(arg);
   if (size <= 0 || pass.size() >= static_cast<size_t>(size))
@@ -208,21 +225,12 @@ std::string check(const settings& s) {
     return "TLS needs a CA file, a certificate and a key; missing: " + missing
            + " (--tls-ca, --tls-cert, --tls-key; docs/security.md)";
   }
-  std::string pem;
-  if (!read_text(s.tls_ca, pem))
-    return "tls_ca: cannot read " + s.tls_ca;
-  if (!certificate_from(pem)) {
-    ERR_clear_error();
-    return "tls_ca: " + s.tls_ca + " holds no PEM certificate";
-  }
-  if (!read_text(s.tls_cert, pem))
-    return "tls_cert: cannot read " + s.tls_cert;
-  auto cert = certificate_from(pem);
-  if (!cert) {
-    ERR_clear_error();
-    return "tls_cert: " + s.tls_cert + " holds no PEM certificate";
-  }
   std::string error;
+  if (!load_certificate("tls_ca", s.tls_ca, error))
+    return error;
+  auto cert = load_certificate("tls_cert", s.tls_cert, error);
+  if (!cert)
+    return error;
   auto key = load_key(s, error);
   if (!key)
     return error;
@@ -235,14 +243,10 @@ std::string check(const settings& s) {
 }
 
 std::string check_serving(const std::string& cert_path) {
-  std::string pem;
-  if (!read_text(cert_path, pem))
-    return "tls_cert: cannot read " + cert_path;
-  auto cert = certificate_from(pem);
-  if (!cert) {
-    ERR_clear_error();
-    return "tls_cert: " + cert_path + " holds no PEM certificate";
-  }
+  std::string error;
+  auto cert = load_certificate("tls_cert", cert_path, error);
+  if (!cert)
+    return error;
   if (X509_check_purpose(cert.get(), X509_PURPOSE_SSL_SERVER, 0) == 1)
     return {};
   ERR_clear_error();

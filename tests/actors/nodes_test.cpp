@@ -40,6 +40,15 @@ void join_and_lose(dummy_actors& dummies, node_table& nodes, uint32_t slots) {
   nodes.lost(hdl.address());
 }
 
+// join_and_lose, then node "n1" joins again as a new process with one
+// slot; returns its entry.
+node_entry& lose_and_rejoin(dummy_actors& dummies, node_table& nodes) {
+  join_and_lose(dummies, nodes, 1);
+  auto again = hello("n1", 1, dummies.make<node_actor>());
+  REQUIRE(nodes.join(again).code == result_code::ok);
+  return *nodes.find("n1");
+}
+
 } // namespace
 
 TEST_CASE("node table registers a node and lists it as ready",
@@ -131,11 +140,9 @@ TEST_CASE("node table keeps a rejoined node ready when an attempt of its "
           "[actors][nodes]") {
   dummy_actors dummies;
   node_table nodes;
-  join_and_lose(dummies, nodes, 1);
-  auto again = hello("n1", 1, dummies.make<node_actor>());
-  REQUIRE(nodes.join(again).code == result_code::ok);
+  auto& n = lose_and_rejoin(dummies, nodes);
   nodes.release(end_of({1, 1, 1}, "n1", attempt_outcome::lost));
-  CHECK(nodes.find("n1")->status == node_status::ready);
+  CHECK(n.status == node_status::ready);
 }
 
 TEST_CASE("node table frees no slot of a rejoined node for the end of an "
@@ -143,10 +150,7 @@ TEST_CASE("node table frees no slot of a rejoined node for the end of an "
           "[actors][nodes][R13]") {
   dummy_actors dummies;
   node_table nodes;
-  join_and_lose(dummies, nodes, 1);
-  auto again = hello("n1", 1, dummies.make<node_actor>());
-  REQUIRE(nodes.join(again).code == result_code::ok);
-  auto& n = *nodes.find("n1");
+  auto& n = lose_and_rejoin(dummies, nodes);
   nodes.occupy(n, attempt_key{1, 2, 1});
   REQUIRE_FALSE(nodes.has_free_slot());
   // The old process's attempt is reported lost (or ended) late: the new
