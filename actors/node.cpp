@@ -30,6 +30,9 @@ namespace {
 /// One attempt running on this node.
 struct node_attempt {
   task_actor reply_to;
+  /// The head's port its start came through, where its end goes (null: to
+  /// `reply_to` directly).
+  port_actor port;
   work_kind kind = work_kind::command;
   /// Id in the function executor or the launcher.
   uint64_t exec_id = 0;
@@ -63,6 +66,11 @@ struct node_state {
   std::unordered_map<attempt_key, attempt_ended, attempt_key_hash> held;
   /// The epoch of the loss whose lease runs, 0 while the head is there.
   uint64_t away_epoch = 0;
+  /// Ends collected for each port, sent as one end_batch per port when
+  /// the mailbox holds no more or at the batch_flush.
+  std::vector<std::pair<port_actor, std::vector<attempt_ended>>> outbox;
+  /// A batch_flush is on its way to this node.
+  bool flush_sent = false;
   /// This process's effective user and its name (an owner of that name runs
   /// as this user without an entry in `opts.accounts`).
   uid_t self_uid = 0;
@@ -75,6 +83,50 @@ struct node_state {
 };
 
 using node_pointer = node_actor::stateful_pointer<node_state>;
+
+// Reports `end` to task actor `to`: directly, or through `port` in its next
+// end_batch (settle or flush sends it).
+void send_end(node_pointer self, const task_actor& to, const port_actor& port,
+              attempt_ended end) {
+  if (!port) {
+    self->send(to, std::move(end));
+    return;
+  }
+  auto& box = self->state.outbox;
+  auto i = std::find_if(box.begin(), box.end(),
+                        [&port](const auto& x) { return x.first == port; });
+  if (i == box.end()) {
+    box.emplace_back(port, std::vector<attempt_ended>{});
+    i = std::prev(box.end());
+  }
+  i->second.push_back(std::move(end));
+}
+
+// Sends every end collected, one end_batch per port.
+void flush(node_pointer self) {
+  auto box = std::move(self->state.outbox);
+  self->state.outbox.clear();
+  for (auto& [port, ends] : box)
+    self->send(port, end_batch{std::move(ends)});
+}
+
+// At the end of a message that may have collected ends: sends them now if
+// no other message waits (none would add to the batch) or the batch is
+// full, else once the messages that wait now are handled.
+void settle(node_pointer self) {
+  auto& st = self->state;
+  if (st.outbox.empty())
+    return;
+  size_t most = 0;
+  for (const auto& x : st.outbox)
+    most = std::max(most, x.second.size());
+  if (most >= max_batch_items || self->mailbox().empty()) {
+    flush(self);
+  } else if (!st.flush_sent) {
+    st.flush_sent = true;
+    self->send(self, batch_flush{});
+  }
+}
 
 attempt_ended make_end(const attempt_key& key, attempt_outcome outcome,
                        result_code code, std::string message) {
@@ -195,9 +247,9 @@ attempt_ended unstarted_end(const node_state& st, const attempt_key& key,
 // Reports an end that happened before the work could start.
 void report_not_started(node_pointer self, const start_attempt& msg,
                         result_code code, std::string why) {
-  self->send(msg.reply_to,
-             unstarted_end(self->state, msg.key, attempt_outcome::not_started,
-                           code, std::move(why)));
+  send_end(self, msg.reply_to, msg.port,
+           unstarted_end(self->state, msg.key, attempt_outcome::not_started,
+                         code, std::move(why)));
 }
 
 // Tells the head that held attempt `msg` started: its task becomes
@@ -267,7 +319,7 @@ void start_function(node_pointer self, start_attempt& msg, bool waited) {
     end.node = self->state.opts.name;
     end.incarnation = incarnation;
     end.started = started;
-    self->send(msg.reply_to, std::move(end));
+    send_end(self, msg.reply_to, msg.port, std::move(end));
     return;
   }
   auto done = [weak_self, key](work_result res, bool returned) {
@@ -281,6 +333,7 @@ void start_function(node_pointer self, start_attempt& msg, bool waited) {
   report_running(self, msg, waited);
   node_attempt a;
   a.reply_to = std::move(msg.reply_to);
+  a.port = std::move(msg.port);
   a.kind = work_kind::function;
   a.started = caf::make_timestamp();
   a.exec_id = self->state.functions->submit(std::move(found.fn), std::move(st),
@@ -359,6 +412,7 @@ void start_command(node_pointer self, start_attempt& msg, bool waited) {
   report_running(self, msg, waited);
   node_attempt a;
   a.reply_to = std::move(msg.reply_to);
+  a.port = std::move(msg.port);
   a.kind = work_kind::command;
   a.exec_id = res.id;
   a.stop_signal = msg.spec.stop_signal;
@@ -407,11 +461,11 @@ void drop_waiting(node_pointer self, bool tell) {
   if (!tell)
     return;
   for (auto& msg : waiting)
-    self->send(msg.reply_to,
-               unstarted_end(st, msg.key, attempt_outcome::lost,
-                             result_code::node_lost,
-                             "node " + st.opts.name
-                                 + " stopped before it started the attempt"));
+    send_end(self, msg.reply_to, msg.port,
+             unstarted_end(st, msg.key, attempt_outcome::lost,
+                           result_code::node_lost,
+                           "node " + st.opts.name
+                               + " stopped before it started the attempt"));
 }
 
 // Withdraws held attempt `key` if it waits for a slot (a request took its
@@ -432,7 +486,7 @@ bool withdraw(node_pointer self, const attempt_key& key) {
                            result_code::task_cancelled,
                            "withdrawn before it started");
   end.stop_requested = true;
-  self->send(msg.reply_to, std::move(end));
+  send_end(self, msg.reply_to, msg.port, std::move(end));
   return true;
 }
 
@@ -463,13 +517,14 @@ void report(
   end.started = a.started;
   end.stop_requested = end.stop_requested || a.stop_requested;
   auto hdl = std::move(a.reply_to);
+  auto port = std::move(a.port);
   auto orphaned = a.orphaned;
   auto discard = a.discard;
   st.attempts.erase(i);
   if (!discard && orphaned)
     st.held.emplace(end.key, std::move(end));
   else if (!discard)
-    self->send(hdl, std::move(end));
+    send_end(self, hdl, port, std::move(end));
   // A slot is free: the next held attempt starts (its own running report
   // follows this end).
   start_waiting(self);
@@ -506,6 +561,61 @@ void lease_expired(node_pointer self, const node_reset& msg) {
   }
 }
 
+// Takes start `msg` (from a task actor, or from a port's start_batch with
+// its `port` set): starts it, holds it until a slot frees, or takes a
+// running attempt over for a head that restarted or reconnected.
+void accept_start(node_pointer self, start_attempt& msg) {
+  if (auto i = self->state.attempts.find(msg.key);
+      i != self->state.attempts.end()) {
+    // A duplicate delivery, or a head taking the attempt over after a
+    // restart or a lost connection: its end goes to the new task actor.
+    if (msg.adopt && i->second.discard) {
+      // Killed at the end of the lease just before the head took it
+      // over: lost, and its own end goes nowhere.
+      auto end
+          = make_end(msg.key, attempt_outcome::lost, result_code::node_lost,
+                     "killed at the end of the head lease");
+      // Maybe still dying: the head waits its lease before it places
+      // the task again.
+      end.confirmed_dead = false;
+      end.node = self->state.opts.name;
+      end.incarnation = self->state.opts.incarnation;
+      send_end(self, msg.reply_to, msg.port, std::move(end));
+    } else if (msg.adopt) {
+      i->second.reply_to = std::move(msg.reply_to);
+      i->second.port = std::move(msg.port);
+      i->second.orphaned = false;
+    }
+    return;
+  }
+  if (msg.adopt) {
+    if (auto h = self->state.held.find(msg.key); h != self->state.held.end()) {
+      // It ended while the head was away: its end, kept, goes now.
+      auto end = std::move(h->second);
+      self->state.held.erase(h);
+      send_end(self, msg.reply_to, msg.port, std::move(end));
+      return;
+    }
+    // It ended while the head was away and its end was lost with the
+    // head: lost, so the requeue rules of a lost node apply.
+    auto end = make_end(msg.key, attempt_outcome::lost, result_code::node_lost,
+                        "the attempt ended while the head was away");
+    end.node = self->state.opts.name;
+    end.incarnation = self->state.opts.incarnation;
+    send_end(self, msg.reply_to, msg.port, std::move(end));
+    return;
+  }
+  // A slot is free for it unless every slot is taken or held attempts
+  // wait already (they go first).
+  auto& st = self->state;
+  if (takes_slot(st, msg)
+      && (st.attempts.size() >= st.opts.slots || !st.waiting.empty())) {
+    st.waiting.push_back(std::move(msg));
+    return;
+  }
+  launch(self, msg);
+}
+
 } // namespace
 
 owner_policy owner_policy_of(const node_options& opts) {
@@ -532,61 +642,26 @@ node_actor::behavior_type node_impl(node_pointer self, node_options opts,
   self->state.self_user = self->state.owners.self_user;
   return {
       [=](start_attempt& msg) {
-        if (auto i = self->state.attempts.find(msg.key);
-            i != self->state.attempts.end()) {
-          // A duplicate delivery, or a head taking the attempt over after a
-          // restart or a lost connection: its end goes to the new task actor.
-          if (msg.adopt && i->second.discard) {
-            // Killed at the end of the lease just before the head took it
-            // over: lost, and its own end goes nowhere.
-            auto end = make_end(msg.key, attempt_outcome::lost,
-                                result_code::node_lost,
-                                "killed at the end of the head lease");
-            // Maybe still dying: the head waits its lease before it places
-            // the task again.
-            end.confirmed_dead = false;
-            end.node = self->state.opts.name;
-            end.incarnation = self->state.opts.incarnation;
-            self->send(msg.reply_to, std::move(end));
-          } else if (msg.adopt) {
-            i->second.reply_to = std::move(msg.reply_to);
-            i->second.orphaned = false;
-          }
-          return;
+        accept_start(self, msg);
+        settle(self);
+      },
+      [=](start_batch& batch) {
+        for (auto& msg : batch.starts) {
+          msg.port = batch.port;
+          accept_start(self, msg);
         }
-        if (msg.adopt) {
-          if (auto h = self->state.held.find(msg.key);
-              h != self->state.held.end()) {
-            // It ended while the head was away: its end, kept, goes now.
-            auto end = std::move(h->second);
-            self->state.held.erase(h);
-            self->send(msg.reply_to, std::move(end));
-            return;
-          }
-          // It ended while the head was away and its end was lost with the
-          // head: lost, so the requeue rules of a lost node apply.
-          auto end
-              = make_end(msg.key, attempt_outcome::lost, result_code::node_lost,
-                         "the attempt ended while the head was away");
-          end.node = self->state.opts.name;
-          end.incarnation = self->state.opts.incarnation;
-          self->send(msg.reply_to, std::move(end));
-          return;
-        }
-        // A slot is free for it unless every slot is taken or held attempts
-        // wait already (they go first).
-        auto& st = self->state;
-        if (takes_slot(st, msg)
-            && (st.attempts.size() >= st.opts.slots || !st.waiting.empty())) {
-          st.waiting.push_back(std::move(msg));
-          return;
-        }
-        launch(self, msg);
+        settle(self);
+      },
+      [=](batch_flush) {
+        self->state.flush_sent = false;
+        flush(self);
       },
       [=](const signal_attempt& msg) {
         auto i = self->state.attempts.find(msg.key);
-        if (i == self->state.attempts.end() && withdraw(self, msg.key))
+        if (i == self->state.attempts.end() && withdraw(self, msg.key)) {
+          settle(self);
           return;
+        }
         if (i == self->state.attempts.end()) {
           // Already ended; a kill of an attempt whose end is held means the
           // head does not take it over: nobody will ask for that end.
@@ -615,6 +690,7 @@ node_actor::behavior_type node_impl(node_pointer self, node_options opts,
           return; // reported already (abandoned)
         end.stop_requested = false;
         report(self, i, std::move(end));
+        settle(self);
       },
       [=](const node_reset& msg) {
         switch (msg.change) {
@@ -638,6 +714,8 @@ node_actor::behavior_type node_impl(node_pointer self, node_options opts,
             lease_expired(self, msg);
             break;
         }
+        // At once: a stopping worker may not let the node handle a flush.
+        flush(self);
       },
       [=](node_hello& hello) {
         auto& st = self->state;
@@ -667,6 +745,7 @@ node_actor::behavior_type node_impl(node_pointer self, node_options opts,
         end.confirmed_dead = false;
         end.stop_requested = true;
         report(self, i, std::move(end));
+        settle(self);
       },
   };
 }

@@ -34,6 +34,8 @@ node_list node_table::join(node_hello& hello) {
     n = &nodes_.emplace_back();
   n->name = std::move(hello.name);
   n->hdl = hello.node;
+  // The supervisor gives a remote node a port of this process's own.
+  n->port = port_actor{};
   n->slots = hello.slots;
   n->pipeline = hello.pipeline;
   n->running = 0;

@@ -22,6 +22,9 @@ namespace quiesce {
 struct node_entry {
   std::string name;
   node_actor hdl;
+  /// Its port on the head (actors/port.hpp) when it is remote; null in
+  /// process.
+  port_actor port;
   uint32_t slots = 0;
   /// Attempts it holds beyond its slots (`node_hello::pipeline`).
   uint32_t pipeline = 0;

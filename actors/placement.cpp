@@ -56,6 +56,7 @@ run_task make_run_task(const job_books& b, const task_record& t,
   msg.grace = t.spec.grace.count() >= 0 ? t.spec.grace : b.job.policy.grace;
   msg.stop_commands_on_cancel = b.job.policy.stop_commands_on_cancel;
   msg.node = n.hdl;
+  msg.port = n.port;
   msg.node_name = n.name;
   msg.incarnation = n.incarnation;
   msg.owner = b.job.owner;

@@ -9,6 +9,7 @@
 #include "actors/observer.hpp"
 #include "actors/pending.hpp"
 #include "actors/placement.hpp"
+#include "actors/port.hpp"
 #include "actors/rules.hpp"
 #include "config/duration.hpp"
 
@@ -1761,6 +1762,11 @@ supervisor_actor::behavior_type supervisor_impl(supervisor_pointer self,
         if (out.code != result_code::ok)
           return out;
         self->monitor(hdl);
+        // A remote node's starts and ends cross the wire in batches,
+        // through its port (docs/distributed.md, "Batches").
+        if (hdl.node() != self->node())
+          if (auto* n = self->state.nodes.find(name))
+            n->port = spawn_port(self->system(), self, hdl);
         fence(self, hello, name);
         schedule(self);
         out.nodes = self->state.nodes.records();

@@ -37,12 +37,24 @@ struct task_state {
 
 using task_pointer = task_actor::stateful_pointer<task_state>;
 
+// Sends `msg` (a start or a signal) towards the node of the current
+// attempt: through the node's port on the head for a remote node (so that
+// it travels in a batch, in order with the start), else directly.
+template <class Message>
+void to_node(task_pointer self, Message msg) {
+  const auto& run = self->state.run;
+  if (run.port)
+    self->send(run.port, std::move(msg));
+  else
+    self->send(run.node, std::move(msg));
+}
+
 void send_kill(task_pointer self) {
   auto& st = self->state;
   if (st.killed)
     return;
   st.killed = true;
-  self->send(st.node, signal_attempt{st.run.key, stop_mode::kill});
+  to_node(self, signal_attempt{st.run.key, stop_mode::kill});
 }
 
 void stop(task_pointer self, stop_mode mode) {
@@ -57,7 +69,7 @@ void stop(task_pointer self, stop_mode mode) {
       // stop: one that ignores the signal would otherwise hold its job in
       // `cancelling` for ever.
       if (st.run.spec.kind == work_kind::function)
-        self->send(st.node, signal_attempt{st.run.key, stop_mode::request});
+        to_node(self, signal_attempt{st.run.key, stop_mode::request});
       else if (st.run.stop_commands_on_cancel)
         stop(self, stop_mode::graceful);
       break;
@@ -66,7 +78,7 @@ void stop(task_pointer self, stop_mode mode) {
         send_kill(self);
         break;
       }
-      self->send(st.node, signal_attempt{st.run.key, stop_mode::request});
+      to_node(self, signal_attempt{st.run.key, stop_mode::request});
       if (!st.grace_armed) {
         st.grace_armed = true;
         self->delayed_send(self, st.run.grace,
@@ -127,8 +139,8 @@ void begin(task_pointer self, run_task msg) {
   st.killed = false;
   st.ended = false;
   st.spent_limits = 0;
-  self->send(st.node, start_attempt{st.run.key, st.run.spec, self, st.run.adopt,
-                                    st.run.owner, st.run.held});
+  to_node(self, start_attempt{st.run.key, st.run.spec, self, st.run.adopt,
+                              st.run.owner, st.run.held, port_actor{}});
   // A held attempt's time runs from its start (attempt_running).
   if (!st.run.held)
     arm_time_limit(self);

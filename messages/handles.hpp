@@ -1,8 +1,9 @@
 #pragma once
 
 // The typed actor handles that travel inside messages: a run_task names its
-// node, a start_attempt its task actor, a node_hello the node itself and a
-// subscribe its event sink. They live here, with forward declarations of the
+// node (and the node's port on the head), a start_attempt its task actor, a
+// start_batch that port, a node_hello the node itself and a subscribe its
+// event sink. They live here, with forward declarations of the
 // messages they receive, so that messages/ can carry them without including
 // actors/; actors/interfaces.hpp declares every other interface.
 
@@ -24,6 +25,9 @@ struct attempt_ended;
 struct attempt_timer;
 struct node_reset;
 struct node_hello;
+struct start_batch;
+struct end_batch;
+struct batch_flush;
 
 /// A subscriber of the event stream.
 using event_sink_actor = caf::typed_actor<
@@ -67,6 +71,26 @@ using node_actor = caf::typed_actor<
     caf::reacts_to<node_reset>,
     /// Fills in the hello's `incarnation` and `running` (the attempts kept
     /// from before the head was lost), for the worker to send to the head.
-    caf::replies_to<node_hello>::with<node_hello>>;
+    caf::replies_to<node_hello>::with<node_hello>,
+    /// Starts several attempts in order (from the head's port of this node);
+    /// their ends go back to that port in batches.
+    caf::reacts_to<start_batch>,
+    /// Sends the ends collected so far (from itself).
+    caf::reacts_to<batch_flush>>;
+
+/// A node's port on the head (actors/port.hpp): one per remote node. Task
+/// actors send it their starts and stops for that node; it sends the starts
+/// on in batches, and hands each end of the node's batches to its task
+/// actor as sent by the node. In process, task actors talk to the node
+/// directly.
+using port_actor = caf::typed_actor<
+    /// Starts an attempt on the port's node.
+    caf::reacts_to<start_attempt>,
+    /// Signals an attempt on the port's node (after every start before it).
+    caf::reacts_to<signal_attempt>,
+    /// Ends of attempts started through this port (from its node only).
+    caf::reacts_to<end_batch>,
+    /// Sends the starts collected so far (from itself).
+    caf::reacts_to<batch_flush>>;
 
 } // namespace quiesce

@@ -18,6 +18,6 @@ using assessment_index = uint32_t;
 inline constexpr uint64_t invalid_id = 0;
 
 /// The current protocol version; a peer with another one is refused.
-inline constexpr uint32_t protocol_version = 8;
+inline constexpr uint32_t protocol_version = 9;
 
 } // namespace quiesce

@@ -87,6 +87,10 @@ struct run_task {
   /// node reports that it started the attempt (`attempt_running`);
   /// docs/semantics.md, "Held attempts".
   bool held = false;
+  /// The node's port on the head, for a remote node: the start and stops go
+  /// there (in batches over the wire), and the end comes from there as sent
+  /// by the node. Null for an in-process node: they go to `node` directly.
+  port_actor port;
 };
 
 /// Inspects a run_task.
@@ -94,7 +98,7 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, run_task& x) {
   return f(caf::meta::type_name("quiesce.run_task"), x.key, x.spec, x.grace,
            x.stop_commands_on_cancel, x.node, x.node_name, x.adopt,
-           x.incarnation, x.owner, x.held);
+           x.incarnation, x.owner, x.held, x.port);
 }
 
 /// Supervisor → job: assessment `index` begins; spawn its actor.
@@ -148,14 +152,45 @@ struct start_attempt {
   /// Held: the node may keep it until a slot frees, and reports when it
   /// starts it (`attempt_running`).
   bool held = false;
+  /// Node-local, never on the wire: the port of the start_batch this start
+  /// came in, where its end goes (null: to `reply_to` directly).
+  port_actor port;
 };
 
-/// Inspects a start_attempt.
+/// Inspects a start_attempt (not its node-local `port`).
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, start_attempt& x) {
   return f(caf::meta::type_name("quiesce.start_attempt"), x.key, x.spec,
            x.reply_to, x.adopt, x.owner, x.held);
 }
+
+/// Port → node: starts in the order the port received them. Their ends go
+/// to `port` in `end_batch`es; docs/distributed.md, "Batches".
+struct start_batch {
+  port_actor port;
+  std::vector<start_attempt> starts;
+};
+
+/// Inspects a start_batch.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, start_batch& x) {
+  return f(caf::meta::type_name("quiesce.start_batch"), x.port, x.starts);
+}
+
+/// A node or port to itself: send what was collected. Sent once per batch,
+/// when the first item is collected while more messages wait in the mailbox;
+/// it arrives after them, so every start or end they bring joins the batch.
+struct batch_flush {};
+
+/// Inspects a batch_flush.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, batch_flush&) {
+  return f(caf::meta::type_name("quiesce.batch_flush"));
+}
+
+/// The most items of one start_batch or end_batch: a batch this full is
+/// sent at once.
+inline constexpr size_t max_batch_items = 1024;
 
 /// Task actor → node: signal a running attempt.
 struct signal_attempt {
@@ -316,6 +351,18 @@ typename Inspector::result_type inspect(Inspector& f, attempt_ended& x) {
            x.code, x.exit_code, x.signal, x.confirmed_dead, x.stop_requested,
            x.message, x.node, x.started, x.ended, x.cpu_time, x.peak_memory,
            x.incarnation);
+}
+
+/// Node → port: ends of attempts started through the port, in the order
+/// they ended. The port hands each to the task actor of its start.
+struct end_batch {
+  std::vector<attempt_ended> ends;
+};
+
+/// Inspects an end_batch.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, end_batch& x) {
+  return f(caf::meta::type_name("quiesce.end_batch"), x.ends);
 }
 
 /// One entry of a node's `[runtime.users]`: an owner and the uid its

@@ -102,6 +102,12 @@ CAF_ADD_TYPE_ID(quiesce, (quiesce::attempt_output))
 CAF_ADD_TYPE_ID(quiesce, (quiesce::attempt_running))
 CAF_ADD_TYPE_ID(quiesce, (quiesce::event_batch))
 
+// batches on the wire (appended, as above)
+CAF_ADD_TYPE_ID(quiesce, (quiesce::start_batch))
+CAF_ADD_TYPE_ID(quiesce, (quiesce::end_batch))
+CAF_ADD_TYPE_ID(quiesce, (quiesce::batch_flush))
+CAF_ADD_TYPE_ID(quiesce, (quiesce::port_actor))
+
 CAF_END_TYPE_ID_BLOCK(quiesce)
 
 namespace quiesce {

@@ -6,6 +6,7 @@
 #include "actors/node.hpp"
 #include "execution/work_registry.hpp"
 #include "support/processes.hpp"
+#include "support/work.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -84,20 +85,7 @@ TEST_CASE("R14 a node reports the start of an attempt that was not held but "
   caf::actor_system_config cfg;
   caf::actor_system sys{cfg};
   std::atomic<bool> open{false};
-  auto registry = std::make_shared<work_registry>();
-  registry->add(
-      "gate",
-      [&open](const work_context&) {
-        while (!open.load())
-          std::this_thread::sleep_for(1ms);
-        return work_result::success();
-      },
-      work_mode::blocking);
-  node_options opts;
-  opts.name = "n1";
-  opts.slots = 1;
-  opts.pipeline = 1;
-  auto node = spawn_node(sys, opts, registry, nullptr);
+  auto node = spawn_gated_node(sys, open);
   auto got = std::make_shared<received>();
   auto task = sys.spawn(recorder, got);
   // A held start took the slot first (starts of different task actors are

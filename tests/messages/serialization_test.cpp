@@ -237,7 +237,7 @@ bool operator==(const run_task& x, const run_task& y) {
          && x.stop_commands_on_cancel == y.stop_commands_on_cancel
          && x.node == y.node && x.node_name == y.node_name && x.adopt == y.adopt
          && x.incarnation == y.incarnation && x.owner == y.owner
-         && x.held == y.held;
+         && x.held == y.held && x.port == y.port;
 }
 
 bool operator==(const begin_assessment& x, const begin_assessment& y) {
@@ -255,6 +255,10 @@ bool operator==(const stop_tasks& x, const stop_tasks& y) {
 bool operator==(const start_attempt& x, const start_attempt& y) {
   return x.key == y.key && x.spec == y.spec && x.reply_to == y.reply_to
          && x.adopt == y.adopt && x.owner == y.owner && x.held == y.held;
+}
+
+bool operator==(const start_batch& x, const start_batch& y) {
+  return x.port == y.port && x.starts == y.starts;
 }
 
 bool operator==(const signal_attempt& x, const signal_attempt& y) {
@@ -282,6 +286,10 @@ bool operator==(const attempt_ended& x, const attempt_ended& y) {
          && x.node == y.node && x.started == y.started && x.ended == y.ended
          && x.cpu_time == y.cpu_time && x.peak_memory == y.peak_memory
          && x.incarnation == y.incarnation;
+}
+
+bool operator==(const end_batch& x, const end_batch& y) {
+  return x.ends == y.ends;
 }
 
 bool operator==(const node_hello& x, const node_hello& y) {
@@ -538,11 +546,13 @@ using all_types = type_list<
     signal_attempt, attempt_progress, attempt_ended, node_hello, node_record,
     terminate_deadline, attempt_timer, node_reset, reconcile_deadline,
     authenticate, authenticate_reply, verify_peer, auth_challenge, output_dir,
-    attempt_output, attempt_running, event_batch>;
+    attempt_output, attempt_running, event_batch, start_batch, end_batch,
+    batch_flush>;
 
 // The typed handles that messages carry: in the block too, but inspected as
 // the actor they point to, not as a named struct.
-using handle_types = type_list<event_sink_actor, task_actor, node_actor>;
+using handle_types
+    = type_list<event_sink_actor, task_actor, node_actor, port_actor>;
 
 struct block_entry {
   caf::type_id_t id;
@@ -785,12 +795,24 @@ TEST_CASE("the internal protocol survives a binary round trip",
   f.check(sample_key());
   f.check(run_task{sample_key(), sample_task_spec(), std::chrono::seconds{3},
                    true, f.handle<node_actor>(), "node-d", true,
-                   0xFEEDFACECAFEBEEFull, "alice", true});
+                   0xFEEDFACECAFEBEEFull, "alice", true,
+                   f.handle<port_actor>()});
   f.check(begin_assessment{26, 4});
   f.check(end_job{27});
   f.check(stop_tasks{28, {1, 2, 3}, stop_mode::kill});
   f.check(start_attempt{sample_key(), sample_task_spec(),
-                        f.handle<task_actor>(), true, "bob", true});
+                        f.handle<task_actor>(), true, "bob", true,
+                        port_actor{}});
+  f.check(start_batch{
+      f.handle<port_actor>(),
+      {start_attempt{sample_key(), sample_task_spec(), f.handle<task_actor>(),
+                     false, "bob", true, port_actor{}},
+       start_attempt{attempt_key{1, 2, 3}, sample_task_spec(),
+                     f.handle<task_actor>(), true, "carol", false,
+                     port_actor{}}}});
+  // Nothing to compare but its type.
+  CHECK(caf::deep_to_string(f.round_trip(batch_flush{}))
+        == "quiesce.batch_flush()");
   f.check(signal_attempt{sample_key(), stop_mode::kill});
   f.check(attempt_progress{sample_key(), 42, "step 2/5", 77});
   f.check(attempt_output{sample_key(), "/runs/job-21/", 77});
@@ -811,6 +833,11 @@ TEST_CASE("the internal protocol survives a binary round trip",
   e.peak_memory = 123456789;
   e.incarnation = UINT64_MAX;
   f.check(e);
+  attempt_ended e2;
+  e2.key = attempt_key{1, 2, 3};
+  e2.message = "exit code 3";
+  f.check(end_batch{{e, e2}});
+  CHECK(f.round_trip(end_batch{}).ends.empty());
   f.check(node_hello{protocol_version + 1,
                      "node-f",
                      8,
@@ -845,6 +872,24 @@ TEST_CASE("typed handles survive a binary round trip",
   check_handle(f.handle<event_sink_actor>());
   check_handle(f.handle<task_actor>());
   check_handle(f.handle<node_actor>());
+  check_handle(f.handle<port_actor>());
+}
+
+TEST_CASE("a start's port stays on the node: it is not on the wire",
+          "[messages][serialization]") {
+  fixture f;
+  start_attempt x{
+      sample_key(), sample_task_spec(),    f.handle<task_actor>(), false, "bob",
+      false,        f.handle<port_actor>()};
+  auto y = f.round_trip(x);
+  CHECK(y.key == x.key);
+  CHECK(y.reply_to == x.reply_to);
+  CHECK_FALSE(y.port);
+  // The batch names its port once for all its starts.
+  auto batch = f.round_trip(start_batch{f.handle<port_actor>(), {x, x}});
+  CHECK(batch.port == f.handle<port_actor>());
+  REQUIRE(batch.starts.size() == 2);
+  CHECK_FALSE(batch.starts[0].port);
 }
 
 TEST_CASE("a typed handle has the wire form of an untyped actor pointer",

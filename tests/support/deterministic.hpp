@@ -111,6 +111,15 @@ inline node_actor::behavior_type fake_node_impl(node_actor::pointer self,
       [=](const attempt_timer&) {},
       [=](const node_reset&) {},
       [=](node_hello& hello) { return std::move(hello); },
+      [=](start_batch& batch) {
+        // In process there is no port; recorded as single starts all the
+        // same.
+        for (auto& msg : batch.starts)
+          log->started.push_back(
+              started_attempt{name, msg.key, std::move(msg.spec), msg.reply_to,
+                              node_actor{self}, msg.held});
+      },
+      [=](batch_flush) {},
   };
 }
 

@@ -1,0 +1,28 @@
+#pragma once
+
+// A remote node's port on the head: the one actor through which the head's
+// task actors reach that node, so that starts and ends cross the wire in
+// batches (docs/distributed.md, "Batches") while each attempt keeps its own
+// task actor.
+
+#include "actors/interfaces.hpp"
+
+#include <caf/fwd.hpp>
+
+namespace quiesce {
+
+/// Spawns the port of remote node `node` for `owner` (the supervisor): it
+/// quits once either is down.
+///
+/// - `start_attempt`: collected; sent on as one `start_batch` once the
+///   port's mailbox holds no more (or `max_batch_items` are collected).
+/// - `signal_attempt`: sent on after the starts collected before it, so that
+///   a stop never overtakes the start of its attempt.
+/// - `end_batch`: only from `node` (else ignored, and said on stderr); each
+///   end goes to the task actor whose start came through here, sent as
+///   `node`, so that the task actor's check of who reports holds as if the
+///   node had sent it.
+port_actor spawn_port(caf::actor_system& sys, const supervisor_actor& owner,
+                      node_actor node);
+
+} // namespace quiesce
