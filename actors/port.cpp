@@ -31,6 +31,22 @@ struct port_state {
 
 using port_pointer = port_actor::stateful_pointer<port_state>;
 
+// Whether the message at hand comes from an actor of the head's own process
+// (a task actor). The port's handle travels to its node, so any peer can
+// address it; a start or stop it forwarded for a peer would reach a node
+// that no peer may talk to (docs/security.md, "The ports"). CAF takes the
+// sender's node of a direct message from its connection, and the gate
+// checks that a routed one names the connection's node.
+bool from_head(port_pointer self, const char* what) {
+  const auto& from = self->current_sender();
+  if (from && from->node() == self->node())
+    return true;
+  std::cerr << "quiesce: the port of a node ignored " << what << " from "
+            << (from ? to_string(from->address()) : std::string{"nobody"})
+            << ", which is not an actor of the head" << std::endl;
+  return false;
+}
+
 void flush(port_pointer self) {
   auto& st = self->state;
   if (st.starts.empty())
@@ -53,6 +69,8 @@ port_actor::behavior_type port_impl(port_pointer self, supervisor_actor owner,
       [self](const caf::down_msg&) { self->quit(caf::exit_reason::normal); });
   return {
       [=](start_attempt& msg) {
+        if (!from_head(self, "a start"))
+          return;
         auto& st = self->state;
         st.owners[msg.key] = msg.reply_to;
         st.starts.push_back(std::move(msg));
@@ -66,6 +84,8 @@ port_actor::behavior_type port_impl(port_pointer self, supervisor_actor owner,
         }
       },
       [=](const signal_attempt& msg) {
+        if (!from_head(self, "a stop"))
+          return;
         // Messages from the port to the node arrive in order: the start
         // before it, if collected, goes first.
         flush(self);

@@ -14,6 +14,8 @@ namespace quiesce {
 /// Spawns the port of remote node `node` for `owner` (the supervisor): it
 /// quits once either is down.
 ///
+/// - `start_attempt` and `signal_attempt`: only from actors of this
+///   process (else ignored, and said on stderr).
 /// - `start_attempt`: collected; sent on as one `start_batch` once the
 ///   port's mailbox holds no more (or `max_batch_items` are collected).
 /// - `signal_attempt`: sent on after the starts collected before it, so that

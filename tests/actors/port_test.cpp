@@ -138,14 +138,14 @@ start_attempt start_for(task_id task, task_actor reply_to) {
 
 /// Stands in for task actors: in one handler, sends `starts` one by one to
 /// `port`, then a kill of each task of `stops`.
-caf::behavior sender(caf::event_based_actor*, port_actor port) {
+caf::behavior sender(caf::event_based_actor* self, port_actor port) {
   return {
-      [port](start_batch& starts, const stop_tasks& stops) {
+      [self, port](start_batch& starts, const stop_tasks& stops) {
         for (auto& s : starts.starts)
-          caf::anon_send(port, std::move(s));
+          self->send(port, std::move(s));
         for (auto task : stops.tasks)
-          caf::anon_send(
-              port, signal_attempt{attempt_key{1, task, 1}, stop_mode::kill});
+          self->send(port,
+                     signal_attempt{attempt_key{1, task, 1}, stop_mode::kill});
       },
   };
 }
@@ -258,6 +258,21 @@ TEST_CASE("a port ignores an end batch that its node did not send",
         == std::vector<std::pair<task_id, bool>>{{task_id{7}, true}});
 }
 
+TEST_CASE("a port forwards no start or stop that an actor of the head did "
+          "not send",
+          "[port][batch][security]") {
+  port_fixture f;
+  // Anonymous, as a peer's message without a sender arrives: dropped. A
+  // peer's actor is on another node, which the same check refuses.
+  caf::anon_send(f.port, start_for(3, f.task()));
+  caf::anon_send(f.port, signal_attempt{attempt_key{1, 3, 1}, stop_mode::kill});
+  // Then one from a sender of this process, behind them in the port's
+  // mailbox: only it reaches the node.
+  f.send_all({start_for(4, f.task())});
+  REQUIRE(wait_until([&] { return !f.log->snapshot().empty(); }, 10s));
+  CHECK(f.log->snapshot() == std::vector<std::string>{"batch 4"});
+}
+
 TEST_CASE("a port quits once its node is down", "[port][batch]") {
   port_fixture f;
   caf::scoped_actor self{f.sys};
@@ -350,9 +365,10 @@ TEST_CASE("R15 a held start withdrawn through the port ends stopped, its end "
   auto held = start_for(2, task);
   held.spec.work = "gate";
   held.held = true;
-  caf::anon_send(port, first);
-  caf::anon_send(port, held);
-  caf::anon_send(port, signal_attempt{held.key, stop_mode::kill});
+  caf::scoped_actor self{sys};
+  self->send(port, first);
+  self->send(port, held);
+  self->send(port, signal_attempt{held.key, stop_mode::kill});
   // The held one never started: withdrawn, its end through the port as the
   // node's.
   REQUIRE(wait_until([&] { return log->ends_snapshot().size() == 1; }, 10s));
