@@ -525,8 +525,10 @@ void report(
     st.held.emplace(end.key, std::move(end));
   else if (!discard)
     send_end(self, hdl, port, std::move(end));
-  // A slot is free: the next held attempt starts (its own running report
-  // follows this end).
+  // A slot is free: the next held attempt starts. Its running report goes
+  // straight to its task actor, and may reach the head before this end when
+  // the end waits in an end batch: they concern different attempts, whose
+  // reports were never ordered at the supervisor.
   start_waiting(self);
 }
 
