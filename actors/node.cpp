@@ -612,6 +612,11 @@ void accept_start(node_pointer self, start_attempt& msg) {
   auto& st = self->state;
   if (takes_slot(st, msg)
       && (st.attempts.size() >= st.opts.slots || !st.waiting.empty())) {
+    // Placed for a free slot that a held start took first: its task actor
+    // holds back its time limit until it starts (report_running).
+    if (!msg.held)
+      self->send(msg.reply_to,
+                 attempt_running{msg.key, st.opts.incarnation, true});
     st.waiting.push_back(std::move(msg));
     return;
   }

@@ -29,8 +29,11 @@ struct task_state {
   /// The end was reported; later messages are ignored.
   bool ended = false;
   /// Time-limit timers of this attempt to ignore: the one armed at its
-  /// placement, once the node reported that the start waited for a slot.
+  /// placement, once the node reported that the start waits for a slot.
   int spent_limits = 0;
+  /// The node reported that this attempt (not held) waits for a slot: its
+  /// time limit is armed when it starts.
+  bool limit_held_back = false;
 
   static inline const char* name = "quiesce.task";
 };
@@ -139,6 +142,7 @@ void begin(task_pointer self, run_task msg) {
   st.killed = false;
   st.ended = false;
   st.spent_limits = 0;
+  st.limit_held_back = false;
   to_node(self, start_attempt{st.run.key, st.run.spec, self, st.run.adopt,
                               st.run.owner, st.run.held, port_actor{}});
   // A held attempt's time runs from its start (attempt_running).
@@ -255,13 +259,18 @@ task_actor::behavior_type task_impl(task_pointer self, run_task msg,
           return;
         }
         if (!s.run.held) {
-          // Not held, but it waited at the node for a slot (a held start of
-          // another task took it first): its time limit runs from now, and
-          // the timer armed at its placement is spent. The books have it
-          // running since its placement already.
-          if (s.run.spec.time_limit.count() > 0 && !s.timed_out
-              && s.spent_limits == 0) {
-            s.spent_limits = 1;
+          // Not held, but it waits at the node for a slot (a held start of
+          // another task took it first): the timer armed at its placement
+          // is spent, and its time limit runs from its start, reported
+          // next. The books have it running since its placement already.
+          if (r.waiting) {
+            if (s.run.spec.time_limit.count() > 0 && !s.timed_out
+                && !s.limit_held_back) {
+              s.limit_held_back = true;
+              s.spent_limits = 1;
+            }
+          } else if (s.limit_held_back) {
+            s.limit_held_back = false;
             arm_time_limit(self);
           }
           return;

@@ -278,17 +278,24 @@ typename Inspector::result_type inspect(Inspector& f, attempt_output& x) {
 /// Node → task actor → assessment → supervisor: a held attempt started (a
 /// slot of its node freed). The supervisor then takes its task from `queued`
 /// to `running`, unless a request decided otherwise first.
+///
+/// Node → task actor only, for an attempt that was not held: with `waiting`,
+/// it found every slot taken (a held start of another task came first) and
+/// waits for one; without, it started after such a wait. Its time limit runs
+/// from that start.
 struct attempt_running {
   attempt_key key;
   /// The incarnation of the node process that reports it.
   uint64_t incarnation = 0;
+  /// Not started yet: it waits at the node for a slot.
+  bool waiting = false;
 };
 
 /// Inspects an attempt_running.
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, attempt_running& x) {
   return f(caf::meta::type_name("quiesce.attempt_running"), x.key,
-           x.incarnation);
+           x.incarnation, x.waiting);
 }
 
 /// How an attempt ended, as observed where it ran.

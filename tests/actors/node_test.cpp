@@ -34,7 +34,13 @@ namespace {
 struct received {
   std::mutex mtx;
   std::vector<attempt_key> running;
+  std::vector<attempt_key> waiting;
   std::vector<attempt_key> ended;
+
+  size_t count_waiting(const attempt_key& key) {
+    std::lock_guard<std::mutex> guard{mtx};
+    return static_cast<size_t>(std::count(waiting.begin(), waiting.end(), key));
+  }
 
   size_t count_running(const attempt_key& key) {
     std::lock_guard<std::mutex> guard{mtx};
@@ -60,7 +66,7 @@ task_actor::behavior_type recorder(std::shared_ptr<received> into) {
       [](const attempt_output&) {},
       [into](const attempt_running& r) {
         std::lock_guard<std::mutex> guard{into->mtx};
-        into->running.push_back(r.key);
+        (r.waiting ? into->waiting : into->running).push_back(r.key);
       },
       [](const attempt_timer&) {},
   };
@@ -100,6 +106,10 @@ TEST_CASE("R14 a node reports the start of an attempt that was not held but "
       .receive([](const node_hello&) {},
                [](const caf::error& err) { FAIL(caf::to_string(err)); });
   CHECK(got->count_running({1, 1, 1}) == 0);
+  // It says that it waits, so that its task actor holds its time limit
+  // back until it starts.
+  CHECK(wait_until([&] { return got->count_waiting({1, 1, 1}) == 1; }, 10s));
+  CHECK(got->count_waiting({1, 2, 1}) == 0);
   open = true;
   // The held attempt ends; the waiting one starts, and says so.
   REQUIRE(wait_until([&] { return got->has_ended({1, 2, 1}); }, 10s));
@@ -109,6 +119,7 @@ TEST_CASE("R14 a node reports the start of an attempt that was not held but "
   caf::anon_send(node, start_of(3, task, false));
   REQUIRE(wait_until([&] { return got->has_ended({1, 3, 1}); }, 10s));
   CHECK(got->count_running({1, 3, 1}) == 0);
+  CHECK(got->count_waiting({1, 3, 1}) == 0);
   caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
   caf::anon_send_exit(task, caf::exit_reason::user_shutdown);
 }

@@ -385,9 +385,12 @@ TEST_CASE("R14 a start that was not held but waited at the node for a slot "
   auto id = f.submit(spec);
   auto a = f.started().at(0);
   REQUIRE_FALSE(a.held);
-  f.advance(1500ms);
+  // It waits for longer than its whole limit: no stop while it waits.
+  f.report_waiting(a);
+  f.advance(3000ms);
+  CHECK(f.signals_of(id, 1).empty());
   f.report_running(a);
-  // 2.5 s after its placement, 1 s after its start: not yet at its limit.
+  // 4 s after its placement, 1 s after its start: not yet at its limit.
   f.advance(1000ms);
   CHECK(f.signals_of(id, 1).empty());
   CHECK(f.task(id, 1).status == task_status::running);

@@ -275,7 +275,8 @@ bool operator==(const attempt_output& x, const attempt_output& y) {
 }
 
 bool operator==(const attempt_running& x, const attempt_running& y) {
-  return x.key == y.key && x.incarnation == y.incarnation;
+  return x.key == y.key && x.incarnation == y.incarnation
+         && x.waiting == y.waiting;
 }
 
 bool operator==(const attempt_ended& x, const attempt_ended& y) {
@@ -817,6 +818,7 @@ TEST_CASE("the internal protocol survives a binary round trip",
   f.check(attempt_progress{sample_key(), 42, "step 2/5", 77});
   f.check(attempt_output{sample_key(), "/runs/job-21/", 77});
   f.check(attempt_running{sample_key(), 0xABCDEF0123456789ull});
+  f.check(attempt_running{sample_key(), 77, true});
   attempt_ended e;
   e.key = sample_key();
   e.outcome = attempt_outcome::lost;

@@ -391,6 +391,13 @@ struct deterministic_fixture {
     run();
   }
 
+  /// Plays the node: attempt `a`, not held, found every slot taken and
+  /// waits for one; runs.
+  void report_waiting(const started_attempt& a) {
+    caf::send_as(a.by, a.reply_to, attempt_running{a.key, 0, true});
+    run();
+  }
+
   /// Plays the node: attempt `a` reports progress; runs.
   void progress(const started_attempt& a, uint8_t percent, std::string text) {
     caf::send_as(a.by, a.reply_to,
