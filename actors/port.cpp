@@ -1,11 +1,13 @@
 #include "actors/port.hpp"
 
+#include "actors/ignored.hpp"
+
 #include <caf/actor_system.hpp>
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
-#include <iostream>
+#include <string>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -41,9 +43,8 @@ bool from_head(port_pointer self, const char* what) {
   const auto& from = self->current_sender();
   if (from && from->node() == self->node())
     return true;
-  std::cerr << "quiesce: the port of a node ignored " << what << " from "
-            << (from ? to_string(from->address()) : std::string{"nobody"})
-            << ", which is not an actor of the head" << std::endl;
+  log_ignored("the port of a node ignored " + std::string{what} + " from "
+              + sender_name(from) + ", which is not an actor of the head");
   return false;
 }
 
@@ -99,12 +100,10 @@ port_actor::behavior_type port_impl(port_pointer self, supervisor_actor owner,
         auto& st = self->state;
         if (caf::actor_cast<caf::actor_addr>(self->current_sender())
             != st.node.address()) {
-          const auto& from = self->current_sender();
-          std::cerr << "quiesce: ignored a batch of " << batch.ends.size()
-                    << " end reports from "
-                    << (from ? to_string(from->address())
-                             : std::string{"nobody"})
-                    << ", which is not the port's node" << std::endl;
+          log_ignored("ignored a batch of " + std::to_string(batch.ends.size())
+                      + " end reports from "
+                      + sender_name(self->current_sender())
+                      + ", which is not the port's node");
           return;
         }
         for (auto& end : batch.ends) {
@@ -112,10 +111,9 @@ port_actor::behavior_type port_impl(port_pointer self, supervisor_actor owner,
           // None is expected: the node sends each end once, to the port
           // of the attempt's last start.
           if (i == st.owners.end()) {
-            std::cerr << "quiesce: ignored the end of job " << end.key.job
-                      << " task " << end.key.task << " attempt "
-                      << end.key.attempt << " from node " << end.node
-                      << ": not started through its port" << std::endl;
+            log_ignored("ignored the end of " + attempt_name(end.key)
+                        + " from node " + end.node
+                        + ": not started through its port");
             continue;
           }
           // As the node: the task actor takes reports of its attempt only

@@ -3,6 +3,7 @@
 #include "actors/access.hpp"
 #include "actors/books.hpp"
 #include "actors/history.hpp"
+#include "actors/ignored.hpp"
 #include "actors/job.hpp"
 #include "actors/journal.hpp"
 #include "actors/nodes.hpp"
@@ -28,6 +29,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <sstream>
 #include <string_view>
 #include <tuple>
 #include <vector>
@@ -993,13 +995,12 @@ void ignore_stale(supervisor_pointer self, const attempt_key& key,
                   const char* what) {
   if (auto* n = self->state.nodes.find(node))
     ++n->stale_reports;
-  std::cerr << "quiesce: ignored a stale " << what << " of job " << key.job
-            << " task " << key.task << " attempt " << key.attempt
-            << " from node " << node << " (incarnation " << std::hex
-            << incarnation << std::dec
-            << "): not the live attempt of that task, or from an earlier "
-               "process of that node"
-            << std::endl;
+  std::ostringstream line;
+  line << "ignored a stale " << what << " of " << attempt_name(key)
+       << " from node " << node << " (incarnation " << std::hex << incarnation
+       << "): not the live attempt of that task, or from an earlier process "
+          "of that node";
+  log_ignored(line.str());
 }
 
 // Moves the bound of the terminate_job replies waiting for `job`, if any,

@@ -6,6 +6,7 @@
 // actor that sends several messages in one handler has them all in the
 // receiver's mailbox before the receiver runs.
 
+#include "actors/ignored.hpp"
 #include "actors/node.hpp"
 #include "actors/port.hpp"
 #include "execution/work_registry.hpp"
@@ -22,8 +23,11 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <chrono>
+#include <iostream>
 #include <memory>
 #include <mutex>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -271,6 +275,41 @@ TEST_CASE("a port forwards no start or stop that an actor of the head did "
   f.send_all({start_for(4, f.task())});
   REQUIRE(wait_until([&] { return !f.log->snapshot().empty(); }, 10s));
   CHECK(f.log->snapshot() == std::vector<std::string>{"batch 4"});
+}
+
+TEST_CASE("a port flooded with forged starts writes a bounded number of "
+          "lines and counts the rest",
+          "[port][batch][security]") {
+  port_fixture f;
+  constexpr int flood = 200;
+  auto held_before = ignored_log().held_back();
+  std::ostringstream captured;
+  auto* old = std::cerr.rdbuf(captured.rdbuf());
+  auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < flood; ++i)
+    caf::anon_send(f.port, start_for(3, f.task()));
+  // Behind the flood in the port's mailbox: once it reaches the node, the
+  // port handled every forged start.
+  f.send_all({start_for(4, f.task())});
+  auto done = wait_until([&] { return !f.log->snapshot().empty(); }, 10s);
+  auto elapsed = std::chrono::steady_clock::now() - t0;
+  std::cerr.rdbuf(old);
+  REQUIRE(done);
+  CHECK(f.log->snapshot() == std::vector<std::string>{"batch 4"});
+  size_t written = 0;
+  std::istringstream in{captured.str()};
+  for (std::string line; std::getline(in, line);)
+    if (line.find("the port of a node ignored a start from nobody")
+        != std::string::npos)
+      ++written;
+  auto held = ignored_log().held_back() - held_before;
+  // Every forged start is either written or counted, and each window of
+  // one second since the flood began admits at most 20 lines.
+  CHECK(written + held == flood);
+  auto windows = static_cast<size_t>(
+      std::chrono::duration_cast<std::chrono::seconds>(elapsed).count() + 2);
+  CHECK(written >= 1);
+  CHECK(written <= 20 * windows);
 }
 
 TEST_CASE("a port quits once its node is down", "[port][batch]") {
