@@ -1,11 +1,13 @@
 #include "actors/task.hpp"
 
+#include "actors/ignored.hpp"
+
 #include <caf/actor_system.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
 #include <algorithm>
-#include <iostream>
+#include <string>
 
 namespace quiesce {
 
@@ -28,9 +30,11 @@ struct task_state {
   bool killed = false;
   /// The end was reported; later messages are ignored.
   bool ended = false;
-  /// Time-limit timers of this attempt to ignore: the one armed at its
-  /// placement, once the node reported that the start waits for a slot.
-  int spent_limits = 0;
+  /// The time-limit timer armed at this attempt's placement is to be
+  /// ignored: the node reported that the start waits for a slot. It stays
+  /// set after the start (when `limit_held_back` is cleared) until that
+  /// timer fires.
+  bool placement_limit_spent = false;
   /// The node reported that this attempt (not held) waits for a slot: its
   /// time limit is armed when it starts.
   bool limit_held_back = false;
@@ -141,7 +145,7 @@ void begin(task_pointer self, run_task msg) {
   st.grace_armed = false;
   st.killed = false;
   st.ended = false;
-  st.spent_limits = 0;
+  st.placement_limit_spent = false;
   st.limit_held_back = false;
   to_node(self, start_attempt{st.run.key, st.run.spec, self, st.run.adopt,
                               st.run.owner, st.run.held, port_actor{}});
@@ -165,12 +169,9 @@ bool from_node(task_pointer self) {
 // its node, and is ignored.
 void ignore_forged(task_pointer self, const attempt_key& key,
                    const char* what) {
-  const auto& from = self->current_sender();
-  std::cerr << "quiesce: ignored " << what << " of job " << key.job << " task "
-            << key.task << " attempt " << key.attempt << " from "
-            << (from ? to_string(from->address()) : std::string{"nobody"})
-            << ", which is not its node " << self->state.run.node_name
-            << std::endl;
+  log_ignored("ignored " + std::string{what} + " of " + attempt_name(key)
+              + " from " + sender_name(self->current_sender())
+              + ", which is not its node " + self->state.run.node_name);
 }
 
 task_actor::behavior_type task_impl(task_pointer self, run_task msg,
@@ -267,7 +268,7 @@ task_actor::behavior_type task_impl(task_pointer self, run_task msg,
             if (s.run.spec.time_limit.count() > 0 && !s.timed_out
                 && !s.limit_held_back) {
               s.limit_held_back = true;
-              s.spent_limits = 1;
+              s.placement_limit_spent = true;
             }
           } else if (s.limit_held_back) {
             s.limit_held_back = false;
@@ -284,8 +285,8 @@ task_actor::behavior_type task_impl(task_pointer self, run_task msg,
         if (s.ended || !(t.key == s.run.key))
           return;
         if (t.time_limit) {
-          if (s.spent_limits > 0) {
-            --s.spent_limits;
+          if (s.placement_limit_spent) {
+            s.placement_limit_spent = false;
             return;
           }
           s.timed_out = true;
