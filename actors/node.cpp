@@ -49,6 +49,13 @@ struct node_attempt {
 };
 
 /// The state of a node actor.
+/// The ends collected for one port, and their estimated bytes (end_bytes).
+struct outbox_entry {
+  port_actor port;
+  std::vector<attempt_ended> ends;
+  size_t bytes = 0;
+};
+
 struct node_state {
   node_options opts;
   std::shared_ptr<work_registry> registry;
@@ -68,7 +75,7 @@ struct node_state {
   uint64_t away_epoch = 0;
   /// Ends collected for each port, sent as one end_batch per port when
   /// the mailbox holds no more or at the batch_flush.
-  std::vector<std::pair<port_actor, std::vector<attempt_ended>>> outbox;
+  std::vector<outbox_entry> outbox;
   /// A batch_flush is on its way to this node.
   bool flush_sent = false;
   /// This process's effective user and its name (an owner of that name runs
@@ -94,20 +101,29 @@ void send_end(node_pointer self, const task_actor& to, const port_actor& port,
   }
   auto& box = self->state.outbox;
   auto i = std::find_if(box.begin(), box.end(),
-                        [&port](const auto& x) { return x.first == port; });
+                        [&port](const auto& x) { return x.port == port; });
   if (i == box.end()) {
-    box.emplace_back(port, std::vector<attempt_ended>{});
+    box.push_back(outbox_entry{port, {}, 0});
     i = std::prev(box.end());
   }
-  i->second.push_back(std::move(end));
+  auto bytes = end_bytes(end);
+  // Not past the bound with it: the ends so far go first.
+  if (!i->ends.empty() && i->bytes + bytes > max_batch_bytes) {
+    self->send(port, end_batch{std::move(i->ends)});
+    i->ends.clear();
+    i->bytes = 0;
+  }
+  i->ends.push_back(std::move(end));
+  i->bytes += bytes;
 }
 
 // Sends every end collected, one end_batch per port.
 void flush(node_pointer self) {
   auto box = std::move(self->state.outbox);
   self->state.outbox.clear();
-  for (auto& [port, ends] : box)
-    self->send(port, end_batch{std::move(ends)});
+  for (auto& x : box)
+    if (!x.ends.empty())
+      self->send(x.port, end_batch{std::move(x.ends)});
 }
 
 // At the end of a message that may have collected ends: sends them now if
@@ -117,10 +133,11 @@ void settle(node_pointer self) {
   auto& st = self->state;
   if (st.outbox.empty())
     return;
-  size_t most = 0;
-  for (const auto& x : st.outbox)
-    most = std::max(most, x.second.size());
-  if (most >= max_batch_items || self->mailbox().empty()) {
+  auto full
+      = std::any_of(st.outbox.begin(), st.outbox.end(), [](const auto& x) {
+          return x.ends.size() >= max_batch_items || x.bytes >= max_batch_bytes;
+        });
+  if (full || self->mailbox().empty()) {
     flush(self);
   } else if (!st.flush_sent) {
     st.flush_sent = true;

@@ -3,6 +3,7 @@
 #include "actors/ignored.hpp"
 
 #include <caf/actor_system.hpp>
+#include <caf/detail/serialized_size.hpp>
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -22,6 +23,8 @@ struct port_state {
   node_actor node;
   /// Starts collected for the next batch, in the order they came.
   std::vector<start_attempt> starts;
+  /// The estimated bytes of `starts` (start_bytes).
+  size_t bytes = 0;
   /// A batch_flush is on its way to this port.
   bool flush_sent = false;
   /// The task actor of each attempt started through here whose end has not
@@ -56,6 +59,7 @@ void flush(port_pointer self) {
   batch.port = self;
   batch.starts = std::move(st.starts);
   st.starts.clear();
+  st.bytes = 0;
   self->send(st.node, std::move(batch));
 }
 
@@ -73,11 +77,17 @@ port_actor::behavior_type port_impl(port_pointer self, supervisor_actor owner,
         if (!from_head(self, "a start"))
           return;
         auto& st = self->state;
+        auto bytes = start_bytes(self->system(), msg);
+        // Not past the bound with it: the batch so far goes first.
+        if (st.bytes + bytes > max_batch_bytes)
+          flush(self);
         st.owners[msg.key] = msg.reply_to;
         st.starts.push_back(std::move(msg));
+        st.bytes += bytes;
         // Alone in the mailbox: nothing would join the batch, send it now.
         // Else after what waits (starts of other task actors, most likely).
-        if (st.starts.size() >= max_batch_items || self->mailbox().empty()) {
+        if (st.starts.size() >= max_batch_items || st.bytes >= max_batch_bytes
+            || self->mailbox().empty()) {
           flush(self);
         } else if (!st.flush_sent) {
           st.flush_sent = true;
@@ -126,6 +136,10 @@ port_actor::behavior_type port_impl(port_pointer self, supervisor_actor owner,
 }
 
 } // namespace
+
+size_t start_bytes(caf::actor_system& sys, const start_attempt& msg) {
+  return caf::detail::serialized_size(sys, msg.spec) + msg.owner.size() + 256;
+}
 
 port_actor spawn_port(caf::actor_system& sys, const supervisor_actor& owner,
                       node_actor node) {

@@ -9,6 +9,8 @@
 
 #include <caf/fwd.hpp>
 
+#include <cstddef>
+
 namespace quiesce {
 
 /// Spawns the port of remote node `node` for `owner` (the supervisor): it
@@ -17,13 +19,19 @@ namespace quiesce {
 /// - `start_attempt` and `signal_attempt`: only from actors of this
 ///   process (else ignored, and said on stderr).
 /// - `start_attempt`: collected; sent on as one `start_batch` once the
-///   port's mailbox holds no more (or `max_batch_items` are collected).
+///   port's mailbox holds no more, or `max_batch_items` or
+///   `max_batch_bytes` are collected (a start that would take the batch
+///   past `max_batch_bytes` goes in the next one).
 /// - `signal_attempt`: sent on after the starts collected before it, so that
 ///   a stop never overtakes the start of its attempt.
 /// - `end_batch`: only from `node` (else ignored, and said on stderr); each
 ///   end goes to the task actor whose start came through here, sent as
 ///   `node`, so that the task actor's check of who reports holds as if the
 ///   node had sent it.
+/// Estimates the bytes of `msg` in a start_batch (max_batch_bytes): its
+/// task's spec as CAF serializes it, its owner, and a bound on the rest.
+size_t start_bytes(caf::actor_system& sys, const start_attempt& msg);
+
 port_actor spawn_port(caf::actor_system& sys, const supervisor_actor& owner,
                       node_actor node);
 

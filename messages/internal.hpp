@@ -192,6 +192,15 @@ typename Inspector::result_type inspect(Inspector& f, batch_flush&) {
 /// sent at once.
 inline constexpr size_t max_batch_items = 1024;
 
+/// The most bytes of one batch, as estimated per item (`start_bytes`,
+/// `end_bytes`): a batch this full is sent at once, and an item that would
+/// take a batch past it opens the next one. Far below the smallest
+/// `max_message_size` the head enforces (1 MiB), so that batching never
+/// makes an end batch the head refuses, and each message stays small for
+/// both ends to buffer; an item larger on its own goes alone, as it would
+/// unbatched.
+inline constexpr size_t max_batch_bytes = size_t{256} << 10;
+
 /// Task actor → node: signal a running attempt.
 struct signal_attempt {
   attempt_key key;
@@ -358,6 +367,12 @@ typename Inspector::result_type inspect(Inspector& f, attempt_ended& x) {
            x.code, x.exit_code, x.signal, x.confirmed_dead, x.stop_requested,
            x.message, x.node, x.started, x.ended, x.cpu_time, x.peak_memory,
            x.incarnation);
+}
+
+/// Estimates the bytes of `end` in an end_batch: its strings and a bound on
+/// the rest.
+inline size_t end_bytes(const attempt_ended& end) noexcept {
+  return end.message.size() + end.node.size() + 128;
 }
 
 /// Node → port: ends of attempts started through the port, in the order

@@ -231,6 +231,27 @@ TEST_CASE("a port sends the starts waiting for it as one batch and hands each "
   CHECK(f.log->ends_snapshot().back() == std::make_pair(task_id{1}, true));
 }
 
+TEST_CASE("a port bounds a batch by its bytes: a start that would pass "
+          "max_batch_bytes opens the next batch, a larger one goes alone",
+          "[port][batch]") {
+  port_fixture f;
+  auto task = f.task();
+  std::vector<start_attempt> starts;
+  for (task_id t = 1; t <= 8; ++t) {
+    starts.push_back(start_for(t, task));
+    // 100 KiB each, then one of 300 KiB, then a small one.
+    auto kib = t <= 6 ? 100 : t == 7 ? 300 : 0;
+    starts.back().spec.args = {std::string(size_t(kib) << 10, 'a')};
+  }
+  for (const auto& s : starts)
+    CHECK(start_bytes(f.sys, s) > (s.spec.args[0].size()));
+  f.send_all(starts);
+  REQUIRE(wait_until([&] { return f.log->snapshot().size() == 5; }, 10s));
+  CHECK(f.log->snapshot()
+        == std::vector<std::string>{"batch 1 2", "batch 3 4", "batch 5 6",
+                                    "batch 7", "batch 8"});
+}
+
 TEST_CASE("R15 a stop sent after a start reaches the node after that start, "
           "even while the start waits in the port's batch",
           "[port][batch][R15]") {
@@ -325,15 +346,21 @@ TEST_CASE("a port quits once its node is down", "[port][batch]") {
 
 namespace {
 
-/// A port stand-in that logs the size of each end batch it gets.
+/// A port stand-in that logs the size and estimated bytes of each end
+/// batch it gets.
 port_actor::behavior_type
-batch_sizes(port_actor::pointer, std::shared_ptr<std::vector<size_t>> sizes,
+batch_bytes(port_actor::pointer, std::shared_ptr<std::vector<size_t>> bytes,
+            std::shared_ptr<std::vector<size_t>> sizes,
             std::shared_ptr<std::mutex> mtx) {
   return {
       [](start_attempt&) {},
       [](signal_attempt&) {},
       [=](end_batch& batch) {
+        size_t n = 0;
+        for (const auto& end : batch.ends)
+          n += end_bytes(end);
         std::lock_guard<std::mutex> guard{*mtx};
+        bytes->push_back(n);
         sizes->push_back(batch.ends.size());
       },
       [](batch_flush) {},
@@ -342,49 +369,103 @@ batch_sizes(port_actor::pointer, std::shared_ptr<std::vector<size_t>> sizes,
 
 } // namespace
 
-TEST_CASE("a node sends the ends of one start batch back as one end batch",
-          "[port][batch][node]") {
+namespace {
+
+/// A real node whose end batches go to a `batch_bytes` port stand-in, and
+/// one logging task actor to name in starts.
+struct node_port_fixture {
   caf::actor_system_config cfg;
   caf::actor_system sys{one_thread(cfg)};
-  auto registry = std::make_shared<work_registry>();
-  registry->add(
-      "noop", [](const work_context&) { return work_result::success(); },
-      work_mode::non_blocking);
-  node_options opts;
-  opts.name = "n1";
-  opts.slots = 2;
-  auto node = spawn_node(sys, opts, registry, nullptr);
-  auto sizes = std::make_shared<std::vector<size_t>>();
-  auto mtx = std::make_shared<std::mutex>();
-  auto port = sys.spawn(batch_sizes, sizes, mtx);
-  auto log = std::make_shared<wire_log>();
-  auto task = sys.spawn(logging_task, log, node.address());
-  start_batch batch;
-  batch.port = port;
-  for (task_id t = 1; t <= 20; ++t)
-    batch.starts.push_back(start_for(t, task));
-  // An unknown work function ends at once too, as not started: in the same
-  // batch.
-  batch.starts.push_back(start_for(21, task));
-  batch.starts.back().spec.work = "missing";
-  caf::anon_send(node, std::move(batch));
-  auto total = [&] {
+  node_actor node;
+  std::shared_ptr<std::vector<size_t>> bytes
+      = std::make_shared<std::vector<size_t>>();
+  std::shared_ptr<std::vector<size_t>> sizes
+      = std::make_shared<std::vector<size_t>>();
+  std::shared_ptr<std::mutex> mtx = std::make_shared<std::mutex>();
+  port_actor port = sys.spawn(batch_bytes, bytes, sizes, mtx);
+  std::shared_ptr<wire_log> log = std::make_shared<wire_log>();
+  task_actor task;
+
+  explicit node_port_fixture(std::shared_ptr<work_registry> registry) {
+    node_options opts;
+    opts.name = "n1";
+    opts.slots = 2;
+    node = spawn_node(sys, opts, std::move(registry), nullptr);
+    task = sys.spawn(logging_task, log, node.address());
+  }
+
+  node_port_fixture(const node_port_fixture&) = delete;
+  node_port_fixture& operator=(const node_port_fixture&) = delete;
+
+  /// The ends the port got, over all batches.
+  size_t total() {
     std::lock_guard<std::mutex> guard{*mtx};
     size_t n = 0;
     for (auto x : *sizes)
       n += x;
     return n;
-  };
-  REQUIRE(wait_until([&] { return total() == 21; }, 10s));
+  }
+
+  ~node_port_fixture() {
+    caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(port, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(task, caf::exit_reason::user_shutdown);
+  }
+};
+
+} // namespace
+
+TEST_CASE("a node sends the ends of one start batch back as one end batch",
+          "[port][batch][node]") {
+  auto registry = std::make_shared<work_registry>();
+  registry->add(
+      "noop", [](const work_context&) { return work_result::success(); },
+      work_mode::non_blocking);
+  node_port_fixture f{registry};
+  start_batch batch;
+  batch.port = f.port;
+  for (task_id t = 1; t <= 20; ++t)
+    batch.starts.push_back(start_for(t, f.task));
+  // An unknown work function ends at once too, as not started: in the same
+  // batch.
+  batch.starts.push_back(start_for(21, f.task));
+  batch.starts.back().spec.work = "missing";
+  caf::anon_send(f.node, std::move(batch));
+  REQUIRE(wait_until([&] { return f.total() == 21; }, 10s));
   {
-    std::lock_guard<std::mutex> guard{*mtx};
-    CHECK(*sizes == std::vector<size_t>{21});
+    std::lock_guard<std::mutex> guard{*f.mtx};
+    CHECK(*f.sizes == std::vector<size_t>{21});
   }
   // Nothing went to the task actor directly.
-  CHECK(log->ends_snapshot().empty());
-  caf::anon_send_exit(node, caf::exit_reason::user_shutdown);
-  caf::anon_send_exit(port, caf::exit_reason::user_shutdown);
-  caf::anon_send_exit(task, caf::exit_reason::user_shutdown);
+  CHECK(f.log->ends_snapshot().empty());
+}
+
+TEST_CASE("a node bounds an end batch by its bytes", "[port][batch][node]") {
+  node_port_fixture f{std::make_shared<work_registry>()};
+  // Each start names a missing work function of 400 four-byte characters:
+  // its end's message is cut to 320 code points, over 1 KiB. A thousand of
+  // them pass max_batch_bytes.
+  std::string name;
+  for (int i = 0; i < 400; ++i)
+    name += "\xF0\x9D\x84\x9E";
+  start_batch batch;
+  batch.port = f.port;
+  for (task_id t = 1; t <= 1000; ++t) {
+    batch.starts.push_back(start_for(t, f.task));
+    batch.starts.back().spec.work = name;
+  }
+  caf::anon_send(f.node, std::move(batch));
+  REQUIRE(wait_until([&] { return f.total() == 1000; }, 10s));
+  {
+    std::lock_guard<std::mutex> guard{*f.mtx};
+    CHECK(f.sizes->size() > 1);
+    for (auto b : *f.bytes)
+      CHECK(b <= max_batch_bytes);
+    // Each batch but the last was full: the next end would not fit.
+    for (size_t i = 0; i + 1 < f.bytes->size(); ++i)
+      CHECK(f.bytes->at(i) > max_batch_bytes - 2048);
+  }
+  CHECK(f.log->ends_snapshot().empty());
 }
 
 TEST_CASE("R15 a held start withdrawn through the port ends stopped, its end "
