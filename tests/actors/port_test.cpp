@@ -325,11 +325,11 @@ TEST_CASE("a port flooded with forged starts writes a bounded number of "
       ++written;
   auto held = ignored_log().held_back() - held_before;
   // Every forged start is either written or counted, and each window of
-  // one second since the flood began admits at most 20 lines.
+  // one second since the flood began admits at most 20 lines (fewer when
+  // an earlier test in this process used part of the first one).
   CHECK(written + held == flood);
   auto windows = static_cast<size_t>(
       std::chrono::duration_cast<std::chrono::seconds>(elapsed).count() + 2);
-  CHECK(written >= 1);
   CHECK(written <= 20 * windows);
 }
 
