@@ -48,7 +48,6 @@ struct node_attempt {
   caf::timestamp started{};
 };
 
-/// The state of a node actor.
 /// The ends collected for one port, and their estimated bytes (end_bytes).
 struct outbox_entry {
   port_actor port;
@@ -56,6 +55,7 @@ struct outbox_entry {
   size_t bytes = 0;
 };
 
+/// The state of a node actor.
 struct node_state {
   node_options opts;
   std::shared_ptr<work_registry> registry;
@@ -91,6 +91,16 @@ struct node_state {
 
 using node_pointer = node_actor::stateful_pointer<node_state>;
 
+// Sends the ends collected in `x` to its port as one end_batch, if any, and
+// empties `x`.
+void send_batch(node_pointer self, outbox_entry& x) {
+  if (x.ends.empty())
+    return;
+  self->send(x.port, end_batch{std::move(x.ends)});
+  x.ends.clear();
+  x.bytes = 0;
+}
+
 // Reports `end` to task actor `to`: directly, or through `port` in its next
 // end_batch (settle or flush sends it).
 void send_end(node_pointer self, const task_actor& to, const port_actor& port,
@@ -108,11 +118,8 @@ void send_end(node_pointer self, const task_actor& to, const port_actor& port,
   }
   auto bytes = end_bytes(end);
   // Not past the bound with it: the ends so far go first.
-  if (!i->ends.empty() && i->bytes + bytes > max_batch_bytes) {
-    self->send(port, end_batch{std::move(i->ends)});
-    i->ends.clear();
-    i->bytes = 0;
-  }
+  if (i->bytes + bytes > max_batch_bytes)
+    send_batch(self, *i);
   i->ends.push_back(std::move(end));
   i->bytes += bytes;
 }
@@ -122,8 +129,7 @@ void flush(node_pointer self) {
   auto box = std::move(self->state.outbox);
   self->state.outbox.clear();
   for (auto& x : box)
-    if (!x.ends.empty())
-      self->send(x.port, end_batch{std::move(x.ends)});
+    send_batch(self, x);
 }
 
 // At the end of a message that may have collected ends: sends them now if

@@ -13,6 +13,10 @@
 
 namespace quiesce {
 
+/// Estimates the bytes of `msg` in a start_batch (max_batch_bytes): its
+/// task's spec as CAF serializes it, its owner, and a bound on the rest.
+size_t start_bytes(caf::actor_system& sys, const start_attempt& msg);
+
 /// Spawns the port of remote node `node` for `owner` (the supervisor): it
 /// quits once either is down.
 ///
@@ -28,10 +32,6 @@ namespace quiesce {
 ///   end goes to the task actor whose start came through here, sent as
 ///   `node`, so that the task actor's check of who reports holds as if the
 ///   node had sent it.
-/// Estimates the bytes of `msg` in a start_batch (max_batch_bytes): its
-/// task's spec as CAF serializes it, its owner, and a bound on the rest.
-size_t start_bytes(caf::actor_system& sys, const start_attempt& msg);
-
 port_actor spawn_port(caf::actor_system& sys, const supervisor_actor& owner,
                       node_actor node);
 

@@ -244,7 +244,7 @@ TEST_CASE("a port bounds a batch by its bytes: a start that would pass "
     starts.back().spec.args = {std::string(size_t(kib) << 10, 'a')};
   }
   for (const auto& s : starts)
-    CHECK(start_bytes(f.sys, s) > (s.spec.args[0].size()));
+    CHECK(start_bytes(f.sys, s) > s.spec.args[0].size());
   f.send_all(starts);
   REQUIRE(wait_until([&] { return f.log->snapshot().size() == 5; }, 10s));
   CHECK(f.log->snapshot()
@@ -366,10 +366,6 @@ batch_bytes(port_actor::pointer, std::shared_ptr<std::vector<size_t>> bytes,
       [](batch_flush) {},
   };
 }
-
-} // namespace
-
-namespace {
 
 /// A real node whose end batches go to a `batch_bytes` port stand-in, and
 /// one logging task actor to name in starts.
