@@ -293,8 +293,9 @@ installed_command install_head(CLI::App& app) {
       "handshake_timeout, max_message_size, dev_mode); the "
       "options "
       "override it");
-  flags->add_count("--threads", &settings::threads, 1024,
-                   "CAF scheduler threads (0: one per core)");
+  flags->add_count(
+      "--threads", &settings::threads, 1024,
+      "CAF scheduler threads (0: one per core, or 1 without local slots)");
   flags->add_text("--run-dir", &settings::run_dir,
                   "directory for output files of tasks of the local node");
   flags->add_text("--state-dir", &settings::state_dir,

@@ -35,8 +35,8 @@ struct account_setting {
 struct settings {
   // -- scheduler --------------------------------------------------------------
 
-  /// CAF scheduler threads; 0 picks the number of cores (at least 2). File
-  /// key `threads`.
+  /// CAF scheduler threads; 0 picks the number of cores (at least 2), or 1
+  /// for a head without a local node (default_threads). File key `threads`.
   uint32_t threads = 0;
 
   /// CAF scheduler policy: "sharing" or "stealing". File key `scheduler`.

@@ -40,7 +40,7 @@ resolve_accounts(const std::map<std::string, account_setting>& users,
 
 settings resolve(settings s) {
   if (s.threads == 0)
-    s.threads = default_threads();
+    s.threads = default_threads(s.local_node);
   if (s.slots == 0) {
     auto n = std::thread::hardware_concurrency();
     s.slots = n == 0 ? 1 : n;

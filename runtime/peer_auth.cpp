@@ -357,7 +357,10 @@ authenticator_actor spawn_authenticator(caf::actor_system& sys,
   std::shared_ptr<tls::verifier> ca;
   if (!ca_file.empty())
     ca = std::make_shared<tls::verifier>(ca_file);
-  return sys.spawn(authenticator_impl, std::move(ca));
+  // On a thread of its own: it reads /proc/net/tcp and verifies
+  // certificates, which would hold up every other actor of a head that
+  // runs on one scheduler thread (default_threads).
+  return sys.spawn<caf::detached>(authenticator_impl, std::move(ca));
 }
 
 } // namespace quiesce

@@ -10,7 +10,9 @@
 
 namespace quiesce {
 
-uint32_t default_threads() {
+uint32_t default_threads(bool local_node) {
+  if (!local_node)
+    return 1;
   auto n = std::thread::hardware_concurrency();
   return n < 2 ? 2u : n;
 }

@@ -36,7 +36,11 @@ void configure_network(caf::actor_system_config& cfg,
 std::string configure_tls(caf::actor_system_config& cfg, const settings& s);
 
 /// Returns the scheduler threads to use when none is given: the number of
-/// cores, at least 2.
-uint32_t default_threads();
+/// cores, at least 2, for a process that runs work (`local_node`); 1 for a
+/// head without a local node, whose actors only pass messages on and
+/// decide: there a second thread costs a thread hand-off per message hop
+/// and gains nothing (docs/performance.md, "One scheduler thread on a
+/// head").
+uint32_t default_threads(bool local_node = true);
 
 } // namespace quiesce

@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <mutex>
@@ -322,4 +323,30 @@ TEST_CASE("runtime wait on a job that outlives the timeout replies "
   auto done = rt.wait(added.job, 20s);
   REQUIRE(done.code == result_code::ok);
   CHECK(done.job.status == job_status::cancelled);
+}
+
+TEST_CASE("a head without a local node takes one scheduler thread unless "
+          "told otherwise",
+          "[runtime][threads]") {
+  // docs/performance.md, "One scheduler thread on a head": its actors only
+  // pass messages on, so a second thread costs hand-offs and gains nothing.
+  auto opts = test::small_options();
+  opts.threads = 0;
+  SECTION("a head") {
+    opts.local_node = false;
+    runtime rt{opts};
+    CHECK(rt.options().threads == 1);
+  }
+  SECTION("a runtime with its own node keeps a thread per core, at least 2") {
+    opts.local_node = true;
+    runtime rt{opts};
+    CHECK(rt.options().threads
+          == std::max(2u, std::thread::hardware_concurrency()));
+  }
+  SECTION("a head given its threads keeps them") {
+    opts.local_node = false;
+    opts.threads = 3;
+    runtime rt{opts};
+    CHECK(rt.options().threads == 3);
+  }
 }
