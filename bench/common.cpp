@@ -141,9 +141,10 @@ options parse(int argc, char** argv, const char* what) {
         out.size = std::stoull(val);
       else if (arg == "--policy")
         out.policy = val;
-      else if (arg == "--threads")
+      else if (arg == "--threads") {
         out.threads = static_cast<uint32_t>(std::stoul(val));
-      else if (arg == "--slots")
+        out.threads_given = true;
+      } else if (arg == "--slots")
         out.slots = static_cast<uint32_t>(std::stoul(val));
       else if (arg == "--json")
         out.json = val;

@@ -26,6 +26,9 @@ struct options {
   std::string policy = "sharing";
   /// CAF scheduler threads.
   uint32_t threads = 2;
+  /// Whether `--threads` was given (else a head takes the runtime's
+  /// default for a head: head_opts).
+  bool threads_given = false;
   /// Slots of the node(s); 0 picks the workload's default.
   uint32_t slots = 0;
   /// Where to write the JSON results; empty writes none.

@@ -28,11 +28,27 @@ public:
   node_processes(const node_processes&) = delete;
   node_processes& operator=(const node_processes&) = delete;
 
+  /// The CPU time (user + system) the processes have used so far, from
+  /// /proc/PID/stat.
+  double cpu_seconds() const;
+
+  /// The context switches (voluntary and not) of every thread of the
+  /// processes so far, from /proc/PID/task/*/status.
+  uint64_t switches() const;
+
 private:
   std::vector<pid_t> pids_;
 };
 
-/// Returns a head's runtime options: network on, no local node.
+/// The CPU time (user + system) this process has used so far.
+double self_cpu_seconds();
+
+/// The context switches of every live thread of process `pid` so far
+/// (0: this process).
+uint64_t context_switches(pid_t pid = 0);
+
+/// Returns a head's runtime options: network on, no local node, and the
+/// runtime's default threads for a head unless `--threads` was given.
 runtime_options head_opts(const options& opts);
 
 /// Publishes `rt` on 127.0.0.1 (any port); returns the port.

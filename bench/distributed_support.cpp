@@ -2,7 +2,11 @@
 #include "runtime/remote.hpp"
 
 #include <csignal>
+#include <filesystem>
+#include <fstream>
 #include <spawn.h>
+#include <sstream>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -31,6 +35,7 @@ node_processes::node_processes(const std::string& dir, uint16_t port,
                                   "--pipeline",
                                   std::to_string(pipeline)};
     std::vector<char*> argv;
+    argv.reserve(args.size() + 1);
     for (auto& a : args)
       argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -62,11 +67,74 @@ node_processes::~node_processes() {
   }
 }
 
+double node_processes::cpu_seconds() const {
+  static const auto ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
+  double out = 0;
+  for (auto pid : pids_) {
+    std::ifstream in{"/proc/" + std::to_string(pid) + "/stat"};
+    std::string line;
+    require(static_cast<bool>(std::getline(in, line)),
+            "cannot read /proc/" + std::to_string(pid) + "/stat");
+    // Fields after the command's closing parenthesis (which may hold
+    // spaces): state is field 3, utime 14, stime 15.
+    std::istringstream rest{line.substr(line.rfind(')') + 2)};
+    std::string field;
+    double utime = 0;
+    double stime = 0;
+    for (int i = 3; i <= 15 && rest >> field; ++i) {
+      if (i == 14)
+        utime = std::stod(field);
+      if (i == 15)
+        stime = std::stod(field);
+    }
+    out += (utime + stime) / ticks;
+  }
+  return out;
+}
+
+uint64_t node_processes::switches() const {
+  uint64_t out = 0;
+  for (auto pid : pids_)
+    out += context_switches(pid);
+  return out;
+}
+
+uint64_t context_switches(pid_t pid) {
+  namespace fs = std::filesystem;
+  auto dir = fs::path{"/proc"}
+             / (pid == 0 ? std::string{"self"} : std::to_string(pid)) / "task";
+  uint64_t out = 0;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator{dir, ec}) {
+    // A thread may end while it is read: it then counts no more.
+    std::ifstream in{entry.path() / "status"};
+    std::string line;
+    while (std::getline(in, line))
+      if (line.rfind("voluntary_ctxt_switches:", 0) == 0
+          || line.rfind("nonvoluntary_ctxt_switches:", 0) == 0)
+        out += std::stoull(line.substr(line.find(':') + 1));
+  }
+  require(!ec, "cannot list " + dir.string() + ": " + ec.message());
+  return out;
+}
+
+double self_cpu_seconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  auto secs = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+  };
+  return secs(u.ru_utime) + secs(u.ru_stime);
+}
+
 runtime_options head_opts(const options& opts) {
   auto out = runtime_opts(opts, 1);
   out.network = true;
   out.dev_mode = true; // loopback without TLS
   out.local_node = false;
+  // The runtime's default for a head (default_threads) unless given.
+  if (!opts.threads_given)
+    out.threads = 0;
   out.node_name = "head";
   return out;
 }

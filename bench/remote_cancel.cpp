@@ -46,7 +46,7 @@ int main(int argc, char** argv) {
   // a host system), so the echo actor of the baseline shares it.
   auto ho = head_opts(opts);
   caf::actor_system_config cfg;
-  configure(cfg, ho.threads == 0 ? default_threads() : ho.threads,
+  configure(cfg, ho.threads == 0 ? default_threads(ho.local_node) : ho.threads,
             ho.scheduler);
   configure_network(cfg, ho.heartbeat_interval, ho.connection_timeout);
   caf::actor_system sys{cfg};
