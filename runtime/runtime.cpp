@@ -5,6 +5,7 @@
 #include "actors/node.hpp"
 #include "actors/supervisor.hpp"
 #include "config/job_file.hpp"
+#include "config/size.hpp"
 #include "execution/launcher.hpp"
 #include "execution/work_registry.hpp"
 #include "runtime/gate.hpp"
@@ -23,6 +24,11 @@
 #include <typeinfo>
 
 namespace quiesce {
+
+// A full batch of starts or ends, as estimated, with room for what the
+// estimate leaves out, fits the smallest message a head accepts.
+static_assert(2 * max_batch_bytes <= config::min_message_bound,
+              "a full batch must fit the smallest max_message_size");
 
 namespace {
 
@@ -295,6 +301,17 @@ uint16_t runtime::publish(const std::string& host, uint16_t port,
   // deadline and bounded messages. With TLS, every connection proves a
   // certificate of the CA before CAF reads a byte of BASP.
   const auto& o = impl_->opts;
+  // A bound below the smallest a file accepts would close the connection
+  // of a node over one full batch of ends (max_batch_bytes).
+  if (o.max_message_size < config::min_message_bound
+      || o.max_message_size > config::max_message_bound) {
+    error = "cannot listen on " + host + ":" + std::to_string(port)
+            + ": max_message_size is " + std::to_string(o.max_message_size)
+            + " bytes; expected "
+            + config::format_size(config::min_message_bound) + " to "
+            + config::format_size(config::max_message_bound);
+    return 0;
+  }
   gate_limits limits{o.max_connections, o.max_connections_per_address,
                      o.handshake_timeout, o.max_message_size};
   std::string why;

@@ -350,3 +350,24 @@ TEST_CASE("a head without a local node takes one scheduler thread unless "
     CHECK(rt.options().threads == 3);
   }
 }
+
+TEST_CASE("publish refuses a max_message_size under the smallest bound, which "
+          "a full batch of ends needs, and listens nowhere",
+          "[runtime][network]") {
+  auto opts = test::small_options();
+  opts.network = true;
+  opts.local_node = false;
+  opts.dev_mode = true;
+  auto listen_with = [&](uint64_t bound, std::string& error) {
+    opts.max_message_size = bound;
+    runtime rt{opts};
+    return rt.publish("127.0.0.1", 0, error);
+  };
+  std::string error;
+  CHECK(listen_with(512 << 10, error) == 0);
+  CHECK_THAT(error, Catch::Contains("max_message_size is 524288 bytes; "
+                                    "expected 1MiB"));
+  error.clear();
+  CHECK(listen_with(uint64_t{1} << 20, error) != 0);
+  CHECK(error.empty());
+}
