@@ -28,6 +28,7 @@
 #include <mutex>
 #include <spawn.h>
 #include <sstream>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -159,6 +160,16 @@ options parse(int argc, char** argv, const char* what) {
   if (out.threads == 0)
     out.threads = default_threads();
   return out;
+}
+
+double self_cpu_seconds() {
+  rusage used{};
+  ::getrusage(RUSAGE_SELF, &used);
+  auto secs = [](const timeval& tv) {
+    return static_cast<double>(tv.tv_sec)
+           + static_cast<double>(tv.tv_usec) / 1e6;
+  };
+  return secs(used.ru_utime) + secs(used.ru_stime);
 }
 
 // -- report

@@ -110,6 +110,10 @@ void print_table(const std::vector<result>& rows);
 /// an object with "results").
 std::vector<result> read_json(const std::string& path);
 
+/// The CPU time (user + system) of every thread of this process so far, in
+/// seconds.
+double self_cpu_seconds();
+
 /// A monotonic stopwatch.
 class stopwatch {
 public:

@@ -20,7 +20,6 @@
 #include <condition_variable>
 #include <iostream>
 #include <mutex>
-#include <sys/resource.h>
 #include <unistd.h>
 
 using namespace quiesce;
@@ -60,13 +59,7 @@ double through_launcher(process::launcher& procs, uint64_t n, uint32_t width,
 // Returns the user + system time of this process's threads in microseconds
 // (the launchers' work; the commands' own time is their children's).
 double own_cpu_us() {
-  rusage used{};
-  ::getrusage(RUSAGE_SELF, &used);
-  auto us = [](const timeval& tv) {
-    return static_cast<double>(tv.tv_sec) * 1e6
-           + static_cast<double>(tv.tv_usec);
-  };
-  return us(used.ru_utime) + us(used.ru_stime);
+  return self_cpu_seconds() * 1e6;
 }
 
 // Creates and removes `n` attempt cgroups; returns microseconds per pair, or

@@ -40,9 +40,6 @@ private:
   std::vector<pid_t> pids_;
 };
 
-/// The CPU time (user + system) this process has used so far.
-double self_cpu_seconds();
-
 /// The context switches of every live thread of process `pid` so far
 /// (0: this process).
 uint64_t context_switches(pid_t pid = 0);

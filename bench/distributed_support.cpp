@@ -6,7 +6,6 @@
 #include <fstream>
 #include <spawn.h>
 #include <sstream>
-#include <sys/resource.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -116,15 +115,6 @@ uint64_t context_switches(pid_t pid) {
   }
   require(!ec, "cannot list " + dir.string() + ": " + ec.message());
   return out;
-}
-
-double self_cpu_seconds() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  auto secs = [](const timeval& t) {
-    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
-  };
-  return secs(u.ru_utime) + secs(u.ru_stime);
 }
 
 runtime_options head_opts(const options& opts) {
