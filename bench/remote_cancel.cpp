@@ -7,6 +7,7 @@
 
 #include "bench/distributed.hpp"
 #include "messages/type_ids.hpp"
+#include "runtime/options.hpp"
 #include "runtime/remote.hpp"
 #include "runtime/runtime.hpp"
 #include "runtime/system_config.hpp"
@@ -46,8 +47,8 @@ int main(int argc, char** argv) {
   // a host system), so the echo actor of the baseline shares it.
   auto ho = head_opts(opts);
   caf::actor_system_config cfg;
-  configure(cfg, ho.threads == 0 ? default_threads(ho.local_node) : ho.threads,
-            ho.scheduler);
+  // The threads a head's own system would get (resolve).
+  configure(cfg, resolve(ho).threads, ho.scheduler);
   configure_network(cfg, ho.heartbeat_interval, ho.connection_timeout);
   caf::actor_system sys{cfg};
   {
