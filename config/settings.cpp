@@ -222,7 +222,7 @@ settings read_runtime_table(reader& in, const toml::table& table,
       size = static_cast<uint64_t>(*i);
     else if (auto text = node->value<std::string>())
       size = parse_size(*text);
-    if (!size || *size < min_message_bound || *size > max_message_bound)
+    if (!size || !is_message_bound(*size))
       in.error(*node, "'max_message_size': expected a size from "
                           + format_size(min_message_bound) + " to "
                           + format_size(max_message_bound)

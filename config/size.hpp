@@ -30,6 +30,13 @@ constexpr uint64_t max_log_size = uint64_t{1} << 40;
 constexpr uint64_t min_message_bound = uint64_t{1} << 20;
 constexpr uint64_t max_message_bound = (uint64_t{1} << 32) - 1;
 
+/// Returns whether `x` is a `max_message_size` a head accepts: within the
+/// bounds, the least of which a full batch of ends needs
+/// (messages/internal.hpp, max_batch_bytes).
+constexpr bool is_message_bound(uint64_t x) noexcept {
+  return x >= min_message_bound && x <= max_message_bound;
+}
+
 /// Returns the log level names, from the most verbose: trace, debug, info,
 /// warn, error, off.
 const std::vector<std::string>& log_levels();

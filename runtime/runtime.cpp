@@ -303,8 +303,7 @@ uint16_t runtime::publish(const std::string& host, uint16_t port,
   const auto& o = impl_->opts;
   // A bound below the smallest a file accepts would close the connection
   // of a node over one full batch of ends (max_batch_bytes).
-  if (o.max_message_size < config::min_message_bound
-      || o.max_message_size > config::max_message_bound) {
+  if (!config::is_message_bound(o.max_message_size)) {
     error = "cannot listen on " + host + ":" + std::to_string(port)
             + ": max_message_size is " + std::to_string(o.max_message_size)
             + " bytes; expected "
